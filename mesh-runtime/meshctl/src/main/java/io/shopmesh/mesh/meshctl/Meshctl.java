@@ -1,0 +1,25 @@
+package io.shopmesh.mesh.meshctl;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code meshctl}: the mesh's command line, shaped like istioctl and kubectl. */
+@Command(
+    name = "meshctl",
+    mixinStandardHelpOptions = true,
+    version = "meshctl 0.1.0",
+    description = "Runs the shop on the mesh and shows what the mesh does, as istioctl would.",
+    subcommands = {CommandLine.HelpCommand.class})
+public final class Meshctl implements Runnable {
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new Meshctl()).execute(args));
+  }
+}
