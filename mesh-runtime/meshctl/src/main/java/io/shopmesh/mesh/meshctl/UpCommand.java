@@ -74,6 +74,10 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--started-at", hidden = true, defaultValue = "0")
   long startedAt;
 
+  @Option(names = "--x-runtime", hidden = true, paramLabel = "KEY=VALUE",
+      description = "Internal, for tests: istiodMain, proxyMain, appMain (class names), watchdogJar.")
+  java.util.Map<String, String> runtime = new java.util.LinkedHashMap<>();
+
   @Mixin MeshOptions mesh;
 
   private final PrintStream out = System.out;
@@ -125,7 +129,9 @@ public final class UpCommand implements Callable<Integer> {
 
     if (!supervise) {
       checkAddresses(plan);
-      build(home, Planner.modules(plan), store.dir());
+      if (!runtime.containsKey("appMain")) {
+        build(home, Planner.modules(plan), store.dir());
+      }
     }
     if (detach && !supervise) {
       return detach(home, store, configDir, t0);
@@ -169,7 +175,7 @@ public final class UpCommand implements Callable<Integer> {
 
   /** Builds the modules whose jars are missing, through the Maven wrapper, quietly. */
   private void build(Path home, List<String> modules, Path stateDir) throws IOException, InterruptedException {
-    Commands.Layout probe = new Commands.Layout(home, stateDir, null, null, null, 0, null, List.of());
+    Commands.Layout probe = new Commands.Layout(home, stateDir, null, null, null, 0, null, List.of(), null);
     List<String> missing = modules.stream().filter(m -> !Files.isRegularFile(probe.appJar(m))).toList();
     if (missing.isEmpty()) {
       return;
@@ -213,6 +219,7 @@ public final class UpCommand implements Callable<Integer> {
     if (noPaymentProvider) {
       argv.add("--no-payment-provider");
     }
+    runtime.forEach((k, v) -> argv.addAll(List.of("--x-runtime", k + "=" + v)));
     argv.add(configDir.toString());
     ProcessBuilder pb = new ProcessBuilder(argv).directory(home.toFile()).redirectErrorStream(true)
         .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -260,7 +267,8 @@ public final class UpCommand implements Callable<Integer> {
 
   private int runSupervisor(Path home, StateStore store, Path configDir, MeshPlan plan, long t0) throws Exception {
     Commands.Layout layout = new Commands.Layout(home, store.dir(), MeshHome.javaBin(), MeshHome.runtimeClasspath(),
-        MeshHome.watchdogJar(), ProcessHandle.current().pid(), configDir, extraJvmFlags());
+        MeshHome.watchdogJar(runtime.get("watchdogJar")), ProcessHandle.current().pid(), configDir, extraJvmFlags(),
+        runtime);
     Supervisor sup = new Supervisor(plan, layout, store, out);
     if (!sup.lock()) {
       err.println("meshctl: a mesh is already starting or running here (" + store.dir() + "/up.lock is held); "

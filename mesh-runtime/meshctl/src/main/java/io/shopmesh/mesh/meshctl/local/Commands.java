@@ -37,7 +37,13 @@ public final class Commands {
       Path watchdogJar,
       long supervisorPid,
       Path configDir,
-      List<String> extraJvmFlags) {
+      List<String> extraJvmFlags,
+      Map<String, String> overrides) {
+
+    /** Overrides of what runs (keys istiodMain, proxyMain, appMain), for tests without the real parts. */
+    public String override(String key, String dflt) {
+      return overrides == null ? dflt : overrides.getOrDefault(key, dflt);
+    }
 
     public Path hostsFile() {
       return stateDir.resolve("hosts");
@@ -92,7 +98,7 @@ public final class Commands {
 
   public ProcessSpec istiod() {
     List<String> argv = jvm("-Xmx256m");
-    argv.addAll(List.of("-cp", layout.runtimeClasspath(), ISTIOD_MAIN,
+    argv.addAll(List.of("-cp", layout.runtimeClasspath(), layout.override("istiodMain", ISTIOD_MAIN),
         "--config-dir", layout.configDir().toString(),
         "--bind", plan.istiodAddress(),
         "--xds-port", Integer.toString(plan.xdsPort()),
@@ -102,7 +108,7 @@ public final class Commands {
 
   public ProcessSpec proxy(Pod pod) {
     List<String> argv = jvm("-Xmx128m");
-    argv.addAll(List.of("-cp", layout.runtimeClasspath(), PROXY_MAIN,
+    argv.addAll(List.of("-cp", layout.runtimeClasspath(), layout.override("proxyMain", PROXY_MAIN),
         "--role", pod.kind() == Kind.GATEWAY ? "router" : "sidecar",
         "--pod-name", pod.name(),
         "--namespace", pod.namespace(),
@@ -132,7 +138,12 @@ public final class Commands {
 
   public ProcessSpec app(Pod pod, Container c) {
     List<String> argv = jvm(c.module().equals("order-service") ? "-Xmx192m" : "-Xmx128m");
-    argv.addAll(List.of("-jar", layout.appJar(c.module()).toString()));
+    String appMain = layout.override("appMain", null);
+    if (appMain != null) {
+      argv.addAll(List.of("-cp", layout.runtimeClasspath(), appMain, c.module()));
+    } else {
+      argv.addAll(List.of("-jar", layout.appJar(c.module()).toString()));
+    }
     Map<String, String> env = new LinkedHashMap<>();
     env.put("POD_NAME", pod.name());
     env.put("POD_NAMESPACE", pod.namespace());

@@ -65,6 +65,13 @@ public final class MeshHome {
   }
 
   public static Path watchdogJar() {
+    return watchdogJar(null);
+  }
+
+  public static Path watchdogJar(String override) {
+    if (override != null) {
+      return Path.of(override);
+    }
     Path jar = meshctlJar();
     Path home = jar != null ? jar.getParent() : home().resolve("mesh-runtime/meshctl/target");
     Path agent = home.resolve("meshctl-watchdog.jar");

@@ -13,7 +13,7 @@ class CommandsTest {
   final MeshPlan plan = PlannerTest.walkthroughPlan();
   final Commands.Layout layout = new Commands.Layout(Path.of("/repo"), Path.of("/repo/.mesh"), "/jdk/bin/java",
       "/repo/mesh-runtime/meshctl/target/meshctl.jar", Path.of("/repo/mesh-runtime/meshctl/target/meshctl-watchdog.jar"),
-      4242, Path.of("/repo/manifests"), List.of());
+      4242, Path.of("/repo/manifests"), List.of(), null);
   final Commands commands = new Commands(plan, layout);
 
   static String flag(List<String> argv, String name) {
