@@ -207,7 +207,6 @@ public final class Translation {
             ports:
             - name: http
               port: 8080
-              targetPort: 8080
           ---
           apiVersion: networking.istio.io/v1
           kind: DestinationRule
