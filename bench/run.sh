@@ -35,7 +35,7 @@ fi
 extra=()
 if [[ $smoke == 0 && $out_given == 0 ]]; then extra+=(--out "$ROOT/docs/performance.md"); fi
 
-exec java -Xms256m -Xmx1g -XX:+UseParallelGC \
+exec java -Xms1g -Xmx1g -Xmn512m -XX:+UseParallelGC \
   -Dbench.repo="$ROOT" -Dbench.command="bench/run.sh $*" \
   -cp "$ROOT/bench/target/mesh-bench.jar:$ROOT/bench/target/lib/*" \
   io.shopmesh.bench.BenchMain "$@" ${extra[@]+"${extra[@]}"}

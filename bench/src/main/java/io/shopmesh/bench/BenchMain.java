@@ -42,7 +42,9 @@ public final class BenchMain {
         report.upstream = dp.upstreamKind();
         report.versions.putAll(dp.versions);
         report.notes.addAll(dp.notes);
+        dp.warmLoadGenerator();
         for (DataPlane.Target t : dp.targets()) {
+          if (!o.targets.isEmpty() && !o.targets.contains(t.name())) continue;
           try {
             report.dataPlane.add(dp.measure(t, wrk));
           } catch (Exception e) {

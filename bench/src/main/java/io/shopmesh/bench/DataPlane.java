@@ -122,6 +122,15 @@ final class DataPlane implements AutoCloseable {
     return out;
   }
 
+  /** JIT-compiles the harness's own load generator on the direct path before anything is recorded. */
+  void warmLoadGenerator() throws InterruptedException {
+    LoadGen.Target direct = targets().get(0).target();
+    try (LoadGen g = new LoadGen(direct, env.o.rateConnections)) {
+      g.openLoop(env.o.rate, 0, env.o.warmupSeconds);
+      g.closedLoop(env.o.connections, 0, Math.min(3, env.o.warmupSeconds));
+    }
+  }
+
   String upstreamKind() {
     return upstreamKind;
   }

@@ -41,6 +41,8 @@ final class Options {
   /** Flags for the proxy JVMs instead of meshctl's (to try e.g. C2). */
   List<String> proxyJvm = new ArrayList<>();
   String label = "";
+  /** Data plane rows to measure (default all). */
+  Set<String> targets = new LinkedHashSet<>();
 
   static Options parse(String[] args) {
     Options o = new Options();
@@ -84,6 +86,10 @@ final class Options {
         case "--subnet" -> { o.subnet = next.get(); if (v == null) i++; }
         case "--out" -> { o.out = next.get(); if (v == null) i++; }
         case "--label" -> { o.label = next.get(); if (v == null) i++; }
+        case "--targets" -> {
+          o.targets = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
+          if (v == null) i++;
+        }
         case "--proxy-jvm" -> {
           o.proxyJvm = Arrays.asList(next.get().trim().split("\\s+"));
           if (v == null) i++;
@@ -127,6 +133,7 @@ final class Options {
                             [--connections 32] [--rate-connections 16] [--wrk-threads 1]
                             [--proxy-counts 1,10,100] [--rounds 5] [--services 1000] [--proxies 2000]
                             [--translation-budget 120] [--subnet 127.0.77] [--out FILE]
-                            [--proxy-jvm "-Xmx128m ..."] [--label TEXT]""";
+                            [--proxy-jvm "-Xmx128m ..."] [--label TEXT]
+                            [--targets direct,sidecar,mesh,gateway,nginx,haproxy]""";
   }
 }

@@ -183,9 +183,9 @@ final class Report {
       for (DataPlane.Row r : dataPlane) {
         if (r == direct) continue;
         sb.append("- added latency vs direct, ").append(r.name()).append(" (").append(r.hops()).append(" hop")
-            .append(r.hops() == 1 ? "" : "s").append("): p50 +").append(f3(r.fixed().ms(50) - direct.fixed().ms(50)))
-            .append(" ms, p90 +").append(f3(r.fixed().ms(90) - direct.fixed().ms(90))).append(" ms, p99 +")
-            .append(f3(r.fixed().ms(99) - direct.fixed().ms(99))).append(" ms\n");
+            .append(r.hops() == 1 ? "" : "s").append("): p50 ").append(sf3(r.fixed().ms(50) - direct.fixed().ms(50)))
+            .append(" ms, p90 ").append(sf3(r.fixed().ms(90) - direct.fixed().ms(90))).append(" ms, p99 ")
+            .append(sf3(r.fixed().ms(99) - direct.fixed().ms(99))).append(" ms\n");
       }
     }
     sb.append("\nFigures to beat:\n\n");
@@ -198,9 +198,9 @@ final class Report {
     }
     if (mesh != null && direct != null) {
       sb.append("| Two sidecars, added p90 at 1000 rps | Istio 1.20: ").append(f3(ISTIO_2SIDECARS_P90_MS))
-          .append(" ms | ").append(f3(mesh.fixed().ms(90) - direct.fixed().ms(90))).append(" ms |\n");
+          .append(" ms | ").append(sf3(mesh.fixed().ms(90) - direct.fixed().ms(90))).append(" ms |\n");
       sb.append("| Two sidecars, added p99 at 1000 rps | Istio 1.20: ").append(f3(ISTIO_2SIDECARS_P99_MS))
-          .append(" ms | ").append(f3(mesh.fixed().ms(99) - direct.fixed().ms(99))).append(" ms |\n");
+          .append(" ms | ").append(sf3(mesh.fixed().ms(99) - direct.fixed().ms(99))).append(" ms |\n");
     }
     for (String peer : List.of("nginx", "haproxy")) {
       DataPlane.Row p = by.get(peer);
@@ -253,6 +253,10 @@ final class Report {
 
   static String f2(double v) {
     return String.format(Locale.ROOT, "%.2f", v);
+  }
+
+  static String sf3(double v) {
+    return String.format(Locale.ROOT, "%+.3f", v);
   }
 
   static String f3(double v) {
