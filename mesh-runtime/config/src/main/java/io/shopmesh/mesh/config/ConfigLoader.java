@@ -44,9 +44,9 @@ public final class ConfigLoader {
       "DestinationRule", DestinationRule.class,
       "Gateway", Gateway.class,
       "ServiceEntry", ServiceEntry.class);
-  /** Kubernetes kinds that are read (Pods only feed the analyzers, as in istioctl analyze). */
+  /** Kubernetes kinds that are read (Pods and Nodes only feed the analyzers, as in istioctl analyze). */
   private static final Set<String> KUBERNETES_KINDS = Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace",
-      "v1/Pod");
+      "v1/Pod", "v1/Node");
 
   /** Reads, validates and keeps the valid objects of the given files and directories. */
   public LoadResult load(List<Path> paths) {
@@ -155,7 +155,8 @@ public final class ConfigLoader {
     String version = apiVersion.substring(slash + 1);
     boolean istio = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind) && ISTIO_VERSIONS.contains(version);
     boolean kube = KUBERNETES_KINDS.contains(apiVersion + "/" + kind);
-    String ns = doc.namespace() == null ? (kind.equals("Namespace") ? null : MeshConfig.DEFAULT_NAMESPACE)
+    String ns = doc.namespace() == null
+        ? (kind.equals("Namespace") || kind.equals("Node") ? null : MeshConfig.DEFAULT_NAMESPACE)
         : doc.namespace();
     if (!istio && !kube) {
       String why = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind)
@@ -168,7 +169,7 @@ public final class ConfigLoader {
   }
 
   private static HasMetadata toModel(Resource r, List<Diagnostic> diags) {
-    if (r.kind().equals("Pod")) {
+    if (r.kind().equals("Pod") || r.kind().equals("Node")) {
       return null; // analyzers only; not part of MeshConfig
     }
     try {

@@ -47,7 +47,11 @@ public final class Analyzers {
 
   /** Runs the selected analyzers over resources (with or without the mesh's built-in gateway). */
   public static List<Diagnostic> run(List<Resource> resources, boolean meshDefaults, Predicate<Analyzer> which) {
-    AnalysisContext ctx = new AnalysisContext(resources, meshDefaults);
+    return run(new AnalysisContext(resources, meshDefaults), which);
+  }
+
+  /** Runs the selected analyzers over a prepared context. */
+  public static List<Diagnostic> run(AnalysisContext ctx, Predicate<Analyzer> which) {
     List<Diagnostic> out = new ArrayList<>();
     for (Analyzer a : all()) {
       if (which.test(a)) {
