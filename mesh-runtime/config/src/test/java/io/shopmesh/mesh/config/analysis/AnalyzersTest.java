@@ -115,6 +115,23 @@ class AnalyzersTest {
         "IST0109 VirtualService reviews-2");
   }
 
+  @Test
+  void brokenExamplesGiveOneClearLineEach() {
+    Path broken = Path.of("src/test/resources/broken");
+    List<String> lines = Analyzers.analyze(List.of(broken)).stream().map(Diagnostic::toIstioctlLine).toList();
+    assertThat(lines).containsExactly(
+        "Error [SM0001] (" + broken.resolve("bad-yaml.yaml") + ":8) cannot parse YAML: expected <block end>, but"
+            + " found '<block mapping start>' (while parsing a block mapping)",
+        "Error [IST0106] (VirtualService default/admin-vs " + broken.resolve("lookahead-regex.yaml") + ":11) Schema"
+            + " validation error: spec.http[0].match[0].uri.regex: \"uri\": error parsing regexp: invalid or"
+            + " unsupported Perl syntax: `(?!`; Istio uses RE2 style regex-based match"
+            + " (https://github.com/google/re2/wiki/Syntax)",
+        "Error [IST0106] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
+            + ":14) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0",
+        "Error [IST0101] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
+            + ":17) Referenced host+subset in destinationrule not found: \"product-service+v3\"");
+  }
+
   private static int lineOf(Path f, String text) throws IOException {
     List<String> lines = Files.readAllLines(f);
     for (int i = 0; i < lines.size(); i++) {
