@@ -35,6 +35,7 @@ import java.util.stream.Stream;
 public final class ConfigLoader {
 
   public static final String ISTIO_NETWORKING = "networking.istio.io";
+  public static final String GATEWAY_API = "gateway.networking.k8s.io";
   /** networking.istio.io versions read; v1alpha3 and v1beta1 have the same schema as v1. */
   public static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
 
@@ -158,6 +159,13 @@ public final class ConfigLoader {
     String ns = doc.namespace() == null
         ? (kind.equals("Namespace") || kind.equals("Node") ? null : MeshConfig.DEFAULT_NAMESPACE)
         : doc.namespace();
+    boolean gatewayApi = group.equals(GATEWAY_API) && kind.equals("Gateway");
+    if (gatewayApi) {
+      // not routed by this mesh, but VirtualServices may name it: the analyzers use it
+      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
+          "Kubernetes Gateway API (" + apiVersion + ") is not routed by this mesh; read for analysis only"));
+      return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
+    }
     if (!istio && !kube) {
       String why = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind)
           ? "unsupported API version " + apiVersion + " (use networking.istio.io/v1, v1beta1 or v1alpha3), skipped"

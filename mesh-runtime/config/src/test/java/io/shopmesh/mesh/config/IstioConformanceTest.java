@@ -35,9 +35,7 @@ class IstioConformanceTest {
       "gateway.SecretAnalyzer", "Kubernetes Secrets as gateway credentials (credentialName): the local mesh reads"
           + " certificates from files",
       "gateway.CertificateAnalyzer", "gateway certificates from Secrets (same reason)",
-      "virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing needs RequestAuthentication, not supported",
-      "virtualServiceKubernetesGateways", "Kubernetes Gateway API (gateway.networking.k8s.io) is not read",
-      "virtualServiceInternalGatewayRef", "references to Gateways generated from the Kubernetes Gateway API");
+      "virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing needs RequestAuthentication, not supported");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 
