@@ -34,7 +34,6 @@ class IstioConformanceTest {
   private static final Map<String, String> OUT_OF_SCOPE = Map.of(
       "gateway.SecretAnalyzer", "Kubernetes Secrets as gateway credentials (credentialName): the local mesh reads"
           + " certificates from files",
-      "gateway.CertificateAnalyzer", "gateway certificates from Secrets (same reason)",
       "virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing needs RequestAuthentication, not supported");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());

@@ -27,6 +27,7 @@ public final class Analyzers {
         new VirtualServiceAnalyzers.ConflictingMeshGatewayHosts(),
         new GatewayAnalyzers.IngressGatewayPort(),
         new GatewayAnalyzers.ConflictingGateways(),
+        new GatewayAnalyzers.Certificate(),
         new DestinationRuleAnalyzers.PodNotSelected(),
         new DestinationRuleAnalyzers.CaCertificate(),
         new ServiceEntryAnalyzers.ProtocolAddresses(),

@@ -165,4 +165,66 @@ final class GatewayAnalyzers {
       return out;
     }
   }
+
+  /** IST0138: the same certificate on Gateways of the same workloads (HTTP/2 connection reuse 404s). */
+  static final class Certificate implements Analyzer {
+    @Override
+    public String name() {
+      return "gateway.CertificateAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      List<Resource> gateways = ctx.istio("Gateway");
+      for (Resource gw : gateways) {
+        Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+        for (Resource other : gateways) {
+          if (other == gw || !(selector.isEmpty()
+              || subset(selector, AnalysisContext.labels(other.spec().path("selector"))))) {
+            continue;
+          }
+          for (JsonNode s1 : gw.spec().path("servers")) {
+            for (JsonNode s2 : other.spec().path("servers")) {
+              if (s1.has("tls") && s2.has("tls") && sameCertificate(s1.get("tls"), s2.get("tls"))) {
+                out.add(gw.diagnostic(Diagnostic.Level.WARNING, "IST0138", "metadata.name",
+                    "Duplicate certificate in multiple gateways " + Messages.goList(List.of(gw.id(), other.id()))
+                        + " may cause 404s if clients re-use HTTP2 connections."));
+              }
+            }
+          }
+        }
+      }
+    }
+
+    private static boolean subset(Map<String, String> x, Map<String, String> y) {
+      int count = 0;
+      for (Map.Entry<String, String> e : x.entrySet()) {
+        if (y.containsKey(e.getKey())) {
+          if (!y.get(e.getKey()).equals(e.getValue())) {
+            return false;
+          }
+          count++;
+        }
+      }
+      return count == x.size();
+    }
+
+    private static boolean sameCertificate(JsonNode a, JsonNode b) {
+      String ca = a.path("credentialName").asText("");
+      String cb = b.path("credentialName").asText("");
+      if (!ca.isEmpty() && !cb.isEmpty()) {
+        return ca.equals(cb);
+      }
+      if (ca.isEmpty() && cb.isEmpty()) {
+        String sa = a.path("serverCertificate").asText("");
+        String sb = b.path("serverCertificate").asText("");
+        if (!sa.isEmpty() && sa.equals(sb)) {
+          String ka = a.path("privateKey").asText("");
+          String kb = b.path("privateKey").asText("");
+          return !ka.isEmpty() && !kb.isEmpty() && ka.equals(kb);
+        }
+      }
+      return false;
+    }
+  }
 }
