@@ -36,6 +36,7 @@ public final class ConfigLoader {
 
   public static final String ISTIO_NETWORKING = "networking.istio.io";
   public static final String GATEWAY_API = "gateway.networking.k8s.io";
+  public static final String ISTIO_SECURITY = "security.istio.io";
   /** networking.istio.io versions read; v1alpha3 and v1beta1 have the same schema as v1. */
   public static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
 
@@ -159,11 +160,15 @@ public final class ConfigLoader {
     String ns = doc.namespace() == null
         ? (kind.equals("Namespace") || kind.equals("Node") ? null : MeshConfig.DEFAULT_NAMESPACE)
         : doc.namespace();
-    boolean gatewayApi = group.equals(GATEWAY_API) && kind.equals("Gateway");
-    if (gatewayApi) {
+    if (group.equals(GATEWAY_API) && kind.equals("Gateway")) {
       // not routed by this mesh, but VirtualServices may name it: the analyzers use it
       diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
           "Kubernetes Gateway API (" + apiVersion + ") is not routed by this mesh; read for analysis only"));
+      return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
+    }
+    if (group.equals(ISTIO_SECURITY) && kind.equals("RequestAuthentication")) {
+      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
+          "RequestAuthentication (" + apiVersion + ") is not enforced by this mesh; read for analysis only"));
       return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
     }
     if (!istio && !kube) {

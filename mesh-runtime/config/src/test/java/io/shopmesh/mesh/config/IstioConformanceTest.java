@@ -33,8 +33,7 @@ class IstioConformanceTest {
   /** Analyzer cases out of scope, with the reason (the mesh has no such feature). */
   private static final Map<String, String> OUT_OF_SCOPE = Map.of(
       "gateway.SecretAnalyzer", "Kubernetes Secrets as gateway credentials (credentialName): the local mesh reads"
-          + " certificates from files",
-      "virtualservice.JWTClaimRouteAnalyzer", "JWT claim routing needs RequestAuthentication, not supported");
+          + " certificates from files");
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
 

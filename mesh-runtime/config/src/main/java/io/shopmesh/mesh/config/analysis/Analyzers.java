@@ -25,6 +25,7 @@ public final class Analyzers {
         new VirtualServiceAnalyzers.DestinationRules(),
         new VirtualServiceAnalyzers.Gateways(),
         new VirtualServiceAnalyzers.ConflictingMeshGatewayHosts(),
+        new VirtualServiceAnalyzers.JwtClaimRoute(),
         new GatewayAnalyzers.IngressGatewayPort(),
         new GatewayAnalyzers.ConflictingGateways(),
         new GatewayAnalyzers.Certificate(),

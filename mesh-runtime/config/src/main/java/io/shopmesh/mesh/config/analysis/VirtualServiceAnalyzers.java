@@ -330,4 +330,74 @@ final class VirtualServiceAnalyzers {
       }
     }
   }
+
+  /** IST0149: routing on JWT claims at a gateway whose pods no RequestAuthentication covers. */
+  static final class JwtClaimRoute implements Analyzer {
+    @Override
+    public String name() {
+      return "virtualservice.JWTClaimRouteAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      Map<String, List<Map<String, String>>> authnByNs = new LinkedHashMap<>();
+      for (Resource ra : ctx.resources()) {
+        if (ra.is(ConfigLoader.ISTIO_SECURITY, "RequestAuthentication")) {
+          authnByNs.computeIfAbsent(ra.namespace(), k -> new ArrayList<>())
+              .add(AnalysisContext.labels(ra.spec().path("selector").path("matchLabels")));
+        }
+      }
+      List<Resource> gateways = ctx.istio("Gateway");
+      for (Resource vs : ctx.istio("VirtualService")) {
+        String key = claimKey(vs.spec());
+        if (key == null) {
+          continue;
+        }
+        for (JsonNode g : vs.spec().path("gateways")) {
+          String gwName = g.asText();
+          if (gwName.equals("mesh")) {
+            continue;
+          }
+          String full = gwName.contains("/") ? gwName : vs.namespace() + "/" + gwName;
+          Resource gw = gateways.stream().filter(x -> x.id().equals(full)).findFirst().orElse(null);
+          if (gw == null) {
+            continue;
+          }
+          Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+          for (Workload pod : ctx.workloads()) {
+            if (!pod.matches(selector)) {
+              continue;
+            }
+            List<Map<String, String>> selectors = new ArrayList<>(
+                authnByNs.getOrDefault(AnalysisContext.INGRESS_NAMESPACE, List.of()));
+            selectors.addAll(authnByNs.getOrDefault(pod.namespace(), List.of()));
+            if (selectors.stream().noneMatch(pod::matches)) {
+              out.add(vs.diagnostic(Diagnostic.Level.ERROR, "IST0149", "metadata.name",
+                  "The virtual service uses the JWT claim based routing (key: " + key + ") but found no request"
+                      + " authentication for the gateway (" + full + ") pod (" + pod.name() + "). The request"
+                      + " authentication must first be applied for the gateway pods to validate the JWT token and"
+                      + " make the claims available for routing."));
+            }
+          }
+        }
+      }
+    }
+
+    private static String claimKey(JsonNode spec) {
+      for (JsonNode rule : spec.path("http")) {
+        for (JsonNode m : rule.path("match")) {
+          for (String f : List.of("headers", "withoutHeaders")) {
+            var it = m.path(f).fieldNames();
+            while (it.hasNext()) {
+              String k = it.next();
+              if (k.startsWith("@request.auth.claims.") || k.startsWith("@request.auth.claims[")) {
+                return k;
+              }
+            }
+          }
+        }
+      }
+      return null;
+    }
+  }
 }
