@@ -46,9 +46,12 @@ public final class ConfigLoader {
       "DestinationRule", DestinationRule.class,
       "Gateway", Gateway.class,
       "ServiceEntry", ServiceEntry.class);
-  /** Kubernetes kinds that are read (Pods and Nodes only feed the analyzers, as in istioctl analyze). */
+  /**
+   * Kubernetes kinds that are read. Pods, Nodes and Secrets only feed the analyzers, as in istioctl
+   * analyze (a Secret's data is never printed).
+   */
   private static final Set<String> KUBERNETES_KINDS = Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace",
-      "v1/Pod", "v1/Node");
+      "v1/Pod", "v1/Node", "v1/Secret");
 
   /** Reads, validates and keeps the valid objects of the given files and directories. */
   public LoadResult load(List<Path> paths) {
@@ -182,7 +185,7 @@ public final class ConfigLoader {
   }
 
   private static HasMetadata toModel(Resource r, List<Diagnostic> diags) {
-    if (r.kind().equals("Pod") || r.kind().equals("Node")) {
+    if (Set.of("Pod", "Node", "Secret").contains(r.kind())) {
       return null; // analyzers only; not part of MeshConfig
     }
     try {

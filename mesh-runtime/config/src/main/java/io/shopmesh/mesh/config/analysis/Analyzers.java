@@ -29,6 +29,7 @@ public final class Analyzers {
         new GatewayAnalyzers.IngressGatewayPort(),
         new GatewayAnalyzers.ConflictingGateways(),
         new GatewayAnalyzers.Certificate(),
+        new GatewayAnalyzers.Secrets(),
         new DestinationRuleAnalyzers.PodNotSelected(),
         new DestinationRuleAnalyzers.CaCertificate(),
         new ServiceEntryAnalyzers.ProtocolAddresses(),
@@ -44,7 +45,8 @@ public final class Analyzers {
       out.addAll(Validator.validate(r));
     }
     out.addAll(run(resources, true, a -> true));
-    return sorted(out);
+    // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it once
+    return sorted(new ArrayList<>(new java.util.LinkedHashSet<>(out)));
   }
 
   /** Runs the selected analyzers over resources (with or without the mesh's built-in gateway). */
