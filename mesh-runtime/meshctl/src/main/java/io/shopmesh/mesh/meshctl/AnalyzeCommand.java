@@ -27,9 +27,9 @@ import picocli.CommandLine.Parameters;
  * with istioctl's code 79 when a message reaches the failure threshold (Error by default).
  */
 @Command(name = "analyze", mixinStandardHelpOptions = true,
-    description = {"Validates and analyzes Istio and Kubernetes YAML like istioctl analyze: files or directories",
-        "(not recursive, like kubectl apply -f DIR); with no PATH, manifests/ of the mesh's home.",
-        "Exit status 0 when nothing reaches --failure-threshold (Error), 79 otherwise (as istioctl)."})
+    description = {"Validates and analyzes Istio and Kubernetes YAML like istioctl analyze.",
+        "PATH: files or directories (not recursive, like kubectl apply -f DIR); default manifests/.",
+        "Exit status 0 when no message reaches --failure-threshold (Error), else 79 as istioctl."})
 public final class AnalyzeCommand implements Callable<Integer> {
 
   /** istioctl's exit code when analysis found issues at or above the failure threshold. */
