@@ -46,6 +46,7 @@ public final class Istiod implements AutoCloseable {
   /** Loads config, starts ADS and HTTP (port 0 picks a free port), then watches for changes. */
   public Istiod start(String bind, int xdsPort, int httpPort) throws IOException {
     reloadConfig();
+    warmUp();
     metrics = new IstiodMetrics(() -> xds == null ? 0 : xds.connectedProxies());
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
@@ -64,9 +65,35 @@ public final class Istiod implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Runs the load and translation paths a few times before serving, so that the first config change
+   * is not slowed by class loading and a cold JIT.
+   */
+  private void warmUp() {
+    io.shopmesh.mesh.xds.WorkloadInstance pod = new io.shopmesh.mesh.xds.WorkloadInstance("warmup-0", "default",
+        "127.0.0.2", Map.of("app", "warmup"), "warmup", List.of(new io.shopmesh.mesh.xds.PodPort("http", 8080, "TCP")),
+        true);
+    for (int i = 0; i < 3; i++) {
+      new ConfigStore().update(source.load());
+      for (io.shopmesh.mesh.xds.ProxyNode p : List.of(io.shopmesh.mesh.xds.ProxyNode.sidecar(pod),
+          io.shopmesh.mesh.xds.ProxyNode.router(pod))) {
+        io.shopmesh.mesh.xds.XdsResources r = io.shopmesh.mesh.xds.XdsGenerator.generate(pushContext,
+            new io.shopmesh.mesh.xds.ServiceRegistry(List.of(pod)), p);
+        XdsServer.hash(r.clusters());
+        XdsServer.hash(r.routes());
+      }
+    }
+  }
+
   private void onDebounced(long firstEventNanos) {
-    if (configDirty.getAndSet(false)) reloadConfig();
-    xds.pushAll(firstEventNanos);
+    long t0 = System.nanoTime();
+    boolean config = configDirty.getAndSet(false);
+    if (config) reloadConfig();
+    long t1 = System.nanoTime();
+    int pushed = xds.pushAll(firstEventNanos);
+    long t2 = System.nanoTime();
+    LOG.info(String.format("Push debounce stable: %d ms since first change; config reload %d ms, push to %d of %d proxies %d ms",
+        (t0 - firstEventNanos) / 1_000_000, (t1 - t0) / 1_000_000, pushed, xds.connectedProxies(), (t2 - t1) / 1_000_000));
   }
 
   private synchronized void reloadConfig() {
