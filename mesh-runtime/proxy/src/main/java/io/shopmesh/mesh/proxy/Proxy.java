@@ -1,0 +1,215 @@
+package io.shopmesh.mesh.proxy;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.shopmesh.mesh.proxy.admin.AdminServer;
+import io.shopmesh.mesh.proxy.admin.ConfigDumper;
+import io.shopmesh.mesh.proxy.listener.HttpProxy;
+import io.shopmesh.mesh.proxy.listener.HttpProxy.Binding;
+import io.shopmesh.mesh.proxy.listener.HttpProxy.Direction;
+import io.shopmesh.mesh.proxy.stats.AccessLog;
+import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.upstream.ClusterManager;
+import io.shopmesh.mesh.proxy.upstream.Resolver;
+import io.shopmesh.mesh.proxy.xds.XdsClient;
+import io.shopmesh.mesh.proxy.xds.XdsState;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import java.io.IOException;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.logging.Logger;
+
+/** One proxy process: sidecar or router, its listeners, admin endpoints and xDS client. */
+public final class Proxy implements AutoCloseable {
+  private static final Logger LOG = Logger.getLogger(Proxy.class.getName());
+  /** Envoy's default max_request_headers_kb is 60. */
+  public static final int MAX_HEADER_BYTES = 60 * 1024;
+
+  private final ProxyOptions opts;
+  private final NodeInfo node;
+  private final Vertx vertx;
+  private final IstioMetrics metrics = new IstioMetrics();
+  private final AccessLog accessLog;
+  private final ClusterManager clusters;
+  private final XdsState state;
+  private final HttpProxy http;
+  private final AdminServer admin;
+  private volatile boolean ready;
+  private XdsClient xds;
+  private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
+  /** Router role: listener name -> (server, current binding). */
+  private final Map<String, RouterListener> routerListeners = new ConcurrentHashMap<>();
+
+  record RouterListener(HttpServer server, String address, AtomicReference<Binding> binding) {}
+
+  public Proxy(ProxyOptions opts) throws IOException {
+    this.opts = opts;
+    this.node = new NodeInfo(opts);
+    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(2)
+        .setBlockedThreadCheckInterval(10).setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
+    this.accessLog = new AccessLog(opts.accessLog);
+    this.clusters = new ClusterManager(opts.certsRoot, new Resolver(opts.hostsFile));
+    this.state = new XdsState(clusters);
+    this.http = new HttpProxy(vertx, state, node, metrics, accessLog);
+    this.admin = new AdminServer(new ConfigDumper(state, node), clusters, metrics, () -> ready);
+    if (opts.role == ProxyOptions.Role.ROUTER) {
+      state.onListeners(this::reconcileRouterListeners);
+    }
+  }
+
+  public NodeInfo node() {
+    return node;
+  }
+
+  public XdsState state() {
+    return state;
+  }
+
+  public IstioMetrics metrics() {
+    return metrics;
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public boolean isReady() {
+    return ready;
+  }
+
+  public void markReady() {
+    ready = true;
+  }
+
+  /** Starts listeners and admin ports; connects to istiod unless {@code connectXds} is false. */
+  public void start(boolean connectXds) throws Exception {
+    String ip = opts.bindAddress();
+    listen("admin", ip, opts.adminPort, admin::admin);
+    listen("ready", ip, opts.readyPort, admin::readiness);
+    listen("stats", ip, opts.statsPort, admin::prometheus);
+    if (opts.role == ProxyOptions.Role.SIDECAR) {
+      Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
+      listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out));
+      int inPort = opts.inboundPort;
+      listen("inbound", ip, inPort, r -> http.handle(r, new Binding(Direction.INBOUND,
+          XdsState.VIRTUAL_INBOUND, r.localAddress() != null ? r.localAddress().port() : inPort, null)));
+    }
+    if (connectXds) {
+      xds = new XdsClient(opts.istiod, node.node(), state, () -> ready = true);
+      xds.start();
+    }
+  }
+
+  private void listen(String name, String ip, int port, io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h)
+      throws Exception {
+    HttpServer s = vertx.createHttpServer(serverOptions()).requestHandler(h);
+    s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    servers.put(name, s);
+  }
+
+  static HttpServerOptions serverOptions() {
+    return new HttpServerOptions()
+        .setMaxHeaderSize(MAX_HEADER_BYTES)
+        .setMaxInitialLineLength(MAX_HEADER_BYTES)
+        .setHttp2ClearTextEnabled(true)
+        .setDecompressionSupported(false)
+        .setCompressionSupported(false)
+        .setIdleTimeout(300)
+        .setIdleTimeoutUnit(TimeUnit.SECONDS);
+  }
+
+  /** The bound port of a named server: admin, ready, stats, outbound, inbound, or a listener name. */
+  public int port(String name) {
+    HttpServer s = servers.get(name);
+    if (s == null) {
+      RouterListener rl = routerListeners.get(name);
+      return rl == null ? -1 : rl.server().actualPort();
+    }
+    return s.actualPort();
+  }
+
+  private synchronized void reconcileRouterListeners(Map<String, Listener> listeners) {
+    for (String name : List.copyOf(routerListeners.keySet())) {
+      if (!listeners.containsKey(name)) {
+        RouterListener gone = routerListeners.remove(name);
+        gone.server().close();
+      }
+    }
+    for (Listener l : listeners.values()) {
+      if (!l.getAddress().hasSocketAddress() || l.getFilterChainsCount() == 0) {
+        continue;
+      }
+      int port = l.getAddress().getSocketAddress().getPortValue();
+      HttpConnectionManager hcm = XdsState.hcm(l.getFilterChains(0));
+      if (hcm == null) {
+        continue;
+      }
+      String rds = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : null;
+      if (rds == null && hcm.hasRouteConfig()) {
+        rds = hcm.getRouteConfig().getName();
+        // inline route configs are registered as route tables too
+        try {
+          state.applyRoutes(List.of(hcm.getRouteConfig()), "inline");
+        } catch (RuntimeException e) {
+          // validated when the listener was applied
+        }
+      }
+      String address = opts.listenerBind.getOrDefault(port, opts.bindAddress() + ":" + port);
+      Binding b = new Binding(Direction.GATEWAY, l.getName(), port, rds);
+      RouterListener existing = routerListeners.get(l.getName());
+      if (existing != null && existing.address().equals(address)) {
+        existing.binding().set(b);
+        continue;
+      }
+      if (existing != null) {
+        existing.server().close();
+      }
+      AtomicReference<Binding> ref = new AtomicReference<>(b);
+      int colon = address.lastIndexOf(':');
+      String host = address.substring(0, colon);
+      int bindPort = Integer.parseInt(address.substring(colon + 1));
+      HttpServer s = vertx.createHttpServer(serverOptions()).requestHandler(r -> http.handle(r, ref.get()));
+      try {
+        s.listen(bindPort, host).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        routerListeners.put(l.getName(), new RouterListener(s, address, ref));
+      } catch (Exception e) {
+        LOG.warning("cannot bind listener " + l.getName() + " on " + address + ": " + e);
+        throw new IllegalArgumentException("cannot bind listener " + l.getName() + " on " + address);
+      }
+    }
+  }
+
+  /** Feeds resources directly (tests): clusters, endpoints, listeners, routes; then ready. */
+  public void apply(List<Cluster> cds, List<ClusterLoadAssignment> eds, List<Listener> lds,
+      List<RouteConfiguration> rds) {
+    state.applyClusters(cds, "1");
+    state.applyEndpoints(eds, "1");
+    state.applyListeners(lds, "1");
+    state.applyRoutes(rds, "1");
+    ready = true;
+  }
+
+  @Override
+  public void close() {
+    if (xds != null) {
+      xds.close();
+    }
+    accessLog.close();
+    Future<Void> f = vertx.close();
+    try {
+      f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      // best effort
+    }
+  }
+}

@@ -1,0 +1,126 @@
+package io.shopmesh.mesh.proxy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The data plane process: {@code --role sidecar|router}, configured only by istiod over ADS. */
+@Command(name = "proxy", mixinStandardHelpOptions = true,
+    description = "Sidecar and ingress gateway proxy driven by Envoy xDS from istiod.")
+public final class ProxyMain implements Callable<Integer> {
+  @Option(names = "--role", defaultValue = "${env:PROXY_ROLE:-sidecar}", description = "sidecar|router")
+  String role;
+  @Option(names = "--pod-name", defaultValue = "${env:POD_NAME}")
+  String podName;
+  @Option(names = "--namespace", defaultValue = "${env:POD_NAMESPACE:-default}")
+  String namespace;
+  @Option(names = "--pod-ip", defaultValue = "${env:INSTANCE_IP:-127.0.0.1}")
+  String podIp;
+  @Option(names = "--labels", defaultValue = "${env:ISTIO_META_LABELS}", description = "k=v,k=v")
+  String labels;
+  @Option(names = "--workload-name", defaultValue = "${env:ISTIO_META_WORKLOAD_NAME}")
+  String workloadName;
+  @Option(names = "--ports", defaultValue = "${env:ISTIO_META_POD_PORTS_LIST}", description = "8080[,..]")
+  String ports;
+  @Option(names = "--istiod", defaultValue = "${env:ISTIOD_ADDRESS:-127.0.0.1:15010}")
+  String istiod;
+  @Option(names = "--bind", defaultValue = "${env:PROXY_BIND}", description = "listen address (default: pod IP)")
+  String bind;
+  @Option(names = "--local-port-offset", defaultValue = "${env:LOCAL_PORT_OFFSET:-0}")
+  int localPortOffset;
+  @Option(names = "--interception", defaultValue = "${env:ISTIO_META_INTERCEPTION_MODE:-none}")
+  String interception;
+  @Option(names = "--hosts-file", defaultValue = "${env:HOSTS_FILE}")
+  Path hostsFile;
+  @Option(names = "--certs-root", defaultValue = "${env:CERTS_ROOT}")
+  Path certsRoot;
+  @Option(names = "--listener-bind", defaultValue = "${env:LISTENER_BIND}", description = "PORT=IP:PORT[,..]")
+  String listenerBind;
+  @Option(names = "--access-log", defaultValue = "${env:ACCESS_LOG:--}", description = "FILE, - (stdout) or off")
+  String accessLog;
+  @Option(names = "--admin-port", defaultValue = "15000", hidden = true)
+  int adminPort;
+  @Option(names = "--outbound-port", defaultValue = "15001", hidden = true)
+  int outboundPort;
+  @Option(names = "--inbound-port", defaultValue = "15006", hidden = true)
+  int inboundPort;
+  @Option(names = "--ready-port", defaultValue = "15021", hidden = true)
+  int readyPort;
+  @Option(names = "--stats-port", defaultValue = "15090", hidden = true)
+  int statsPort;
+
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new ProxyMain()).execute(args));
+  }
+
+  ProxyOptions toOptions() {
+    ProxyOptions o = new ProxyOptions();
+    o.role = "router".equalsIgnoreCase(role) ? ProxyOptions.Role.ROUTER : ProxyOptions.Role.SIDECAR;
+    o.podName = podName != null ? podName : (o.role == ProxyOptions.Role.ROUTER
+        ? "istio-ingressgateway-local" : "unknown");
+    o.namespace = namespace;
+    o.podIp = podIp;
+    o.labels = parseMap(labels);
+    o.workloadName = workloadName;
+    o.ports = new ArrayList<>();
+    if (ports != null && !ports.isBlank()) {
+      for (String p : ports.split(",")) {
+        o.ports.add(Integer.parseInt(p.trim()));
+      }
+    }
+    o.istiod = istiod;
+    o.bind = bind;
+    o.localPortOffset = localPortOffset;
+    o.interceptionNone = !"redirect".equalsIgnoreCase(interception);
+    o.hostsFile = hostsFile;
+    o.certsRoot = certsRoot;
+    for (Map.Entry<String, String> e : parseMap(listenerBind).entrySet()) {
+      o.listenerBind.put(Integer.parseInt(e.getKey()), e.getValue());
+    }
+    o.accessLog = accessLog;
+    o.adminPort = adminPort;
+    o.outboundPort = outboundPort;
+    o.inboundPort = inboundPort;
+    o.readyPort = readyPort;
+    o.statsPort = statsPort;
+    return o;
+  }
+
+  static Map<String, String> parseMap(String s) {
+    Map<String, String> m = new LinkedHashMap<>();
+    if (s == null || s.isBlank()) {
+      return m;
+    }
+    for (String kv : s.split(",")) {
+      int eq = kv.indexOf('=');
+      if (eq > 0) {
+        m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+      }
+    }
+    return m;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Proxy p = new Proxy(toOptions());
+    p.start(true);
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      p.close();
+      stop.countDown();
+    }));
+    stop.await();
+    return 0;
+  }
+
+  static List<String> unused() {
+    return List.of();
+  }
+}

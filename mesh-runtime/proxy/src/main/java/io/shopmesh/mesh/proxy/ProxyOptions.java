@@ -1,0 +1,72 @@
+package io.shopmesh.mesh.proxy;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Runtime settings of one proxy process (flags or environment, see ProxyMain). */
+public final class ProxyOptions {
+  public enum Role { SIDECAR, ROUTER }
+
+  public Role role = Role.SIDECAR;
+  public String podName = "unknown";
+  public String namespace = "default";
+  public String podIp = "127.0.0.1";
+  public Map<String, String> labels = new LinkedHashMap<>();
+  public String workloadName;
+  public List<Integer> ports = new ArrayList<>();
+  public String istiod = "127.0.0.1:15010";
+  public String bind;
+  public int localPortOffset = 0;
+  /** NONE: apps send proxy-form requests to 15001 and peers are dialled at :15006. */
+  public boolean interceptionNone = true;
+  public Path hostsFile;
+  public Path certsRoot;
+  public Map<Integer, String> listenerBind = new LinkedHashMap<>();
+  public String accessLog = "-";
+  public String clusterId = "Kubernetes";
+  public String istioVersion = "1.24.0";
+
+  // Well-known Istio ports; tests override them with 0 (ephemeral).
+  public int adminPort = 15000;
+  public int outboundPort = 15001;
+  public int inboundPort = 15006;
+  public int readyPort = 15021;
+  public int statsPort = 15090;
+  /** The inbound port peers dial in interception-none mode. */
+  public int peerInboundPort = 15006;
+
+  public String bindAddress() {
+    return bind != null ? bind : podIp;
+  }
+
+  public String workload() {
+    if (workloadName != null && !workloadName.isEmpty()) {
+      return workloadName;
+    }
+    return deriveWorkload(podName);
+  }
+
+  /** Strips the ReplicaSet and pod hashes from a pod name, as Istio does for WORKLOAD_NAME. */
+  static String deriveWorkload(String pod) {
+    String[] parts = pod.split("-");
+    if (parts.length >= 3) {
+      return String.join("-", java.util.Arrays.copyOf(parts, parts.length - 2));
+    }
+    if (parts.length == 2) {
+      return parts[0];
+    }
+    return pod;
+  }
+
+  public String nodeType() {
+    return role == Role.ROUTER ? "router" : "sidecar";
+  }
+
+  public String nodeId() {
+    return nodeType() + "~" + podIp + "~" + podName + "." + namespace + "~" + namespace
+        + ".svc.cluster.local";
+  }
+}

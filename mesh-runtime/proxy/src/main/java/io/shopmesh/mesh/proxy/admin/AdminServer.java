@@ -1,0 +1,182 @@
+package io.shopmesh.mesh.proxy.admin;
+
+import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.upstream.ClusterManager;
+import io.shopmesh.mesh.proxy.upstream.Host;
+import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+
+/** The admin endpoints (15000), readiness (15021) and Prometheus (15090). */
+public final class AdminServer {
+  private final ConfigDumper dumper;
+  private final ClusterManager clusters;
+  private final IstioMetrics metrics;
+  private final BooleanSupplier ready;
+
+  public AdminServer(ConfigDumper dumper, ClusterManager clusters, IstioMetrics metrics,
+      BooleanSupplier ready) {
+    this.dumper = dumper;
+    this.clusters = clusters;
+    this.metrics = metrics;
+    this.ready = ready;
+  }
+
+  public void admin(HttpServerRequest req) {
+    String path = req.path();
+    switch (path) {
+      case "/config_dump" -> reply(req, 200, "application/json",
+          dumper.json(req.params().contains("include_eds") || true));
+      case "/clusters" -> {
+        if ("json".equals(req.getParam("format"))) {
+          reply(req, 200, "application/json", clustersJson().encodePrettily());
+        } else {
+          reply(req, 200, "text/plain", clustersText());
+        }
+      }
+      case "/stats" -> reply(req, 200, "text/plain", statsText());
+      case "/stats/prometheus" -> reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
+      case "/ready" -> readyReply(req);
+      case "/server_info" -> reply(req, 200, "application/json",
+          new JsonObject().put("state", ready.getAsBoolean() ? "LIVE" : "INITIALIZING").encode());
+      default -> reply(req, 404, "text/plain", "invalid path. admin commands are: /clusters "
+          + "/config_dump /ready /server_info /stats /stats/prometheus\n");
+    }
+  }
+
+  public void readiness(HttpServerRequest req) {
+    if (req.path().equals("/healthz/ready")) {
+      readyReply(req);
+    } else {
+      reply(req, 404, "text/plain", "");
+    }
+  }
+
+  public void prometheus(HttpServerRequest req) {
+    if (req.path().equals("/stats/prometheus")) {
+      reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
+    } else {
+      reply(req, 404, "text/plain", "");
+    }
+  }
+
+  private void readyReply(HttpServerRequest req) {
+    boolean r = ready.getAsBoolean();
+    reply(req, r ? 200 : 503, "text/plain", r ? "LIVE\n" : "PRE_INITIALIZING\n");
+  }
+
+  private static void reply(HttpServerRequest req, int status, String type, String body) {
+    req.response().setStatusCode(status).putHeader("content-type", type).end(body);
+  }
+
+  private Map<String, UpstreamCluster> sorted() {
+    return new TreeMap<>(clusters.all());
+  }
+
+  /** Envoy's text format: cluster::host::stat::value lines. */
+  String clustersText() {
+    StringBuilder sb = new StringBuilder();
+    for (UpstreamCluster c : sorted().values()) {
+      String n = c.name;
+      sb.append(n).append("::observability_name::").append(n).append('\n');
+      sb.append(n).append("::outlier::success_rate_average::-1\n");
+      sb.append(n).append("::outlier::success_rate_ejection_threshold::-1\n");
+      sb.append(n).append("::default_priority::max_connections::").append(c.maxConnections).append('\n');
+      sb.append(n).append("::default_priority::max_pending_requests::").append(c.maxPending).append('\n');
+      sb.append(n).append("::default_priority::max_requests::").append(c.maxRequests).append('\n');
+      sb.append(n).append("::default_priority::max_retries::").append(c.maxRetries).append('\n');
+      sb.append(n).append("::added_via_api::true\n");
+      for (Host h : c.hosts) {
+        String p = n + "::" + h.key() + "::";
+        sb.append(p).append("cx_active::").append(h.cxActive.get()).append('\n');
+        sb.append(p).append("cx_connect_fail::").append(h.cxConnectFail.get()).append('\n');
+        sb.append(p).append("rq_active::").append(h.active.get()).append('\n');
+        sb.append(p).append("rq_error::").append(h.rqError.get()).append('\n');
+        sb.append(p).append("rq_success::").append(h.rqSuccess.get()).append('\n');
+        sb.append(p).append("rq_timeout::").append(h.rqTimeout.get()).append('\n');
+        sb.append(p).append("rq_total::").append(h.rqTotal.get()).append('\n');
+        sb.append(p).append("hostname::").append(h.hostname == null ? "" : h.hostname).append('\n');
+        sb.append(p).append("health_flags::").append(healthFlags(h)).append('\n');
+        sb.append(p).append("weight::").append(h.weight).append('\n');
+        sb.append(p).append("region::\n");
+        sb.append(p).append("zone::\n");
+        sb.append(p).append("sub_zone::\n");
+        sb.append(p).append("canary::false\n");
+        sb.append(p).append("priority::0\n");
+        sb.append(p).append("success_rate::-1\n");
+        sb.append(p).append("local_origin_success_rate::-1\n");
+      }
+    }
+    return sb.toString();
+  }
+
+  static String healthFlags(Host h) {
+    if (!h.edsHealthy && h.ejected()) {
+      return "/failed_eds_health/failed_outlier_check";
+    }
+    if (!h.edsHealthy) {
+      return "/failed_eds_health";
+    }
+    if (h.ejected()) {
+      return "/failed_outlier_check";
+    }
+    return "healthy";
+  }
+
+  /** Envoy's /clusters?format=json shape (cluster_statuses with host_statuses). */
+  JsonObject clustersJson() {
+    JsonArray statuses = new JsonArray();
+    for (UpstreamCluster c : sorted().values()) {
+      JsonArray hosts = new JsonArray();
+      for (Host h : c.hosts) {
+        JsonObject health = new JsonObject().put("eds_health_status", h.edsHealthy ? "HEALTHY" : "UNHEALTHY");
+        if (h.ejected()) {
+          health.put("failed_outlier_check", true);
+        }
+        hosts.add(new JsonObject()
+            .put("address", new JsonObject().put("socket_address",
+                new JsonObject().put("address", h.address).put("port_value", h.port)))
+            .put("stats", new JsonArray()
+                .add(stat("cx_connect_fail", h.cxConnectFail.get()))
+                .add(stat("rq_active", h.active.get()))
+                .add(stat("rq_error", h.rqError.get()))
+                .add(stat("rq_success", h.rqSuccess.get()))
+                .add(stat("rq_timeout", h.rqTimeout.get()))
+                .add(stat("rq_total", h.rqTotal.get())))
+            .put("health_status", health)
+            .put("weight", h.weight)
+            .put("hostname", h.hostname == null ? "" : h.hostname)
+            .put("outlier_ejections", h.ejectionCount()));
+      }
+      statuses.add(new JsonObject().put("name", c.name).put("added_via_api", true)
+          .put("observability_name", c.name).put("host_statuses", hosts));
+    }
+    return new JsonObject().put("cluster_statuses", statuses);
+  }
+
+  private static JsonObject stat(String name, long v) {
+    return new JsonObject().put("name", name).put("value", Long.toString(v));
+  }
+
+  String statsText() {
+    StringBuilder sb = new StringBuilder();
+    for (UpstreamCluster c : sorted().values()) {
+      String p = "cluster." + c.name + ".";
+      sb.append(p).append("upstream_rq_total: ").append(c.rqTotal.get()).append('\n');
+      sb.append(p).append("upstream_rq_active: ").append(c.activeRequests.get()).append('\n');
+      sb.append(p).append("upstream_rq_retry: ").append(c.retries.get()).append('\n');
+      sb.append(p).append("upstream_rq_pending_overflow: ").append(c.overflow.get()).append('\n');
+      sb.append(p).append("outlier_detection.ejections_total: ").append(c.ejectionsTotal.get()).append('\n');
+      sb.append(p).append("membership_total: ").append(c.hosts.size()).append('\n');
+      long healthy = c.hosts.stream().filter(Host::healthy).count();
+      sb.append(p).append("membership_healthy: ").append(healthy).append('\n');
+    }
+    metrics.requestCounts().forEach((k, v) -> sb.append("istio_requests_total{").append(k).append("}: ")
+        .append(v).append('\n'));
+    return sb.toString();
+  }
+}

@@ -1,0 +1,349 @@
+package io.shopmesh.mesh.proxy.upstream;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Predicate;
+
+/** A Cluster resource made usable: endpoints, load balancer, limits, outlier detection, client. */
+public final class UpstreamCluster {
+  public static final String HTTP_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  public final String name;
+  public final Cluster proto;
+  public final Cluster.DiscoveryType type;
+  public final String lbPolicy;
+  public final LoadBalancer lb;
+  public final long maxConnections;
+  public final long maxPending;
+  public final long maxRequests;
+  public final long maxRetries;
+  public final int maxRequestsPerConnection;
+  public final long connectTimeoutMs;
+  public final boolean http2;
+  public final boolean tls;
+  public final String sni;
+  public final Path trustedCa;
+  public final double panicThreshold;
+  // outlier detection (0 = disabled)
+  public final int consecutive5xx;
+  public final int consecutiveGateway;
+  public final long baseEjectionMs;
+  public final int maxEjectionPercent;
+  /** filter_metadata.istio.services[0]: host, name, namespace (null when absent). */
+  public final String serviceHost;
+  public final String serviceName;
+  public final String serviceNamespace;
+
+  public volatile List<Host> hosts = List.of();
+  public final AtomicInteger activeRequests = new AtomicInteger();
+  public final AtomicInteger activeRetries = new AtomicInteger();
+  public final AtomicLong overflow = new AtomicLong();
+  public final AtomicLong rqTotal = new AtomicLong();
+  public final AtomicLong retries = new AtomicLong();
+  public final AtomicLong ejectionsTotal = new AtomicLong();
+  private final Map<HttpConnection, AtomicInteger> perConnection = new ConcurrentHashMap<>();
+  private volatile HttpClient client;
+
+  public UpstreamCluster(Cluster c, Path certsRoot) {
+    this.name = c.getName();
+    this.proto = c;
+    this.type = c.hasType() || c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+        ? c.getType() : Cluster.DiscoveryType.STATIC;
+    this.lbPolicy = c.getLbPolicy().name();
+    if (c.getLbPolicy() == Cluster.LbPolicy.CLUSTER_PROVIDED
+        || c.getLbPolicy() == Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG) {
+      if (type != Cluster.DiscoveryType.ORIGINAL_DST) {
+        throw new IllegalArgumentException("cluster " + name + ": unsupported lb_policy " + lbPolicy);
+      }
+    }
+    this.lb = LoadBalancer.of(lbPolicy);
+    long mc = 1024;
+    long mp = 1024;
+    long mr = 1024;
+    long mrt = 3;
+    if (c.hasCircuitBreakers()) {
+      for (CircuitBreakers.Thresholds t : c.getCircuitBreakers().getThresholdsList()) {
+        if (t.getPriority() == RoutingPriority.DEFAULT) {
+          if (t.hasMaxConnections()) {
+            mc = Integer.toUnsignedLong(t.getMaxConnections().getValue());
+          }
+          if (t.hasMaxPendingRequests()) {
+            mp = Integer.toUnsignedLong(t.getMaxPendingRequests().getValue());
+          }
+          if (t.hasMaxRequests()) {
+            mr = Integer.toUnsignedLong(t.getMaxRequests().getValue());
+          }
+          if (t.hasMaxRetries()) {
+            mrt = Integer.toUnsignedLong(t.getMaxRetries().getValue());
+          }
+        }
+      }
+    }
+    maxConnections = mc;
+    maxPending = mp;
+    maxRequests = mr;
+    maxRetries = mrt;
+    int mrpc = c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
+    boolean h2 = c.hasHttp2ProtocolOptions();
+    Any po = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    if (po != null) {
+      try {
+        HttpProtocolOptions hpo = po.unpack(HttpProtocolOptions.class);
+        if (hpo.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
+          mrpc = hpo.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
+        }
+        if (hpo.hasExplicitHttpConfig() && hpo.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
+          h2 = true;
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalArgumentException("cluster " + name + ": bad " + HTTP_OPTIONS);
+      }
+    }
+    maxRequestsPerConnection = mrpc;
+    http2 = h2;
+    connectTimeoutMs = c.hasConnectTimeout() ? Math.max(1, RouteTable.millis(c.getConnectTimeout())) : 5000;
+    // TLS origination (DestinationRule tls.mode SIMPLE).
+    boolean t = false;
+    String s = null;
+    Path ca = null;
+    if (c.hasTransportSocket() && c.getTransportSocket().getName().contains("tls")
+        && c.getTransportSocket().hasTypedConfig()) {
+      try {
+        UpstreamTlsContext u = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        t = true;
+        s = u.getSni().isEmpty() ? null : u.getSni();
+        String caFile = caFile(u.getCommonTlsContext());
+        if (caFile != null) {
+          ca = mapCertPath(caFile, certsRoot);
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalArgumentException("cluster " + name + ": bad UpstreamTlsContext");
+      }
+    }
+    tls = t;
+    sni = s;
+    trustedCa = ca;
+    double panic = 50;
+    if (c.hasCommonLbConfig() && c.getCommonLbConfig().hasHealthyPanicThreshold()) {
+      panic = c.getCommonLbConfig().getHealthyPanicThreshold().getValue();
+    }
+    panicThreshold = panic;
+    if (c.hasOutlierDetection()) {
+      OutlierDetection od = c.getOutlierDetection();
+      int c5 = od.hasConsecutive5Xx() ? od.getConsecutive5Xx().getValue() : 5;
+      int e5 = od.hasEnforcingConsecutive5Xx() ? od.getEnforcingConsecutive5Xx().getValue() : 100;
+      int cg = od.hasConsecutiveGatewayFailure() ? od.getConsecutiveGatewayFailure().getValue() : 5;
+      int eg = od.hasEnforcingConsecutiveGatewayFailure()
+          ? od.getEnforcingConsecutiveGatewayFailure().getValue() : 0;
+      consecutive5xx = e5 > 0 ? c5 : 0;
+      consecutiveGateway = eg > 0 ? cg : 0;
+      baseEjectionMs = od.hasBaseEjectionTime() ? RouteTable.millis(od.getBaseEjectionTime()) : 30_000;
+      maxEjectionPercent = od.hasMaxEjectionPercent() ? od.getMaxEjectionPercent().getValue() : 10;
+    } else {
+      consecutive5xx = 0;
+      consecutiveGateway = 0;
+      baseEjectionMs = 30_000;
+      maxEjectionPercent = 10;
+    }
+    String[] svc = istioService(c);
+    serviceHost = svc[0];
+    serviceName = svc[1];
+    serviceNamespace = svc[2];
+  }
+
+  private static String caFile(CommonTlsContext ctx) {
+    CertificateValidationContext vc = null;
+    if (ctx.hasValidationContext()) {
+      vc = ctx.getValidationContext();
+    } else if (ctx.hasCombinedValidationContext()) {
+      vc = ctx.getCombinedValidationContext().getDefaultValidationContext();
+      String sds = ctx.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
+      if (!vc.hasTrustedCa() && sds.startsWith("file-root:")) {
+        return sds.substring("file-root:".length());
+      }
+    } else if (ctx.hasValidationContextSdsSecretConfig()) {
+      String sds = ctx.getValidationContextSdsSecretConfig().getName();
+      if (sds.startsWith("file-root:")) {
+        return sds.substring("file-root:".length());
+      }
+    }
+    if (vc != null && vc.hasTrustedCa() && !vc.getTrustedCa().getFilename().isEmpty()) {
+      return vc.getTrustedCa().getFilename();
+    }
+    return null;
+  }
+
+  /** A file under /etc/certs/ is read from --certs-root instead (local stand-in for a volume). */
+  public static Path mapCertPath(String file, Path certsRoot) {
+    if (certsRoot != null && file.startsWith("/etc/certs/")) {
+      return certsRoot.resolve(file.substring("/etc/certs/".length()));
+    }
+    return Path.of(file);
+  }
+
+  private static String[] istioService(Cluster c) {
+    Struct istio = c.getMetadata().getFilterMetadataMap().get("istio");
+    if (istio != null) {
+      Value services = istio.getFieldsMap().get("services");
+      if (services != null && services.hasListValue() && services.getListValue().getValuesCount() > 0) {
+        Struct s = services.getListValue().getValues(0).getStructValue();
+        return new String[] {str(s, "host"), str(s, "name"), str(s, "namespace")};
+      }
+    }
+    return new String[] {null, null, null};
+  }
+
+  private static String str(Struct s, String k) {
+    Value v = s.getFieldsMap().get(k);
+    return v == null ? null : v.getStringValue();
+  }
+
+  /** The HTTP client of this cluster, created on first use. */
+  public HttpClient client(Vertx vertx) {
+    HttpClient c = client;
+    if (c == null) {
+      synchronized (this) {
+        if (client == null) {
+          HttpClientOptions o = new HttpClientOptions()
+              .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+              .setKeepAlive(true)
+              .setKeepAliveTimeout(60)
+              .setDecompressionSupported(false)
+              .setTryUseCompression(false)
+              .setMaxHeaderSize(96 * 1024)
+              .setVerifyHost(false);
+          if (http2) {
+            o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
+          }
+          if (tls) {
+            o.setSsl(true).setForceSni(true);
+            if (trustedCa != null) {
+              o.setTrustOptions(new PemTrustOptions().addCertPath(trustedCa.toString()));
+            } else {
+              o.setTrustAll(true);
+            }
+          }
+          int pool = (int) Math.min(maxConnections, 4096);
+          PoolOptions p = new PoolOptions().setHttp1MaxSize(Math.max(1, pool))
+              .setHttp2MaxSize(Math.max(1, Math.min(pool, 16)))
+              .setMaxWaitQueueSize(maxPending >= Integer.MAX_VALUE ? -1 : (int) maxPending);
+          client = vertx.createHttpClient(o, p);
+        }
+        c = client;
+      }
+    }
+    return c;
+  }
+
+  /** Counts a request on a connection; true when this is the connection's last allowed request. */
+  public boolean countOnConnection(HttpConnection conn) {
+    if (maxRequestsPerConnection <= 0 || conn == null) {
+      return false;
+    }
+    AtomicInteger n = perConnection.computeIfAbsent(conn, k -> {
+      k.closeHandler(v -> perConnection.remove(k));
+      return new AtomicInteger();
+    });
+    return n.incrementAndGet() >= maxRequestsPerConnection;
+  }
+
+  public void close() {
+    HttpClient c = client;
+    if (c != null) {
+      c.close();
+    }
+  }
+
+  /** Picks a host: healthy ones, or all of them in panic mode, honouring the exclusion. */
+  public Host choose(Predicate<Host> exclude, Long hash) {
+    List<Host> hs = hosts;
+    if (hs.isEmpty()) {
+      return null;
+    }
+    int healthy = 0;
+    for (Host h : hs) {
+      if (h.healthy()) {
+        healthy++;
+      }
+    }
+    boolean panic = panicThreshold > 0 && healthy * 100.0 / hs.size() < panicThreshold;
+    Predicate<Host> base = panic ? h -> true : Host::healthy;
+    if (healthy == 0 && !panic) {
+      return null;
+    }
+    Host h = lb.choose(hs, base.and(exclude.negate()), hash);
+    if (h == null && exclude != null) {
+      h = lb.choose(hs, base, hash);
+    }
+    return h;
+  }
+
+  /** Outlier detection: record an upstream result (status 0 = connect failure/reset/timeout). */
+  public void recordResult(Host h, int status, boolean localOriginFailure) {
+    boolean gw = localOriginFailure || status == 502 || status == 503 || status == 504;
+    boolean five = localOriginFailure || status >= 500;
+    boolean eject = false;
+    synchronized (h) {
+      if (five) {
+        h.consecutive5xx++;
+      } else {
+        h.consecutive5xx = 0;
+      }
+      if (gw) {
+        h.consecutiveGatewayFailure++;
+      } else {
+        h.consecutiveGatewayFailure = 0;
+      }
+      if ((consecutive5xx > 0 && h.consecutive5xx >= consecutive5xx)
+          || (consecutiveGateway > 0 && h.consecutiveGatewayFailure >= consecutiveGateway)) {
+        eject = !h.ejected();
+      }
+    }
+    if (eject && canEject()) {
+      synchronized (h) {
+        h.ejections++;
+        h.ejectedUntilNanos = System.nanoTime() + baseEjectionMs * 1_000_000L * h.ejections;
+        h.consecutive5xx = 0;
+        h.consecutiveGatewayFailure = 0;
+      }
+      ejectionsTotal.incrementAndGet();
+    }
+  }
+
+  private boolean canEject() {
+    List<Host> hs = hosts;
+    int ejected = 0;
+    for (Host h : hs) {
+      if (h.ejected()) {
+        ejected++;
+      }
+    }
+    // Envoy always allows ejecting at least one host.
+    return ejected == 0 || (ejected + 1) * 100.0 / hs.size() <= maxEjectionPercent;
+  }
+}
