@@ -159,6 +159,31 @@ class IstiodIntegrationTest {
     assertThat(metrics()).containsPattern("pilot_config_rejects [1-9]");
     JsonNode syncz = get("/debug/syncz");
     assertThat(syncz.get(0).get("RDS").get("status").asText()).isEqualTo("SYNCED");
+
+    // well-formed YAML that fails validation: the error names the resource, which keeps its last good version
+    long rejected = istiod.store().rejectedTotal();
+    Files.writeString(dir.resolve("product-virtualservice.yaml"), """
+        apiVersion: networking.istio.io/v1alpha3
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts:
+          - product-service
+          http:
+          - timeout: soon
+            route:
+            - destination:
+                host: product-service
+                subset: v1
+        """);
+    await(() -> istiod.store().rejectedTotal() > rejected, 5_000);
+    Thread.sleep(500);
+    assertThat(frontend.received).as("nothing pushed").isEmpty();
+    assertThat(totalPushes()).isEqualTo(pushes);
+    assertThat(get("/debug/configz").get("errors").get(0).asText())
+        .contains("VirtualService default/product-vs").contains("product-virtualservice.yaml:");
+    assertThat(weights(frontend.route("8080"))).containsExactly(50, 50);
   }
 
   @Test

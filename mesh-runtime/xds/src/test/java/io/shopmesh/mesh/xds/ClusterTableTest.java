@@ -106,14 +106,14 @@ class ClusterTableTest {
           name: product-service
         spec:
           host: product-service
-          trafficPolicy: %s
+          %s
           subsets:
           - name: v1
             labels: {version: v1}
           - name: v2
             labels: {version: v2}
             trafficPolicy: {loadBalancer: {simple: RANDOM}}
-        """.formatted(policy.strip().replace("\n", " "));
+        """.formatted(policy.equals("{}") ? "" : "trafficPolicy: " + policy.strip().replace("\n", " "));
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr);
     XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
     check.accept(r.cluster(CLUSTER));
