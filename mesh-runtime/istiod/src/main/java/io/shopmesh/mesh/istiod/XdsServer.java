@@ -124,6 +124,10 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       PushContext ctx = pushContext.get();
       ServiceRegistry reg = registry.snapshot();
       int changed = 0;
+      // snapshots of proxies that left (a close callback runs before its watches are cancelled)
+      for (String group : new ArrayList<>(cache.groups())) {
+        if (!proxies.containsKey(group)) cache.clearSnapshot(group);
+      }
       for (ProxyStatus ps : proxies.values()) {
         if (push(ps, ctx, reg, changeStartNanos)) changed++;
       }
