@@ -112,6 +112,8 @@ public final class HttpProxy {
     long bytesSent;
     long upstreamServiceTime = -1;
     int attempts;
+    /** The attempt whose outcome has been handled; its late callbacks are ignored. */
+    int settled;
     int retriesUsed;
     boolean done;
     boolean responseStarted;
@@ -539,8 +541,9 @@ public final class HttpProxy {
       long sentAt = System.nanoTime();
       HttpClient client = c.client(vertx);
       client.request(ro).onComplete(ar -> {
-        if (done || attemptNo != attempts) {
+        if (!live(attemptNo)) {
           if (ar.succeeded()) {
+            ar.result().exceptionHandler(x -> { });
             ar.result().reset();
           }
           release.run();
@@ -548,6 +551,7 @@ public final class HttpProxy {
         }
         if (ar.failed()) {
           release.run();
+          settled = attemptNo;
           onAttemptFailure(h, ar.cause(), true);
           return;
         }
@@ -560,19 +564,18 @@ public final class HttpProxy {
           creq.putHeader("connection", "close");
         }
         creq.exceptionHandler(t -> {
-          if (attemptNo == attempts && !done) {
+          if (live(attemptNo) && !responseStarted) {
             release.run();
-            if (responseStarted) {
-              return;
-            }
+            settled = attemptNo;
             onAttemptFailure(h, t, false);
-          } else {
+          } else if (!responseStarted || done) {
             release.run();
           }
         });
         creq.response().onComplete(rar -> {
-          if (done || attemptNo != attempts) {
+          if (!live(attemptNo)) {
             if (rar.succeeded()) {
+              rar.result().exceptionHandler(x -> { });
               rar.result().request().reset();
             }
             release.run();
@@ -580,13 +583,19 @@ public final class HttpProxy {
           }
           if (rar.failed()) {
             release.run();
+            settled = attemptNo;
             onAttemptFailure(h, rar.cause(), false);
             return;
           }
+          settled = attemptNo;
           onResponse(rar.result(), h, sentAt, release);
         });
         sendBody(creq);
       });
+    }
+
+    private boolean live(int attemptNo) {
+      return !done && attemptNo == attempts && settled != attemptNo;
     }
 
     private void sendBody(HttpClientRequest creq) {
@@ -731,9 +740,10 @@ public final class HttpProxy {
 
     private void onPerTryTimeout(int attemptNo) {
       perTryTimer = -1;
-      if (done || attemptNo != attempts || responseStarted) {
+      if (!live(attemptNo) || responseStarted) {
         return;
       }
+      settled = attemptNo;
       if (current != null) {
         current.reset();
         current = null;
@@ -762,6 +772,7 @@ public final class HttpProxy {
         resetDownstream();
         return;
       }
+      settled = attempts;
       abortUpstream();
       localReply(504, "upstream request timeout", "response_timeout");
     }
@@ -850,6 +861,7 @@ public final class HttpProxy {
       }
       RetrySpec rs = retry();
       if (rs != null && rs.retriableStatus(status) && canRetry()) {
+        ur.exceptionHandler(x -> { });
         ur.request().reset();
         release.run();
         current = null;
