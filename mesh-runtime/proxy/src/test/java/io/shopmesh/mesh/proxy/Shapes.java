@@ -70,6 +70,13 @@ public final class Shapes {
         .build();
   }
 
+  /** inbound|PORT|| to the local app, with the service metadata Istio puts on it. */
+  public static Cluster inboundCluster(int port, String appIp, int appPort, String svcShort) {
+    Cluster eds = edsCluster("x", svcShort + SUFFIX, svcShort);
+    return staticCluster("inbound|" + port + "||", appIp, appPort).toBuilder()
+        .setMetadata(eds.getMetadata()).build();
+  }
+
   public static Cluster passthrough() {
     return Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build();
