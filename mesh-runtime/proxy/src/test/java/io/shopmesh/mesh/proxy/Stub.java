@@ -21,6 +21,7 @@ public final class Stub implements AutoCloseable {
   public final AtomicInteger count = new AtomicInteger();
   public final List<MultiMap> headers = new CopyOnWriteArrayList<>();
   public final List<String> uris = new CopyOnWriteArrayList<>();
+  public final java.util.Set<Integer> clientPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
   public volatile MultiMap responseHeaders = MultiMap.caseInsensitiveMultiMap();
   private final HttpServer server;
   public final String ip;
@@ -48,6 +49,7 @@ public final class Stub implements AutoCloseable {
     count.incrementAndGet();
     headers.add(MultiMap.caseInsensitiveMultiMap().addAll(r.headers()));
     uris.add(r.uri());
+    clientPorts.add(r.remoteAddress().port());
     switch (mode) {
       case OK -> r.body().onSuccess(b -> {
         r.response().headers().addAll(responseHeaders);

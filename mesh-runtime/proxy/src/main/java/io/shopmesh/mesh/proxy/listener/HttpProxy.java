@@ -648,7 +648,7 @@ public final class HttpProxy {
           v = req.remoteAddress() == null ? null : req.remoteAddress().host();
         }
         if (v != null) {
-          long k = fnv(v);
+          long k = io.shopmesh.mesh.proxy.upstream.LoadBalancer.hash64(v);
           h = h == null ? k : (Long.rotateLeft(h, 1) ^ k);
           if (p.terminal) {
             break;
@@ -1202,12 +1202,4 @@ public final class HttpProxy {
     return n;
   }
 
-  private static long fnv(String s) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < s.length(); i++) {
-      h ^= s.charAt(i);
-      h *= 0x100000001b3L;
-    }
-    return h;
-  }
 }
