@@ -872,6 +872,7 @@ public final class HttpProxy {
         flags |= ResponseFlags.URX;
       }
       responseStarted = true;
+      details = "via_upstream";
       upstreamServiceTime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentAt);
       MultiMap out = resp.headers();
       for (Map.Entry<String, String> e : ur.headers()) {
