@@ -88,6 +88,7 @@ class AdminAndEgressTest {
         .contains("\"name\":\"" + V1 + "\"").contains("\"dynamic_route_configs\"")
         .contains("\"dynamic_listeners\"");
 
+    Harness.metricsContaining(proxy, "response_code=\"200\"");
     assertThat(admin("/clusters")).contains(V1 + "::" + app.hostPort() + "::rq_total::1")
         .contains(V1 + "::" + app.hostPort() + "::health_flags::healthy");
     assertThat(new JsonObject(Harness.get(direct, "http://127.0.0.1:" + proxy.port("admin")

@@ -112,6 +112,23 @@ public final class Harness implements AutoCloseable {
     }
   }
 
+  /** Telemetry is recorded as the response completes: poll briefly until it shows. */
+  public static String metricsContaining(Proxy p, String... parts) throws InterruptedException {
+    String m = p.metrics().prometheus();
+    for (int i = 0; i < 100; i++) {
+      boolean all = true;
+      for (String part : parts) {
+        all &= m.contains(part);
+      }
+      if (all) {
+        return m;
+      }
+      Thread.sleep(20);
+      m = p.metrics().prometheus();
+    }
+    return m;
+  }
+
   @Override
   public void close() {
     for (AutoCloseable c : closeables) {

@@ -94,8 +94,8 @@ class MeshTelemetryTest {
         + String.format(common, "unknown") + "} 1";
     String destination = "istio_requests_total{response_code=\"200\",reporter=\"destination\","
         + String.format(common, "none") + "} 1";
-    assertThat(frontend.metrics().prometheus().lines()).contains(source);
-    assertThat(product.metrics().prometheus().lines()).contains(destination);
+    assertThat(Harness.metricsContaining(frontend, source).lines()).contains(source);
+    assertThat(Harness.metricsContaining(product, destination).lines()).contains(destination);
     assertThat(frontend.metrics().prometheus())
         .contains("istio_request_duration_milliseconds_bucket{response_code=\"200\",reporter=\"source\"")
         .contains("le=\"0.5\"")
@@ -121,7 +121,8 @@ class MeshTelemetryTest {
         .contains("reporter=\"source\",source_workload=\"istio-ingressgateway\","
             + "source_workload_namespace=\"istio-system\"");
     // Destination side telemetry at the frontend sidecar knows the gateway as its source.
-    assertThat(frontend.metrics().prometheus()).contains("reporter=\"destination\","
+    assertThat(Harness.metricsContaining(frontend, "reporter=\"destination\","
+        + "source_workload=\"istio-ingressgateway\"")).contains("reporter=\"destination\","
         + "source_workload=\"istio-ingressgateway\"");
   }
 

@@ -151,7 +151,7 @@ public final class HttpProxy {
       }
       requestHeaderBytes = headerBytes(h) + req.method().name().length() + req.uri().length();
       grpc = String.valueOf(h.get("content-type")).startsWith("application/grpc");
-      req.connection().closeHandler(v -> {
+      resp.closeHandler(v -> {
         if (!done) {
           flags |= ResponseFlags.DC;
           abortUpstream();
@@ -276,6 +276,12 @@ public final class HttpProxy {
         noRoute();
         return;
       }
+      if (route.kind == RouteTable.Kind.ROUTE) {
+        // Envoy picks the weighted cluster when the route matches; telemetry of local replies
+        // (faults, CORS) then still names the destination service.
+        choice = route.pickCluster();
+        cluster = xds.clusterManager().get(choice.cluster());
+      }
       cors = route.cors != null ? route.cors : vhost.cors;
       if (cors != null && Cors.isPreflight(req.method().name(), req.headers())
           && cors.originAllowed(origin)) {
@@ -321,12 +327,10 @@ public final class HttpProxy {
         case REDIRECT -> redirect();
         case NON_FORWARDING -> localReply(200, null, null);
         case ROUTE -> {
-          choice = route.pickCluster();
           if ("PassthroughCluster".equals(choice.cluster())) {
             passthrough(authorityHost(), authorityPort(80));
             return;
           }
-          cluster = xds.clusterManager().get(choice.cluster());
           if (cluster == null) {
             flags |= ResponseFlags.NC;
             details = "cluster_not_found";
@@ -923,8 +927,8 @@ public final class HttpProxy {
         if (!done) {
           done = true;
           cancelTimers();
-          resp.end();
           finish(status);
+          resp.end();
         }
       });
     }
@@ -1002,17 +1006,19 @@ public final class HttpProxy {
         // The body was not read: do not keep the connection for another request.
         resp.putHeader("connection", "close");
       }
+      // Record before writing, so whoever sees the reply also sees its telemetry.
       if (bodyText != null && !bodyText.isEmpty()) {
         resp.putHeader("content-type", "text/plain");
         Buffer b = Buffer.buffer(bodyText);
         bytesSent = b.length();
         resp.putHeader("content-length", Integer.toString(b.length()));
+        finish(status);
         resp.end(b);
       } else {
         resp.putHeader("content-length", "0");
+        finish(status);
         resp.end();
       }
-      finish(status);
     }
 
     private boolean finished;
