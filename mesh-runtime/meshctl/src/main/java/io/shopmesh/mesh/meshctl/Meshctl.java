@@ -9,7 +9,16 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "meshctl 0.1.0",
     description = "Runs the shop on the mesh and shows what the mesh does, as istioctl would.",
-    subcommands = {CommandLine.HelpCommand.class})
+    subcommands = {
+        UpCommand.class,
+        DownCommand.class,
+        StatusCommand.class,
+        LogsCommand.class,
+        ApplyCommand.class,
+        ProxyConfigCommand.class,
+        MetricsCommand.class,
+        CommandLine.HelpCommand.class,
+    })
 public final class Meshctl implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -19,7 +28,19 @@ public final class Meshctl implements Runnable {
     spec.commandLine().usage(System.out);
   }
 
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Meshctl());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof MeshctlException me) {
+        cmd.getErr().println("error: " + me.getMessage());
+        return me.exitCode();
+      }
+      throw ex;
+    });
+    return cl;
+  }
+
   public static void main(String[] args) {
-    System.exit(new CommandLine(new Meshctl()).execute(args));
+    System.exit(commandLine().execute(args));
   }
 }

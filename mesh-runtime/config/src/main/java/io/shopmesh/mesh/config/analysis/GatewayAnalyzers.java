@@ -1,0 +1,168 @@
+package io.shopmesh.mesh.config.analysis;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.shopmesh.mesh.config.Diagnostic;
+import io.shopmesh.mesh.config.Resource;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/** Istio's gateway.* analyzers. */
+final class GatewayAnalyzers {
+
+  private GatewayAnalyzers() {}
+
+  /** IST0101 (no workload selected), IST0162 (server port not on the gateway's Service). */
+  static final class IngressGatewayPort implements Analyzer {
+    @Override
+    public String name() {
+      return "gateway.IngressGatewayPortAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      for (Resource gw : ctx.istio("Gateway")) {
+        Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+        String sel = AnalysisContext.selectorString(selector);
+        String selPath = selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
+        Set<Long> servicePorts = new HashSet<>();
+        Map<Long, Long> portMapping = new HashMap<>();
+        int matches = 0;
+        for (Workload pod : ctx.workloads()) {
+          if (!pod.matches(selector)) {
+            continue;
+          }
+          matches++;
+          for (Resource svc : ctx.services()) {
+            if (!svc.namespace().equals(pod.namespace())) {
+              continue;
+            }
+            if (!pod.matches(AnalysisContext.labels(svc.spec().path("selector")))) {
+              continue;
+            }
+            for (JsonNode p : svc.spec().path("ports")) {
+              if (!p.path("protocol").asText("TCP").equals("TCP")) {
+                continue;
+              }
+              long tp = p.path("targetPort").isIntegralNumber() ? p.path("targetPort").asLong() : 0;
+              if (tp != 0) {
+                servicePorts.add(tp);
+                portMapping.putIfAbsent(p.path("port").asLong(), tp);
+              } else {
+                servicePorts.add(p.path("port").asLong());
+              }
+            }
+          }
+        }
+        if (matches == 0) {
+          out.add(Messages.referencedResourceNotFound(gw, selPath, "selector", sel));
+          continue;
+        }
+        for (JsonNode server : gw.spec().path("servers")) {
+          if (!server.has("port")) {
+            continue;
+          }
+          long number = server.path("port").path("number").asLong(0);
+          if (!servicePorts.contains(number) && !portMapping.containsKey(number)) {
+            out.add(Messages.gatewayPortNotDefinedOnService(gw, selPath, number, sel));
+          }
+        }
+      }
+    }
+  }
+
+  /** IST0145: two Gateways on the same workloads and port claim the same host. */
+  static final class ConflictingGateways implements Analyzer {
+    @Override
+    public String name() {
+      return "gateway.ConflictingGatewayAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      // selector~port -> gateway -> host -> bind
+      Map<String, Map<String, Map<String, String>>> index = new LinkedHashMap<>();
+      for (Resource gw : ctx.istio("Gateway")) {
+        String sel = AnalysisContext.selectorString(AnalysisContext.labels(gw.spec().path("selector")));
+        for (JsonNode server : gw.spec().path("servers")) {
+          String key = sel + "~" + server.path("port").path("number").asLong(0);
+          Map<String, String> hb = new HashMap<>();
+          for (JsonNode h : server.path("hosts")) {
+            hb.put(h.asText(), server.path("bind").asText(""));
+          }
+          index.computeIfAbsent(key, k -> new LinkedHashMap<>()).put(gw.id(), hb);
+        }
+      }
+      for (Resource gw : ctx.istio("Gateway")) {
+        Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+        String sel = AnalysisContext.selectorString(selector);
+        Map<String, Map<String, Map<String, String>>> same = new LinkedHashMap<>();
+        for (String key : index.keySet()) {
+          String xSel = key.substring(0, key.lastIndexOf('~'));
+          boolean matched = xSel.equals(sel);
+          if (!matched && (xSel.contains(sel) || sel.contains(xSel))) {
+            Map<String, String> xSelector = parseSelector(xSel);
+            for (Workload pod : ctx.workloads()) {
+              if (pod.matches(selector) && pod.matches(xSelector)) {
+                matched = true;
+                break;
+              }
+            }
+          }
+          if (matched) {
+            same.put(key, index.get(key));
+          }
+        }
+        JsonNode servers = gw.spec().path("servers");
+        for (int i = 0; i < servers.size(); i++) {
+          JsonNode server = servers.get(i);
+          String port = String.valueOf(server.path("port").path("number").asLong(0));
+          List<String> conflicts = new ArrayList<>();
+          for (Map.Entry<String, Map<String, Map<String, String>>> e : same.entrySet()) {
+            if (!e.getKey().substring(e.getKey().lastIndexOf('~') + 1).equals(port)) {
+              continue;
+            }
+            for (Map.Entry<String, Map<String, String>> other : e.getValue().entrySet()) {
+              if (!other.getKey().equals(gw.id()) && duplicates(server, other.getValue())) {
+                conflicts.add(other.getKey());
+              }
+            }
+          }
+          if (!conflicts.isEmpty()) {
+            List<String> hosts = new ArrayList<>();
+            server.path("hosts").forEach(h -> hosts.add(h.asText()));
+            out.add(Messages.conflictingGateways(gw, "spec.servers[" + i + "]",
+                String.join(",", new TreeSet<>(conflicts)), sel, port, String.join(",", hosts)));
+          }
+        }
+      }
+    }
+
+    private static boolean duplicates(JsonNode server, Map<String, String> known) {
+      String bind = server.path("bind").asText("");
+      for (JsonNode h : server.path("hosts")) {
+        String existing = known.get(h.asText());
+        if (existing != null && existing.equals(bind)) {
+          return true;
+        }
+      }
+      return false;
+    }
+
+    private static Map<String, String> parseSelector(String s) {
+      Map<String, String> out = new HashMap<>();
+      for (String pair : s.split(",")) {
+        String[] kv = pair.split("=");
+        if (kv.length == 2) {
+          out.put(kv[0], kv[1]);
+        }
+      }
+      return out;
+    }
+  }
+}

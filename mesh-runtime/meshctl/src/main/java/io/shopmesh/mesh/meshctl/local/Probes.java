@@ -1,0 +1,110 @@
+package io.shopmesh.mesh.meshctl.local;
+
+import io.shopmesh.mesh.meshctl.local.MeshState.ContainerState;
+import io.shopmesh.mesh.meshctl.local.MeshState.PodState;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/** Live health of a running mesh: processes, proxy readiness, app ports, xDS sync from istiod. */
+public final class Probes {
+
+  /** What we know about one pod right now. */
+  public record PodHealth(
+      int running, int total, boolean proxyReady, boolean appListening, SyncStatus.Proxy sync) {
+
+    public boolean ready(boolean hasProxy) {
+      return running == total && appListening && (!hasProxy || (proxyReady && sync != null && sync.synced()));
+    }
+  }
+
+  public record Snapshot(boolean istiodReady, Map<String, PodHealth> pods, String syncError) {
+    public boolean allReady(MeshState state) {
+      return istiodReady && state.pods().stream().allMatch(p -> {
+        PodHealth h = pods.get(p.name());
+        return h != null && h.ready(p.hasProxy());
+      });
+    }
+
+    public long count(MeshState state, java.util.function.BiPredicate<PodState, PodHealth> test) {
+      return state.pods().stream().filter(p -> pods.containsKey(p.name()) && test.test(p, pods.get(p.name()))).count();
+    }
+  }
+
+  private Probes() {}
+
+  public static Snapshot probe(MeshState state) {
+    String base = state.istiodHttpUrl();
+    boolean istiodReady = Http.probe(base + "/ready");
+    Map<String, SyncStatus.Proxy> sync = Map.of();
+    String syncError = null;
+    if (istiodReady) {
+      try {
+        Http.Response r = Http.get(base + "/debug/syncz", Duration.ofSeconds(3));
+        if (r.ok()) {
+          sync = SyncStatus.parse(r.body());
+        } else {
+          syncError = "istiod /debug/syncz answered " + r.status();
+        }
+      } catch (Exception e) {
+        syncError = "istiod /debug/syncz: " + e.getMessage();
+      }
+    }
+    Map<String, SyncStatus.Proxy> syncFinal = sync;
+    ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
+      Thread t = new Thread(r, "probe");
+      t.setDaemon(true);
+      return t;
+    });
+    try {
+      Map<String, CompletableFuture<PodHealth>> futures = new LinkedHashMap<>();
+      for (PodState p : state.pods()) {
+        futures.put(p.name(), CompletableFuture.supplyAsync(() -> probePod(p, syncFinal.get(p.name())), pool));
+      }
+      Map<String, PodHealth> out = new LinkedHashMap<>();
+      futures.forEach((k, f) -> out.put(k, f.join()));
+      return new Snapshot(istiodReady, out, syncError);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  static PodHealth probePod(PodState p, SyncStatus.Proxy sync) {
+    List<ContainerState> cs = p.containers();
+    int running = (int) cs.stream().filter(c -> StateStore.alive(c.pid(), c.startMillis())).count();
+    boolean proxyReady = p.hasProxy() && Http.probe("http://" + p.ip() + ":15021/healthz/ready");
+    boolean listening = true;
+    for (String port : p.ports()) {
+      String host = p.ip();
+      int local = localPort(port);
+      if (port.contains("->") && port.substring(port.indexOf("->") + 2).contains(":")) {
+        // the gateway's published listener, e.g. 8080->127.0.0.1:8080
+        String published = port.substring(port.indexOf("->") + 2);
+        host = published.substring(0, published.lastIndexOf(':'));
+        local = Integer.parseInt(published.substring(published.lastIndexOf(':') + 1));
+      }
+      if (local > 0 && !Http.listening(host, local)) {
+        listening = false;
+        break;
+      }
+    }
+    return new PodHealth(running, cs.size(), proxyReady, listening, sync);
+  }
+
+  /** "80->10080" -> 10080, "8080" -> 8080; the gateway's published "8080->127.0.0.1:8080" -> 0. */
+  static int localPort(String mapping) {
+    String local = mapping.contains("->") ? mapping.substring(mapping.indexOf("->") + 2) : mapping;
+    if (local.contains(":")) {
+      return 0;
+    }
+    try {
+      return Integer.parseInt(local.trim());
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+}

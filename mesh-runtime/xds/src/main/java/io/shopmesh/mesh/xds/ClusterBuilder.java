@@ -1,0 +1,395 @@
+package io.shopmesh.mesh.xds;
+
+import com.google.protobuf.Struct;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettings;
+import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettingsTLSmode;
+import io.fabric8.istio.api.api.networking.v1alpha3.ConnectionPoolSettings;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettings;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHash;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHashLB;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHashLBMaglev;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsSimple;
+import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsSimpleLB;
+import io.fabric8.istio.api.api.networking.v1alpha3.OutlierDetection;
+import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
+import io.fabric8.istio.api.networking.v1.DestinationRule;
+import io.shopmesh.mesh.config.Located;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds CDS for a proxy, as Istio's cluster_builder.go: one outbound cluster per service port and
+ * per DestinationRule subset, the inbound clusters of a sidecar, and the BlackHole/Passthrough
+ * clusters. Policies from DestinationRules are applied the way applyTrafficPolicy does.
+ */
+public final class ClusterBuilder {
+
+  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  static final String TLS_SOCKET = "envoy.transport_sockets.tls";
+  static final long MAX = 4294967295L;
+  static final com.google.protobuf.Duration CONNECT_TIMEOUT = Protos.seconds(10);
+
+  private final PushContext ctx;
+
+  public ClusterBuilder(PushContext ctx) {
+    this.ctx = ctx;
+  }
+
+  /** Outbound clusters for every visible service, plus the BlackHole/Passthrough clusters. */
+  public List<Cluster> buildOutbound(ProxyNode proxy) {
+    List<Cluster> out = new ArrayList<>();
+    for (MeshService svc : ctx.services()) {
+      Located<DestinationRule> dr = ctx.destinationRule(svc.hostname());
+      for (MeshService.Port port : svc.ports()) {
+        out.add(outbound(svc, port, null, null, dr));
+        if (dr != null && dr.object().getSpec().getSubsets() != null) {
+          for (Subset s : dr.object().getSpec().getSubsets()) {
+            out.add(outbound(svc, port, s.getName(), s, dr));
+          }
+        }
+      }
+    }
+    out.add(blackHole());
+    if (proxy.type() == ProxyNode.Type.SIDECAR) {
+      out.add(passthrough());
+      out.add(inboundPassthrough());
+    }
+    return out;
+  }
+
+  /** {@code inbound|PORT||}: a STATIC cluster to the local app at podIP:port. */
+  public List<Cluster> buildInbound(ProxyNode proxy, List<InboundPort> ports) {
+    List<Cluster> out = new ArrayList<>();
+    for (InboundPort ip : ports) {
+      String name = ClusterNames.inbound(ip.targetPort());
+      Cluster.Builder c = Cluster.newBuilder()
+          .setName(name)
+          .setType(Cluster.DiscoveryType.STATIC)
+          .setConnectTimeout(CONNECT_TIMEOUT)
+          .setCircuitBreakers(defaultCircuitBreakers())
+          .setLoadAssignment(ClusterLoadAssignment.newBuilder()
+              .setClusterName(name)
+              .addEndpoints(LocalityLbEndpoints.newBuilder()
+                  .addLbEndpoints(LbEndpoint.newBuilder()
+                      .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(proxy.ip(), ip.targetPort()))))));
+      Metadata.Builder md = Metadata.newBuilder();
+      md.putFilterMetadata("istio", Struct.newBuilder()
+          .putFields("services", servicesList(ip.services()))
+          .build());
+      c.setMetadata(md);
+      if (ip.protocol().isHttp2()) {
+        c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(
+            io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                .setExplicitHttpConfig(ExplicitHttpConfig.newBuilder()
+                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                .build()));
+      }
+      out.add(c.build());
+    }
+    return out;
+  }
+
+  /** A port the sidecar receives traffic on, and the services that route to it. */
+  public record InboundPort(int targetPort, Protocol protocol, String portName, List<MeshService> services) {}
+
+  Cluster outbound(MeshService svc, MeshService.Port port, String subsetName, Subset subset,
+      Located<DestinationRule> dr) {
+    String name = ClusterNames.outbound(port.port(), subsetName, svc.hostname());
+    TrafficPolicies tp = TrafficPolicies.forCluster(dr, subsetName, port.port());
+    Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(CONNECT_TIMEOUT);
+    switch (svc.resolution()) {
+      case CLIENT_SIDE, STATIC -> c.setType(Cluster.DiscoveryType.EDS)
+          .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
+              .setEdsConfig(Protos.ads())
+              .setServiceName(name));
+      case DNS -> {
+        c.setType(Cluster.DiscoveryType.STRICT_DNS)
+            .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
+            .setRespectDnsTtl(true);
+        LocalityLbEndpoints.Builder lle = LocalityLbEndpoints.newBuilder();
+        if (svc.endpoints().isEmpty()) {
+          lle.addLbEndpoints(LbEndpoint.newBuilder()
+              .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(svc.hostname(), port.targetPort())))
+              .setLoadBalancingWeight(Protos.u32(1)));
+        } else {
+          for (MeshService.Endpoint ep : svc.endpoints()) {
+            Long p = port.name() == null ? null : ep.ports().get(port.name());
+            lle.addLbEndpoints(LbEndpoint.newBuilder()
+                .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(ep.address(),
+                    p != null ? p.intValue() : port.targetPort())))
+                .setLoadBalancingWeight(Protos.u32(1)));
+          }
+        }
+        c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(lle));
+      }
+      case PASSTHROUGH -> c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
+          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+    }
+    if (svc.resolution() != MeshService.Resolution.PASSTHROUGH) {
+      applyLoadBalancer(c, tp.loadBalancer());
+    }
+    applyConnectionPool(c, tp.connectionPool(), port.protocol());
+    applyOutlierDetection(c, tp.outlierDetection());
+    applyTls(c, tp.tls());
+
+    Struct.Builder istio = Struct.newBuilder();
+    if (dr != null) {
+      istio.putFields("config", Protos.str(PushContext.configPath("destination-rule", dr.namespace(), dr.name())));
+    }
+    istio.putFields("default_original_port", Protos.num(port.port()));
+    istio.putFields("services", servicesList(List.of(svc)));
+    if (subsetName != null) istio.putFields("subset", Protos.str(subsetName));
+    c.setMetadata(Metadata.newBuilder().putFilterMetadata("istio", istio.build()));
+    return c.build();
+  }
+
+  static com.google.protobuf.Value servicesList(List<MeshService> svcs) {
+    List<com.google.protobuf.Value> vs = new ArrayList<>();
+    for (MeshService s : svcs) {
+      vs.add(Protos.struct(Struct.newBuilder()
+          .putFields("host", Protos.str(s.hostname()))
+          .putFields("name", Protos.str(s.name()))
+          .putFields("namespace", Protos.str(s.namespace()))
+          .build()));
+    }
+    return Protos.list(vs.toArray(new com.google.protobuf.Value[0]));
+  }
+
+  static CircuitBreakers defaultCircuitBreakers() {
+    return CircuitBreakers.newBuilder().addThresholds(defaultThresholds()).build();
+  }
+
+  static CircuitBreakers.Thresholds.Builder defaultThresholds() {
+    return CircuitBreakers.Thresholds.newBuilder()
+        .setMaxConnections(Protos.u32(MAX))
+        .setMaxPendingRequests(Protos.u32(MAX))
+        .setMaxRequests(Protos.u32(MAX))
+        .setMaxRetries(Protos.u32(MAX))
+        .setTrackRemaining(true);
+  }
+
+  /** Istio's applyLoadBalancer: LEAST_REQUEST by default; consistentHash selects RING_HASH or MAGLEV. */
+  static void applyLoadBalancer(Cluster.Builder c, LoadBalancerSettings lb) {
+    c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
+    if (lb == null || lb.getLbPolicy() == null) return;
+    if (lb.getLbPolicy() instanceof LoadBalancerSettingsSimple s && s.getSimple() != null) {
+      LoadBalancerSettingsSimpleLB v = s.getSimple();
+      if (v == LoadBalancerSettingsSimpleLB.ROUND_ROBIN) {
+        c.setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+      } else if (v == LoadBalancerSettingsSimpleLB.RANDOM) {
+        c.setLbPolicy(Cluster.LbPolicy.RANDOM);
+      } else if (v == LoadBalancerSettingsSimpleLB.PASSTHROUGH) {
+        c.setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+            .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            .clearEdsClusterConfig()
+            .clearLoadAssignment();
+      }
+    } else if (lb.getLbPolicy() instanceof LoadBalancerSettingsConsistentHash ch && ch.getConsistentHash() != null) {
+      LoadBalancerSettingsConsistentHashLB h = ch.getConsistentHash();
+      if (h.getHashAlgorithm() instanceof LoadBalancerSettingsConsistentHashLBMaglev m) {
+        c.setLbPolicy(Cluster.LbPolicy.MAGLEV);
+        if (m.getMaglev() != null && m.getMaglev().getTableSize() != null && m.getMaglev().getTableSize() > 0) {
+          c.setMaglevLbConfig(Cluster.MaglevLbConfig.newBuilder().setTableSize(
+              com.google.protobuf.UInt64Value.of(m.getMaglev().getTableSize())));
+        }
+      } else {
+        long ring = h.getMinimumRingSize() != null && h.getMinimumRingSize() > 0 ? h.getMinimumRingSize() : 1024;
+        c.setLbPolicy(Cluster.LbPolicy.RING_HASH)
+            .setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
+                .setMinimumRingSize(com.google.protobuf.UInt64Value.of(ring)));
+      }
+    }
+  }
+
+  /** Istio's applyConnectionPool: circuit breaker thresholds and HTTP protocol options. */
+  static void applyConnectionPool(Cluster.Builder c, ConnectionPoolSettings cp, Protocol protocol) {
+    CircuitBreakers.Thresholds.Builder th = defaultThresholds();
+    HttpProtocolOptions.Builder common = HttpProtocolOptions.newBuilder();
+    boolean hasCommon = false;
+    if (cp != null) {
+      var http = cp.getHttp();
+      var tcp = cp.getTcp();
+      if (http != null) {
+        if (http.getHttp1MaxPendingRequests() != null && http.getHttp1MaxPendingRequests() > 0) {
+          th.setMaxPendingRequests(Protos.u32(http.getHttp1MaxPendingRequests()));
+        }
+        if (http.getHttp2MaxRequests() != null && http.getHttp2MaxRequests() > 0) {
+          th.setMaxRequests(Protos.u32(http.getHttp2MaxRequests()));
+        }
+        if (http.getMaxRetries() != null && http.getMaxRetries() > 0) {
+          th.setMaxRetries(Protos.u32(http.getMaxRetries()));
+        }
+        if (http.getMaxRequestsPerConnection() != null && http.getMaxRequestsPerConnection() > 0) {
+          common.setMaxRequestsPerConnection(Protos.u32(http.getMaxRequestsPerConnection()));
+          hasCommon = true;
+        }
+        if (http.getIdleTimeout() != null) {
+          common.setIdleTimeout(Protos.duration(http.getIdleTimeout()));
+          hasCommon = true;
+        }
+      }
+      if (tcp != null) {
+        if (tcp.getMaxConnections() != null && tcp.getMaxConnections() > 0) {
+          th.setMaxConnections(Protos.u32(tcp.getMaxConnections()));
+        }
+        if (tcp.getConnectTimeout() != null) {
+          c.setConnectTimeout(Protos.duration(tcp.getConnectTimeout()));
+        }
+        if (tcp.getMaxConnectionDuration() != null) {
+          common.setMaxConnectionDuration(Protos.duration(tcp.getMaxConnectionDuration()));
+          hasCommon = true;
+        }
+        if (tcp.getTcpKeepalive() != null) {
+          var ka = tcp.getTcpKeepalive();
+          TcpKeepalive.Builder k = TcpKeepalive.newBuilder();
+          if (ka.getProbes() != null) k.setKeepaliveProbes(Protos.u32(ka.getProbes()));
+          if (ka.getTime() != null) k.setKeepaliveTime(Protos.u32(Protos.duration(ka.getTime()).getSeconds()));
+          if (ka.getInterval() != null) k.setKeepaliveInterval(Protos.u32(Protos.duration(ka.getInterval()).getSeconds()));
+          c.setUpstreamConnectionOptions(UpstreamConnectionOptions.newBuilder().setTcpKeepalive(k));
+        }
+      }
+    }
+    c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(th));
+    boolean h2 = protocol.isHttp2();
+    boolean auto = protocol == Protocol.UNSUPPORTED;
+    if (!(hasCommon || h2 || auto) || !protocol.isHttp()) return;
+    var opts = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
+    if (hasCommon) opts.setCommonHttpProtocolOptions(common);
+    if (h2) {
+      opts.setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+    } else if (auto) {
+      opts.setUseDownstreamProtocolConfig(UseDownstreamHttpConfig.newBuilder()
+          .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+    } else {
+      opts.setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()));
+    }
+    c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(opts.build()));
+  }
+
+  /** Istio's applyOutlierDetection. */
+  static void applyOutlierDetection(Cluster.Builder c, OutlierDetection od) {
+    if (od == null) return;
+    var out = io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.newBuilder();
+    // success-rate based ejection is off in Istio
+    out.setEnforcingSuccessRate(Protos.u32(0));
+    Integer c5 = od.getConsecutive5xxErrors();
+    if (c5 == null && od.getConsecutiveErrors() != null) c5 = od.getConsecutiveErrors();
+    if (c5 != null) {
+      out.setConsecutive5Xx(Protos.u32(c5));
+      out.setEnforcingConsecutive5Xx(Protos.u32(c5 > 0 ? 100 : 0));
+    }
+    if (od.getConsecutiveGatewayErrors() != null) {
+      int g = od.getConsecutiveGatewayErrors();
+      out.setConsecutiveGatewayFailure(Protos.u32(g));
+      out.setEnforcingConsecutiveGatewayFailure(Protos.u32(g > 0 ? 100 : 0));
+    }
+    if (od.getInterval() != null) out.setInterval(Protos.duration(od.getInterval()));
+    if (od.getBaseEjectionTime() != null) out.setBaseEjectionTime(Protos.duration(od.getBaseEjectionTime()));
+    if (od.getMaxEjectionPercent() != null && od.getMaxEjectionPercent() > 0) {
+      out.setMaxEjectionPercent(Protos.u32(od.getMaxEjectionPercent()));
+    }
+    if (Boolean.TRUE.equals(od.getSplitExternalLocalOriginErrors())) {
+      out.setSplitExternalLocalOriginErrors(true);
+      if (od.getConsecutiveLocalOriginFailures() != null) {
+        out.setConsecutiveLocalOriginFailure(Protos.u32(od.getConsecutiveLocalOriginFailures()));
+        out.setEnforcingConsecutiveLocalOriginFailure(Protos.u32(100));
+      }
+    }
+    c.setOutlierDetection(out);
+    int minHealth = od.getMinHealthPercent() == null ? 0 : od.getMinHealthPercent();
+    c.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
+        .setHealthyPanicThreshold(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(minHealth)));
+  }
+
+  /** DISABLE: plaintext; SIMPLE/MUTUAL: an UpstreamTlsContext as Istio's buildUpstreamTLSSettings. */
+  static void applyTls(Cluster.Builder c, ClientTLSSettings tls) {
+    if (tls == null || tls.getMode() == null || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE
+        || tls.getMode() == ClientTLSSettingsTLSmode.ISTIO_MUTUAL) {
+      return;
+    }
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+    boolean skipVerify = Boolean.TRUE.equals(tls.getInsecureSkipVerify());
+    if (!skipVerify && (tls.getCaCertificates() != null || tls.getSubjectAltNames() != null)) {
+      CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+      if (tls.getCaCertificates() != null) {
+        v.setTrustedCa(DataSource.newBuilder().setFilename(tls.getCaCertificates()));
+      }
+      if (tls.getSubjectAltNames() != null) {
+        for (String san : tls.getSubjectAltNames()) {
+          v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
+              .setSanType(SubjectAltNameMatcher.SanType.DNS)
+              .setMatcher(StringMatcher.newBuilder().setExact(san)));
+        }
+      }
+      common.setValidationContext(v);
+    }
+    if (tls.getMode() == ClientTLSSettingsTLSmode.MUTUAL && tls.getClientCertificate() != null) {
+      common.addTlsCertificates(TlsCertificate.newBuilder()
+          .setCertificateChain(DataSource.newBuilder().setFilename(tls.getClientCertificate()))
+          .setPrivateKey(DataSource.newBuilder().setFilename(tls.getPrivateKey() == null ? "" : tls.getPrivateKey())));
+    }
+    UpstreamTlsContext.Builder ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+    if (tls.getSni() != null) ctx.setSni(tls.getSni());
+    c.setTransportSocket(TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx.build())));
+  }
+
+  static Cluster blackHole() {
+    return Cluster.newBuilder()
+        .setName(ClusterNames.BLACK_HOLE)
+        .setType(Cluster.DiscoveryType.STATIC)
+        .setConnectTimeout(CONNECT_TIMEOUT)
+        .build();
+  }
+
+  static Cluster passthrough() {
+    return Cluster.newBuilder()
+        .setName(ClusterNames.PASSTHROUGH)
+        .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+        .setConnectTimeout(CONNECT_TIMEOUT)
+        .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+        .setCircuitBreakers(defaultCircuitBreakers())
+        .putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(
+            io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                .setUseDownstreamProtocolConfig(UseDownstreamHttpConfig.newBuilder()
+                    .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                .build()))
+        .build();
+  }
+
+  static Cluster inboundPassthrough() {
+    return Cluster.newBuilder()
+        .setName(ClusterNames.INBOUND_PASSTHROUGH)
+        .setType(Cluster.DiscoveryType.ORIGINAL_DST)
+        .setConnectTimeout(CONNECT_TIMEOUT)
+        .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+        .setCircuitBreakers(defaultCircuitBreakers())
+        .setUpstreamBindConfig(io.envoyproxy.envoy.config.core.v3.BindConfig.newBuilder()
+            .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                .setAddress("127.0.0.6").setPortValue(0)))
+        .build();
+  }
+}

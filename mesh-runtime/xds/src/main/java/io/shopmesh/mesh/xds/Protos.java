@@ -1,0 +1,121 @@
+package io.shopmesh.mesh.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.Duration;
+import com.google.protobuf.ListValue;
+import com.google.protobuf.Message;
+import com.google.protobuf.Struct;
+import com.google.protobuf.UInt32Value;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import java.math.BigDecimal;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** Small builders for protobuf values that every xDS builder needs. */
+final class Protos {
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|m|s|ms|us|µs|ns)");
+
+  private Protos() {}
+
+  /** Parses a Go/Istio duration ({@code 5s}, {@code 100ms}, {@code 1m30s}, {@code 1.5s}). */
+  static Duration duration(String text) {
+    if (text == null || text.isBlank()) {
+      throw new IllegalArgumentException("empty duration");
+    }
+    Matcher m = DURATION.matcher(text.trim());
+    BigDecimal nanos = BigDecimal.ZERO;
+    int end = 0;
+    while (m.find()) {
+      if (m.start() != end) throw new IllegalArgumentException("bad duration: " + text);
+      end = m.end();
+      BigDecimal v = new BigDecimal(m.group(1));
+      long unit = switch (m.group(2)) {
+        case "h" -> 3_600_000_000_000L;
+        case "m" -> 60_000_000_000L;
+        case "s" -> 1_000_000_000L;
+        case "ms" -> 1_000_000L;
+        case "us", "µs" -> 1_000L;
+        default -> 1L;
+      };
+      nanos = nanos.add(v.multiply(BigDecimal.valueOf(unit)));
+    }
+    if (end != text.trim().length() || end == 0) throw new IllegalArgumentException("bad duration: " + text);
+    long total = nanos.longValue();
+    return Duration.newBuilder().setSeconds(total / 1_000_000_000L).setNanos((int) (total % 1_000_000_000L)).build();
+  }
+
+  static Duration seconds(long s) {
+    return Duration.newBuilder().setSeconds(s).build();
+  }
+
+  static final Duration ZERO = Duration.getDefaultInstance();
+
+  static UInt32Value u32(long v) {
+    return UInt32Value.of((int) v);
+  }
+
+  static BoolValue bool(boolean b) {
+    return BoolValue.of(b);
+  }
+
+  static Any any(Message m) {
+    return Any.pack(m);
+  }
+
+  static Address address(String ip, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+        .build();
+  }
+
+  /** {@code ads: {}, initial_fetch_timeout: 0s, resource_api_version: V3}, as Istio sets it. */
+  static ConfigSource ads() {
+    return ConfigSource.newBuilder()
+        .setAds(AggregatedConfigSource.getDefaultInstance())
+        .setInitialFetchTimeout(ZERO)
+        .setResourceApiVersion(ApiVersion.V3)
+        .build();
+  }
+
+  /** Istio's translatePercentToFractionalPercent: percent x 10000 per million. */
+  static FractionalPercent percent(double p) {
+    return FractionalPercent.newBuilder()
+        .setNumerator((int) Math.round(p * 10000))
+        .setDenominator(FractionalPercent.DenominatorType.MILLION)
+        .build();
+  }
+
+  /** Istio's translateIntegerToFractionalPercent: n per hundred. */
+  static FractionalPercent integerPercent(int n) {
+    return FractionalPercent.newBuilder()
+        .setNumerator(n)
+        .setDenominator(FractionalPercent.DenominatorType.HUNDRED)
+        .build();
+  }
+
+  static Value str(String s) {
+    return Value.newBuilder().setStringValue(s).build();
+  }
+
+  static Value num(double d) {
+    return Value.newBuilder().setNumberValue(d).build();
+  }
+
+  static Value struct(Struct s) {
+    return Value.newBuilder().setStructValue(s).build();
+  }
+
+  static Value list(Value... vs) {
+    ListValue.Builder b = ListValue.newBuilder();
+    for (Value v : vs) b.addValues(v);
+    return Value.newBuilder().setListValue(b).build();
+  }
+}

@@ -1,0 +1,241 @@
+package io.shopmesh.mesh.xds;
+
+import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryLocation;
+import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryResolution;
+import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
+import io.fabric8.istio.api.api.networking.v1alpha3.WorkloadEntry;
+import io.fabric8.istio.api.networking.v1.DestinationRule;
+import io.fabric8.istio.api.networking.v1.Gateway;
+import io.fabric8.istio.api.networking.v1.ServiceEntry;
+import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.MeshConfig;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
+ * services by hostname, VirtualServices for sidecars and gateways, DestinationRules by host.
+ */
+public final class PushContext {
+
+  public static final String DOMAIN = MeshConfig.DOMAIN_SUFFIX;
+  public static final String INGRESS_SERVICE = "istio-ingressgateway";
+  public static final String INGRESS_NAMESPACE = "istio-system";
+
+  private final MeshConfig config;
+  private final Map<String, MeshService> services = new LinkedHashMap<>();
+  private final Map<String, Located<DestinationRule>> destinationRules = new LinkedHashMap<>();
+
+  public PushContext(MeshConfig config) {
+    this.config = config;
+    for (Located<Service> s : config.services()) {
+      MeshService ms = fromKubernetes(s);
+      if (ms != null) services.put(ms.hostname(), ms);
+    }
+    String ingress = INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local";
+    services.putIfAbsent(ingress, builtInIngressService());
+    for (Located<ServiceEntry> se : config.serviceEntries()) {
+      for (MeshService ms : fromServiceEntry(se)) {
+        services.putIfAbsent(ms.hostname(), ms);
+      }
+    }
+    for (Located<DestinationRule> dr : config.destinationRules()) {
+      if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) continue;
+      destinationRules.putIfAbsent(resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
+    }
+  }
+
+  public MeshConfig config() {
+    return config;
+  }
+
+  /** All services, Kubernetes ones first, each list sorted by hostname for stable output. */
+  public List<MeshService> services() {
+    List<MeshService> out = new ArrayList<>(services.values());
+    out.sort(Comparator.comparing(MeshService::hostname));
+    return out;
+  }
+
+  public MeshService service(String hostname) {
+    return services.get(hostname);
+  }
+
+  /** Expands a short name to the FQDN in the given namespace, as Istio resolves VS/DR hosts. */
+  public static String resolveHost(String host, String namespace) {
+    if (host == null) return null;
+    if (host.contains("*") || host.contains(".")) return host;
+    return host + "." + namespace + ".svc." + "cluster.local";
+  }
+
+  /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
+  public Located<DestinationRule> destinationRule(String hostname) {
+    Located<DestinationRule> dr = destinationRules.get(hostname);
+    if (dr != null) return dr;
+    Located<DestinationRule> best = null;
+    int bestLen = -1;
+    for (Map.Entry<String, Located<DestinationRule>> e : destinationRules.entrySet()) {
+      String h = e.getKey();
+      if (hostMatches(h, hostname) && h.length() > bestLen) {
+        best = e.getValue();
+        bestLen = h.length();
+      }
+    }
+    return best;
+  }
+
+  /** VirtualServices that apply to sidecars: no gateways, or the reserved "mesh" gateway. */
+  public List<Located<VirtualService>> sidecarVirtualServices() {
+    List<Located<VirtualService>> out = new ArrayList<>();
+    for (Located<VirtualService> vs : config.virtualServices()) {
+      List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
+      if (gws == null || gws.isEmpty() || gws.contains("mesh")) out.add(vs);
+    }
+    return out;
+  }
+
+  /** VirtualServices bound to a gateway, given as namespace/name. */
+  public List<Located<VirtualService>> gatewayVirtualServices(String gatewayNsName) {
+    List<Located<VirtualService>> out = new ArrayList<>();
+    for (Located<VirtualService> vs : config.virtualServices()) {
+      List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
+      if (gws == null) continue;
+      for (String g : gws) {
+        String full = g.contains("/") ? g : vs.namespace() + "/" + g;
+        if (full.equals(gatewayNsName)) {
+          out.add(vs);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  public List<Located<Gateway>> gateways() {
+    return config.gateways();
+  }
+
+  /** Istio host matching: exact, or {@code *.suffix} / {@code *} wildcards on either side. */
+  public static boolean hostMatches(String pattern, String host) {
+    if (pattern.equals(host) || pattern.equals("*")) return true;
+    if (pattern.startsWith("*")) return host.endsWith(pattern.substring(1));
+    return false;
+  }
+
+  /** Hosts intersect if either matches the other (gateway server hosts vs VirtualService hosts). */
+  public static boolean hostsIntersect(String a, String b) {
+    return hostMatches(a, b) || hostMatches(b, a);
+  }
+
+  /** Services whose selector picks a pod with these labels in this namespace. */
+  public List<MeshService> servicesSelecting(String namespace, Map<String, String> labels) {
+    List<MeshService> out = new ArrayList<>();
+    for (MeshService s : services()) {
+      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels)) out.add(s);
+    }
+    return out;
+  }
+
+  static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+    if (selector == null || selector.isEmpty()) return false;
+    for (Map.Entry<String, String> e : selector.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+    }
+    return true;
+  }
+
+  static boolean labelsMatch(Map<String, String> subsetLabels, Map<String, String> labels) {
+    if (subsetLabels == null) return true;
+    for (Map.Entry<String, String> e : subsetLabels.entrySet()) {
+      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+    }
+    return true;
+  }
+
+  private static MeshService fromKubernetes(Located<Service> ls) {
+    Service s = ls.object();
+    if (s.getSpec() == null || s.getSpec().getPorts() == null) return null;
+    String host = ls.name() + "." + ls.namespace() + ".svc." + "cluster.local";
+    List<MeshService.Port> ports = new ArrayList<>();
+    for (io.fabric8.kubernetes.api.model.ServicePort p : s.getSpec().getPorts()) {
+      int target = p.getPort();
+      String targetName = null;
+      IntOrString t = p.getTargetPort();
+      if (t != null) {
+        if (t.getIntVal() != null) {
+          target = t.getIntVal();
+        } else if (t.getStrVal() != null) {
+          try {
+            target = Integer.parseInt(t.getStrVal());
+          } catch (NumberFormatException e) {
+            target = 0;
+            targetName = t.getStrVal();
+          }
+        }
+      }
+      ports.add(new MeshService.Port(p.getName(), p.getPort(),
+          Protocol.fromServicePort(p.getName(), p.getAppProtocol()), target, targetName));
+    }
+    Map<String, String> selector = s.getSpec().getSelector() == null ? Map.of() : Map.copyOf(s.getSpec().getSelector());
+    return new MeshService(host, ls.name(), ls.namespace(), ports, selector, MeshService.Resolution.CLIENT_SIDE,
+        false, false, List.of(), null);
+  }
+
+  /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
+  static MeshService builtInIngressService() {
+    return new MeshService(INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local",
+        INGRESS_SERVICE, INGRESS_NAMESPACE,
+        List.of(new MeshService.Port("http2", 80, Protocol.HTTP2, 8080, null),
+            new MeshService.Port("https", 443, Protocol.HTTPS, 8443, null)),
+        Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
+        MeshService.Resolution.CLIENT_SIDE, false, false, List.of(), null);
+  }
+
+  private static List<MeshService> fromServiceEntry(Located<ServiceEntry> lse) {
+    var spec = lse.object().getSpec();
+    List<MeshService> out = new ArrayList<>();
+    if (spec == null || spec.getHosts() == null || spec.getPorts() == null) return out;
+    MeshService.Resolution res = MeshService.Resolution.PASSTHROUGH;
+    ServiceEntryResolution r = spec.getResolution();
+    if (r == ServiceEntryResolution.DNS || r == ServiceEntryResolution.DNS_ROUND_ROBIN) {
+      res = MeshService.Resolution.DNS;
+    } else if (r == ServiceEntryResolution.STATIC) {
+      res = MeshService.Resolution.STATIC;
+    }
+    boolean external = spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL;
+    List<MeshService.Port> ports = new ArrayList<>();
+    for (ServicePort p : spec.getPorts()) {
+      int n = p.getNumber().intValue();
+      int target = p.getTargetPort() == null || p.getTargetPort() == 0 ? n : p.getTargetPort().intValue();
+      ports.add(new MeshService.Port(p.getName(), n, Protocol.parse(p.getProtocol()), target, null));
+    }
+    List<MeshService.Endpoint> eps = new ArrayList<>();
+    if (spec.getEndpoints() != null) {
+      for (WorkloadEntry we : spec.getEndpoints()) {
+        eps.add(new MeshService.Endpoint(we.getAddress(),
+            we.getLabels() == null ? Map.of() : Map.copyOf(we.getLabels()),
+            we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
+      }
+    }
+    String path = configPath("serviceentry", lse.namespace(), lse.name());
+    for (String h : spec.getHosts()) {
+      out.add(new MeshService(h, h, lse.namespace(), ports, null, res, external, true, eps, path));
+    }
+    return out;
+  }
+
+  /** Istio's config metadata path for a resource, as it appears in filter_metadata.istio.config. */
+  static String configPath(String kind, String ns, String name) {
+    return "/apis/networking.istio.io/v1/namespaces/" + ns + "/" + kind + "/" + name;
+  }
+
+  static <T> List<T> nn(Collection<T> c) {
+    return c == null ? List.of() : List.copyOf(c);
+  }
+}
