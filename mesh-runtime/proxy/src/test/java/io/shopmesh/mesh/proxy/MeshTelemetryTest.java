@@ -136,4 +136,14 @@ class MeshTelemetryTest {
         + "x-envoy-original-dst-host: 127.0.0.1:9090\r\nConnection: close\r\n\r\n");
     assertThat(none).startsWith("HTTP/1.1 404");
   }
+
+  @Test
+  void h2cDownstreamIsServed() throws Exception {
+    HttpClient h2 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    HttpResponse<String> r = Harness.get(h2, "http://127.0.0.1:" + product.port("inbound") + "/x",
+        "x-envoy-original-dst-host", "127.0.0.1:8080");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.body()).isEqualTo("product-v1-body");
+    assertThat(r.version()).isEqualTo(HttpClient.Version.HTTP_2);
+  }
 }

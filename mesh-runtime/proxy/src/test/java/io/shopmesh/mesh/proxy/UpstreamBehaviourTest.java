@@ -174,4 +174,48 @@ class UpstreamBehaviourTest {
     apply(c, toCluster(C, 0), a.hostPort());
     assertThat(get()).isEqualTo("a");
   }
+
+  @Test
+  void retriableStatusCodesAnd5xxRetryOnAnotherHost() throws Exception {
+    for (String retryOn : List.of("retriable-status-codes", "5xx", "gateway-error")) {
+      apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(2, 0, retryOn)),
+          a.hostPort(), b.hostPort());
+      b.mode = Stub.Mode.FAIL;
+      b.failStatus = 503;
+      for (int i = 0; i < 10; i++) {
+        assertThat(get()).as(retryOn).isEqualTo("a");
+      }
+    }
+    // Not retried when the condition does not cover the status.
+    apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(2, 0, "connect-failure")),
+        b.hostPort());
+    HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");
+    assertThat(r.statusCode()).isEqualTo(503);
+    assertThat(r.body()).isEqualTo("b failed");
+  }
+
+  @Test
+  void resetIsRetriedWhenAsked() throws Exception {
+    apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(3, 0, "reset")),
+        a.hostPort(), b.hostPort());
+    b.mode = Stub.Mode.RESET;
+    for (int i = 0; i < 10; i++) {
+      assertThat(get()).isEqualTo("a");
+    }
+  }
+
+  @Test
+  void perTryTimeoutAloneEndsIn504UT() throws Exception {
+    apply(edsCluster(C, HOST, "product-service"),
+        toCluster(C, 0).setRetryPolicy(retry(1, 200, "gateway-error")), a.hostPort());
+    a.mode = Stub.Mode.STALL;
+    long t0 = System.nanoTime();
+    HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    assertThat(r.statusCode()).isEqualTo(504);
+    assertThat(r.body()).isEqualTo("upstream request timeout");
+    assertThat(a.count.get()).isEqualTo(2);
+    assertThat(ms).isBetween(390L, 1500L);
+    assertThat(Harness.metricsContaining(proxy, "response_flags=\"UT\"")).contains("response_flags=\"UT\"");
+  }
 }
