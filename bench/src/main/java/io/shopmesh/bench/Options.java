@@ -114,9 +114,9 @@ final class Options {
 
   void smoke() {
     smoke = true;
-    maxSeconds = 3;
-    warmupSeconds = 2;
-    rateSeconds = 4;
+    maxSeconds = 2;
+    warmupSeconds = 1;
+    rateSeconds = 3;
     rounds = 1;
     proxyCounts = List.of(1, 10);
     services = 50;

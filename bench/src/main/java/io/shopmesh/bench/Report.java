@@ -68,7 +68,7 @@ final class Report {
     versions.forEach((k, val) -> v.add(k + " " + val));
     sb.append(String.join(", ", v)).append('\n');
     if (upstream != null) sb.append("- Upstream: ").append(upstream).append('\n');
-    sb.append("- Settings: max throughput with ").append(versions.getOrDefault("wrk", "").startsWith("not") ? "the Java closed loop"
+    if (!dataPlane.isEmpty()) sb.append("- Settings: max throughput with ").append(versions.getOrDefault("wrk", "").startsWith("not") ? "the Java closed loop"
         : "wrk -t" + o.wrkThreads).append(" -c").append(o.connections).append(" -d").append(o.maxSeconds)
         .append("s after ").append(o.warmupSeconds).append(" s warm-up; latency open loop at ").append(o.rate)
         .append(" rps for ").append(o.rateSeconds).append(" s on ").append(o.rateConnections)
