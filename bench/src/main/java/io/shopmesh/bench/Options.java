@@ -12,12 +12,12 @@ final class Options {
   boolean smoke;
   Set<String> sections = new LinkedHashSet<>(List.of("dataplane", "controlplane", "translation", "startup"));
   /** wrk -d for the maximum-throughput run (seconds). */
-  int maxSeconds = 15;
+  int maxSeconds = 10;
   /** Warm-up before each target (closed loop, not recorded). */
   int warmupSeconds = 8;
   /** The open-loop rate and how long it is recorded. */
   int rate = 1000;
-  int rateSeconds = 30;
+  int rateSeconds = 20;
   /** Connections of the throughput run (wrk -c) and of the open-loop run. */
   int connections = 32;
   int rateConnections = 16;
@@ -29,7 +29,7 @@ final class Options {
   int services = 1000;
   int subsets = 3;
   int proxies = 2000;
-  int translationBudgetSeconds = 120;
+  int translationBudgetSeconds = 60;
   String translationHeap = "-Xmx6g";
   /** Loopback /24 the harness's pods use (not meshctl's 127.0.1). */
   String subnet = "127.0.77";
@@ -129,10 +129,10 @@ final class Options {
   static String usage() {
     return """
         usage: bench/run.sh [--smoke] [--only dataplane,controlplane,translation,startup] [--skip ...]
-                            [--max-seconds 15] [--warmup-seconds 8] [--rate 1000] [--rate-seconds 30]
+                            [--max-seconds 10] [--warmup-seconds 8] [--rate 1000] [--rate-seconds 20]
                             [--connections 32] [--rate-connections 16] [--wrk-threads 1]
                             [--proxy-counts 1,10,100] [--rounds 5] [--services 1000] [--proxies 2000]
-                            [--translation-budget 120] [--subnet 127.0.77] [--out FILE]
+                            [--translation-budget 60] [--subnet 127.0.77] [--out FILE]
                             [--proxy-jvm "-Xmx128m ..."] [--label TEXT]
                             [--targets direct,sidecar,mesh,gateway,nginx,haproxy]""";
   }
