@@ -33,6 +33,9 @@ public final class BenchMain {
     Env.say("machine: %s; load average %s", report.machine.get("summary"), report.loadBefore);
     report.versions.put("java", System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name")
         + ")");
+    String head = Procs.capture(List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"), 5);
+    String dirty = Procs.capture(List.of("git", "-C", repo.toString(), "status", "--porcelain", "--untracked-files=no"), 5);
+    report.versions.put("mesh", "commit " + (head.isEmpty() ? "?" : head) + (dirty.isEmpty() ? "" : " (with local changes)"));
     Wrk wrk = Wrk.find();
     report.versions.put("wrk", wrk == null ? "not installed (Java closed loop used instead)" : wrk.version());
 
@@ -83,7 +86,7 @@ public final class BenchMain {
     System.out.println();
     System.out.println(text);
     Path out = o.out != null ? Path.of(o.out) : repo.resolve(o.smoke ? "bench/target/bench-smoke.md" : "bench/target/bench.md");
-    Report.writeInto(out, text);
+    Report.writeInto(out, o.block, text);
     Env.say("results written to %s", out);
     Procs.killAll();
     System.exit(report.failures.isEmpty() ? 0 : 1);

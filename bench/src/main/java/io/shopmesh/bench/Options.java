@@ -41,6 +41,8 @@ final class Options {
   /** Flags for the proxy JVMs instead of meshctl's (to try e.g. C2). */
   List<String> proxyJvm = new ArrayList<>();
   String label = "";
+  /** Name of the results block in the output file (several runs can sit side by side). */
+  String block = "results";
   /** Data plane rows to measure (default all). */
   Set<String> targets = new LinkedHashSet<>();
 
@@ -86,6 +88,7 @@ final class Options {
         case "--subnet" -> { o.subnet = next.get(); if (v == null) i++; }
         case "--out" -> { o.out = next.get(); if (v == null) i++; }
         case "--label" -> { o.label = next.get(); if (v == null) i++; }
+        case "--block" -> { o.block = next.get(); if (v == null) i++; }
         case "--targets" -> {
           o.targets = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
           if (v == null) i++;
@@ -133,7 +136,7 @@ final class Options {
                             [--connections 32] [--rate-connections 16] [--wrk-threads 1]
                             [--proxy-counts 1,10,100] [--rounds 5] [--services 1000] [--proxies 2000]
                             [--translation-budget 60] [--subnet 127.0.77] [--out FILE]
-                            [--proxy-jvm "-Xmx128m ..."] [--label TEXT]
+                            [--proxy-jvm "-Xmx128m ..."] [--label TEXT] [--block NAME]
                             [--targets direct,sidecar,mesh,gateway,nginx,haproxy]""";
   }
 }

@@ -16,8 +16,17 @@ import java.util.Map;
 /** The results as Markdown: machine, versions, command, tables, ratios, figures to beat. */
 final class Report {
 
-  static final String BEGIN = "<!-- bench:results:begin (written by bench/run.sh) -->";
-  static final String END = "<!-- bench:results:end -->";
+  static final String BEGIN = begin("results");
+  static final String END = end("results");
+
+  /** The markers of a named results block (--block NAME; "results" by default). */
+  static String begin(String block) {
+    return "<!-- bench:" + block + ":begin (written by bench/run.sh) -->";
+  }
+
+  static String end(String block) {
+    return "<!-- bench:" + block + ":end -->";
+  }
 
   /** Envoy's figures as Istio publishes them (istio.io, Performance and Scalability). */
   static final double ENVOY_VCPU_PER_1K = 0.20;
@@ -55,7 +64,7 @@ final class Report {
 
   String markdown() {
     StringBuilder sb = new StringBuilder();
-    sb.append(BEGIN).append("\n\n");
+    sb.append(begin(o.block)).append("\n\n");
     sb.append("### Run of ").append(started).append(o.smoke ? " (smoke: short, figures not meaningful)" : "")
         .append(o.label.isEmpty() ? "" : " - " + o.label).append("\n\n");
     sb.append("- Command: `").append(command).append("`\n");
@@ -155,7 +164,7 @@ final class Report {
       failures.forEach(f -> sb.append("- FAILED: ").append(f.replace('\n', ' ')).append('\n'));
       sb.append('\n');
     }
-    sb.append(END).append('\n');
+    sb.append(end(o.block)).append('\n');
     return sb.toString();
   }
 
@@ -215,12 +224,18 @@ final class Report {
 
   /** Replaces the results block of a Markdown file (or appends one); creates the file if needed. */
   static void writeInto(Path file, String block) throws IOException {
+    writeInto(file, "results", block);
+  }
+
+  static void writeInto(Path file, String name, String block) throws IOException {
     if (file.getParent() != null) Files.createDirectories(file.getParent());
     String text = Files.exists(file) ? Files.readString(file) : "";
-    int b = text.indexOf(BEGIN);
-    int e = text.indexOf(END);
+    String bm = begin(name);
+    String em = end(name);
+    int b = text.indexOf(bm);
+    int e = text.indexOf(em);
     if (b >= 0 && e > b) {
-      text = text.substring(0, b) + block + text.substring(e + END.length() + (text.startsWith("\n", e + END.length()) ? 1 : 0));
+      text = text.substring(0, b) + block + text.substring(e + em.length() + (text.startsWith("\n", e + em.length()) ? 1 : 0));
     } else {
       text = text + (text.isEmpty() || text.endsWith("\n") ? "" : "\n") + block;
     }
