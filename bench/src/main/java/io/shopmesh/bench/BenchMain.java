@@ -22,6 +22,7 @@ public final class BenchMain {
 
   public static void main(String[] args) throws Exception {
     Options o = Options.parse(args);
+    Procs.HIDDEN.addAll(o.without);
     Path repo = Path.of(System.getProperty("bench.repo", ".")).toAbsolutePath().normalize();
     Path work = Files.createTempDirectory("shop-mesh-bench-");
     Env env = new Env(o, repo, work);

@@ -43,6 +43,8 @@ final class Options {
   String label = "";
   /** Name of the results block in the output file (several runs can sit side by side). */
   String block = "results";
+  /** Tools to act as if not installed (to try the fallbacks): nginx, haproxy, wrk. */
+  Set<String> without = new LinkedHashSet<>();
   /** Data plane rows to measure (default all). */
   Set<String> targets = new LinkedHashSet<>();
 
@@ -89,6 +91,10 @@ final class Options {
         case "--out" -> { o.out = next.get(); if (v == null) i++; }
         case "--label" -> { o.label = next.get(); if (v == null) i++; }
         case "--block" -> { o.block = next.get(); if (v == null) i++; }
+        case "--without" -> {
+          o.without = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
+          if (v == null) i++;
+        }
         case "--targets" -> {
           o.targets = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
           if (v == null) i++;
@@ -137,6 +143,7 @@ final class Options {
                             [--proxy-counts 1,10,100] [--rounds 5] [--services 1000] [--proxies 2000]
                             [--translation-budget 60] [--subnet 127.0.77] [--out FILE]
                             [--proxy-jvm "-Xmx128m ..."] [--label TEXT] [--block NAME]
+                            [--without nginx,haproxy,wrk]
                             [--targets direct,sidecar,mesh,gateway,nginx,haproxy]""";
   }
 }

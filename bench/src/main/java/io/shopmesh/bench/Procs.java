@@ -20,6 +20,8 @@ final class Procs {
   static final double CLK_TCK = clockTicks();
 
   private static final List<Process> STARTED = new CopyOnWriteArrayList<>();
+  /** Tools the run acts as if they were not installed (--without). */
+  static final java.util.Set<String> HIDDEN = new java.util.concurrent.CopyOnWriteArraySet<>();
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(Procs::killAll, "bench-cleanup"));
@@ -130,6 +132,7 @@ final class Procs {
 
   /** The executable's path when it is on PATH (or in /usr/sbin, where Debian puts nginx and haproxy). */
   static String which(String name) {
+    if (HIDDEN.contains(name)) return null;
     List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
     dirs.add("/usr/sbin");
     dirs.add("/sbin");
