@@ -145,16 +145,23 @@ public final class RouteBuilder {
   }
 
   /**
-   * Istio's virtual host domains: FQDN, short name (same namespace only), name.namespace.svc and
-   * name.namespace, each without and with the port.
+   * Istio's virtual host domains: FQDN, then short name, name.namespace.svc, name.namespace (same
+   * namespace) or name.namespace, name.namespace.svc (other namespaces), each without and with the
+   * port.
    */
   static List<String> domains(MeshService svc, int port, String proxyNamespace) {
     List<String> names = new ArrayList<>();
     names.add(svc.hostname());
     if (svc.kubernetes()) {
-      if (svc.namespace().equals(proxyNamespace)) names.add(svc.name());
-      names.add(svc.name() + "." + svc.namespace() + ".svc");
-      names.add(svc.name() + "." + svc.namespace());
+      // Istio's generateAltVirtualHostsForKubernetesService order
+      if (svc.namespace().equals(proxyNamespace)) {
+        names.add(svc.name());
+        names.add(svc.name() + "." + svc.namespace() + ".svc");
+        names.add(svc.name() + "." + svc.namespace());
+      } else {
+        names.add(svc.name() + "." + svc.namespace());
+        names.add(svc.name() + "." + svc.namespace() + ".svc");
+      }
     }
     List<String> out = new ArrayList<>();
     for (String n : names) {
@@ -272,7 +279,7 @@ public final class RouteBuilder {
           if (routes.isEmpty()) continue;
           VirtualHost.Builder vh = VirtualHost.newBuilder()
               .setName(name)
-              .addAllDomains(h.equals("*") ? List.of("*") : List.of(h, h + ":*"))
+              .addDomains(h)
               .addAllRoutes(routes)
               .setIncludeRequestAttemptCount(true);
           if (redirect) vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
@@ -292,10 +299,12 @@ public final class RouteBuilder {
           .setIncludeRequestAttemptCount(true)
           .build());
     }
+    // gateways match the host whatever port the client used, as Istio configures them
     return RouteConfiguration.newBuilder()
         .setName(routeName)
         .addAllVirtualHosts(list)
         .setValidateClusters(Protos.bool(false))
+        .setIgnorePortInHostMatching(true)
         .build();
   }
 
@@ -394,8 +403,27 @@ public final class RouteBuilder {
     if (r.getCorsPolicy() != null) {
       rb.putTypedPerFilterConfig(CORS_FILTER, Protos.any(cors(r.getCorsPolicy())));
     }
-    rb.setDecorator(Decorator.newBuilder().setOperation(vhName + "/*"));
+    rb.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata("istio",
+        com.google.protobuf.Struct.newBuilder().putFields("config",
+            Protos.str(PushContext.configPath("virtual-service", vs.namespace(), vs.name()))).build()));
+    rb.setDecorator(Decorator.newBuilder().setOperation(operation(rb, vs.name(), port)));
     return rb.build();
+  }
+
+  /**
+   * Istio's getRouteOperation: {@code host:port/path*} for a single destination cluster, else the
+   * VirtualService's name in place of the host.
+   */
+  static String operation(Route.Builder rb, String vsName, int port) {
+    RouteMatch m = rb.getMatch();
+    String path = switch (m.getPathSpecifierCase()) {
+      case PREFIX -> m.getPrefix() + "*";
+      case PATH -> m.getPath();
+      case SAFE_REGEX -> m.getSafeRegex().getRegex();
+      default -> "/*";
+    };
+    ClusterNames.Parsed c = rb.hasRoute() ? ClusterNames.parse(rb.getRoute().getCluster()) : null;
+    return (c != null ? c.host() : vsName) + ":" + port + path;
   }
 
   RouteAction routeAction(Located<VirtualService> vs, HTTPRoute r, int port, Route.Builder rb) {
@@ -526,7 +554,7 @@ public final class RouteBuilder {
       b.setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex()));
     }
     if (m == null) return b.build();
-    if (Boolean.TRUE.equals(m.getIgnoreUriCase())) b.setCaseSensitive(Protos.bool(false));
+    b.setCaseSensitive(Protos.bool(!Boolean.TRUE.equals(m.getIgnoreUriCase())));
     if (m.getHeaders() != null) {
       m.getHeaders().forEach((name, sm) -> b.addHeaders(headerMatcher(name, sm, false)));
     }
