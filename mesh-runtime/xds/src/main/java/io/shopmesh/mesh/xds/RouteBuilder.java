@@ -173,12 +173,13 @@ public final class RouteBuilder {
 
   /** The route for a service without a VirtualService: its cluster, Istio's default retries, no timeout. */
   Route defaultRoute(MeshService svc, int port, String vhName) {
+    List<RouteAction.HashPolicy> hash = hashPolicy(svc.hostname(), null, port);
     RouteAction.Builder ra = RouteAction.newBuilder()
         .setCluster(ClusterNames.outbound(port, null, svc.hostname()))
         .setTimeout(Protos.ZERO)
-        .setRetryPolicy(defaultRetryPolicy())
+        .setRetryPolicy(retryPolicy(null, !hash.isEmpty()))
         .setMaxStreamDuration(maxStreamDuration(Protos.ZERO));
-    ra.addAllHashPolicy(hashPolicy(svc.hostname(), null, port));
+    ra.addAllHashPolicy(hash);
     return Route.newBuilder()
         .setName("default")
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
@@ -467,8 +468,14 @@ public final class RouteBuilder {
     boolean fault = r.getFault() != null;
     com.google.protobuf.Duration timeout = r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
+    List<RouteAction.HashPolicy> hash = List.of();
+    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
+      Destination d = dests.get(0).getDestination();
+      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+      hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
+    }
     if (!fault) {
-      RetryPolicy rp = retryPolicy(r.getRetries());
+      RetryPolicy rp = retryPolicy(r.getRetries(), !hash.isEmpty());
       if (rp != null) ra.setRetryPolicy(rp);
     }
     ra.setMaxStreamDuration(maxStreamDuration(timeout));
@@ -489,11 +496,7 @@ public final class RouteBuilder {
         ra.addRequestMirrorPolicies(mirror(vs, mp.getDestination(), mirrorPercent(mp.getPercentage(), null), port));
       }
     }
-    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
-      Destination d = dests.get(0).getDestination();
-      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
-      ra.addAllHashPolicy(hashPolicy(host, d.getSubset(), destinationPort(host, d, port)));
-    }
+    ra.addAllHashPolicy(hash);
     return ra.build();
   }
 
@@ -610,26 +613,34 @@ public final class RouteBuilder {
         .build();
   }
 
-  /** Istio's retry.ConvertPolicy: attempts 0 disables retries; numeric retryOn entries become status codes. */
-  static RetryPolicy retryPolicy(HTTPRetry in) {
-    if (in == null) return defaultRetryPolicy();
+  /**
+   * Istio's retry.ConvertPolicy: attempts 0 disables retries; numeric retryOn entries become status
+   * codes; with consistent hashing (a hash policy) retries do not skip previous hosts.
+   */
+  static RetryPolicy retryPolicy(HTTPRetry in, boolean hashPolicy) {
+    RetryPolicy.Builder dflt = defaultRetryPolicy().toBuilder();
+    if (hashPolicy) dflt.clearRetryHostPredicate();
+    if (in == null) return dflt.build();
     if (in.getAttempts() == null || in.getAttempts() <= 0) return null;
-    RetryPolicy.Builder b = defaultRetryPolicy().toBuilder().setNumRetries(Protos.u32(in.getAttempts()));
+    RetryPolicy.Builder b = dflt.setNumRetries(Protos.u32(in.getAttempts()));
     if (in.getRetryOn() != null && !in.getRetryOn().isBlank()) {
       List<String> on = new ArrayList<>();
       List<Integer> codes = new ArrayList<>();
       for (String part : in.getRetryOn().split(",")) {
         String p = part.trim();
         if (p.isEmpty()) continue;
-        if (p.chars().allMatch(Character::isDigit)) codes.add(Integer.parseInt(p));
-        else if (!on.contains(p)) on.add(p);
+        if (p.chars().allMatch(Character::isDigit) && p.length() == 3) codes.add(Integer.parseInt(p));
+        else on.add(p);
       }
       if (!codes.isEmpty() && !on.contains("retriable-status-codes")) on.add("retriable-status-codes");
       b.setRetryOn(String.join(",", on));
       b.clearRetriableStatusCodes().addAllRetriableStatusCodes(codes);
     }
     if (in.getPerTryTimeout() != null) b.setPerTryTimeout(Protos.duration(in.getPerTryTimeout()));
-    if (Boolean.FALSE.equals(in.getRetryIgnorePreviousHosts())) b.clearRetryHostPredicate();
+    if (in.getRetryIgnorePreviousHosts() != null) {
+      b.clearRetryHostPredicate();
+      if (in.getRetryIgnorePreviousHosts()) b.addAllRetryHostPredicate(defaultRetryPolicy().getRetryHostPredicateList());
+    }
     if (in.getBackoff() != null) {
       b.setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(Protos.duration(in.getBackoff())));
     }

@@ -307,6 +307,9 @@ class RouteTableTest {
     Route def = vhost(r.route("8080"), VH).getRoutes(0);
     assertThat(def.getName()).isEqualTo("default");
     assertThat(def.getRoute().getHashPolicy(0).getHeader().getHeaderName()).isEqualTo("x-user");
+    // Istio's DefaultConsistentHashPolicy: retries stay on the hashed host
+    assertThat(def.getRoute().getRetryPolicy().getRetryHostPredicateList()).isEmpty();
+    assertThat(def.getRoute().getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
 
     String vs = """
         apiVersion: networking.istio.io/v1
