@@ -424,7 +424,7 @@ public final class RouteBuilder {
       default -> "/*";
     };
     ClusterNames.Parsed c = rb.hasRoute() ? ClusterNames.parse(rb.getRoute().getCluster()) : null;
-    return (c != null ? c.host() : vsName) + ":" + port + path;
+    return c != null ? c.host() + ":" + c.port() + path : vsName + ":" + port + path;
   }
 
   RouteAction routeAction(Located<VirtualService> vs, HTTPRoute r, int port, Route.Builder rb) {
