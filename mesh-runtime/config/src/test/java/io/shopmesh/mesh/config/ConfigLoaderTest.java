@@ -147,7 +147,10 @@ class ConfigLoaderTest {
     LoadResult r = new ConfigLoader().load(List.of(manifests, manifests.resolve("variants")));
     assertThat(r.diagnostics()).isEmpty();
     assertThat(r.config().deployments()).hasSize(4);
-    assertThat(r.config().serviceEntries()).hasSize(2);
+    // the variants redefine product-vs, payment-vs and payment-api: the last definition wins
+    assertThat(r.config().virtualServices()).hasSize(4);
+    assertThat(r.config().serviceEntries()).singleElement()
+        .satisfies(se -> assertThat(se.source().file().toString()).endsWith("payment-walkthrough-literal.yaml"));
   }
 
   private Path write(String name, String text) throws IOException {
