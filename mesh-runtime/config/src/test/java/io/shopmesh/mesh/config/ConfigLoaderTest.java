@@ -51,7 +51,8 @@ class ConfigLoaderTest {
     assertThat(r.diagnostics()).isEmpty();
     MeshConfig c = r.config();
     assertThat(c.virtualServices()).singleElement().satisfies(l -> {
-      assertThat(l.source().line()).isEqualTo(2);
+      assertThat(l.source().line()).isEqualTo(1); // the document's leading comment belongs to it
+      assertThat(l.source().at("metadata.name").line()).isEqualTo(5);
       assertThat(l.source().file()).isEqualTo(f);
       assertThat(l.source().at("spec.http[0].route[0].destination.host").line()).isEqualTo(11);
       assertThat(l.object().getApiVersion()).isEqualTo("networking.istio.io/v1");
