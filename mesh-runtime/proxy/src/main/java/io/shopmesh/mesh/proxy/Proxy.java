@@ -104,6 +104,7 @@ public final class Proxy implements AutoCloseable {
       listen("inbound", ip, inPort, r -> http.handle(r, new Binding(Direction.INBOUND,
           XdsState.VIRTUAL_INBOUND, r.localAddress() != null ? r.localAddress().port() : inPort, null)));
     }
+    clusters.startDnsRefresh();
     if (connectXds) {
       xds = new XdsClient(opts.istiod, node.node(), state, () -> ready = true);
       xds.start();
@@ -205,6 +206,7 @@ public final class Proxy implements AutoCloseable {
       xds.close();
     }
     accessLog.close();
+    clusters.close();
     Future<Void> f = vertx.close();
     try {
       f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);

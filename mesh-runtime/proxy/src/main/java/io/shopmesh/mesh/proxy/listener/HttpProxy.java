@@ -82,7 +82,14 @@ public final class HttpProxy {
   public record Binding(Direction direction, String listenerName, int port, String routeConfigName) {}
 
   public void handle(HttpServerRequest req, Binding b) {
-    new Exchange(req, b).start();
+    Exchange e = new Exchange(req, b);
+    try {
+      e.start();
+    } catch (RuntimeException ex) {
+      // A request we cannot make sense of (bad authority, bad URI): Envoy answers 400.
+      e.flags |= ResponseFlags.DPE;
+      e.localReply(400, "Bad Request", "invalid_request");
+    }
   }
 
   /** Per-request state. */
