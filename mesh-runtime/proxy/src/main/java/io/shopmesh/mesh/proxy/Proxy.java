@@ -123,6 +123,7 @@ public final class Proxy implements AutoCloseable {
         .setMaxHeaderSize(MAX_HEADER_BYTES)
         .setMaxInitialLineLength(MAX_HEADER_BYTES)
         .setHttp2ClearTextEnabled(true)
+        .setHandle100ContinueAutomatically(true)
         .setDecompressionSupported(false)
         .setCompressionSupported(false)
         .setIdleTimeout(300)

@@ -691,7 +691,7 @@ public final class HttpProxy {
       for (Map.Entry<String, String> e : req.headers()) {
         String k = e.getKey().toLowerCase(Locale.ROOT);
         if (HOP_BY_HOP.contains(k) || k.equals("host") || k.equals("content-length")
-            || k.startsWith(":")) {
+            || k.equals("expect") || k.startsWith(":")) {
           continue;
         }
         out.add(k, e.getValue());
