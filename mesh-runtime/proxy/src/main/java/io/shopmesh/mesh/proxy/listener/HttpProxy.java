@@ -56,6 +56,8 @@ public final class HttpProxy {
   static final String UPSTREAM_CONNECT_ERROR =
       "upstream connect error or disconnect/reset before headers. reset reason: ";
   static final int BUFFER_LIMIT = 64 * 1024;
+  /** Prefix of a binding's route config name that refers to a listener's inline route config. */
+  public static final String INLINE = "inline:";
   private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive",
       "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate",
       "http2-settings");
@@ -79,7 +81,30 @@ public final class HttpProxy {
   }
 
   /** Listener binding: direction, Envoy listener name, port, RDS name for gateways. */
-  public record Binding(Direction direction, String listenerName, int port, String routeConfigName) {}
+  public record Binding(Direction direction, String listenerName, int port, String routeConfigName,
+      List<SniRoute> sniRoutes) {
+    public Binding(Direction direction, String listenerName, int port, String routeConfigName) {
+      this(direction, listenerName, port, routeConfigName, List.of());
+    }
+
+    /** The route config of the filter chain whose server_names match the TLS SNI. */
+    String routeConfigFor(String sni) {
+      if (sni != null) {
+        for (SniRoute r : sniRoutes) {
+          for (String n : r.serverNames()) {
+            if (n.equalsIgnoreCase(sni) || (n.startsWith("*.") && sni.toLowerCase(Locale.ROOT)
+                .endsWith(n.substring(1).toLowerCase(Locale.ROOT)))) {
+              return r.routeConfigName();
+            }
+          }
+        }
+      }
+      return routeConfigName;
+    }
+  }
+
+  /** A gateway filter chain: its SNI server names and its route config. */
+  public record SniRoute(List<String> serverNames, String routeConfigName) {}
 
   public void handle(HttpServerRequest req, Binding b) {
     Exchange e = new Exchange(req, b);
@@ -266,7 +291,10 @@ public final class HttpProxy {
           }
         }
         case GATEWAY -> {
-          table = xds.routeTable(binding.routeConfigName);
+          String rc = req.isSSL() ? binding.routeConfigFor(req.connection().indicatedServerName())
+              : binding.routeConfigName;
+          table = rc != null && rc.startsWith(INLINE) ? xds.inlineRouteTable(rc.substring(INLINE.length()))
+              : xds.routeTable(rc);
           if (table == null) {
             noRoute();
             return;
