@@ -938,7 +938,8 @@ public final class HttpProxy {
       decorateResponse(out, true);
       resp.setStatusCode(status);
       String cl = ur.headers().get(HttpHeaders.CONTENT_LENGTH);
-      if (cl == null && req.version() != HttpVersion.HTTP_2) {
+      boolean noBody = status == 204 || status == 304 || status < 200 || req.method() == HttpMethod.HEAD;
+      if (cl == null && req.version() != HttpVersion.HTTP_2 && !noBody) {
         resp.setChunked(true);
       }
       ur.handler(buf -> {
