@@ -271,4 +271,11 @@ class RoutingFeaturesTest {
     assertThat(head.statusCode()).isEqualTo(200);
     assertThat(head.body()).isEmpty();
   }
+
+  @Test
+  void connectIsNotRouted() throws Exception {
+    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "CONNECT product-service:8080 HTTP/1.1\r\n"
+        + "Host: product-service:8080\r\n\r\n");
+    assertThat(raw).startsWith("HTTP/1.1 404");
+  }
 }

@@ -251,6 +251,11 @@ public final class HttpProxy {
     }
 
     private void route() {
+      if (req.method() == HttpMethod.CONNECT) {
+        // Envoy's routes match CONNECT only with a connect_matcher, which Istio does not emit here.
+        noRoute();
+        return;
+      }
       switch (binding.direction) {
         case OUTBOUND -> {
           int port = authorityPort(80);
