@@ -45,8 +45,28 @@ public final class LocalMeshTarget implements MeshTarget {
     this.work = work.toAbsolutePath().normalize();
     this.stateDir = this.work.resolve("mesh");
     this.configDir = this.work.resolve("manifests");
-    this.subnet = "127.0." + ThreadLocalRandom.current().nextInt(100, 200);
+    this.subnet = freeSubnet();
     this.gatewayPort = freePort();
+  }
+
+  /** A loopback /24 nobody else's mesh (or test) uses right now: its istiod and gateway ports are free. */
+  private static String freeSubnet() {
+    for (int i = 0; i < 50; i++) {
+      String s = "127.0." + ThreadLocalRandom.current().nextInt(100, 200);
+      if (free(s + ".250", 15010) && free(s + ".250", 15014) && free(s + ".1", 15021) && free(s + ".11", 15000)) {
+        return s;
+      }
+    }
+    throw new IllegalStateException("no free loopback subnet in 127.0.100-199");
+  }
+
+  private static boolean free(String host, int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.bind(new java.net.InetSocketAddress(host, port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 
   private static int freePort() {
