@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         ApplyCommand.class,
         ProxyConfigCommand.class,
         MetricsCommand.class,
+        KillCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Meshctl implements Runnable {
