@@ -118,9 +118,9 @@ public final class BenchMain {
       throw new IOException("translation benchmark failed (exit " + p.exitValue() + "); see " + log + "\n"
           + String.join("\n", Files.readAllLines(log).stream().limit(30).toList()));
     }
-    Env.say("translation: full push %.0f ms for %s proxies (%s ms per proxy), one VS changed %.0f ms",
-        Double.parseDouble(out.get("full_ms_all_proxies")), o.proxies, out.get("full_ms_per_proxy"),
-        Double.parseDouble(out.get("one_vs_ms_all_proxies")));
+    Env.say("translation: full push %s for %s proxies (%.1f ms per proxy), one VS changed %s",
+        Report.dur(Double.parseDouble(out.get("full_ms_all_proxies"))), o.proxies,
+        Double.parseDouble(out.get("full_ms_per_proxy")), Report.dur(Double.parseDouble(out.get("one_vs_ms_all_proxies"))));
     return out;
   }
 

@@ -133,13 +133,13 @@ final class Report {
       row(sb, "Resources per sidecar (clusters/endpoints/routes/listeners)", t.get("resources_per_proxy"));
       row(sb, "Full push, all " + o.proxies + " proxies" + (Boolean.parseBoolean(t.get("full_extrapolated"))
           ? " (extrapolated from " + t.get("full_proxies_done") + " proxies in the time budget)" : ""),
-          f0(d(t, "full_ms_all_proxies")) + " ms");
+          dur(d(t, "full_ms_all_proxies")));
       row(sb, "Full push, per proxy (mean / max)", f2(d(t, "full_ms_per_proxy")) + " / "
           + f2(d(t, "full_max_ms_per_proxy")) + " ms");
       row(sb, "Allocated per proxy per push", mb(d(t, "full_allocated_bytes_per_proxy")) + " MB");
       row(sb, "One VS changed: new PushContext", f0(d(t, "one_vs_push_context_ms")) + " ms");
       row(sb, "One VS changed: push to all proxies" + (Boolean.parseBoolean(t.get("one_vs_extrapolated"))
-          ? " (extrapolated from " + t.get("one_vs_proxies_done") + ")" : ""), f0(d(t, "one_vs_ms_all_proxies")) + " ms");
+          ? " (extrapolated from " + t.get("one_vs_proxies_done") + ")" : ""), dur(d(t, "one_vs_ms_all_proxies")));
       row(sb, "One VS changed: proxies whose config changed (of those computed)", t.get("one_vs_changed_proxies")
           + " of " + t.get("one_vs_proxies_done"));
       row(sb, "Config + PushContext retained heap", mb(d(t, "config_heap_bytes")) + " MB");
@@ -252,6 +252,12 @@ final class Report {
     } catch (RuntimeException e) {
       return Double.NaN;
     }
+  }
+
+  /** Milliseconds as ms below 10 s, else seconds (and minutes when long). */
+  static String dur(double ms) {
+    if (ms < 10_000) return f0(ms) + " ms";
+    return f0(ms / 1000) + " s" + (ms >= 120_000 ? " (" + f1(ms / 60_000) + " min)" : "");
   }
 
   static String mb(double bytes) {
