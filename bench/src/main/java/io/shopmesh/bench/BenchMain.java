@@ -46,6 +46,9 @@ public final class BenchMain {
         report.upstream = dp.upstreamKind();
         report.versions.putAll(dp.versions);
         report.notes.addAll(dp.notes);
+        String idle = dp.idle(o.smoke ? 2 : 10);
+        Env.say("%s", idle);
+        report.notes.add(idle);
         dp.warmLoadGenerator();
         for (DataPlane.Target t : dp.targets()) {
           if (!o.targets.isEmpty() && !o.targets.contains(t.name())) continue;

@@ -122,6 +122,22 @@ final class DataPlane implements AutoCloseable {
     return out;
   }
 
+  /** CPU share and RSS of each forwarding process with no traffic, over a few seconds. */
+  String idle(double seconds) throws InterruptedException {
+    Map<String, Process> procs = new LinkedHashMap<>();
+    procs.put("sidecar", clientSidecar);
+    procs.put("gateway", gateway);
+    if (nginx != null) procs.put("nginx", nginx);
+    if (haproxy != null) procs.put("haproxy", haproxy);
+    Map<String, Double> c0 = new LinkedHashMap<>();
+    procs.forEach((k, p) -> c0.put(k, Procs.cpuSeconds(p.pid())));
+    Thread.sleep((long) (seconds * 1000));
+    List<String> parts = new ArrayList<>();
+    procs.forEach((k, p) -> parts.add(String.format(java.util.Locale.ROOT, "%s %.2f%% CPU, %d MB RSS", k,
+        100 * (Procs.cpuSeconds(p.pid()) - c0.get(k)) / seconds, Procs.rssBytes(p.pid()) >> 20)));
+    return "Idle (no traffic, " + (int) seconds + " s, after start-up): " + String.join("; ", parts);
+  }
+
   /** JIT-compiles the harness's own load generator on the direct path before anything is recorded. */
   void warmLoadGenerator() throws InterruptedException {
     LoadGen.Target direct = targets().get(0).target();
