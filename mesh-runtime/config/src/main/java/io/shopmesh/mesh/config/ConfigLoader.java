@@ -105,8 +105,24 @@ public final class ConfigLoader {
     return out;
   }
 
+  /**
+   * The objects as a cluster would hold them after applying them in order: a later definition of
+   * the same kind, namespace and name replaces the earlier one (so {@code manifests/} plus a variant
+   * file is the config with the variant applied).
+   */
+  public static List<Resource> latest(List<Resource> resources) {
+    Map<String, Resource> byKey = new java.util.LinkedHashMap<>();
+    for (Resource r : resources) {
+      String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
+      byKey.remove(key);
+      byKey.put(key, r);
+    }
+    return new ArrayList<>(byKey.values());
+  }
+
   /** Validates resources, converts the valid ones into the model and collects every message. */
-  public LoadResult build(List<Resource> resources, List<Diagnostic> diagnostics) {
+  public LoadResult build(List<Resource> all, List<Diagnostic> diagnostics) {
+    List<Resource> resources = latest(all);
     List<Diagnostic> diags = new ArrayList<>(diagnostics);
     List<Located<VirtualService>> vs = new ArrayList<>();
     List<Located<DestinationRule>> dr = new ArrayList<>();

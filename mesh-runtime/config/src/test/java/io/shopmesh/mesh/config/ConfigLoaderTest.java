@@ -51,7 +51,8 @@ class ConfigLoaderTest {
     assertThat(r.diagnostics()).isEmpty();
     MeshConfig c = r.config();
     assertThat(c.virtualServices()).singleElement().satisfies(l -> {
-      assertThat(l.source().line()).isEqualTo(2);
+      assertThat(l.source().line()).isEqualTo(1); // the document's leading comment belongs to it
+      assertThat(l.source().at("metadata.name").line()).isEqualTo(5);
       assertThat(l.source().file()).isEqualTo(f);
       assertThat(l.source().at("spec.http[0].route[0].destination.host").line()).isEqualTo(11);
       assertThat(l.object().getApiVersion()).isEqualTo("networking.istio.io/v1");
@@ -147,7 +148,10 @@ class ConfigLoaderTest {
     LoadResult r = new ConfigLoader().load(List.of(manifests, manifests.resolve("variants")));
     assertThat(r.diagnostics()).isEmpty();
     assertThat(r.config().deployments()).hasSize(4);
-    assertThat(r.config().serviceEntries()).hasSize(2);
+    // the variants redefine product-vs, payment-vs and payment-api: the last definition wins
+    assertThat(r.config().virtualServices()).hasSize(4);
+    assertThat(r.config().serviceEntries()).singleElement()
+        .satisfies(se -> assertThat(se.source().file().toString()).endsWith("payment-walkthrough-literal.yaml"));
   }
 
   private Path write(String name, String text) throws IOException {

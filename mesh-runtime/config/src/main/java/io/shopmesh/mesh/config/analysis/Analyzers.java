@@ -40,7 +40,7 @@ public final class Analyzers {
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */
   public static List<Diagnostic> analyze(List<Path> paths) {
     List<Diagnostic> out = new ArrayList<>();
-    List<Resource> resources = new ConfigLoader().read(paths, out);
+    List<Resource> resources = ConfigLoader.latest(new ConfigLoader().read(paths, out));
     for (Resource r : resources) {
       out.addAll(Validator.validate(r));
     }

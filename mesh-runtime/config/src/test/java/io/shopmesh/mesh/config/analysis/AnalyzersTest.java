@@ -22,6 +22,12 @@ class AnalyzersTest {
   }
 
   @Test
+  void aVariantAfterTheManifestsReplacesTheObjectItRedefines() {
+    assertThat(Analyzers.analyze(List.of(MANIFESTS, MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
+        MANIFESTS.resolve("variants/product-virtualservice-header-routing.yaml")))).isEmpty();
+  }
+
+  @Test
   void walkthroughLiteralPaymentFilesExplainTheHttpsTrap() {
     List<Diagnostic> d = Analyzers.analyze(List.of(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml")));
     assertThat(d).singleElement().satisfies(m -> {
