@@ -38,7 +38,9 @@ public final class LocalMeshTarget implements MeshTarget {
   private final Path configDir;
   private final String subnet;
   private final int gatewayPort;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  // HTTP/1.1, as Prometheus scrapes: no h2c upgrade attempt on the proxies' stats port
+  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
+      .version(HttpClient.Version.HTTP_1_1).build();
 
   public LocalMeshTarget(Path home, Path work) {
     this.home = home.toAbsolutePath().normalize();

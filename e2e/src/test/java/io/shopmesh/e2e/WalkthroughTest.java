@@ -42,7 +42,8 @@ class WalkthroughTest {
   static MeshTarget mesh;
   static ShopClient shop;
   static Path manifests;
-  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
+      .version(HttpClient.Version.HTTP_1_1).build();
 
   @BeforeAll
   static void setUp(MeshTarget target) {

@@ -232,6 +232,19 @@ public final class UpCommand implements Callable<Integer> {
         .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     pb.environment().put("MESH_HOME", home.toString());
     Process sup = pb.start();
+    // Ctrl-C while waiting: the half-started mesh goes too, nothing is left behind
+    Thread abandon = new Thread(() -> {
+      Optional<MeshState> st = readQuietly(store);
+      if (sup.isAlive() && (st.isEmpty() || st.get().phase() != MeshState.Phase.READY)) {
+        err.println("\nmeshctl: interrupted; stopping the mesh that was starting");
+        try {
+          stopSupervisor(sup);
+        } catch (InterruptedException ignored) {
+          sup.destroyForcibly();
+        }
+      }
+    }, "meshctl-abandon");
+    Runtime.getRuntime().addShutdownHook(abandon);
     out.println("meshctl: starting the mesh in the background (log: " + log + ")");
     long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds + 60L).toNanos();
     String lastProgress = null;

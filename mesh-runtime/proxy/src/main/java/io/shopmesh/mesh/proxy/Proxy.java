@@ -99,15 +99,17 @@ public final class Proxy implements AutoCloseable {
   /** Starts listeners and admin ports; connects to istiod unless {@code connectXds} is false. */
   public void start(boolean connectXds) throws Exception {
     String ip = opts.bindAddress();
-    listen("admin", ip, opts.adminPort, admin::admin);
-    listen("ready", ip, opts.readyPort, admin::readiness);
-    listen("stats", ip, opts.statsPort, admin::prometheus);
+    // Envoy's admin, readiness and stats ports speak HTTP/1.1 only: an `Upgrade: h2c` (sent by
+    // e.g. java.net.http's default client) is ignored there rather than accepted
+    listen("admin", ip, opts.adminPort, admin::admin, false);
+    listen("ready", ip, opts.readyPort, admin::readiness, false);
+    listen("stats", ip, opts.statsPort, admin::prometheus, false);
     if (opts.role == ProxyOptions.Role.SIDECAR) {
       Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
-      listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out));
+      listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out), true);
       int inPort = opts.inboundPort;
       listen("inbound", ip, inPort, r -> http.handle(r, new Binding(Direction.INBOUND,
-          XdsState.VIRTUAL_INBOUND, r.localAddress() != null ? r.localAddress().port() : inPort, null)));
+          XdsState.VIRTUAL_INBOUND, r.localAddress() != null ? r.localAddress().port() : inPort, null)), true);
     }
     clusters.startDnsRefresh();
     if (connectXds) {
@@ -116,9 +118,9 @@ public final class Proxy implements AutoCloseable {
     }
   }
 
-  private void listen(String name, String ip, int port, io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h)
-      throws Exception {
-    HttpServer s = vertx.createHttpServer(serverOptions()).requestHandler(h);
+  private void listen(String name, String ip, int port, io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h,
+      boolean h2c) throws Exception {
+    HttpServer s = vertx.createHttpServer(serverOptions().setHttp2ClearTextEnabled(h2c)).requestHandler(h);
     s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     servers.put(name, s);
   }

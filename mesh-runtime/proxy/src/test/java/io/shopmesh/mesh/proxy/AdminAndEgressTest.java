@@ -96,6 +96,14 @@ class AdminAndEgressTest {
     assertThat(admin("/stats")).contains("cluster." + V1 + ".upstream_rq_total: 1");
     assertThat(Harness.get(direct, "http://127.0.0.1:" + proxy.port("stats") + "/stats/prometheus").body())
         .contains("istio_requests_total{response_code=\"200\",reporter=\"source\"");
+    // a client that offers `Upgrade: h2c` (java.net.http's default) gets a plain HTTP/1.1 answer
+    HttpClient upgrading = HttpClient.newBuilder().version(HttpClient.Version.HTTP_2).build();
+    for (String port : List.of("stats", "admin", "ready")) {
+      String path = port.equals("ready") ? "/healthz/ready" : port.equals("stats") ? "/stats/prometheus" : "/stats";
+      HttpResponse<String> up = Harness.get(upgrading, "http://127.0.0.1:" + proxy.port(port) + path);
+      assertThat(up.statusCode()).as(port).isEqualTo(200);
+      assertThat(up.version()).as(port).isEqualTo(HttpClient.Version.HTTP_1_1);
+    }
 
     String line = null;
     for (int i = 0; i < 50 && line == null; i++) {

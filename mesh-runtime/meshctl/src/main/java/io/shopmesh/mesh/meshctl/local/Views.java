@@ -92,7 +92,9 @@ public final class Views {
             + " --by destination_version",
         "  ./meshctl proxy-config routes " + frontend + " --name 8080 -o json",
         "  ./meshctl apply -f manifests/variants/product-virtualservice-50-50.yaml",
-        "  ./meshctl status | ./meshctl logs " + frontend + " | ./meshctl down",
+        "  ./meshctl status",
+        "  ./meshctl logs " + frontend + " -c istio-proxy",
+        "  ./meshctl down",
         "Walkthrough: docs/walkthrough.md") + "\n";
   }
 
