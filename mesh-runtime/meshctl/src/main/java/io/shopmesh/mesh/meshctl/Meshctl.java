@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         ApplyCommand.class,
         ProxyConfigCommand.class,
         MetricsCommand.class,
+        ComposeCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Meshctl implements Runnable {
