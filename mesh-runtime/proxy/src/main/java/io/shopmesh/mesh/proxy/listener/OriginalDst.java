@@ -31,6 +31,7 @@ public final class OriginalDst {
 
   private static final LibC LIBC = loadLibC();
   private static volatile boolean warned;
+  private static volatile boolean told;
 
   private static LibC loadLibC() {
     try {
@@ -86,9 +87,18 @@ public final class OriginalDst {
   public static int inboundPort(HttpServerRequest req, List<Integer> podPorts, int listenerPort) {
     Address a = of(req);
     if (a != null && a.port() != listenerPort) {
+      if (!told) {
+        told = true;
+        LOG.info("inbound: original destination from SO_ORIGINAL_DST (first: " + a.ip() + ":" + a.port() + ")");
+      }
       return a.port();
     }
     if (podPorts.size() == 1) {
+      if (!told) {
+        told = true;
+        LOG.info("inbound: no SO_ORIGINAL_DST (" + (available() ? "not an epoll socket" : "no JNA")
+            + "), using the pod's only app port " + podPorts.get(0));
+      }
       return podPorts.get(0);
     }
     if (!warned) {
