@@ -35,6 +35,8 @@ import java.util.stream.Stream;
 public final class ConfigLoader {
 
   public static final String ISTIO_NETWORKING = "networking.istio.io";
+  public static final String GATEWAY_API = "gateway.networking.k8s.io";
+  public static final String ISTIO_SECURITY = "security.istio.io";
   /** networking.istio.io versions read; v1alpha3 and v1beta1 have the same schema as v1. */
   public static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
 
@@ -44,9 +46,12 @@ public final class ConfigLoader {
       "DestinationRule", DestinationRule.class,
       "Gateway", Gateway.class,
       "ServiceEntry", ServiceEntry.class);
-  /** Kubernetes kinds that are read (Pods only feed the analyzers, as in istioctl analyze). */
+  /**
+   * Kubernetes kinds that are read. Pods, Nodes and Secrets only feed the analyzers, as in istioctl
+   * analyze (a Secret's data is never printed).
+   */
   private static final Set<String> KUBERNETES_KINDS = Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace",
-      "v1/Pod");
+      "v1/Pod", "v1/Node", "v1/Secret");
 
   /** Reads, validates and keeps the valid objects of the given files and directories. */
   public LoadResult load(List<Path> paths) {
@@ -100,8 +105,24 @@ public final class ConfigLoader {
     return out;
   }
 
+  /**
+   * The objects as a cluster would hold them after applying them in order: a later definition of
+   * the same kind, namespace and name replaces the earlier one (so {@code manifests/} plus a variant
+   * file is the config with the variant applied).
+   */
+  public static List<Resource> latest(List<Resource> resources) {
+    Map<String, Resource> byKey = new java.util.LinkedHashMap<>();
+    for (Resource r : resources) {
+      String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
+      byKey.remove(key);
+      byKey.put(key, r);
+    }
+    return new ArrayList<>(byKey.values());
+  }
+
   /** Validates resources, converts the valid ones into the model and collects every message. */
-  public LoadResult build(List<Resource> resources, List<Diagnostic> diagnostics) {
+  public LoadResult build(List<Resource> all, List<Diagnostic> diagnostics) {
+    List<Resource> resources = latest(all);
     List<Diagnostic> diags = new ArrayList<>(diagnostics);
     List<Located<VirtualService>> vs = new ArrayList<>();
     List<Located<DestinationRule>> dr = new ArrayList<>();
@@ -155,8 +176,20 @@ public final class ConfigLoader {
     String version = apiVersion.substring(slash + 1);
     boolean istio = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind) && ISTIO_VERSIONS.contains(version);
     boolean kube = KUBERNETES_KINDS.contains(apiVersion + "/" + kind);
-    String ns = doc.namespace() == null ? (kind.equals("Namespace") ? null : MeshConfig.DEFAULT_NAMESPACE)
+    String ns = doc.namespace() == null
+        ? (kind.equals("Namespace") || kind.equals("Node") ? null : MeshConfig.DEFAULT_NAMESPACE)
         : doc.namespace();
+    if (group.equals(GATEWAY_API) && kind.equals("Gateway")) {
+      // not routed by this mesh, but VirtualServices may name it: the analyzers use it
+      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
+          "Kubernetes Gateway API (" + apiVersion + ") is not routed by this mesh; read for analysis only"));
+      return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
+    }
+    if (group.equals(ISTIO_SECURITY) && kind.equals("RequestAuthentication")) {
+      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
+          "RequestAuthentication (" + apiVersion + ") is not enforced by this mesh; read for analysis only"));
+      return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
+    }
     if (!istio && !kube) {
       String why = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind)
           ? "unsupported API version " + apiVersion + " (use networking.istio.io/v1, v1beta1 or v1alpha3), skipped"
@@ -168,7 +201,7 @@ public final class ConfigLoader {
   }
 
   private static HasMetadata toModel(Resource r, List<Diagnostic> diags) {
-    if (r.kind().equals("Pod")) {
+    if (Set.of("Pod", "Node", "Secret").contains(r.kind())) {
       return null; // analyzers only; not part of MeshConfig
     }
     try {

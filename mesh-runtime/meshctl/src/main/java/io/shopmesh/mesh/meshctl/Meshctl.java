@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
     description = "Runs the shop on the mesh and shows what the mesh does, as istioctl would.",
     subcommands = {
         UpCommand.class,
+        AnalyzeCommand.class,
         DownCommand.class,
         StatusCommand.class,
         LogsCommand.class,

@@ -65,6 +65,10 @@ public final class UpCommand implements Callable<Integer> {
   @Option(names = "--no-build", description = "Do not build missing jars; fail instead.")
   boolean noBuild;
 
+  @Option(names = "--exit-with", paramLabel = "PID", defaultValue = "0",
+      description = "Stop the mesh when process PID exits (for test harnesses: nothing outlives them).")
+  long exitWith;
+
   @Option(names = "--no-payment-provider", hidden = true, description = "Do not start the payment provider.")
   boolean noPaymentProvider;
 
@@ -220,6 +224,9 @@ public final class UpCommand implements Callable<Integer> {
       argv.add("--no-payment-provider");
     }
     runtime.forEach((k, v) -> argv.addAll(List.of("--x-runtime", k + "=" + v)));
+    if (exitWith > 0) {
+      argv.addAll(List.of("--exit-with", Long.toString(exitWith)));
+    }
     argv.add(configDir.toString());
     ProcessBuilder pb = new ProcessBuilder(argv).directory(home.toFile()).redirectErrorStream(true)
         .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
@@ -283,6 +290,9 @@ public final class UpCommand implements Callable<Integer> {
       sup.stop();
       stopped.countDown();
     }, "meshctl-stop"));
+    if (exitWith > 0) {
+      watch(exitWith);
+    }
     sup.prepare();
     long processes = plan.pods().stream().mapToLong(p -> p.containers().size()).sum() + 1;
     out.println("meshctl: starting istiod, the ingress gateway and " + (plan.pods().size() - 1) + " pods ("
@@ -307,6 +317,29 @@ public final class UpCommand implements Callable<Integer> {
     }
     stopped.await();
     return 0;
+  }
+
+  /** Ends this JVM (and so, through the shutdown hook, the mesh) once process {@code pid} is gone. */
+  private void watch(long pid) {
+    Optional<java.time.Instant> started = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
+    Thread t = new Thread(() -> {
+      while (true) {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
+        boolean alive = h.isPresent() && h.get().isAlive()
+            && (started.isEmpty() || h.get().info().startInstant().equals(started));
+        if (!alive) {
+          out.println("meshctl: process " + pid + " (--exit-with) is gone; stopping the mesh");
+          System.exit(0);
+        }
+        try {
+          Thread.sleep(1000);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "meshctl-exit-with");
+    t.setDaemon(true);
+    t.start();
   }
 
   private void printReady(MeshState st, Probes.Snapshot s) {

@@ -87,13 +87,15 @@ class LocalMeshLifecycleTest {
     return Meshctl.commandLine().execute(all.toArray(String[]::new));
   }
 
-  int up() {
-    return meshctl("up", "-d", manifests.toString(), "--subnet", subnet, "--istiod-address", subnet + ".250",
+  int up(String... extra) {
+    List<String> args = new ArrayList<>(List.of("up", "-d", manifests.toString(), "--subnet", subnet, "--istiod-address", subnet + ".250",
         "--gateway-port", Integer.toString(gatewayPort), "--timeout", "90",
         "--x-runtime", "istiodMain=" + FakeMesh.Istiod.class.getName(),
         "--x-runtime", "proxyMain=" + FakeMesh.Proxy.class.getName(),
         "--x-runtime", "appMain=" + FakeMesh.App.class.getName(),
-        "--x-runtime", "watchdogJar=" + watchdogJar);
+        "--x-runtime", "watchdogJar=" + watchdogJar));
+    args.addAll(List.of(extra));
+    return meshctl(args.toArray(String[]::new));
   }
 
   List<ProcessHandle> processes(MeshState st) {
@@ -148,6 +150,23 @@ class LocalMeshLifecycleTest {
       assertThat(new StateStore(stateDir).read()).isEmpty();
       assertThat(meshctl("status")).isEqualTo(1);
     } finally {
+      meshctl("down");
+    }
+  }
+
+  @Test
+  void exitWithStopsTheMeshWhenItsOwnerIsGone() throws Exception {
+    Process owner = new ProcessBuilder("sleep", "300").start();
+    try {
+      assertThat(up("--exit-with", Long.toString(owner.pid()))).isZero();
+      MeshState st = new StateStore(stateDir).read().orElseThrow();
+      List<ProcessHandle> procs = processes(st);
+      procs.add(ProcessHandle.of(st.supervisorPid()).orElseThrow());
+      owner.destroyForcibly();
+      awaitAllDead(procs, 20_000);
+      assertThat(new StateStore(stateDir).read()).as("a clean stop removes the state").isEmpty();
+    } finally {
+      owner.destroyForcibly();
       meshctl("down");
     }
   }

@@ -135,7 +135,7 @@ public record ProxyNode(
     if (json == null || json.isBlank()) return out;
     ListValue.Builder lv = ListValue.newBuilder();
     try {
-      JsonFormat.parser().ignoringUnknownFields().merge("{\"values\":" + json + "}", lv);
+      JsonFormat.parser().ignoringUnknownFields().merge(json, lv);
     } catch (InvalidProtocolBufferException e) {
       return out;
     }

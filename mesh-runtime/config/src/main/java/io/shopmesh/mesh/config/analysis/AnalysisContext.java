@@ -24,6 +24,7 @@ public final class AnalysisContext {
 
   private final List<Resource> resources;
   private final List<Workload> workloads = new ArrayList<>();
+  private JsonNode meshConfig = com.fasterxml.jackson.databind.node.MissingNode.getInstance();
 
   public AnalysisContext(List<Resource> input, boolean meshDefaults) {
     List<Resource> all = new ArrayList<>(input);
@@ -31,14 +32,36 @@ public final class AnalysisContext {
       addDefaults(all);
     }
     this.resources = List.copyOf(all);
+    Map<String, Map<String, String>> nodes = new TreeMap<>();
+    for (Resource r : resources) {
+      if (r.is("", "Node")) {
+        nodes.put(r.name(), labels(r.object().path("metadata").path("labels")));
+      }
+    }
     for (Resource r : resources) {
       if (r.is("", "Pod")) {
-        workloads.add(new Workload(r.namespace(), r.name(), labels(r.object().path("metadata").path("labels")), r));
+        Map<String, String> podLabels = labels(r.object().path("metadata").path("labels"));
+        augment(podLabels, r.spec().path("nodeName").asText(""), nodes);
+        workloads.add(new Workload(r.namespace(), r.name(), podLabels, r));
       } else if (r.is("apps", "Deployment") && r.spec().path("replicas").asInt(1) > 0) {
         workloads.add(new Workload(r.namespace(), r.name(),
             labels(r.spec().path("template").path("metadata").path("labels")), r));
       }
     }
+  }
+
+  /** Istio's MeshConfig (as in istioctl analyze --meshConfigFile); only proxyMetadata is used. */
+  public AnalysisContext withMeshConfig(JsonNode meshConfig) {
+    this.meshConfig = meshConfig == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : meshConfig;
+    return this;
+  }
+
+  /** DNS capture with automatic address allocation: ServiceEntries then get addresses. */
+  public boolean dnsAutoAllocate() {
+    JsonNode md = meshConfig.path("defaultConfig").path("proxyMetadata");
+    return md.path("ISTIO_META_DNS_CAPTURE").asText("").equals("true")
+        && (md.path("ISTIO_META_DNS_AUTO_ALLOCATE").asText("").equals("true")
+            || md.path("PILOT_ENABLE_IP_AUTOALLOCATE").asText("").equals("true"));
   }
 
   public List<Resource> resources() {
@@ -65,6 +88,31 @@ public final class AnalysisContext {
       out.put(e.getKey(), e.getValue().asText());
     }
     return out;
+  }
+
+  /**
+   * Istio adds the locality of a pod's node and the node name to its labels, so DestinationRule
+   * subsets can select by topology (label.AugmentLabels).
+   */
+  private static void augment(Map<String, String> podLabels, String nodeName, Map<String, Map<String, String>> nodes) {
+    Map<String, String> node = nodes.get(nodeName);
+    if (node != null) {
+      String region = node.getOrDefault("topology.kubernetes.io/region", "");
+      String zone = node.getOrDefault("topology.kubernetes.io/zone", "");
+      String subzone = node.getOrDefault("topology.istio.io/subzone", "");
+      if (!region.isEmpty()) {
+        podLabels.put("topology.kubernetes.io/region", region);
+      }
+      if (!zone.isEmpty()) {
+        podLabels.put("topology.kubernetes.io/zone", zone);
+      }
+      if (!subzone.isEmpty()) {
+        podLabels.put("topology.istio.io/subzone", subzone);
+      }
+    }
+    if (!nodeName.isEmpty()) {
+      podLabels.put("kubernetes.io/hostname", nodeName);
+    }
   }
 
   /** Kubernetes' selector string: sorted {@code k=v} pairs joined by commas. */

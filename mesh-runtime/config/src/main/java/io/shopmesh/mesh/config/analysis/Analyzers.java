@@ -25,8 +25,11 @@ public final class Analyzers {
         new VirtualServiceAnalyzers.DestinationRules(),
         new VirtualServiceAnalyzers.Gateways(),
         new VirtualServiceAnalyzers.ConflictingMeshGatewayHosts(),
+        new VirtualServiceAnalyzers.JwtClaimRoute(),
         new GatewayAnalyzers.IngressGatewayPort(),
         new GatewayAnalyzers.ConflictingGateways(),
+        new GatewayAnalyzers.Certificate(),
+        new GatewayAnalyzers.Secrets(),
         new DestinationRuleAnalyzers.PodNotSelected(),
         new DestinationRuleAnalyzers.CaCertificate(),
         new ServiceEntryAnalyzers.ProtocolAddresses(),
@@ -37,17 +40,22 @@ public final class Analyzers {
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */
   public static List<Diagnostic> analyze(List<Path> paths) {
     List<Diagnostic> out = new ArrayList<>();
-    List<Resource> resources = new ConfigLoader().read(paths, out);
+    List<Resource> resources = ConfigLoader.latest(new ConfigLoader().read(paths, out));
     for (Resource r : resources) {
       out.addAll(Validator.validate(r));
     }
     out.addAll(run(resources, true, a -> true));
-    return sorted(out);
+    // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it once
+    return sorted(new ArrayList<>(new java.util.LinkedHashSet<>(out)));
   }
 
   /** Runs the selected analyzers over resources (with or without the mesh's built-in gateway). */
   public static List<Diagnostic> run(List<Resource> resources, boolean meshDefaults, Predicate<Analyzer> which) {
-    AnalysisContext ctx = new AnalysisContext(resources, meshDefaults);
+    return run(new AnalysisContext(resources, meshDefaults), which);
+  }
+
+  /** Runs the selected analyzers over a prepared context. */
+  public static List<Diagnostic> run(AnalysisContext ctx, Predicate<Analyzer> which) {
     List<Diagnostic> out = new ArrayList<>();
     for (Analyzer a : all()) {
       if (which.test(a)) {

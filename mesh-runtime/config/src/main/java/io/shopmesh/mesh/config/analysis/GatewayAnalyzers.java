@@ -165,4 +165,148 @@ final class GatewayAnalyzers {
       return out;
     }
   }
+
+  /** IST0138: the same certificate on Gateways of the same workloads (HTTP/2 connection reuse 404s). */
+  static final class Certificate implements Analyzer {
+    @Override
+    public String name() {
+      return "gateway.CertificateAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      List<Resource> gateways = ctx.istio("Gateway");
+      for (Resource gw : gateways) {
+        Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+        for (Resource other : gateways) {
+          if (other == gw || !(selector.isEmpty()
+              || subset(selector, AnalysisContext.labels(other.spec().path("selector"))))) {
+            continue;
+          }
+          for (JsonNode s1 : gw.spec().path("servers")) {
+            for (JsonNode s2 : other.spec().path("servers")) {
+              if (s1.has("tls") && s2.has("tls") && sameCertificate(s1.get("tls"), s2.get("tls"))) {
+                out.add(gw.diagnostic(Diagnostic.Level.WARNING, "IST0138", "metadata.name",
+                    "Duplicate certificate in multiple gateways " + Messages.goList(List.of(gw.id(), other.id()))
+                        + " may cause 404s if clients re-use HTTP2 connections."));
+              }
+            }
+          }
+        }
+      }
+    }
+
+    private static boolean subset(Map<String, String> x, Map<String, String> y) {
+      int count = 0;
+      for (Map.Entry<String, String> e : x.entrySet()) {
+        if (y.containsKey(e.getKey())) {
+          if (!y.get(e.getKey()).equals(e.getValue())) {
+            return false;
+          }
+          count++;
+        }
+      }
+      return count == x.size();
+    }
+
+    private static boolean sameCertificate(JsonNode a, JsonNode b) {
+      String ca = a.path("credentialName").asText("");
+      String cb = b.path("credentialName").asText("");
+      if (!ca.isEmpty() && !cb.isEmpty()) {
+        return ca.equals(cb);
+      }
+      if (ca.isEmpty() && cb.isEmpty()) {
+        String sa = a.path("serverCertificate").asText("");
+        String sb = b.path("serverCertificate").asText("");
+        if (!sa.isEmpty() && sa.equals(sb)) {
+          String ka = a.path("privateKey").asText("");
+          String kb = b.path("privateKey").asText("");
+          return !ka.isEmpty() && !kb.isEmpty() && ka.equals(kb);
+        }
+      }
+      return false;
+    }
+  }
+
+  /** IST0101 (credentialName without Secret), IST0161 (Secret without a usable, current certificate). */
+  static final class Secrets implements Analyzer {
+    @Override
+    public String name() {
+      return "gateway.SecretAnalyzer";
+    }
+
+    @Override
+    public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      for (Resource gw : ctx.istio("Gateway")) {
+        Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
+        String ns = ctx.workloads().stream().filter(w -> w.matches(selector)).map(Workload::namespace)
+            .findFirst().orElse(null);
+        if (ns == null) {
+          String path = selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
+          out.add(Messages.referencedResourceNotFound(gw, path, "selector", AnalysisContext.selectorString(selector)));
+          continue;
+        }
+        JsonNode servers = gw.spec().path("servers");
+        for (int i = 0; i < servers.size(); i++) {
+          String cn = servers.get(i).path("tls").path("credentialName").asText("");
+          if (cn.isEmpty()) {
+            continue;
+          }
+          String full = cn.contains("/") ? cn : ns + "/" + cn;
+          Resource secret = ctx.resources().stream().filter(r -> r.is("", "Secret") && r.id().equals(full))
+              .findFirst().orElse(null);
+          String path = "spec.servers[" + i + "].tls.credentialName";
+          if (secret == null) {
+            out.add(Messages.referencedResourceNotFound(gw, path, "credentialName", cn));
+          } else if (!validCertificate(secret)) {
+            out.add(gw.diagnostic(Diagnostic.Level.ERROR, "IST0161", path, "The credential referenced by the Gateway "
+                + gw.name() + " in namespace " + ns + " is invalid, which can cause the traffic not to work as"
+                + " expected."));
+          }
+        }
+      }
+    }
+
+    /** Istio's rule: cert+key or tls.crt+tls.key, the first PEM block parses, every certificate is current. */
+    private static boolean validCertificate(Resource secret) {
+      JsonNode data = secret.object().path("data");
+      byte[] cert = decode(data, "cert");
+      byte[] key = decode(data, "key");
+      if (cert.length == 0 || key.length == 0) {
+        cert = decode(data, "tls.crt");
+        key = decode(data, "tls.key");
+      }
+      if (cert.length == 0 || key.length == 0) {
+        return false;
+      }
+      String pem = new String(cert, java.nio.charset.StandardCharsets.US_ASCII);
+      java.util.regex.Matcher m = java.util.regex.Pattern
+          .compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----").matcher(pem);
+      if (!m.find()) {
+        return false;
+      }
+      try {
+        byte[] der = java.util.Base64.getMimeDecoder().decode(m.group(2));
+        var certs = java.security.cert.CertificateFactory.getInstance("X.509")
+            .generateCertificates(new java.io.ByteArrayInputStream(der));
+        if (certs.isEmpty()) {
+          return false;
+        }
+        for (var c : certs) {
+          ((java.security.cert.X509Certificate) c).checkValidity();
+        }
+        return true;
+      } catch (Exception e) {
+        return false;
+      }
+    }
+
+    private static byte[] decode(JsonNode data, String key) {
+      try {
+        return java.util.Base64.getMimeDecoder().decode(data.path(key).asText(""));
+      } catch (IllegalArgumentException e) {
+        return new byte[0];
+      }
+    }
+  }
 }

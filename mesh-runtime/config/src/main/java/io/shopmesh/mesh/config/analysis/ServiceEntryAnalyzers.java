@@ -26,6 +26,9 @@ final class ServiceEntryAnalyzers {
 
     @Override
     public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
+      if (ctx.dnsAutoAllocate()) {
+        return;
+      }
       for (Resource se : ctx.istio("ServiceEntry")) {
         if (se.spec().has("addresses") || !se.object().path("status").path("addresses").isEmpty()) {
           continue;

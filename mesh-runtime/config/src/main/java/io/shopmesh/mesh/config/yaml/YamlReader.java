@@ -55,10 +55,14 @@ public final class YamlReader {
   private static Result parseChunk(Path file, String[] lines, int from, int to) {
     StringBuilder sb = new StringBuilder();
     boolean content = false;
+    int firstNonBlank = -1;
     for (int i = from; i < to; i++) {
       String t = lines[i].trim();
       if (!t.isEmpty() && !t.startsWith("#") && !t.equals("...")) {
         content = true;
+      }
+      if (!t.isEmpty() && firstNonBlank < 0) {
+        firstNonBlank = i + 1;
       }
       sb.append(lines[i]).append('\n');
     }
@@ -72,7 +76,9 @@ public final class YamlReader {
       if (t == null) {
         return null;
       }
-      int first = p.currentTokenLocation().getLineNr() + offset;
+      // a document starts at its first non-blank line after the separator (a leading comment
+      // belongs to it), the numbering istiod uses to find a document again in its file
+      int first = firstNonBlank;
       JsonNode tree = new Builder(sb.toString(), offset, fieldLines).value(p, "");
       if (p.nextToken() != null) {
         throw new YamlParseException(

@@ -53,6 +53,10 @@ public final class Commands {
       return stateDir.resolve("certs");
     }
 
+    public Path paymentCertsDir() {
+      return certsRoot().resolve("payment-provider");
+    }
+
     public Path podDir(String pod) {
       return stateDir.resolve("pods").resolve(pod);
     }
@@ -153,6 +157,9 @@ public final class Commands {
       // the provider serves plain HTTP and HTTPS on its own address, outside the mesh
       env.put("QUARKUS_HTTP_PORT", Integer.toString(MeshPlan.localPort(80)));
       env.put("QUARKUS_HTTP_SSL_PORT", Integer.toString(MeshPlan.localPort(443)));
+      // it makes its CA and server certificate here; the proxies read the CA from the same place
+      // (/etc/certs/payment-provider/ca.crt under --certs-root)
+      env.put("PAYMENT_CERTS_DIR", layout.paymentCertsDir().toString());
     } else {
       int port = c.ports().isEmpty() ? 8080 : c.ports().get(0).localPort();
       env.put("QUARKUS_HTTP_PORT", Integer.toString(port));

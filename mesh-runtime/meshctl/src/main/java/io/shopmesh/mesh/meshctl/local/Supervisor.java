@@ -98,33 +98,56 @@ public final class Supervisor {
         Files.createDirectories(d);
       }
       Files.writeString(layout.hostsFile(), commands.hostsFile());
-      Certs.prepare(layout.home(), layout.certsRoot());
+      // kept across runs: the provider re-issues only what is missing, the CA stays the same
+      Files.createDirectories(layout.paymentCertsDir());
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + store.dir() + ": " + e.getMessage(), e);
     }
   }
 
-  /** Starts istiod, waits for it, then starts every pod. */
+  /**
+   * Starts istiod and the services outside the mesh, waits for istiod (and for the payment
+   * provider's CA, which the sidecars need for TLS origination), then starts every pod.
+   */
   public void start(long startedAt, Duration istiodTimeout) {
     this.startedAtMillis = startedAt;
     Managed istiod = new Managed(commands.istiod(), null);
     managed.add(istiod);
     launch(istiod);
+    boolean provider = false;
+    for (Pod pod : plan.pods()) {
+      if (pod.kind() == Kind.EXTERNAL) {
+        provider |= pod.workload().equals(Planner.PAYMENT_PROVIDER);
+        for (ProcessSpec spec : commands.pod(pod)) {
+          Managed m = new Managed(spec, pod);
+          managed.add(m);
+          launch(m);
+        }
+      }
+    }
     writeState();
     long deadline = System.nanoTime() + istiodTimeout.toNanos();
     String istiodReady = "http://" + plan.istiodAddress() + ":" + plan.istiodHttpPort() + "/ready";
-    while (!Http.probe(istiodReady)) {
+    Path ca = layout.paymentCertsDir().resolve("ca.crt");
+    boolean overrides = layout.overrides() != null && layout.overrides().containsKey("appMain");
+    while (!Http.probe(istiodReady) || (provider && !overrides && !Files.isRegularFile(ca))) {
       if (startupFailure != null) {
         return;
       }
       if (System.nanoTime() > deadline) {
-        fail("istiod was not ready within " + istiodTimeout.toSeconds() + " s; see " + istiod.spec.pod()
-            + " log: " + layout.logFile("istiod", istiod.spec.container()));
+        fail(Http.probe(istiodReady)
+            ? "the payment provider made no CA at " + ca + " within " + istiodTimeout.toSeconds() + " s; see "
+                + layout.logFile(Planner.PAYMENT_PROVIDER, Planner.PAYMENT_PROVIDER)
+            : "istiod was not ready within " + istiodTimeout.toSeconds() + " s; see "
+                + layout.logFile("istiod", istiod.spec.container()));
         return;
       }
       sleep(200);
     }
     for (Pod pod : plan.pods()) {
+      if (pod.kind() == Kind.EXTERNAL) {
+        continue;
+      }
       for (ProcessSpec spec : commands.pod(pod)) {
         Managed m = new Managed(spec, pod);
         managed.add(m);

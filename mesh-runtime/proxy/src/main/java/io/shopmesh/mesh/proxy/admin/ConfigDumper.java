@@ -81,7 +81,7 @@ public final class ConfigDumper {
   }
 
   public static JsonFormat.Printer printer() {
-    return JsonFormat.printer().usingTypeRegistry(REGISTRY);
+    return JsonFormat.printer().usingTypeRegistry(REGISTRY).preservingProtoFieldNames();
   }
 
   public ConfigDump dump(boolean includeEds) {

@@ -112,6 +112,8 @@ public final class HttpProxy {
     long bytesSent;
     long upstreamServiceTime = -1;
     int attempts;
+    /** The attempt whose outcome has been handled; its late callbacks are ignored. */
+    int settled;
     int retriesUsed;
     boolean done;
     boolean responseStarted;
@@ -149,7 +151,7 @@ public final class HttpProxy {
       }
       requestHeaderBytes = headerBytes(h) + req.method().name().length() + req.uri().length();
       grpc = String.valueOf(h.get("content-type")).startsWith("application/grpc");
-      req.connection().closeHandler(v -> {
+      resp.closeHandler(v -> {
         if (!done) {
           flags |= ResponseFlags.DC;
           abortUpstream();
@@ -274,6 +276,12 @@ public final class HttpProxy {
         noRoute();
         return;
       }
+      if (route.kind == RouteTable.Kind.ROUTE) {
+        // Envoy picks the weighted cluster when the route matches; telemetry of local replies
+        // (faults, CORS) then still names the destination service.
+        choice = route.pickCluster();
+        cluster = xds.clusterManager().get(choice.cluster());
+      }
       cors = route.cors != null ? route.cors : vhost.cors;
       if (cors != null && Cors.isPreflight(req.method().name(), req.headers())
           && cors.originAllowed(origin)) {
@@ -319,12 +327,10 @@ public final class HttpProxy {
         case REDIRECT -> redirect();
         case NON_FORWARDING -> localReply(200, null, null);
         case ROUTE -> {
-          choice = route.pickCluster();
           if ("PassthroughCluster".equals(choice.cluster())) {
             passthrough(authorityHost(), authorityPort(80));
             return;
           }
-          cluster = xds.clusterManager().get(choice.cluster());
           if (cluster == null) {
             flags |= ResponseFlags.NC;
             details = "cluster_not_found";
@@ -539,8 +545,9 @@ public final class HttpProxy {
       long sentAt = System.nanoTime();
       HttpClient client = c.client(vertx);
       client.request(ro).onComplete(ar -> {
-        if (done || attemptNo != attempts) {
+        if (!live(attemptNo)) {
           if (ar.succeeded()) {
+            ar.result().exceptionHandler(x -> { });
             ar.result().reset();
           }
           release.run();
@@ -548,6 +555,7 @@ public final class HttpProxy {
         }
         if (ar.failed()) {
           release.run();
+          settled = attemptNo;
           onAttemptFailure(h, ar.cause(), true);
           return;
         }
@@ -560,19 +568,18 @@ public final class HttpProxy {
           creq.putHeader("connection", "close");
         }
         creq.exceptionHandler(t -> {
-          if (attemptNo == attempts && !done) {
+          if (live(attemptNo) && !responseStarted) {
             release.run();
-            if (responseStarted) {
-              return;
-            }
+            settled = attemptNo;
             onAttemptFailure(h, t, false);
-          } else {
+          } else if (!responseStarted || done) {
             release.run();
           }
         });
         creq.response().onComplete(rar -> {
-          if (done || attemptNo != attempts) {
+          if (!live(attemptNo)) {
             if (rar.succeeded()) {
+              rar.result().exceptionHandler(x -> { });
               rar.result().request().reset();
             }
             release.run();
@@ -580,13 +587,19 @@ public final class HttpProxy {
           }
           if (rar.failed()) {
             release.run();
+            settled = attemptNo;
             onAttemptFailure(h, rar.cause(), false);
             return;
           }
+          settled = attemptNo;
           onResponse(rar.result(), h, sentAt, release);
         });
         sendBody(creq);
       });
+    }
+
+    private boolean live(int attemptNo) {
+      return !done && attemptNo == attempts && settled != attemptNo;
     }
 
     private void sendBody(HttpClientRequest creq) {
@@ -639,7 +652,7 @@ public final class HttpProxy {
           v = req.remoteAddress() == null ? null : req.remoteAddress().host();
         }
         if (v != null) {
-          long k = fnv(v);
+          long k = io.shopmesh.mesh.proxy.upstream.LoadBalancer.hash64(v);
           h = h == null ? k : (Long.rotateLeft(h, 1) ^ k);
           if (p.terminal) {
             break;
@@ -731,9 +744,10 @@ public final class HttpProxy {
 
     private void onPerTryTimeout(int attemptNo) {
       perTryTimer = -1;
-      if (done || attemptNo != attempts || responseStarted) {
+      if (!live(attemptNo) || responseStarted) {
         return;
       }
+      settled = attemptNo;
       if (current != null) {
         current.reset();
         current = null;
@@ -762,6 +776,7 @@ public final class HttpProxy {
         resetDownstream();
         return;
       }
+      settled = attempts;
       abortUpstream();
       localReply(504, "upstream request timeout", "response_timeout");
     }
@@ -850,6 +865,7 @@ public final class HttpProxy {
       }
       RetrySpec rs = retry();
       if (rs != null && rs.retriableStatus(status) && canRetry()) {
+        ur.exceptionHandler(x -> { });
         ur.request().reset();
         release.run();
         current = null;
@@ -860,6 +876,7 @@ public final class HttpProxy {
         flags |= ResponseFlags.URX;
       }
       responseStarted = true;
+      details = "via_upstream";
       upstreamServiceTime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentAt);
       MultiMap out = resp.headers();
       for (Map.Entry<String, String> e : ur.headers()) {
@@ -910,8 +927,8 @@ public final class HttpProxy {
         if (!done) {
           done = true;
           cancelTimers();
-          resp.end();
           finish(status);
+          resp.end();
         }
       });
     }
@@ -989,17 +1006,19 @@ public final class HttpProxy {
         // The body was not read: do not keep the connection for another request.
         resp.putHeader("connection", "close");
       }
+      // Record before writing, so whoever sees the reply also sees its telemetry.
       if (bodyText != null && !bodyText.isEmpty()) {
         resp.putHeader("content-type", "text/plain");
         Buffer b = Buffer.buffer(bodyText);
         bytesSent = b.length();
         resp.putHeader("content-length", Integer.toString(b.length()));
+        finish(status);
         resp.end(b);
       } else {
         resp.putHeader("content-length", "0");
+        finish(status);
         resp.end();
       }
-      finish(status);
     }
 
     private boolean finished;
@@ -1190,12 +1209,4 @@ public final class HttpProxy {
     return n;
   }
 
-  private static long fnv(String s) {
-    long h = 0xcbf29ce484222325L;
-    for (int i = 0; i < s.length(); i++) {
-      h ^= s.charAt(i);
-      h *= 0x100000001b3L;
-    }
-    return h;
-  }
 }

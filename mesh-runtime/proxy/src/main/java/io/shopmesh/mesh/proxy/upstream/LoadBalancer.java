@@ -185,7 +185,7 @@ public interface LoadBalancer {
   }
 
   /** FNV-1a 64 with a final mix; stable across processes. */
-  static long hash64(String s) {
+  public static long hash64(String s) {
     long h = 0xcbf29ce484222325L;
     for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
       h ^= (b & 0xff);

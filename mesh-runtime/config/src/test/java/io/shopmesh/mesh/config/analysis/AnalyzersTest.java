@@ -1,0 +1,150 @@
+package io.shopmesh.mesh.config.analysis;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shopmesh.mesh.config.Diagnostic;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AnalyzersTest {
+
+  @TempDir Path dir;
+
+  private static final Path MANIFESTS = Path.of("../../manifests");
+
+  @Test
+  void projectManifestsHaveNoIssues() {
+    assertThat(Analyzers.analyze(List.of(MANIFESTS))).isEmpty();
+  }
+
+  @Test
+  void aVariantAfterTheManifestsReplacesTheObjectItRedefines() {
+    assertThat(Analyzers.analyze(List.of(MANIFESTS, MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
+        MANIFESTS.resolve("variants/product-virtualservice-header-routing.yaml")))).isEmpty();
+  }
+
+  @Test
+  void walkthroughLiteralPaymentFilesExplainTheHttpsTrap() {
+    List<Diagnostic> d = Analyzers.analyze(List.of(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml")));
+    assertThat(d).singleElement().satisfies(m -> {
+      assertThat(m.code()).isEqualTo("SM0101");
+      assertThat(m.level()).isEqualTo(Diagnostic.Level.WARNING);
+      assertThat(m.name()).isEqualTo("payment-vs");
+      assertThat(m.message()).contains("cannot apply to application-originated TLS", "tls.mode SIMPLE",
+          "http://api.payment-provider.com", "port 443");
+    });
+  }
+
+  @Test
+  void missingSubsetIsIst0101AtTheSubsetLine() throws IOException {
+    Path f = dir.resolve("vs.yaml");
+    Files.writeString(f, Files.readString(MANIFESTS.resolve("product-virtualservice.yaml"))
+        .replaceFirst("subset: v2", "subset: v3"));
+    List<Diagnostic> d = Analyzers.analyze(List.of(f, MANIFESTS.resolve("product-destination-rule.yaml"),
+        MANIFESTS.resolve("product-service.yaml"), MANIFESTS.resolve("product-service-v1.yaml"),
+        MANIFESTS.resolve("product-service-v2.yaml")));
+    int line = lineOf(f, "subset: v3");
+    assertThat(d).extracting(Diagnostic::toIstioctlLine).containsExactly(
+        "Error [IST0101] (VirtualService default/product-vs " + f + ":" + line
+            + ") Referenced host+subset in destinationrule not found: \"product-service+v3\"");
+  }
+
+  @Test
+  void hostsGatewaysAndSubsets() throws IOException {
+    Path f = dir.resolve("all.yaml");
+    Files.writeString(f, """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: reviews}
+        spec:
+          selector: {app: reviews}
+          ports: [{name: http, port: 8080}, {name: grpc, port: 9090}]
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: reviews-v1}
+        spec:
+          replicas: 1
+          selector: {matchLabels: {app: reviews, version: v1}}
+          template:
+            metadata: {labels: {app: reviews, version: v1}}
+            spec: {containers: [{name: r, image: r}]}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: reviews}
+        spec:
+          host: reviews
+          subsets:
+          - {name: v1, labels: {version: v1}}
+          - {name: v9, labels: {version: v9}}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata: {name: ghost}
+        spec:
+          host: ghost.example.com
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews}
+        spec:
+          hosts: [reviews]
+          http:
+          - route:
+            - destination: {host: reviews, subset: v1}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: reviews-2}
+        spec:
+          hosts: [reviews.default.svc.cluster.local]
+          gateways: [mesh, missing-gw]
+          http:
+          - route:
+            - destination: {host: nowhere}
+        """);
+    List<String> codes = Analyzers.analyze(List.of(f)).stream()
+        .map(d -> d.code() + " " + d.kind() + " " + d.name()).toList();
+    assertThat(codes).containsExactlyInAnyOrder(
+        "IST0112 VirtualService reviews",
+        "IST0173 DestinationRule reviews",
+        "IST0174 DestinationRule ghost",
+        "IST0101 VirtualService reviews-2",
+        "IST0101 VirtualService reviews-2",
+        "IST0132 VirtualService reviews-2",
+        "IST0109 VirtualService reviews",
+        "IST0109 VirtualService reviews-2");
+  }
+
+  @Test
+  void brokenExamplesGiveOneClearLineEach() {
+    Path broken = Path.of("src/test/resources/broken");
+    List<String> lines = Analyzers.analyze(List.of(broken)).stream().map(Diagnostic::toIstioctlLine).toList();
+    assertThat(lines).containsExactly(
+        "Error [SM0001] (" + broken.resolve("bad-yaml.yaml") + ":8) cannot parse YAML: expected <block end>, but"
+            + " found '<block mapping start>' (while parsing a block mapping)",
+        "Error [IST0106] (VirtualService default/admin-vs " + broken.resolve("lookahead-regex.yaml") + ":11) Schema"
+            + " validation error: spec.http[0].match[0].uri.regex: \"uri\": error parsing regexp: invalid or"
+            + " unsupported Perl syntax: `(?!`; Istio uses RE2 style regex-based match"
+            + " (https://github.com/google/re2/wiki/Syntax)",
+        "Error [IST0106] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
+            + ":14) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0",
+        "Error [IST0101] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
+            + ":17) Referenced host+subset in destinationrule not found: \"product-service+v3\"");
+  }
+
+  private static int lineOf(Path f, String text) throws IOException {
+    List<String> lines = Files.readAllLines(f);
+    for (int i = 0; i < lines.size(); i++) {
+      if (lines.get(i).contains(text)) {
+        return i + 1;
+      }
+    }
+    throw new AssertionError(text);
+  }
+}

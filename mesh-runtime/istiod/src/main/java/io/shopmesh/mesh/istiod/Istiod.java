@@ -1,0 +1,211 @@
+package io.shopmesh.mesh.istiod;
+
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.xds.EnvoyJson;
+import io.shopmesh.mesh.xds.PushContext;
+import io.shopmesh.mesh.xds.WorkloadInstance;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
+
+/**
+ * mini-istiod: a config source, the last-good config store, the registry of announced workloads,
+ * the ADS server and the HTTP debug port, wired with Istio's push debounce.
+ */
+public final class Istiod implements AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(Istiod.class.getName());
+
+  /** Istio's PILOT_DEBOUNCE_AFTER and PILOT_DEBOUNCE_MAX. */
+  public static final long DEBOUNCE_AFTER_MS = 100;
+  public static final long DEBOUNCE_MAX_MS = 10_000;
+
+  private final ConfigSource source;
+  private final ConfigStore store = new ConfigStore();
+  private final WorkloadRegistry registry = new WorkloadRegistry();
+  private final AtomicBoolean configDirty = new AtomicBoolean();
+  private volatile PushContext pushContext = new PushContext(store.current());
+  private volatile boolean ready;
+  private IstiodMetrics metrics;
+  private XdsServer xds;
+  private Debouncer debouncer;
+  private DebugServer http;
+  private Applier applier;
+  private int xdsPort;
+  private int httpPort;
+
+  public Istiod(ConfigSource source) {
+    this.source = source;
+  }
+
+  /** Loads config, starts ADS and HTTP (port 0 picks a free port), then watches for changes. */
+  public Istiod start(String bind, int xdsPort, int httpPort) throws IOException {
+    reloadConfig();
+    warmUp();
+    metrics = new IstiodMetrics(() -> xds == null ? 0 : xds.connectedProxies());
+    metrics.configRejects(store.rejectedTotal());
+    debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
+    xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
+    this.xdsPort = xds.start(bind, xdsPort);
+    if (source.directory() != null) applier = new Applier(source.directory(), store);
+    http = new DebugServer(this);
+    this.httpPort = http.start(bind, httpPort);
+    source.start(() -> {
+      configDirty.set(true);
+      debouncer.trigger();
+    });
+    ready = true;
+    LOG.info("istiod ready: xDS (ADS) on " + bind + ":" + this.xdsPort + ", HTTP on " + bind + ":" + this.httpPort
+        + ", config version " + store.version());
+    return this;
+  }
+
+  /**
+   * Runs the load and translation paths a few times before serving, so that the first config change
+   * is not slowed by class loading and a cold JIT.
+   */
+  private void warmUp() {
+    io.shopmesh.mesh.xds.WorkloadInstance pod = new io.shopmesh.mesh.xds.WorkloadInstance("warmup-0", "default",
+        "127.0.0.2", Map.of("app", "warmup"), "warmup", List.of(new io.shopmesh.mesh.xds.PodPort("http", 8080, "TCP")),
+        true);
+    for (int i = 0; i < 3; i++) {
+      new ConfigStore().update(source.load());
+      for (io.shopmesh.mesh.xds.ProxyNode p : List.of(io.shopmesh.mesh.xds.ProxyNode.sidecar(pod),
+          io.shopmesh.mesh.xds.ProxyNode.router(pod))) {
+        io.shopmesh.mesh.xds.XdsResources r = io.shopmesh.mesh.xds.XdsGenerator.generate(pushContext,
+            new io.shopmesh.mesh.xds.ServiceRegistry(List.of(pod)), p);
+        XdsServer.hash(r.clusters());
+        XdsServer.hash(r.routes());
+      }
+    }
+  }
+
+  private void onDebounced(long firstEventNanos) {
+    long t0 = System.nanoTime();
+    boolean config = configDirty.getAndSet(false);
+    if (config) reloadConfig();
+    long t1 = System.nanoTime();
+    int pushed = xds.pushAll(firstEventNanos);
+    long t2 = System.nanoTime();
+    LOG.info(String.format("Push debounce stable: %d ms since first change; config reload %d ms, push to %d of %d proxies %d ms",
+        (t0 - firstEventNanos) / 1_000_000, (t1 - t0) / 1_000_000, pushed, xds.connectedProxies(), (t2 - t1) / 1_000_000));
+  }
+
+  private synchronized void reloadConfig() {
+    if (store.update(source.load())) {
+      pushContext = new PushContext(store.current());
+      LOG.info("config version " + store.version());
+    }
+    if (metrics != null) metrics.configRejects(store.rejectedTotal());
+  }
+
+  Applier.Result apply(String yaml) throws IOException {
+    if (applier == null) throw new IOException("this config source does not accept apply");
+    Applier.Result r = applier.apply(yaml);
+    if (r.ok()) {
+      configDirty.set(true);
+      debouncer.trigger();
+    }
+    return r;
+  }
+
+  public int xdsPort() {
+    return xdsPort;
+  }
+
+  public int httpPort() {
+    return httpPort;
+  }
+
+  public boolean ready() {
+    return ready;
+  }
+
+  public XdsServer xds() {
+    return xds;
+  }
+
+  public ConfigStore store() {
+    return store;
+  }
+
+  public IstiodMetrics metrics() {
+    return metrics;
+  }
+
+  Map<String, Object> configz() {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("version", store.version());
+    out.put("rejected_total", store.rejectedTotal());
+    List<String> errors = new ArrayList<>();
+    store.currentErrors().forEach(d -> errors.add(d.toIstioctlLine()));
+    out.put("errors", errors);
+    List<Map<String, Object>> rej = new ArrayList<>();
+    for (ConfigStore.Rejection r : store.rejections()) {
+      rej.add(Map.of("time", r.time().toString(), "diagnostic", r.diagnostic()));
+    }
+    out.put("rejections", rej);
+    out.put("resources", store.mapResources(this::resource));
+    return out;
+  }
+
+  private Map<String, Object> resource(Located<?> l) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("kind", l.kind());
+    m.put("namespace", l.namespace());
+    m.put("name", l.name());
+    m.put("source", String.valueOf(l.source()));
+    m.put("status", store.isStale(l) ? "LAST_GOOD (newer version rejected)" : "SERVING");
+    return m;
+  }
+
+  List<Map<String, Object>> registryz() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (WorkloadInstance w : registry.snapshot().workloads()) {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", w.podName());
+      m.put("namespace", w.namespace());
+      m.put("ip", w.ip());
+      m.put("workload", w.workloadName());
+      m.put("labels", w.labels());
+      List<Map<String, Object>> ports = new ArrayList<>();
+      w.ports().forEach(p -> {
+        Map<String, Object> pm = new LinkedHashMap<>();
+        pm.put("name", p.name());
+        pm.put("containerPort", p.containerPort());
+        pm.put("protocol", p.protocol());
+        ports.add(pm);
+      });
+      m.put("ports", ports);
+      m.put("sidecar", w.sidecar());
+      out.add(m);
+    }
+    return out;
+  }
+
+  /** The resources served to one proxy, as JSON keyed by xDS type. */
+  String configDump(String proxyId) {
+    Snapshot s = xds.snapshot(proxyId);
+    if (s == null) return null;
+    StringBuilder sb = new StringBuilder("{\n");
+    sb.append("\"listeners\": ").append(EnvoyJson.printAll(new ArrayList<>(s.listeners().resources().values()))).append(",\n");
+    sb.append("\"routes\": ").append(EnvoyJson.printAll(new ArrayList<>(s.routes().resources().values()))).append(",\n");
+    sb.append("\"clusters\": ").append(EnvoyJson.printAll(new ArrayList<>(s.clusters().resources().values()))).append(",\n");
+    sb.append("\"endpoints\": ").append(EnvoyJson.printAll(new ArrayList<>(s.endpoints().resources().values())));
+    return sb.append("}\n").toString();
+  }
+
+  @Override
+  public void close() {
+    ready = false;
+    source.close();
+    if (http != null) http.close();
+    if (xds != null) xds.close();
+    if (debouncer != null) debouncer.close();
+  }
+}

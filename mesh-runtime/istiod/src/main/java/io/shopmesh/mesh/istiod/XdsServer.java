@@ -1,0 +1,324 @@
+package io.shopmesh.mesh.istiod;
+
+import com.google.protobuf.CodedOutputStream;
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.controlplane.cache.v3.SimpleCache;
+import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.shopmesh.mesh.xds.ProxyNode;
+import io.shopmesh.mesh.xds.PushContext;
+import io.shopmesh.mesh.xds.ServiceRegistry;
+import io.shopmesh.mesh.xds.XdsGenerator;
+import io.shopmesh.mesh.xds.XdsResources;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The ADS server: java-control-plane's V3DiscoveryServer over a SimpleCache with one snapshot per
+ * proxy (grouped by node id). Each snapshot's per-type version is a hash of that type's resources,
+ * so a push reaches only the proxies, and only the types, whose resources changed. Callbacks track
+ * what was sent, ACKed and NACKed per proxy and type.
+ */
+public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable {
+
+  private static final Logger LOG = Logger.getLogger(XdsServer.class.getName());
+
+  private final SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
+  private final Map<Long, String> streamToProxy = new ConcurrentHashMap<>();
+  private final Map<String, ProxyStatus> proxies = new ConcurrentHashMap<>();
+  private final WorkloadRegistry registry;
+  private final Supplier<PushContext> pushContext;
+  private final IstiodMetrics metrics;
+  private final Runnable registryChanged;
+  private final Object pushLock = new Object();
+  private Server grpc;
+
+  public XdsServer(WorkloadRegistry registry, Supplier<PushContext> pushContext, IstiodMetrics metrics,
+      Runnable registryChanged) {
+    this.registry = registry;
+    this.pushContext = pushContext;
+    this.metrics = metrics;
+    this.registryChanged = registryChanged;
+  }
+
+  /** Starts the gRPC server; returns the bound port (useful with port 0). */
+  public int start(String bind, int port) throws IOException {
+    V3DiscoveryServer server = new V3DiscoveryServer(List.of(this), cache) {
+      // A NACK carries the last ACKed version, which the cache would answer at once with the same
+      // rejected resources, over and over. Like Istio, wait for the next change instead.
+      @Override
+      protected XdsRequest wrapXdsRequest(DiscoveryRequest request) {
+        if (request.hasErrorDetail()) {
+          ProxyStatus ps = proxies.get(request.getNode().getId());
+          String type = shortType(request.getTypeUrl());
+          if (ps != null && type != null) {
+            ProxyStatus.TypeStatus ts = ps.type(type);
+            synchronized (ps) {
+              if (ts.sent != null) request = request.toBuilder().setVersionInfo(ts.sent).build();
+            }
+          }
+        }
+        return super.wrapXdsRequest(request);
+      }
+    };
+    grpc = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
+        .addService(server.getAggregatedDiscoveryServiceImpl())
+        .addService(server.getClusterDiscoveryServiceImpl())
+        .addService(server.getListenerDiscoveryServiceImpl())
+        .addService(server.getRouteDiscoveryServiceImpl())
+        .addService(server.getEndpointDiscoveryServiceImpl())
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .build()
+        .start();
+    return grpc.getPort();
+  }
+
+  public int connectedProxies() {
+    return proxies.size();
+  }
+
+  public List<ProxyStatus> proxies() {
+    List<ProxyStatus> out = new ArrayList<>(proxies.values());
+    out.sort(java.util.Comparator.comparing(p -> p.proxy().id()));
+    return out;
+  }
+
+  public List<Map<String, Object>> syncz() {
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (ProxyStatus p : proxies()) out.add(p.toMap());
+    return out;
+  }
+
+  /** The snapshot currently served to a proxy (for debugging and tests). */
+  public Snapshot snapshot(String proxyId) {
+    return cache.getSnapshot(proxyId);
+  }
+
+  // ------------------------------------------------------------------ pushes
+
+  /** Recomputes every connected proxy's resources; sets a snapshot only where something changed. */
+  public int pushAll(long changeStartNanos) {
+    synchronized (pushLock) {
+      PushContext ctx = pushContext.get();
+      ServiceRegistry reg = registry.snapshot();
+      int changed = 0;
+      // snapshots of proxies that left (a close callback runs before its watches are cancelled)
+      for (String group : new ArrayList<>(cache.groups())) {
+        if (!proxies.containsKey(group)) cache.clearSnapshot(group);
+      }
+      for (ProxyStatus ps : proxies.values()) {
+        if (push(ps, ctx, reg, changeStartNanos)) changed++;
+      }
+      return changed;
+    }
+  }
+
+  private boolean push(ProxyStatus ps, PushContext ctx, ServiceRegistry reg, long changeStartNanos) {
+    XdsResources r;
+    try {
+      r = XdsGenerator.generate(ctx, reg, ps.proxy());
+    } catch (RuntimeException e) {
+      // the proxy keeps what it has
+      LOG.log(Level.SEVERE, "cannot generate config for " + ps.proxy().id() + ", keeping its previous config", e);
+      return false;
+    }
+    String cds = hash(r.clusters());
+    String eds = hash(r.endpoints());
+    String lds = hash(r.listeners());
+    String rds = hash(r.routes());
+    Snapshot old = cache.getSnapshot(ps.proxy().id());
+    if (old != null
+        && cds.equals(old.version(Resources.ResourceType.CLUSTER))
+        && eds.equals(old.version(Resources.ResourceType.ENDPOINT))
+        && lds.equals(old.version(Resources.ResourceType.LISTENER))
+        && rds.equals(old.version(Resources.ResourceType.ROUTE))) {
+      return false;
+    }
+    synchronized (ps) {
+      mark(ps, "CDS", old, Resources.ResourceType.CLUSTER, cds, changeStartNanos);
+      mark(ps, "EDS", old, Resources.ResourceType.ENDPOINT, eds, changeStartNanos);
+      mark(ps, "LDS", old, Resources.ResourceType.LISTENER, lds, changeStartNanos);
+      mark(ps, "RDS", old, Resources.ResourceType.ROUTE, rds, changeStartNanos);
+    }
+    cache.setSnapshot(ps.proxy().id(), Snapshot.create(r.clusters(), cds, r.endpoints(), eds, r.listeners(), lds,
+        r.routes(), rds, List.of(), "0"));
+    return true;
+  }
+
+  private static void mark(ProxyStatus ps, String type, Snapshot old, Resources.ResourceType rt, String version,
+      long start) {
+    if (old == null || !version.equals(old.version(rt))) {
+      ProxyStatus.TypeStatus ts = ps.type(type);
+      if (ts.pushStartNanos < 0) ts.pushStartNanos = start;
+    }
+  }
+
+  static String hash(List<? extends Message> messages) {
+    try {
+      MessageDigest md = MessageDigest.getInstance("SHA-256");
+      ByteArrayOutputStream bos = new ByteArrayOutputStream();
+      for (Message m : messages) {
+        bos.reset();
+        CodedOutputStream out = CodedOutputStream.newInstance(bos);
+        out.useDeterministicSerialization();
+        m.writeTo(out);
+        out.flush();
+        md.update(bos.toByteArray());
+        md.update((byte) 0);
+      }
+      return HexFormat.of().formatHex(md.digest()).substring(0, 16);
+    } catch (NoSuchAlgorithmException | IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ callbacks
+
+  static String shortType(String typeUrl) {
+    if (typeUrl == null) return null;
+    return switch (typeUrl) {
+      case Resources.V3.CLUSTER_TYPE_URL -> "CDS";
+      case Resources.V3.LISTENER_TYPE_URL -> "LDS";
+      case Resources.V3.ROUTE_TYPE_URL -> "RDS";
+      case Resources.V3.ENDPOINT_TYPE_URL -> "EDS";
+      default -> null;
+    };
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
+    String proxyId = streamToProxy.get(streamId);
+    if (proxyId == null) {
+      if (!request.hasNode() || request.getNode().getId().isEmpty()) {
+        throw new RequestException(io.grpc.Status.INVALID_ARGUMENT.withDescription(
+            "the first request of a stream must carry the node"));
+      }
+      ProxyNode proxy = ProxyNode.fromNode(request.getNode());
+      proxyId = proxy.id();
+      streamToProxy.put(streamId, proxyId);
+      connect(proxy);
+    }
+    ProxyStatus ps = proxies.get(proxyId);
+    String type = shortType(request.getTypeUrl());
+    if (ps == null || type == null || request.getResponseNonce().isEmpty()) return;
+    ProxyStatus.TypeStatus ts = ps.type(type);
+    synchronized (ps) {
+      if (request.hasErrorDetail()) {
+        ts.nackVersion = ts.sent;
+        ts.nackError = request.getErrorDetail().getMessage();
+        metrics.reject(type.toLowerCase());
+        LOG.warning(() -> "NACK " + type + " from " + ps.proxy().id() + " for version " + ts.sent + " (nonce "
+            + request.getResponseNonce() + "): " + ts.nackError + "; the proxy keeps version " + ts.acked);
+      } else if (request.getResponseNonce().equals(ts.sentNonce)) {
+        ts.acked = request.getVersionInfo();
+        ts.nackError = null;
+        ts.nackVersion = null;
+        if (ts.pushStartNanos >= 0) {
+          metrics.convergence((System.nanoTime() - ts.pushStartNanos) / 1e9);
+          ts.pushStartNanos = -1;
+        }
+      }
+    }
+  }
+
+  private void connect(ProxyNode proxy) {
+    synchronized (pushLock) {
+      ProxyStatus ps = proxies.computeIfAbsent(proxy.id(), k -> new ProxyStatus(proxy));
+      synchronized (ps) {
+        ps.streams++;
+      }
+      registry.add(proxy.id(), proxy.toWorkload());
+      LOG.info(() -> "proxy connected: " + proxy.id());
+      // its own config before its first watch is created
+      push(ps, pushContext.get(), registry.snapshot(), System.nanoTime());
+    }
+    registryChanged.run();
+  }
+
+  @Override
+  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    String proxyId = streamToProxy.get(streamId);
+    ProxyStatus ps = proxyId == null ? null : proxies.get(proxyId);
+    String type = shortType(response.getTypeUrl());
+    if (type != null) metrics.push(type.toLowerCase());
+    if (ps == null || type == null) return;
+    synchronized (ps) {
+      ProxyStatus.TypeStatus ts = ps.type(type);
+      ts.sent = response.getVersionInfo();
+      ts.sentNonce = response.getNonce();
+    }
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
+    throw new RequestException(io.grpc.Status.UNIMPLEMENTED.withDescription("use state-of-the-world ADS"));
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    disconnect(streamId);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    disconnect(streamId);
+  }
+
+  private void disconnect(long streamId) {
+    String proxyId = streamToProxy.remove(streamId);
+    if (proxyId == null) return;
+    boolean gone = false;
+    synchronized (pushLock) {
+      ProxyStatus ps = proxies.get(proxyId);
+      if (ps != null) {
+        synchronized (ps) {
+          ps.streams--;
+          gone = ps.streams <= 0;
+        }
+        if (gone) {
+          proxies.remove(proxyId);
+          registry.remove(proxyId);
+          cache.clearSnapshot(proxyId);
+        }
+      }
+    }
+    if (gone) {
+      LOG.info(() -> "proxy disconnected: " + proxyId);
+      registryChanged.run();
+    }
+  }
+
+  @Override
+  public void close() {
+    if (grpc != null) {
+      grpc.shutdownNow();
+      try {
+        grpc.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

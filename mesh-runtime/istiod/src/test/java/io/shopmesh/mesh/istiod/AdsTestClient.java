@@ -1,0 +1,188 @@
+package io.shopmesh.mesh.istiod;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.Status;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import io.shopmesh.mesh.xds.ProxyNode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A minimal Envoy-like ADS client on the generated gRPC stubs: subscribes CDS and LDS (wildcard),
+ * then EDS for the EDS clusters and RDS for the route configs the listeners name, ACKs every
+ * response (or NACKs one on request), and records what arrives.
+ */
+final class AdsTestClient implements AutoCloseable {
+
+  /** One response as received. */
+  record Received(String type, String version, String nonce, long nanos, List<Any> resources) {}
+
+  private final ManagedChannel channel;
+  private final StreamObserver<DiscoveryRequest> requests;
+  private final io.envoyproxy.envoy.config.core.v3.Node node;
+  final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
+  final Map<String, Received> latest = new ConcurrentHashMap<>();
+  private final Map<String, List<String>> subscribed = new ConcurrentHashMap<>();
+  private final Map<String, String> acked = new ConcurrentHashMap<>();
+  private final Map<String, String> nonces = new ConcurrentHashMap<>();
+  volatile String nackNext;
+  volatile Throwable error;
+
+  AdsTestClient(int port, ProxyNode proxy) {
+    this.node = proxy.toNode();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
+      @Override
+      public void onNext(DiscoveryResponse r) {
+        handle(r);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        error = t;
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    subscribe(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "");
+    subscribe(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "");
+  }
+
+  private synchronized void subscribe(String type, List<String> names, String version, String nonce) {
+    subscribed.put(type, names);
+    send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).addAllResourceNames(names)
+        .setVersionInfo(version).setResponseNonce(nonce).build());
+  }
+
+  private synchronized void send(DiscoveryRequest r) {
+    requests.onNext(r);
+  }
+
+  private void handle(DiscoveryResponse r) {
+    String type = XdsServer.shortType(r.getTypeUrl());
+    Received rec = new Received(type, r.getVersionInfo(), r.getNonce(), System.nanoTime(), r.getResourcesList());
+    nonces.put(r.getTypeUrl(), r.getNonce());
+    if (type.equals(nackNext)) {
+      nackNext = null;
+      received.add(rec);
+      send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
+          .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
+          .setVersionInfo(acked.getOrDefault(r.getTypeUrl(), ""))
+          .setResponseNonce(r.getNonce())
+          .setErrorDetail(Status.newBuilder().setCode(3).setMessage("test rejects this " + type))
+          .build());
+      return;
+    }
+    latest.put(type, rec);
+    received.add(rec);
+    acked.put(r.getTypeUrl(), r.getVersionInfo());
+    send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
+        .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
+        .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
+    try {
+      if (type.equals("CDS")) {
+        TreeSet<String> eds = new TreeSet<>();
+        for (Any a : r.getResourcesList()) {
+          Cluster c = a.unpack(Cluster.class);
+          if (c.getType() == Cluster.DiscoveryType.EDS) eds.add(c.getName());
+        }
+        List<String> names = new ArrayList<>(eds);
+        if (!names.equals(subscribed.get(Resources.V3.ENDPOINT_TYPE_URL))) {
+          subscribe(Resources.V3.ENDPOINT_TYPE_URL, names, acked.getOrDefault(Resources.V3.ENDPOINT_TYPE_URL, ""),
+              nonces.getOrDefault(Resources.V3.ENDPOINT_TYPE_URL, ""));
+        }
+      } else if (type.equals("LDS")) {
+        TreeSet<String> rds = new TreeSet<>();
+        for (Any a : r.getResourcesList()) {
+          Listener l = a.unpack(Listener.class);
+          for (FilterChain fc : l.getFilterChainsList()) {
+            for (Filter f : fc.getFiltersList()) {
+              if (f.getTypedConfig().is(HttpConnectionManager.class)) {
+                HttpConnectionManager h = f.getTypedConfig().unpack(HttpConnectionManager.class);
+                if (h.hasRds()) rds.add(h.getRds().getRouteConfigName());
+              }
+            }
+          }
+        }
+        List<String> names = new ArrayList<>(rds);
+        if (!names.equals(subscribed.get(Resources.V3.ROUTE_TYPE_URL))) {
+          subscribe(Resources.V3.ROUTE_TYPE_URL, names, acked.getOrDefault(Resources.V3.ROUTE_TYPE_URL, ""),
+              nonces.getOrDefault(Resources.V3.ROUTE_TYPE_URL, ""));
+        }
+      }
+    } catch (InvalidProtocolBufferException e) {
+      error = e;
+    }
+  }
+
+  boolean hasAll() {
+    return latest.keySet().containsAll(List.of("CDS", "EDS", "LDS", "RDS"));
+  }
+
+  RouteConfiguration route(String name) throws InvalidProtocolBufferException {
+    Received r = latest.get("RDS");
+    if (r == null) return null;
+    for (Any a : r.resources()) {
+      RouteConfiguration rc = a.unpack(RouteConfiguration.class);
+      if (rc.getName().equals(name)) return rc;
+    }
+    return null;
+  }
+
+  ClusterLoadAssignment endpoints(String cluster) throws InvalidProtocolBufferException {
+    Received r = latest.get("EDS");
+    if (r == null) return null;
+    for (Any a : r.resources()) {
+      ClusterLoadAssignment c = a.unpack(ClusterLoadAssignment.class);
+      if (c.getClusterName().equals(cluster)) return c;
+    }
+    return null;
+  }
+
+  /** Waits (bounded) for the next response of a type. */
+  Received next(String type, long timeoutMillis) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) return null;
+      Received r = received.poll(left, TimeUnit.NANOSECONDS);
+      if (r == null) return null;
+      if (r.type().equals(type)) return r;
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      requests.onCompleted();
+    } catch (RuntimeException e) {
+      // already closed
+    }
+    channel.shutdownNow();
+    try {
+      channel.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

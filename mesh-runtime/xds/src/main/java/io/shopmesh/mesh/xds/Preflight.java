@@ -1,0 +1,118 @@
+package io.shopmesh.mesh.xds;
+
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
+import io.fabric8.istio.api.api.networking.v1alpha3.Server;
+import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
+import io.fabric8.istio.api.networking.v1.DestinationRule;
+import io.fabric8.istio.api.networking.v1.Gateway;
+import io.fabric8.istio.api.networking.v1.ServiceEntry;
+import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.MeshConfig;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Translates each Istio resource on its own and reports the ones that cannot be turned into Envoy
+ * config (a duration the validator let through, say), so that the control plane can keep serving
+ * their last good version instead of pushing something broken.
+ */
+public final class Preflight {
+
+  /** A resource that failed to translate. */
+  public record Failure(Located<? extends HasMetadata> resource, String message) {}
+
+  private Preflight() {}
+
+  public static List<Failure> check(MeshConfig config) {
+    PushContext ctx = new PushContext(config);
+    RouteBuilder routes = new RouteBuilder(ctx);
+    List<Failure> out = new ArrayList<>();
+    for (Located<VirtualService> vs : config.virtualServices()) {
+      try {
+        for (int port : ports(vs)) routes.translateRoutes(vs, port, "preflight:" + port, null);
+      } catch (RuntimeException e) {
+        out.add(new Failure(vs, message(e)));
+      }
+    }
+    for (Located<DestinationRule> dr : config.destinationRules()) {
+      try {
+        List<String> subsets = new ArrayList<>();
+        subsets.add(null);
+        if (dr.object().getSpec().getSubsets() != null) {
+          for (Subset s : dr.object().getSpec().getSubsets()) subsets.add(s.getName());
+        }
+        for (String subset : subsets) {
+          for (int port : drPorts(dr)) {
+            TrafficPolicies tp = TrafficPolicies.forCluster(dr, subset, port);
+            Cluster.Builder c = Cluster.newBuilder();
+            ClusterBuilder.applyLoadBalancer(c, tp.loadBalancer());
+            ClusterBuilder.applyConnectionPool(c, tp.connectionPool(), Protocol.HTTP);
+            ClusterBuilder.applyOutlierDetection(c, tp.outlierDetection());
+            ClusterBuilder.applyTls(c, tp.tls());
+          }
+        }
+      } catch (RuntimeException e) {
+        out.add(new Failure(dr, message(e)));
+      }
+    }
+    for (Located<Gateway> gw : config.gateways()) {
+      try {
+        if (gw.object().getSpec().getServers() != null) {
+          for (Server s : gw.object().getSpec().getServers()) {
+            if (s.getPort() == null || s.getPort().getNumber() == null) throw new IllegalArgumentException("server without port");
+            if (s.getTls() != null) ListenerBuilder.downstreamTls(s.getTls());
+          }
+        }
+      } catch (RuntimeException e) {
+        out.add(new Failure(gw, message(e)));
+      }
+    }
+    for (Located<ServiceEntry> se : config.serviceEntries()) {
+      try {
+        if (se.object().getSpec().getHosts() == null || se.object().getSpec().getPorts() == null) {
+          throw new IllegalArgumentException("hosts and ports are required");
+        }
+      } catch (RuntimeException e) {
+        out.add(new Failure(se, message(e)));
+      }
+    }
+    return out;
+  }
+
+  private static Set<Integer> ports(Located<VirtualService> vs) {
+    Set<Integer> ports = new TreeSet<>();
+    ports.add(80);
+    List<HTTPRoute> http = vs.object().getSpec().getHttp();
+    if (http != null) {
+      for (HTTPRoute r : http) {
+        if (r.getMatch() == null) continue;
+        for (HTTPMatchRequest m : r.getMatch()) {
+          if (m != null && m.getPort() != null) ports.add(m.getPort().intValue());
+        }
+      }
+    }
+    return ports;
+  }
+
+  private static Set<Integer> drPorts(Located<DestinationRule> dr) {
+    Set<Integer> ports = new TreeSet<>();
+    ports.add(0);
+    var tp = dr.object().getSpec().getTrafficPolicy();
+    if (tp != null && tp.getPortLevelSettings() != null) {
+      tp.getPortLevelSettings().forEach(p -> {
+        if (p.getPort() != null && p.getPort().getNumber() != null) ports.add(p.getPort().getNumber().intValue());
+      });
+    }
+    return ports;
+  }
+
+  private static String message(RuntimeException e) {
+    return "cannot translate to Envoy config: " + (e.getMessage() == null ? e.toString() : e.getMessage());
+  }
+}
