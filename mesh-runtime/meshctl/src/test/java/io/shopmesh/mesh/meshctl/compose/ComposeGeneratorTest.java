@@ -40,7 +40,7 @@ class ComposeGeneratorTest {
     assertThat(count(yml, "(?m)^  [a-z0-9-]+-istio-proxy:$")).isEqualTo(8);
     assertThat(count(yml, "network_mode: \"service:")).isEqualTo(8 * 3);
     assertThat(yml).contains("\"127.0.0.1:${GATEWAY_PORT:-8080}:8080\"")
-        .contains("- api.payment-provider.com")
+        .contains("aliases: [\"api.payment-provider.com\"]")
         .contains("\"${MESH_CONFIG_DIR:-./manifests}:/etc/istio/config\"")
         .contains("condition: service_completed_successfully")
         .doesNotContain("QUARKUS_REST_CLIENT_PROXY_ADDRESS");
