@@ -96,7 +96,7 @@ public final class OriginalDst {
     if (podPorts.size() == 1) {
       if (!told) {
         told = true;
-        LOG.info("inbound: no SO_ORIGINAL_DST (" + (available() ? "not an epoll socket" : "no JNA")
+        LOG.info("inbound: no SO_ORIGINAL_DST (" + (available() ? "connection not redirected, or not on epoll" : "no JNA")
             + "), using the pod's only app port " + podPorts.get(0));
       }
       return podPorts.get(0);
