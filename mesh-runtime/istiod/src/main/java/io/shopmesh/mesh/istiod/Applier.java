@@ -28,7 +28,7 @@ public final class Applier {
   /** The outcome: applied lines ({@code virtualservice.networking.istio.io/product-vs configured}) or errors. */
   public record Result(boolean ok, List<String> applied, List<String> diagnostics) {}
 
-  private static final String SEPARATOR = "(?m)^---\\s*$";
+  private static final java.util.regex.Pattern SEPARATOR_LINE = java.util.regex.Pattern.compile("---\\s*(#.*)?");
 
   private final Path dir;
   private final ConfigStore store;
@@ -39,10 +39,7 @@ public final class Applier {
   }
 
   public synchronized Result apply(String yaml) throws IOException {
-    List<String> docs = new ArrayList<>();
-    for (String d : yaml.split(SEPARATOR, -1)) {
-      if (!d.isBlank() && !d.lines().allMatch(l -> l.isBlank() || l.trim().startsWith("#"))) docs.add(d);
-    }
+    List<String> docs = documents(yaml);
     if (docs.isEmpty()) return new Result(false, List.of(), List.of("Error [SM0001] no objects passed to apply"));
     Path tmp = Files.createTempDirectory("istiod-apply");
     try {
@@ -108,38 +105,62 @@ public final class Applier {
     return resource + (existing != null ? " configured" : " created");
   }
 
-  /** Replaces the document starting at {@code line} (as ConfigLoader numbers them) with {@code doc}. */
+  /**
+   * Replaces the document starting at {@code line} with {@code doc}. Documents are numbered as
+   * ConfigLoader numbers them: separated by {@code ---} lines, each starting at its first non-blank
+   * line after the separator.
+   */
   static String replaceDocument(String text, int line, String doc) {
-    String[] parts = text.split(SEPARATOR, -1);
-    long nonBlank = java.util.Arrays.stream(parts)
-        .filter(d -> !d.isBlank() && !d.lines().allMatch(l -> l.isBlank() || l.trim().startsWith("#"))).count();
-    if (nonBlank <= 1) return doc;
-    int cur = 1;
+    List<String> docs = documents(text);
+    if (docs.size() <= 1) return doc;
+    String[] lines = text.split("\r?\n", -1);
     StringBuilder out = new StringBuilder();
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile(SEPARATOR).matcher(text);
-    List<String> seps = new ArrayList<>();
-    while (m.find()) seps.add(m.group());
-    for (int i = 0; i < parts.length; i++) {
-      String p = parts[i];
-      int docLine = cur + leadingBlankLines(p);
-      cur += (int) p.chars().filter(c -> c == '\n').count();
-      if (docLine == line) {
-        out.append('\n').append(doc);
-      } else {
-        out.append(p);
+    int start = 0;
+    for (int i = 0; i <= lines.length; i++) {
+      boolean end = i == lines.length;
+      if (end || SEPARATOR_LINE.matcher(lines[i]).matches()) {
+        int first = -1;
+        for (int j = start; j < i; j++) {
+          if (!lines[j].trim().isEmpty()) {
+            first = j + 1;
+            break;
+          }
+        }
+        if (first == line) {
+          for (int j = start; j < first - 1; j++) out.append(lines[j]).append('\n');
+          out.append(doc.endsWith("\n") ? doc : doc + "\n");
+        } else {
+          for (int j = start; j < i; j++) {
+            out.append(lines[j]);
+            if (j < lines.length - 1) out.append('\n');
+          }
+        }
+        if (!end) out.append(lines[i]).append('\n');
+        start = i + 1;
       }
-      if (i < seps.size()) out.append(seps.get(i));
     }
     return out.toString();
   }
 
-  private static int leadingBlankLines(String doc) {
-    int n = 0;
-    for (String l : doc.split("\n", -1)) {
-      if (!l.isBlank()) break;
-      n++;
+  /** The non-empty documents of a multi-document YAML text (comment-only ones skipped). */
+  static List<String> documents(String text) {
+    List<String> out = new ArrayList<>();
+    String[] lines = text.split("\r?\n", -1);
+    StringBuilder cur = new StringBuilder();
+    boolean content = false;
+    for (int i = 0; i <= lines.length; i++) {
+      boolean end = i == lines.length;
+      if (end || SEPARATOR_LINE.matcher(lines[i]).matches()) {
+        if (content) out.add(cur.toString());
+        cur.setLength(0);
+        content = false;
+        continue;
+      }
+      String t = lines[i].trim();
+      if (!t.isEmpty() && !t.startsWith("#") && !t.equals("...")) content = true;
+      cur.append(lines[i]).append('\n');
     }
-    return n;
+    return out;
   }
 
   static String resourceName(Located<?> obj) {

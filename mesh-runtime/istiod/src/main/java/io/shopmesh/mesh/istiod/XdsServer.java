@@ -69,6 +69,11 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       // rejected resources, over and over. Like Istio, wait for the next change instead.
       @Override
       protected XdsRequest wrapXdsRequest(DiscoveryRequest request) {
+        // A reconnecting proxy sends the version it has; like istiod, answer a stream's first
+        // request of each type anyway, so the new stream is in sync and visible in syncz.
+        if (request.getResponseNonce().isEmpty() && !request.getVersionInfo().isEmpty()) {
+          request = request.toBuilder().clearVersionInfo().build();
+        }
         if (request.hasErrorDetail()) {
           ProxyStatus ps = proxies.get(request.getNode().getId());
           String type = shortType(request.getTypeUrl());

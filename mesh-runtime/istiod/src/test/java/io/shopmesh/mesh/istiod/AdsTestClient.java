@@ -48,6 +48,11 @@ final class AdsTestClient implements AutoCloseable {
   volatile Throwable error;
 
   AdsTestClient(int port, ProxyNode proxy) {
+    this(port, proxy, Map.of());
+  }
+
+  /** @param versions the versions a reconnecting proxy already has, by type URL */
+  AdsTestClient(int port, ProxyNode proxy, Map<String, String> versions) {
     this.node = proxy.toNode();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
@@ -64,8 +69,8 @@ final class AdsTestClient implements AutoCloseable {
       @Override
       public void onCompleted() {}
     });
-    subscribe(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "");
-    subscribe(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "");
+    subscribe(Resources.V3.CLUSTER_TYPE_URL, List.of(), versions.getOrDefault(Resources.V3.CLUSTER_TYPE_URL, ""), "");
+    subscribe(Resources.V3.LISTENER_TYPE_URL, List.of(), versions.getOrDefault(Resources.V3.LISTENER_TYPE_URL, ""), "");
   }
 
   private synchronized void subscribe(String type, List<String> names, String version, String nonce) {

@@ -116,4 +116,48 @@ class ConfigStoreTest {
         .doesNotContain("old");
     assertThat(Applier.replaceDocument("kind: A\n", 1, "kind: B\n")).isEqualTo("kind: B\n");
   }
+
+  @Test
+  void applyFindsDocumentsByTheLinesConfigLoaderGives() throws IOException {
+    String text = """
+        # a file with three objects
+
+        apiVersion: v1
+        kind: Service
+        metadata: {name: one}
+        spec:
+          ports: [{port: 80, name: http}]
+          selector: {app: one}
+        --- # the second
+
+        # leading comment belongs to the document
+        apiVersion: v1
+        kind: Service
+        metadata: {name: two}
+        spec:
+          ports: [{port: 80, name: http}]
+          selector: {app: two}
+        ---
+        apiVersion: v1
+        kind: Service
+        metadata: {name: three}
+        spec:
+          ports: [{port: 80, name: http}]
+          selector: {app: three}
+        """;
+    Path f = dir.resolve("three.yaml");
+    Files.writeString(f, text);
+    var loaded = new ConfigLoader().load(List.of(f)).config().services();
+    assertThat(loaded).hasSize(3);
+    var two = loaded.stream().filter(l -> l.name().equals("two")).findFirst().orElseThrow();
+    String replaced = Applier.replaceDocument(text, two.source().line(),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: two}\nspec:\n  ports: [{port: 81, name: http}]\n"
+            + "  selector: {app: two}\n");
+    Files.writeString(f, replaced);
+    var again = new ConfigLoader().load(List.of(f)).config().services();
+    assertThat(again).extracting(l -> l.name()).containsExactly("one", "two", "three");
+    assertThat(again.get(1).object().getSpec().getPorts().get(0).getPort()).isEqualTo(81);
+    assertThat(again.get(0).object().getSpec().getPorts().get(0).getPort()).isEqualTo(80);
+    assertThat(replaced).contains("# a file with three objects").contains("--- # the second");
+  }
 }

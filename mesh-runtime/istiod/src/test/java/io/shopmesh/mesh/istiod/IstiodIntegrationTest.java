@@ -203,6 +203,24 @@ class IstiodIntegrationTest {
     }
     await(() -> addresses(V2).isEmpty(), 5_000);
     assertThat(get("/debug/syncz")).hasSize(1);
+
+    // a proxy reconnecting with the versions it already has is still answered on its new stream
+    Map<String, String> had = Map.of(
+        io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL, frontend.latest.get("CDS").version(),
+        io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL, frontend.latest.get("LDS").version());
+    WorkloadInstance again = new WorkloadInstance("frontend-1", "default", "127.0.1.2", FRONTEND.labels(), "frontend",
+        FRONTEND.ports(), true);
+    try (AdsTestClient reconnecting = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(again), had)) {
+      await(reconnecting::hasAll, 5_000);
+      await(() -> allSynced("frontend-1"), 5_000);
+    }
+    await(() -> {
+      try {
+        return get("/debug/syncz").size() == 1;
+      } catch (Exception e) {
+        return false;
+      }
+    }, 5_000);
   }
 
   @Test

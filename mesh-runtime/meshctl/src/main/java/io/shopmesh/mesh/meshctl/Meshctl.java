@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
         ApplyCommand.class,
         ProxyConfigCommand.class,
         MetricsCommand.class,
+        KillCommand.class,
         ComposeCommand.class,
         CommandLine.HelpCommand.class,
     })

@@ -295,8 +295,10 @@ public final class UpCommand implements Callable<Integer> {
     }
     sup.prepare();
     long processes = plan.pods().stream().mapToLong(p -> p.containers().size()).sum() + 1;
-    out.println("meshctl: starting istiod, the ingress gateway and " + (plan.pods().size() - 1) + " pods ("
-        + processes + " processes) from " + configDir);
+    long workloads = plan.pods().stream().filter(p -> p.kind() == MeshPlan.Kind.WORKLOAD).count();
+    boolean provider = plan.pods().stream().anyMatch(p -> p.kind() == MeshPlan.Kind.EXTERNAL);
+    out.println("meshctl: starting istiod, the ingress gateway, " + workloads + " pods"
+        + (provider ? " and the payment provider" : "") + " (" + processes + " processes) from " + configDir);
     sup.start(t0, Duration.ofSeconds(Math.min(120, timeoutSeconds)));
     boolean ok = sup.failure() == null && sup.awaitReady(Duration.ofSeconds(timeoutSeconds), out::println);
     if (!ok) {

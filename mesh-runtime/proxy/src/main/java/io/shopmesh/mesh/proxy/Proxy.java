@@ -2,7 +2,12 @@ package io.shopmesh.mesh.proxy;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.shopmesh.mesh.proxy.admin.AdminServer;
@@ -108,6 +113,7 @@ public final class Proxy implements AutoCloseable {
               ? (r.localAddress() != null ? r.localAddress().port() : inPort)
               : io.shopmesh.mesh.proxy.listener.OriginalDst.inboundPort(r, opts.ports, inPort), null)));
     }
+    clusters.startDnsRefresh();
     if (connectXds) {
       xds = new XdsClient(opts.istiod, node.node(), state, () -> ready = true);
       xds.start();
@@ -126,6 +132,7 @@ public final class Proxy implements AutoCloseable {
         .setMaxHeaderSize(MAX_HEADER_BYTES)
         .setMaxInitialLineLength(MAX_HEADER_BYTES)
         .setHttp2ClearTextEnabled(true)
+        .setHandle100ContinueAutomatically(true)
         .setDecompressionSupported(false)
         .setCompressionSupported(false)
         .setIdleTimeout(300)
@@ -154,24 +161,43 @@ public final class Proxy implements AutoCloseable {
         continue;
       }
       int port = l.getAddress().getSocketAddress().getPortValue();
-      HttpConnectionManager hcm = XdsState.hcm(l.getFilterChains(0));
-      if (hcm == null) {
-        continue;
-      }
-      String rds = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : null;
-      if (rds == null && hcm.hasRouteConfig()) {
-        rds = hcm.getRouteConfig().getName();
-        // inline route configs are registered as route tables too
-        try {
-          state.applyRoutes(List.of(hcm.getRouteConfig()), "inline");
-        } catch (RuntimeException e) {
-          // validated when the listener was applied
+      String rds = null;
+      List<HttpProxy.SniRoute> sni = new java.util.ArrayList<>();
+      PemKeyCertOptions certs = null;
+      StringBuilder tlsKey = new StringBuilder();
+      for (int i = 0; i < l.getFilterChainsCount(); i++) {
+        FilterChain fc = l.getFilterChains(i);
+        HttpConnectionManager hcm = XdsState.hcm(fc);
+        if (hcm == null) {
+          continue;
+        }
+        String name = hcm.hasRds() ? hcm.getRds().getRouteConfigName()
+            : (hcm.hasRouteConfig() ? HttpProxy.INLINE + l.getName() + "#" + i : null);
+        if (rds == null) {
+          rds = name;
+        }
+        sni.add(new HttpProxy.SniRoute(fc.getFilterChainMatch().getServerNamesList(), name));
+        DownstreamTlsContext tls = downstreamTls(fc);
+        if (tls != null) {
+          for (TlsCertificate tc : tls.getCommonTlsContext().getTlsCertificatesList()) {
+            if (certs == null) {
+              certs = new PemKeyCertOptions();
+            }
+            String cert = UpstreamCluster.mapCertPath(tc.getCertificateChain().getFilename(), opts.certsRoot).toString();
+            String key = UpstreamCluster.mapCertPath(tc.getPrivateKey().getFilename(), opts.certsRoot).toString();
+            certs.addCertPath(cert).addKeyPath(key);
+            tlsKey.append(cert).append('|').append(key).append(';');
+          }
         }
       }
+      if (rds == null) {
+        continue;
+      }
       String address = opts.listenerBind.getOrDefault(port, opts.bindAddress() + ":" + port);
-      Binding b = new Binding(Direction.GATEWAY, l.getName(), port, rds);
+      String identity = address + "#" + tlsKey;
+      Binding b = new Binding(Direction.GATEWAY, l.getName(), port, rds, List.copyOf(sni));
       RouterListener existing = routerListeners.get(l.getName());
-      if (existing != null && existing.address().equals(address)) {
+      if (existing != null && existing.address().equals(identity)) {
         existing.binding().set(b);
         continue;
       }
@@ -182,14 +208,30 @@ public final class Proxy implements AutoCloseable {
       int colon = address.lastIndexOf(':');
       String host = address.substring(0, colon);
       int bindPort = Integer.parseInt(address.substring(colon + 1));
-      HttpServer s = vertx.createHttpServer(serverOptions()).requestHandler(r -> http.handle(r, ref.get()));
+      HttpServerOptions so = serverOptions();
+      if (certs != null) {
+        // Gateway TLS termination; with several servers the certificate is chosen by SNI.
+        so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
+      }
+      HttpServer s = vertx.createHttpServer(so).requestHandler(r -> http.handle(r, ref.get()));
       try {
         s.listen(bindPort, host).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        routerListeners.put(l.getName(), new RouterListener(s, address, ref));
+        routerListeners.put(l.getName(), new RouterListener(s, identity, ref));
       } catch (Exception e) {
         LOG.warning("cannot bind listener " + l.getName() + " on " + address + ": " + e);
         throw new IllegalArgumentException("cannot bind listener " + l.getName() + " on " + address);
       }
+    }
+  }
+
+  private static DownstreamTlsContext downstreamTls(FilterChain fc) {
+    if (!fc.hasTransportSocket() || !fc.getTransportSocket().hasTypedConfig()) {
+      return null;
+    }
+    try {
+      return fc.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      return null;
     }
   }
 
@@ -209,6 +251,7 @@ public final class Proxy implements AutoCloseable {
       xds.close();
     }
     accessLog.close();
+    clusters.close();
     Future<Void> f = vertx.close();
     try {
       f.toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);

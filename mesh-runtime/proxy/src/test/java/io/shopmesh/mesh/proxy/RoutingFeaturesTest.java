@@ -256,4 +256,26 @@ class RoutingFeaturesTest {
     assertThat(r.statusCode()).isEqualTo(404);
     assertThat(proxy.metrics().prometheus()).contains("response_flags=\"NR\"");
   }
+
+  @Test
+  void noContentAndHeadResponsesCarryNoBody() throws Exception {
+    v1.mode = Stub.Mode.FAIL;
+    v1.failStatus = 204;
+    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "GET http://product-service:8080/n HTTP/1.1\r\n"
+        + "Host: product-service:8080\r\nConnection: close\r\n\r\n");
+    assertThat(raw).startsWith("HTTP/1.1 204").doesNotContainIgnoringCase("transfer-encoding");
+    v1.mode = Stub.Mode.OK;
+    HttpResponse<String> head = client.send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://product-service:8080/h")).method("HEAD",
+        java.net.http.HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    assertThat(head.statusCode()).isEqualTo(200);
+    assertThat(head.body()).isEmpty();
+  }
+
+  @Test
+  void connectIsNotRouted() throws Exception {
+    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "CONNECT product-service:8080 HTTP/1.1\r\n"
+        + "Host: product-service:8080\r\n\r\n");
+    assertThat(raw).startsWith("HTTP/1.1 404");
+  }
 }

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The proxy on what the real translator makes of the walkthrough's manifests. */
 class TranslatorIntegrationTest {
@@ -120,5 +121,75 @@ class TranslatorIntegrationTest {
     }
     // 80/20 at 99.9%: 800 +- 3.29 * sqrt(1000 * 0.16) = 800 +- 41.6
     assertThat(v1).isBetween(758, 842);
+  }
+
+  @TempDir
+  Path tmp;
+
+  /** Stubs on each pod IP at one random shared port (the pods' sidecar inbound port). */
+  int podStubs(List<WorkloadInstance> pods, List<HttpServer> servers) {
+    for (int attempt = 0; attempt < 20; attempt++) {
+      servers.forEach(HttpServer::close);
+      servers.clear();
+      int port = ThreadLocalRandom.current().nextInt(30_000, 60_000);
+      try {
+        for (WorkloadInstance w : pods) {
+          HttpServer s = h.vertx.createHttpServer().requestHandler(r -> r.response()
+              .end(r.localAddress().host() + " " + r.getHeader("x-envoy-original-dst-host")));
+          s.listen(port, w.ip()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+          servers.add(s);
+        }
+        return port;
+      } catch (Exception e) {
+        // port taken on some IP: try another
+      }
+    }
+    throw new AssertionError("no free port");
+  }
+
+  @Test
+  void gatewayRoutesShopExampleComToFrontendPods() throws Exception {
+    Proxy gw = proxyFor(GATEWAY_POD, true);
+    List<WorkloadInstance> frontends = registry.workloads().stream()
+        .filter(w -> w.podName().startsWith("frontend")).toList();
+    List<HttpServer> servers = new ArrayList<>();
+    gw.node().options().peerInboundPort = podStubs(frontends, servers);
+    int port = gw.port("0.0.0.0_8080");
+    String ok = Harness.raw("127.0.0.1", port, "GET /products HTTP/1.1\r\nHost: shop.example.com\r\n"
+        + "Connection: close\r\n\r\n");
+    assertThat(ok).startsWith("HTTP/1.1 200").contains("server: istio-envoy").containsPattern("127\\.0\\.1\\.\\d+:80");
+    String nr = Harness.raw("127.0.0.1", port, "GET /products HTTP/1.1\r\nHost: other.example.com\r\n"
+        + "Connection: close\r\n\r\n");
+    assertThat(nr).startsWith("HTTP/1.1 404");
+  }
+
+  @Test
+  void orderServiceOriginatesTlsToThePaymentProvider() throws Exception {
+    Path p12 = tmp.resolve("provider.p12");
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    AdminAndEgressTest.run(keytool, "-genkeypair", "-alias", "p", "-keyalg", "EC", "-dname",
+        "CN=api.payment-provider.com", "-ext", "SAN=dns:api.payment-provider.com", "-validity", "2",
+        "-storetype", "PKCS12", "-keystore", p12.toString(), "-storepass", "changeit");
+    Path certs = tmp.resolve("certs");
+    java.nio.file.Files.createDirectories(certs.resolve("payment-provider"));
+    AdminAndEgressTest.run(keytool, "-exportcert", "-rfc", "-alias", "p", "-keystore", p12.toString(),
+        "-storepass", "changeit", "-file", certs.resolve("payment-provider/ca.crt").toString());
+    HttpServer tls = h.vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setSsl(true)
+            .setKeyCertOptions(new io.vertx.core.net.PfxOptions().setPath(p12.toString()).setPassword("changeit")))
+        .requestHandler(req -> req.response().end("charged " + req.path()));
+    tls.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+    Path hosts = tmp.resolve("hosts");
+    java.nio.file.Files.writeString(hosts, "127.0.0.1 api.payment-provider.com\n");
+    WorkloadInstance w = pod("order-service");
+    ProxyOptions o = Harness.sidecarOptions(w.podName(), w.workloadName(), "127.0.0.1", w.labels());
+    o.hostsFile = hosts;
+    o.certsRoot = certs;
+    o.localPortOffset = tls.actualPort() - 443;
+    Proxy order = h.start(o);
+    XdsResources r = XdsGenerator.generate(config, registry, ProxyNode.sidecar(w));
+    order.apply(r.clusters(), r.endpoints(), r.listeners(), r.routes());
+    HttpResponse<String> resp = Harness.get(Harness.viaProxy(order), "http://api.payment-provider.com/payments");
+    assertThat(resp.statusCode()).isEqualTo(200);
+    assertThat(resp.body()).isEqualTo("charged /payments");
   }
 }

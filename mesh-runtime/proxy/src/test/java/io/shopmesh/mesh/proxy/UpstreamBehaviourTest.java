@@ -218,4 +218,55 @@ class UpstreamBehaviourTest {
     assertThat(ms).isBetween(390L, 1500L);
     assertThat(Harness.metricsContaining(proxy, "response_flags=\"UT\"")).contains("response_flags=\"UT\"");
   }
+
+  @Test
+  void ejectedHostReturnsAfterItsEjectionTime() throws Exception {
+    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        .setOutlierDetection(OutlierDetection.newBuilder().setConsecutive5Xx(UInt32Value.of(2))
+            .setBaseEjectionTime(ms(400)).setMaxEjectionPercent(UInt32Value.of(50))).build();
+    apply(c, toCluster(C, 0), a.hostPort(), b.hostPort());
+    b.mode = Stub.Mode.FAIL;
+    b.failStatus = 502;
+    for (int i = 0; i < 4; i++) {
+      get();
+    }
+    var host = proxy.state().clusterManager().get(C).hosts.stream()
+        .filter(x -> x.port == b.port()).findFirst().orElseThrow();
+    assertThat(host.ejected()).isTrue();
+    b.mode = Stub.Mode.OK;
+    Thread.sleep(500);
+    assertThat(host.ejected()).isFalse();
+    java.util.Set<String> seen = new java.util.HashSet<>();
+    for (int i = 0; i < 4; i++) {
+      seen.add(get());
+    }
+    assertThat(seen).containsExactlyInAnyOrder("a", "b");
+  }
+
+  @Test
+  void faultAbortPercentageIsSampledPerRequest() throws Exception {
+    com.google.protobuf.Any fault = com.google.protobuf.Any.pack(
+        io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.newBuilder()
+            .setAbort(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.newBuilder()
+                .setHttpStatus(503).setPercentage(io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder()
+                    .setNumerator(300000).setDenominator(
+                        io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType.MILLION)))
+            .build());
+    proxy.apply(List.of(edsCluster(C, HOST, "product-service")), List.of(cla(C, false, null, a.hostPort())),
+        List.of(), List.of(routeConfig("8080", serviceVhost("product-service", 8080,
+            io.envoyproxy.envoy.config.route.v3.Route.newBuilder().setName("f").setMatch(prefix("/"))
+                .putTypedPerFilterConfig("envoy.filters.http.fault", fault)
+                .setRoute(toCluster(C, 0)).build()))));
+    int aborted = 0;
+    for (int i = 0; i < 1000; i++) {
+      HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");
+      if (r.statusCode() == 503 && r.body().equals("fault filter abort")) {
+        aborted++;
+      }
+    }
+    // 30% of 1000 at 99.9%: 300 +- 3.29 * sqrt(1000 * 0.3 * 0.7) = 300 +- 48
+    assertThat(aborted).isBetween(252, 348);
+    assertThat(a.count.get()).isEqualTo(1000 - aborted);
+  }
 }

@@ -232,7 +232,8 @@ public final class PushContext {
 
   /** Istio's config metadata path for a resource, as it appears in filter_metadata.istio.config. */
   static String configPath(String kind, String ns, String name) {
-    return "/apis/networking.istio.io/v1/namespaces/" + ns + "/" + kind + "/" + name;
+    // Istio's internal schema version for networking kinds is still v1alpha3
+    return "/apis/networking.istio.io/v1alpha3/namespaces/" + ns + "/" + kind + "/" + name;
   }
 
   static <T> List<T> nn(Collection<T> c) {

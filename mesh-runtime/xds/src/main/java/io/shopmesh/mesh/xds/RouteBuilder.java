@@ -145,16 +145,23 @@ public final class RouteBuilder {
   }
 
   /**
-   * Istio's virtual host domains: FQDN, short name (same namespace only), name.namespace.svc and
-   * name.namespace, each without and with the port.
+   * Istio's virtual host domains: FQDN, then short name, name.namespace.svc, name.namespace (same
+   * namespace) or name.namespace, name.namespace.svc (other namespaces), each without and with the
+   * port.
    */
   static List<String> domains(MeshService svc, int port, String proxyNamespace) {
     List<String> names = new ArrayList<>();
     names.add(svc.hostname());
     if (svc.kubernetes()) {
-      if (svc.namespace().equals(proxyNamespace)) names.add(svc.name());
-      names.add(svc.name() + "." + svc.namespace() + ".svc");
-      names.add(svc.name() + "." + svc.namespace());
+      // Istio's generateAltVirtualHostsForKubernetesService order
+      if (svc.namespace().equals(proxyNamespace)) {
+        names.add(svc.name());
+        names.add(svc.name() + "." + svc.namespace() + ".svc");
+        names.add(svc.name() + "." + svc.namespace());
+      } else {
+        names.add(svc.name() + "." + svc.namespace());
+        names.add(svc.name() + "." + svc.namespace() + ".svc");
+      }
     }
     List<String> out = new ArrayList<>();
     for (String n : names) {
@@ -166,12 +173,13 @@ public final class RouteBuilder {
 
   /** The route for a service without a VirtualService: its cluster, Istio's default retries, no timeout. */
   Route defaultRoute(MeshService svc, int port, String vhName) {
+    List<RouteAction.HashPolicy> hash = hashPolicy(svc.hostname(), null, port);
     RouteAction.Builder ra = RouteAction.newBuilder()
         .setCluster(ClusterNames.outbound(port, null, svc.hostname()))
         .setTimeout(Protos.ZERO)
-        .setRetryPolicy(defaultRetryPolicy())
+        .setRetryPolicy(retryPolicy(null, !hash.isEmpty()))
         .setMaxStreamDuration(maxStreamDuration(Protos.ZERO));
-    ra.addAllHashPolicy(hashPolicy(svc.hostname(), null, port));
+    ra.addAllHashPolicy(hash);
     return Route.newBuilder()
         .setName("default")
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
@@ -272,7 +280,7 @@ public final class RouteBuilder {
           if (routes.isEmpty()) continue;
           VirtualHost.Builder vh = VirtualHost.newBuilder()
               .setName(name)
-              .addAllDomains(h.equals("*") ? List.of("*") : List.of(h, h + ":*"))
+              .addDomains(h)
               .addAllRoutes(routes)
               .setIncludeRequestAttemptCount(true);
           if (redirect) vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
@@ -292,10 +300,12 @@ public final class RouteBuilder {
           .setIncludeRequestAttemptCount(true)
           .build());
     }
+    // gateways match the host whatever port the client used, as Istio configures them
     return RouteConfiguration.newBuilder()
         .setName(routeName)
         .addAllVirtualHosts(list)
         .setValidateClusters(Protos.bool(false))
+        .setIgnorePortInHostMatching(true)
         .build();
   }
 
@@ -394,8 +404,27 @@ public final class RouteBuilder {
     if (r.getCorsPolicy() != null) {
       rb.putTypedPerFilterConfig(CORS_FILTER, Protos.any(cors(r.getCorsPolicy())));
     }
-    rb.setDecorator(Decorator.newBuilder().setOperation(vhName + "/*"));
+    rb.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata("istio",
+        com.google.protobuf.Struct.newBuilder().putFields("config",
+            Protos.str(PushContext.configPath("virtual-service", vs.namespace(), vs.name()))).build()));
+    rb.setDecorator(Decorator.newBuilder().setOperation(operation(rb, vs.name(), port)));
     return rb.build();
+  }
+
+  /**
+   * Istio's getRouteOperation: {@code host:port/path*} for a single destination cluster, else the
+   * VirtualService's name in place of the host.
+   */
+  static String operation(Route.Builder rb, String vsName, int port) {
+    RouteMatch m = rb.getMatch();
+    String path = switch (m.getPathSpecifierCase()) {
+      case PREFIX -> m.getPrefix() + "*";
+      case PATH -> m.getPath();
+      case SAFE_REGEX -> m.getSafeRegex().getRegex();
+      default -> "/*";
+    };
+    ClusterNames.Parsed c = rb.hasRoute() ? ClusterNames.parse(rb.getRoute().getCluster()) : null;
+    return c != null ? c.host() + ":" + c.port() + path : vsName + ":" + port + path;
   }
 
   RouteAction routeAction(Located<VirtualService> vs, HTTPRoute r, int port, Route.Builder rb) {
@@ -439,8 +468,14 @@ public final class RouteBuilder {
     boolean fault = r.getFault() != null;
     com.google.protobuf.Duration timeout = r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
+    List<RouteAction.HashPolicy> hash = List.of();
+    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
+      Destination d = dests.get(0).getDestination();
+      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+      hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
+    }
     if (!fault) {
-      RetryPolicy rp = retryPolicy(r.getRetries());
+      RetryPolicy rp = retryPolicy(r.getRetries(), !hash.isEmpty());
       if (rp != null) ra.setRetryPolicy(rp);
     }
     ra.setMaxStreamDuration(maxStreamDuration(timeout));
@@ -461,11 +496,7 @@ public final class RouteBuilder {
         ra.addRequestMirrorPolicies(mirror(vs, mp.getDestination(), mirrorPercent(mp.getPercentage(), null), port));
       }
     }
-    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
-      Destination d = dests.get(0).getDestination();
-      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
-      ra.addAllHashPolicy(hashPolicy(host, d.getSubset(), destinationPort(host, d, port)));
-    }
+    ra.addAllHashPolicy(hash);
     return ra.build();
   }
 
@@ -526,7 +557,7 @@ public final class RouteBuilder {
       b.setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex()));
     }
     if (m == null) return b.build();
-    if (Boolean.TRUE.equals(m.getIgnoreUriCase())) b.setCaseSensitive(Protos.bool(false));
+    b.setCaseSensitive(Protos.bool(!Boolean.TRUE.equals(m.getIgnoreUriCase())));
     if (m.getHeaders() != null) {
       m.getHeaders().forEach((name, sm) -> b.addHeaders(headerMatcher(name, sm, false)));
     }
@@ -582,26 +613,34 @@ public final class RouteBuilder {
         .build();
   }
 
-  /** Istio's retry.ConvertPolicy: attempts 0 disables retries; numeric retryOn entries become status codes. */
-  static RetryPolicy retryPolicy(HTTPRetry in) {
-    if (in == null) return defaultRetryPolicy();
+  /**
+   * Istio's retry.ConvertPolicy: attempts 0 disables retries; numeric retryOn entries become status
+   * codes; with consistent hashing (a hash policy) retries do not skip previous hosts.
+   */
+  static RetryPolicy retryPolicy(HTTPRetry in, boolean hashPolicy) {
+    RetryPolicy.Builder dflt = defaultRetryPolicy().toBuilder();
+    if (hashPolicy) dflt.clearRetryHostPredicate();
+    if (in == null) return dflt.build();
     if (in.getAttempts() == null || in.getAttempts() <= 0) return null;
-    RetryPolicy.Builder b = defaultRetryPolicy().toBuilder().setNumRetries(Protos.u32(in.getAttempts()));
+    RetryPolicy.Builder b = dflt.setNumRetries(Protos.u32(in.getAttempts()));
     if (in.getRetryOn() != null && !in.getRetryOn().isBlank()) {
       List<String> on = new ArrayList<>();
       List<Integer> codes = new ArrayList<>();
       for (String part : in.getRetryOn().split(",")) {
         String p = part.trim();
         if (p.isEmpty()) continue;
-        if (p.chars().allMatch(Character::isDigit)) codes.add(Integer.parseInt(p));
-        else if (!on.contains(p)) on.add(p);
+        if (p.chars().allMatch(Character::isDigit) && p.length() == 3) codes.add(Integer.parseInt(p));
+        else on.add(p);
       }
       if (!codes.isEmpty() && !on.contains("retriable-status-codes")) on.add("retriable-status-codes");
       b.setRetryOn(String.join(",", on));
       b.clearRetriableStatusCodes().addAllRetriableStatusCodes(codes);
     }
     if (in.getPerTryTimeout() != null) b.setPerTryTimeout(Protos.duration(in.getPerTryTimeout()));
-    if (Boolean.FALSE.equals(in.getRetryIgnorePreviousHosts())) b.clearRetryHostPredicate();
+    if (in.getRetryIgnorePreviousHosts() != null) {
+      b.clearRetryHostPredicate();
+      if (in.getRetryIgnorePreviousHosts()) b.addAllRetryHostPredicate(defaultRetryPolicy().getRetryHostPredicateList());
+    }
     if (in.getBackoff() != null) {
       b.setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(Protos.duration(in.getBackoff())));
     }

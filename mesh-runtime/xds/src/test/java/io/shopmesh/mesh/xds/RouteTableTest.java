@@ -33,10 +33,17 @@ class RouteTableTest {
             - match: [{uri: {exact: /api/products}}]
               route: [{destination: {host: product-service}}]
             """, r -> assertThat(r.get(0).getMatch().getPath()).isEqualTo("/api/products")),
-        row("uri prefix", """
+        row("uri prefix; Istio's config metadata and operation", """
             - match: [{uri: {prefix: /api}}]
               route: [{destination: {host: product-service}}]
-            """, r -> assertThat(r.get(0).getMatch().getPrefix()).isEqualTo("/api")),
+            """, r -> {
+              assertThat(r.get(0).getMatch().getPrefix()).isEqualTo("/api");
+              assertThat(r.get(0).getMatch().getCaseSensitive().getValue()).isTrue();
+              assertThat(r.get(0).getDecorator().getOperation())
+                  .isEqualTo("product-service.default.svc.cluster.local:8080/api*");
+              assertThat(r.get(0).getMetadata().getFilterMetadataOrThrow("istio").getFieldsOrThrow("config")
+                  .getStringValue()).isEqualTo("/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/product-vs");
+            }),
         row("uri regex and ignoreUriCase", """
             - match: [{uri: {regex: "/api/v[0-9]+/.*"}, ignoreUriCase: true}]
               route: [{destination: {host: product-service}}]
@@ -268,7 +275,10 @@ class RouteTableTest {
     ProxyNode other = new ProxyNode(ProxyNode.Type.SIDECAR, "sidecar~127.0.2.1~x-0.shop~shop.svc.cluster.local",
         "127.0.2.1", "x-0", "shop", java.util.Map.of("app", "x"), "x", List.of(), "NONE");
     XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), other);
-    assertThat(vhost(r.route("8080"), VH).getDomainsList()).doesNotContain("product-service", "product-service:8080");
+    assertThat(vhost(r.route("8080"), VH).getDomainsList()).containsExactly(
+        "product-service.default.svc.cluster.local", "product-service.default.svc.cluster.local:8080",
+        "product-service.default", "product-service.default:8080", "product-service.default.svc",
+        "product-service.default.svc:8080");
     RouteConfiguration rc = r.route("8080");
     assertThat(rc.getVirtualHosts(rc.getVirtualHostsCount() - 1).getName()).isEqualTo("allow_any");
   }
@@ -297,6 +307,9 @@ class RouteTableTest {
     Route def = vhost(r.route("8080"), VH).getRoutes(0);
     assertThat(def.getName()).isEqualTo("default");
     assertThat(def.getRoute().getHashPolicy(0).getHeader().getHeaderName()).isEqualTo("x-user");
+    // Istio's DefaultConsistentHashPolicy: retries stay on the hashed host
+    assertThat(def.getRoute().getRetryPolicy().getRetryHostPredicateList()).isEmpty();
+    assertThat(def.getRoute().getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
 
     String vs = """
         apiVersion: networking.istio.io/v1

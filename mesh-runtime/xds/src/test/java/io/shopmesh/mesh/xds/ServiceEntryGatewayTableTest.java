@@ -113,7 +113,8 @@ class ServiceEntryGatewayTableTest {
     assertThat(r.listeners()).extracting(Listener::getName).containsExactly("0.0.0.0_8080", "0.0.0.0_8443");
     RouteConfiguration http = r.route("http.8080");
     assertThat(http.getVirtualHostsList()).extracting(v -> v.getName()).containsExactly("shop.example.com:80");
-    assertThat(http.getVirtualHosts(0).getDomainsList()).containsExactly("shop.example.com", "shop.example.com:*");
+    assertThat(http.getVirtualHosts(0).getDomainsList()).containsExactly("shop.example.com");
+    assertThat(http.getIgnorePortInHostMatching()).isTrue();
     assertThat(http.getVirtualHosts(0).getRoutes(0).getRoute().getCluster())
         .isEqualTo("outbound|8080||product-service.default.svc.cluster.local");
     RouteConfiguration https = r.route("https.443.https.gw.default");

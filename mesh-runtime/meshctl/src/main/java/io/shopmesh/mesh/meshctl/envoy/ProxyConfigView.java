@@ -36,14 +36,28 @@ public final class ProxyConfigView {
     return t.render();
   }
 
-  /** istioctl's summary: the first two domains, then "+ N more...". */
+  /**
+   * istioctl's summary of a virtual host's domains: the ones without a port (the host:port forms
+   * add nothing), the first two, then "+ N more...".
+   */
   static String domains(JsonNode domains) {
     List<String> all = new ArrayList<>();
     domains.forEach(d -> all.add(d.asText()));
-    if (all.size() <= 2) {
+    if (all.size() <= 1) {
       return String.join(", ", all);
     }
-    return all.get(0) + ", " + all.get(1) + " + " + (all.size() - 2) + " more...";
+    List<String> withoutPort = new ArrayList<>();
+    for (String d : all) {
+      // IPv6 literals have colons of their own: [fd00::1] and [fd00::1]:8080
+      boolean hasPort = d.startsWith("[") ? d.contains("]:") : d.contains(":");
+      if (!hasPort) {
+        withoutPort.add(d);
+      }
+    }
+    if (withoutPort.size() <= 2) {
+      return String.join(", ", withoutPort);
+    }
+    return withoutPort.get(0) + ", " + withoutPort.get(1) + " + " + (withoutPort.size() - 2) + " more...";
   }
 
   static String match(JsonNode m) {

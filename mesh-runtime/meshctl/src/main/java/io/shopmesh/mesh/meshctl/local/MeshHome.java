@@ -61,7 +61,13 @@ public final class MeshHome {
   /** The whole mesh runtime's class path: meshctl.jar (its manifest lists lib/) or this JVM's. */
   public static String runtimeClasspath() {
     Path jar = meshctlJar();
-    return jar != null ? jar.toString() : System.getProperty("java.class.path");
+    if (jar != null) {
+      return jar.toString();
+    }
+    // children run in their pod's directory: a relative entry would not resolve there
+    return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+        .map(e -> Path.of(e).toAbsolutePath().toString())
+        .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
   }
 
   public static Path watchdogJar() {

@@ -25,6 +25,17 @@ class ProxyConfigViewTest {
   }
 
   @Test
+  void domainsLeaveOutTheHostPortForms() throws IOException {
+    var domains = ConfigDump.JSON.readTree("[\"order-service.default.svc.cluster.local\","
+        + "\"order-service.default.svc.cluster.local:8080\",\"order-service\",\"order-service:8080\","
+        + "\"order-service.default.svc\",\"order-service.default.svc:8080\",\"order-service.default\","
+        + "\"order-service.default:8080\"]");
+    assertThat(ProxyConfigView.domains(domains))
+        .isEqualTo("order-service.default.svc.cluster.local, order-service + 2 more...");
+    assertThat(ProxyConfigView.domains(ConfigDump.JSON.readTree("[\"*\"]"))).isEqualTo("*");
+  }
+
+  @Test
   void clustersShowIstioctlsColumns() throws IOException {
     String out = ProxyConfigView.clusters(dump().clusters());
     assertThat(out).startsWith("SERVICE FQDN");

@@ -56,6 +56,8 @@ public final class HttpProxy {
   static final String UPSTREAM_CONNECT_ERROR =
       "upstream connect error or disconnect/reset before headers. reset reason: ";
   static final int BUFFER_LIMIT = 64 * 1024;
+  /** Prefix of a binding's route config name that refers to a listener's inline route config. */
+  public static final String INLINE = "inline:";
   private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive",
       "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate",
       "http2-settings");
@@ -79,10 +81,40 @@ public final class HttpProxy {
   }
 
   /** Listener binding: direction, Envoy listener name, port, RDS name for gateways. */
-  public record Binding(Direction direction, String listenerName, int port, String routeConfigName) {}
+  public record Binding(Direction direction, String listenerName, int port, String routeConfigName,
+      List<SniRoute> sniRoutes) {
+    public Binding(Direction direction, String listenerName, int port, String routeConfigName) {
+      this(direction, listenerName, port, routeConfigName, List.of());
+    }
+
+    /** The route config of the filter chain whose server_names match the TLS SNI. */
+    String routeConfigFor(String sni) {
+      if (sni != null) {
+        for (SniRoute r : sniRoutes) {
+          for (String n : r.serverNames()) {
+            if (n.equalsIgnoreCase(sni) || (n.startsWith("*.") && sni.toLowerCase(Locale.ROOT)
+                .endsWith(n.substring(1).toLowerCase(Locale.ROOT)))) {
+              return r.routeConfigName();
+            }
+          }
+        }
+      }
+      return routeConfigName;
+    }
+  }
+
+  /** A gateway filter chain: its SNI server names and its route config. */
+  public record SniRoute(List<String> serverNames, String routeConfigName) {}
 
   public void handle(HttpServerRequest req, Binding b) {
-    new Exchange(req, b).start();
+    Exchange e = new Exchange(req, b);
+    try {
+      e.start();
+    } catch (RuntimeException ex) {
+      // A request we cannot make sense of (bad authority, bad URI): Envoy answers 400.
+      e.flags |= ResponseFlags.DPE;
+      e.localReply(400, "Bad Request", "invalid_request");
+    }
   }
 
   /** Per-request state. */
@@ -219,6 +251,11 @@ public final class HttpProxy {
     }
 
     private void route() {
+      if (req.method() == HttpMethod.CONNECT) {
+        // Envoy's routes match CONNECT only with a connect_matcher, which Istio does not emit here.
+        noRoute();
+        return;
+      }
       switch (binding.direction) {
         case OUTBOUND -> {
           int port = authorityPort(80);
@@ -259,7 +296,10 @@ public final class HttpProxy {
           }
         }
         case GATEWAY -> {
-          table = xds.routeTable(binding.routeConfigName);
+          String rc = req.isSSL() ? binding.routeConfigFor(req.connection().indicatedServerName())
+              : binding.routeConfigName;
+          table = rc != null && rc.startsWith(INLINE) ? xds.inlineRouteTable(rc.substring(INLINE.length()))
+              : xds.routeTable(rc);
           if (table == null) {
             noRoute();
             return;
@@ -684,7 +724,7 @@ public final class HttpProxy {
       for (Map.Entry<String, String> e : req.headers()) {
         String k = e.getKey().toLowerCase(Locale.ROOT);
         if (HOP_BY_HOP.contains(k) || k.equals("host") || k.equals("content-length")
-            || k.startsWith(":")) {
+            || k.equals("expect") || k.startsWith(":")) {
           continue;
         }
         out.add(k, e.getValue());
@@ -903,7 +943,8 @@ public final class HttpProxy {
       decorateResponse(out, true);
       resp.setStatusCode(status);
       String cl = ur.headers().get(HttpHeaders.CONTENT_LENGTH);
-      if (cl == null && req.version() != HttpVersion.HTTP_2) {
+      boolean noBody = status == 204 || status == 304 || status < 200 || req.method() == HttpMethod.HEAD;
+      if (cl == null && req.version() != HttpVersion.HTTP_2 && !noBody) {
         resp.setChunked(true);
       }
       ur.handler(buf -> {

@@ -68,17 +68,59 @@ public final class ClusterManager {
       }
       clusters.put(u.name, u);
       if (old != null) {
-        old.close();
+        closeLater(old);
       }
     }
     for (String name : new ArrayList<>(clusters.keySet())) {
       if (!next.containsKey(name)) {
         UpstreamCluster gone = clusters.remove(name);
         if (gone != null) {
-          gone.close();
+          closeLater(gone);
         }
       }
     }
+  }
+
+  private static final java.util.concurrent.ScheduledExecutorService JANITOR =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "cluster-janitor");
+        t.setDaemon(true);
+        return t;
+      });
+
+  /** Requests in flight on a replaced cluster finish first (Envoy drains too). */
+  private static void closeLater(UpstreamCluster c) {
+    JANITOR.schedule(c::close, 60, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** Re-resolves the DNS clusters (Envoy's dns_refresh_rate, 5 s by default). */
+  public void refreshDns() {
+    for (UpstreamCluster u : clusters.values()) {
+      if ((u.type == Cluster.DiscoveryType.STRICT_DNS || u.type == Cluster.DiscoveryType.LOGICAL_DNS)
+          && u.proto.hasLoadAssignment()) {
+        setEndpoints(u, u.proto.getLoadAssignment(), u);
+      }
+    }
+  }
+
+  /** Starts the periodic DNS refresh. */
+  public void startDnsRefresh() {
+    dnsRefresh = JANITOR.scheduleWithFixedDelay(() -> {
+      try {
+        refreshDns();
+      } catch (RuntimeException e) {
+        // keep the previous endpoints
+      }
+    }, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  private java.util.concurrent.ScheduledFuture<?> dnsRefresh;
+
+  public void close() {
+    if (dnsRefresh != null) {
+      dnsRefresh.cancel(false);
+    }
+    clusters.values().forEach(UpstreamCluster::close);
   }
 
   /** Applies EDS assignments to the EDS clusters that use them. */

@@ -136,8 +136,9 @@ public final class XdsClient implements AutoCloseable {
       failures = 0;
     }
     failures++;
-    // Jittered exponential backoff: base 500 ms, max 15 s.
-    long ceiling = Math.min(15_000L, 500L * (1L << Math.min(5, failures - 1)));
+    // Jittered exponential backoff: base 500 ms, max 4 s (a local istiod restarts quickly; Envoy's
+    // own cap is 30 s).
+    long ceiling = Math.min(4_000L, 500L * (1L << Math.min(5, failures - 1)));
     long delay = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
     LOG.log(Level.FINE, "xDS stream to {0} closed ({1}); reconnecting in {2} ms",
         new Object[] {target, why, delay});

@@ -229,6 +229,11 @@ public final class XdsState {
     return inlineRouteTables.get(listener + "#" + chainIndex);
   }
 
+  /** By key "listener#chainIndex". */
+  public RouteTable inlineRouteTable(String key) {
+    return inlineRouteTables.get(key);
+  }
+
   public Map<String, Versioned<Cluster>> clusters() {
     return clusterResources;
   }
