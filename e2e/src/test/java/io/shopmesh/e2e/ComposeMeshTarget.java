@@ -49,7 +49,9 @@ public final class ComposeMeshTarget implements MeshTarget {
   private final int istiodPort;
   private final ComposeGenerator generator;
   private final List<String> compose;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  // HTTP/1.1 as Prometheus scrapes (no h2c upgrade on the stats port)
+  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+      .connectTimeout(Duration.ofSeconds(2)).build();
 
   public ComposeMeshTarget(Path home, Path work) {
     this.home = home.toAbsolutePath().normalize();
