@@ -14,6 +14,30 @@ class ConfigLoaderTest {
   @TempDir Path dir;
 
   @Test
+  void serviceTargetPortMayBeANumberOrAName() {
+    LoadResult r = new ConfigLoader().load(Path.of("svc.yaml"), """
+        apiVersion: v1
+        kind: Service
+        metadata:
+          name: api
+        spec:
+          selector:
+            app: api
+          ports:
+          - name: http
+            port: 8080
+            targetPort: 9090
+          - name: grpc
+            port: 9000
+            targetPort: grpc
+        """);
+    assertThat(r.diagnostics()).isEmpty();
+    var ports = r.config().services().get(0).object().getSpec().getPorts();
+    assertThat(ports.get(0).getTargetPort().getIntVal()).isEqualTo(9090);
+    assertThat(ports.get(1).getTargetPort().getStrVal()).isEqualTo("grpc");
+  }
+
+  @Test
   void everyObjectKnowsItsFileAndLineAndAllVersionsAreRead() throws IOException {
     Path f = write("all.yaml", """
         # leading comment

@@ -3,7 +3,6 @@ package io.shopmesh.mesh.config.analysis;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Resource;
-import io.shopmesh.mesh.config.validation.Validator;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -41,9 +40,9 @@ public final class Analyzers {
   public static List<Diagnostic> analyze(List<Path> paths) {
     List<Diagnostic> out = new ArrayList<>();
     List<Resource> resources = ConfigLoader.latest(new ConfigLoader().read(paths, out));
-    for (Resource r : resources) {
-      out.addAll(Validator.validate(r));
-    }
+    // validation and conversion into the model exactly as istiod loads config, so that analyze
+    // rejects whatever istiod would reject
+    out = new ArrayList<>(new ConfigLoader().build(resources, out).diagnostics());
     out.addAll(run(resources, true, a -> true));
     // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it once
     return sorted(new ArrayList<>(new java.util.LinkedHashSet<>(out)));

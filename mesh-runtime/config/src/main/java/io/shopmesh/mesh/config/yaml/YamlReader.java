@@ -144,7 +144,16 @@ public final class YamlReader {
         case VALUE_STRING:
           return NODES.textNode(p.getText());
         case VALUE_NUMBER_INT:
-          return NODES.numberNode(p.getBigIntegerValue());
+          // the narrowest node that holds the value: fabric8's IntOrString (Service targetPort)
+          // only accepts an int node
+          switch (p.getNumberType()) {
+            case INT:
+              return NODES.numberNode(p.getIntValue());
+            case LONG:
+              return NODES.numberNode(p.getLongValue());
+            default:
+              return NODES.numberNode(p.getBigIntegerValue());
+          }
         case VALUE_NUMBER_FLOAT:
           return NODES.numberNode(p.getDecimalValue());
         case VALUE_TRUE:
