@@ -28,7 +28,8 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
     Path work = Path.of(System.getProperty("e2e.workDir", "target/e2e"));
     return switch (kind) {
       case "local" -> new LocalMeshTarget(home, work);
-      default -> throw new IllegalArgumentException("unknown e2e.target '" + kind + "' (local)");
+      case "compose" -> new ComposeMeshTarget(home, work);
+      default -> throw new IllegalArgumentException("unknown e2e.target '" + kind + "' (local, compose)");
     };
   }
 

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
         ProxyConfigCommand.class,
         MetricsCommand.class,
         KillCommand.class,
+        ComposeCommand.class,
         CommandLine.HelpCommand.class,
     })
 public final class Meshctl implements Runnable {

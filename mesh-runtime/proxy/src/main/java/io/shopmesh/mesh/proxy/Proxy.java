@@ -60,7 +60,9 @@ public final class Proxy implements AutoCloseable {
   public Proxy(ProxyOptions opts) throws IOException {
     this.opts = opts;
     this.node = new NodeInfo(opts);
+    // redirect mode runs on epoll so that OriginalDst can read SO_ORIGINAL_DST from the socket
     this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(2)
+        .setPreferNativeTransport(!opts.interceptionNone)
         .setBlockedThreadCheckInterval(10).setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
     this.accessLog = new AccessLog(opts.accessLog);
     this.clusters = new ClusterManager(opts.certsRoot, new Resolver(opts.hostsFile));
@@ -109,7 +111,9 @@ public final class Proxy implements AutoCloseable {
       listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out), true);
       int inPort = opts.inboundPort;
       listen("inbound", ip, inPort, r -> http.handle(r, new Binding(Direction.INBOUND,
-          XdsState.VIRTUAL_INBOUND, r.localAddress() != null ? r.localAddress().port() : inPort, null)), true);
+          XdsState.VIRTUAL_INBOUND, opts.interceptionNone
+              ? (r.localAddress() != null ? r.localAddress().port() : inPort)
+              : io.shopmesh.mesh.proxy.listener.OriginalDst.inboundPort(r, opts.ports, inPort), null)), true);
     }
     clusters.startDnsRefresh();
     if (connectXds) {
