@@ -15,7 +15,7 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
   private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(MeshExtension.class);
 
   /** Closed by JUnit when the root context closes, i.e. after every test. */
-  record Holder(MeshTarget target) implements ExtensionContext.Store.CloseableResource {
+  record Holder(MeshTarget target) implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     @Override
     public void close() {
       target.stop();
