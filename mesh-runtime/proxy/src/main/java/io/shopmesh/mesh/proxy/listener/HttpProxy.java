@@ -69,6 +69,14 @@ public final class HttpProxy {
   private final IstioMetrics metrics;
   private final AccessLog accessLog;
   private final PeerLabels self;
+  // Sent on every outbound request: kept as Netty AsciiStrings, validated and encoded once (bulk
+  // byte copies) rather than char by char on each request.
+  private static final CharSequence PEER_METADATA = io.vertx.core.http.HttpHeaders.createOptimized(
+      "x-envoy-peer-metadata");
+  private static final CharSequence PEER_METADATA_ID = io.vertx.core.http.HttpHeaders.createOptimized(
+      "x-envoy-peer-metadata-id");
+  private final CharSequence peerMetadataValue;
+  private final CharSequence peerIdValue;
 
   public HttpProxy(Vertx vertx, XdsState xds, NodeInfo node, IstioMetrics metrics, AccessLog log) {
     this.vertx = vertx;
@@ -78,6 +86,8 @@ public final class HttpProxy {
     this.metrics = metrics;
     this.accessLog = log;
     this.self = PeerLabels.fromStruct(node.metadata());
+    this.peerMetadataValue = io.vertx.core.http.HttpHeaders.createOptimized(node.peerMetadata());
+    this.peerIdValue = io.vertx.core.http.HttpHeaders.createOptimized(node.peerId());
   }
 
   /** Listener binding: direction, Envoy listener name, port, RDS name for gateways. */
@@ -193,14 +203,14 @@ public final class HttpProxy {
       parseTarget();
       requestId = h.get("x-request-id");
       if (requestId == null || requestId.isEmpty()) {
-        requestId = UUID.randomUUID().toString();
+        requestId = newRequestId();
       }
       xff = h.get("x-forwarded-for");
       origin = h.get("origin");
       if (binding.direction == Direction.INBOUND) {
-        com.google.protobuf.Struct peerStruct = NodeInfo.decodePeer(h.get("x-envoy-peer-metadata"));
-        if (peerStruct != null) {
-          peer = PeerLabels.fromStruct(peerStruct);
+        PeerLabels p = PeerLabels.fromHeader(h.get("x-envoy-peer-metadata"));
+        if (p != null) {
+          peer = p;
           peerKnown = true;
         }
       }
@@ -727,6 +737,9 @@ public final class HttpProxy {
             || k.equals("expect") || k.startsWith(":")) {
           continue;
         }
+        if (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id")) {
+          continue; // removed (inbound) or replaced by this proxy's own (outbound) below
+        }
         out.add(k, e.getValue());
       }
       if (body != null) {
@@ -760,8 +773,8 @@ public final class HttpProxy {
         out.remove("x-envoy-peer-metadata-id");
         out.remove("x-envoy-original-dst-host");
       } else {
-        out.set("x-envoy-peer-metadata-id", node.peerId());
-        out.set("x-envoy-peer-metadata", node.peerMetadata());
+        out.set(PEER_METADATA_ID, peerIdValue);
+        out.set(PEER_METADATA, peerMetadataValue);
       }
       if (originalDst != null) {
         out.set("x-envoy-original-dst-host", originalDst);
@@ -919,25 +932,29 @@ public final class HttpProxy {
       details = "via_upstream";
       upstreamServiceTime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentAt);
       MultiMap out = resp.headers();
+      boolean fromPeer = binding.direction != Direction.INBOUND;
       for (Map.Entry<String, String> e : ur.headers()) {
         String k = e.getKey().toLowerCase(Locale.ROOT);
         if (HOP_BY_HOP.contains(k)) {
           continue;
         }
+        if (fromPeer && (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id"))) {
+          continue; // read below, never passed on: not worth copying (and validating) ~400 chars
+        }
         out.add(k, e.getValue());
       }
       responseHeaderBytes = headerBytes(ur.headers());
-      if (binding.direction != Direction.INBOUND) {
-        var ps = NodeInfo.decodePeer(out.get("x-envoy-peer-metadata"));
+      if (fromPeer) {
+        PeerLabels ps = PeerLabels.fromHeader(ur.headers().get("x-envoy-peer-metadata"));
         if (ps != null) {
-          peer = PeerLabels.fromStruct(ps);
+          peer = ps;
           peerKnown = true;
         }
         out.remove("x-envoy-peer-metadata");
         out.remove("x-envoy-peer-metadata-id");
       } else if (req.headers().contains("x-envoy-peer-metadata-id")) {
-        out.set("x-envoy-peer-metadata-id", node.peerId());
-        out.set("x-envoy-peer-metadata", node.peerMetadata());
+        out.set(PEER_METADATA_ID, peerIdValue);
+        out.set(PEER_METADATA, peerMetadataValue);
       }
       out.set("x-envoy-upstream-service-time", Long.toString(upstreamServiceTime));
       decorateResponse(out, true);
@@ -1073,6 +1090,9 @@ public final class HttpProxy {
       cancelTimers();
       long durationMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
       record(status, durationMs);
+      if (!accessLog.enabled()) {
+        return;
+      }
       AccessLog.Entry e = new AccessLog.Entry();
       e.start = start;
       e.method = req.method().name();
@@ -1250,4 +1270,15 @@ public final class HttpProxy {
     return n;
   }
 
+
+  /**
+   * A version 4 UUID for x-request-id, as Envoy generates one, from ThreadLocalRandom: not
+   * UUID.randomUUID(), whose SecureRandom is shared by all event loops and costs a lock per request.
+   */
+  static String newRequestId() {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    long msb = (r.nextLong() & ~0xF000L) | 0x4000L;
+    long lsb = (r.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+    return new UUID(msb, lsb).toString();
+  }
 }

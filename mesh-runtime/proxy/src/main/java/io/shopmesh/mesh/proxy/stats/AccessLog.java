@@ -78,6 +78,11 @@ public final class AccessLog implements AutoCloseable {
     }
   }
 
+  /** False with {@code --access-log off}: callers then skip building the entry. */
+  public boolean enabled() {
+    return out != null;
+  }
+
   public void log(Entry e) {
     if (out != null) {
       queue.add(e.format());

@@ -4,8 +4,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
 
 /** Istio's standard HTTP metrics, rendered in Prometheus text format as Envoy's stats sink does. */
 public final class IstioMetrics {
@@ -24,16 +25,52 @@ public final class IstioMetrics {
   public static final double[] BYTES_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
       100000000, 1000000000};
 
-  private final Map<String, AtomicLong> requests = new ConcurrentHashMap<>();
-  private final Map<String, Histogram> duration = new ConcurrentHashMap<>();
-  private final Map<String, Histogram> requestBytes = new ConcurrentHashMap<>();
-  private final Map<String, Histogram> responseBytes = new ConcurrentHashMap<>();
+  /**
+   * One label set's series. Found per request by the label values (their hashes are cached in the
+   * strings, most of which are the same instances request after request); the Prometheus label
+   * text is rendered once, when the series is created, not on every request.
+   */
+  private static final class Series {
+    final String rendered;
+    final LongAdder requests = new LongAdder();
+    final Histogram duration = new Histogram(DURATION_BUCKETS);
+    final Histogram requestBytes = new Histogram(BYTES_BUCKETS);
+    final Histogram responseBytes = new Histogram(BYTES_BUCKETS);
+
+    Series(String rendered) {
+      this.rendered = rendered;
+    }
+  }
+
+  /** The label values in LABELS order, with their hash computed once. */
+  private static final class Key {
+    final String[] values;
+    final int hash;
+
+    Key(String[] values) {
+      this.values = values;
+      this.hash = Arrays.hashCode(values);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Key k && k.hash == hash && Arrays.equals(k.values, values);
+    }
+
+    @Override
+    public int hashCode() {
+      return hash;
+    }
+  }
+
+  private final Map<Key, Series> series = new ConcurrentHashMap<>();
 
   static final class Histogram {
     final double[] bounds;
+    /** Per bucket, not cumulative: one increment per value; Prometheus' cumulative counts at render. */
     final AtomicLongArray counts;
-    final AtomicLong count = new AtomicLong();
-    final java.util.concurrent.atomic.DoubleAdder sum = new java.util.concurrent.atomic.DoubleAdder();
+    final LongAdder count = new LongAdder();
+    final DoubleAdder sum = new DoubleAdder();
 
     Histogram(double[] bounds) {
       this.bounds = bounds;
@@ -44,20 +81,35 @@ public final class IstioMetrics {
       for (int i = 0; i < bounds.length; i++) {
         if (v <= bounds[i]) {
           counts.incrementAndGet(i);
+          break;
         }
       }
-      count.incrementAndGet();
+      count.increment();
       sum.add(v);
+    }
+
+    /** Cumulative count of bucket i (values <= bounds[i]). */
+    long cumulative(int i) {
+      long c = 0;
+      for (int j = 0; j <= i; j++) {
+        c += counts.get(j);
+      }
+      return c;
     }
   }
 
   /** Records one request. {@code labels} maps each name of LABELS to its value. */
   public void record(Map<String, String> labels, long durationMs, long reqBytes, long respBytes) {
-    String key = render(labels);
-    requests.computeIfAbsent(key, k -> new AtomicLong()).incrementAndGet();
-    duration.computeIfAbsent(key, k -> new Histogram(DURATION_BUCKETS)).record(durationMs);
-    requestBytes.computeIfAbsent(key, k -> new Histogram(BYTES_BUCKETS)).record(reqBytes);
-    responseBytes.computeIfAbsent(key, k -> new Histogram(BYTES_BUCKETS)).record(respBytes);
+    String[] values = new String[LABELS.length];
+    for (int i = 0; i < LABELS.length; i++) {
+      String v = labels.get(LABELS[i]);
+      values[i] = v == null ? "unknown" : v;
+    }
+    Series s = series.computeIfAbsent(new Key(values), k -> new Series(render(k.values)));
+    s.requests.increment();
+    s.duration.record(durationMs);
+    s.requestBytes.record(reqBytes);
+    s.responseBytes.record(respBytes);
   }
 
   public static Map<String, String> emptyLabels() {
@@ -69,13 +121,20 @@ public final class IstioMetrics {
   }
 
   static String render(Map<String, String> labels) {
+    String[] values = new String[LABELS.length];
+    for (int i = 0; i < LABELS.length; i++) {
+      values[i] = labels.getOrDefault(LABELS[i], "unknown");
+    }
+    return render(values);
+  }
+
+  private static String render(String[] values) {
     StringBuilder sb = new StringBuilder();
-    for (String l : LABELS) {
-      if (sb.length() > 0) {
+    for (int i = 0; i < LABELS.length; i++) {
+      if (i > 0) {
         sb.append(',');
       }
-      String v = labels.getOrDefault(l, "unknown");
-      sb.append(l).append("=\"").append(v.replace("\\", "\\\\").replace("\"", "\\\"")
+      sb.append(LABELS[i]).append("=\"").append(values[i].replace("\\", "\\\\").replace("\"", "\\\"")
           .replace("\n", "\\n")).append('"');
     }
     return sb.toString();
@@ -84,25 +143,29 @@ public final class IstioMetrics {
   public String prometheus() {
     StringBuilder sb = new StringBuilder();
     sb.append("# TYPE istio_requests_total counter\n");
-    requests.forEach((k, v) -> sb.append("istio_requests_total{").append(k).append("} ")
-        .append(v.get()).append('\n'));
-    histogram(sb, "istio_request_bytes", requestBytes);
-    histogram(sb, "istio_request_duration_milliseconds", duration);
-    histogram(sb, "istio_response_bytes", responseBytes);
+    series.values().forEach(s -> sb.append("istio_requests_total{").append(s.rendered).append("} ")
+        .append(s.requests.sum()).append('\n'));
+    histogram(sb, "istio_request_bytes", 1);
+    histogram(sb, "istio_request_duration_milliseconds", 0);
+    histogram(sb, "istio_response_bytes", 2);
     return sb.toString();
   }
 
-  private static void histogram(StringBuilder sb, String name, Map<String, Histogram> m) {
+  private void histogram(StringBuilder sb, String name, int which) {
     sb.append("# TYPE ").append(name).append(" histogram\n");
-    m.forEach((k, h) -> {
+    series.values().forEach(s -> {
+      Histogram h = which == 0 ? s.duration : which == 1 ? s.requestBytes : s.responseBytes;
+      String k = s.rendered;
+      long cumulative = 0;
       for (int i = 0; i < h.bounds.length; i++) {
+        cumulative += h.counts.get(i);
         sb.append(name).append("_bucket{").append(k).append(",le=\"").append(fmt(h.bounds[i]))
-            .append("\"} ").append(h.counts.get(i)).append('\n');
+            .append("\"} ").append(cumulative).append('\n');
       }
-      sb.append(name).append("_bucket{").append(k).append(",le=\"+Inf\"} ").append(h.count.get())
+      sb.append(name).append("_bucket{").append(k).append(",le=\"+Inf\"} ").append(h.count.sum())
           .append('\n');
       sb.append(name).append("_sum{").append(k).append("} ").append(fmt(h.sum.sum())).append('\n');
-      sb.append(name).append("_count{").append(k).append("} ").append(h.count.get()).append('\n');
+      sb.append(name).append("_count{").append(k).append("} ").append(h.count.sum()).append('\n');
     });
   }
 
@@ -116,7 +179,7 @@ public final class IstioMetrics {
   /** Values of istio_requests_total per rendered label set (for tests and /stats). */
   public Map<String, Long> requestCounts() {
     Map<String, Long> out = new LinkedHashMap<>();
-    requests.forEach((k, v) -> out.put(k, v.get()));
+    series.values().forEach(s -> out.put(s.rendered, s.requests.sum()));
     return out;
   }
 

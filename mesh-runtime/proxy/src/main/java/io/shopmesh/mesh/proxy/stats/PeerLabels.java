@@ -2,7 +2,9 @@ package io.shopmesh.mesh.proxy.stats;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import java.util.Base64;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 
 /** Workload labels as Istio derives them from peer (or own) node metadata. */
 public record PeerLabels(String workload, String namespace, String app, String version,
@@ -10,6 +12,37 @@ public record PeerLabels(String workload, String namespace, String app, String v
 
   public static final PeerLabels UNKNOWN =
       new PeerLabels("unknown", "unknown", "unknown", "unknown", "unknown", "latest", "unknown");
+
+  /** Decoded peers by header value: a peer sends the same value on every request. Bounded. */
+  private static final int CACHE_MAX = 512;
+  private static final Map<String, PeerLabels> BY_HEADER = new ConcurrentHashMap<>();
+  private static final Map<String, PeerLabels> BY_WORKLOAD_META = new ConcurrentHashMap<>();
+
+  /**
+   * The peer an {@code x-envoy-peer-metadata} value (base64 of a serialized Struct) describes, or
+   * null when the value is absent or unreadable. Decoded once per distinct value.
+   */
+  public static PeerLabels fromHeader(String header) {
+    if (header == null || header.isEmpty()) {
+      return null;
+    }
+    PeerLabels p = BY_HEADER.get(header);
+    if (p != null) {
+      return p;
+    }
+    Struct s;
+    try {
+      s = Struct.parseFrom(Base64.getDecoder().decode(header.trim()));
+    } catch (Exception e) {
+      return null;
+    }
+    p = fromStruct(s);
+    if (BY_HEADER.size() >= CACHE_MAX) {
+      BY_HEADER.clear();
+    }
+    BY_HEADER.put(header, p);
+    return p;
+  }
 
   public static PeerLabels fromStruct(Struct s) {
     if (s == null) {
@@ -34,6 +67,19 @@ public record PeerLabels(String workload, String namespace, String app, String v
     if (meta == null || meta.isEmpty()) {
       return UNKNOWN;
     }
+    PeerLabels cached = BY_WORKLOAD_META.get(meta);
+    if (cached != null) {
+      return cached;
+    }
+    PeerLabels p = parseWorkloadMeta(meta);
+    if (BY_WORKLOAD_META.size() >= CACHE_MAX) {
+      BY_WORKLOAD_META.clear();
+    }
+    BY_WORKLOAD_META.put(meta, p);
+    return p;
+  }
+
+  private static PeerLabels parseWorkloadMeta(String meta) {
     String[] p = meta.split(";", -1);
     String name = p.length > 0 && !p[0].isEmpty() ? p[0] : "unknown";
     String ns = p.length > 1 && !p[1].isEmpty() ? p[1] : "unknown";
