@@ -55,8 +55,11 @@ class IstiodIntegrationTest {
         """.formatted(v1, v2);
   }
 
-  Proxy sidecar(String pod, String workload, Map<String, String> labels, int port) throws Exception {
+  Proxy sidecar(String pod, String workload, Map<String, String> labels, int port, int peerInboundPort)
+      throws Exception {
     ProxyOptions o = Harness.sidecarOptions(pod, workload, "127.0.0.1", labels);
+    // all pods share 127.0.0.1 here, so a peer's inbound listener is on an ephemeral port
+    o.peerInboundPort = peerInboundPort;
     o.ports.clear();
     o.ports.add(port);
     o.istiod = "127.0.0.1:" + istiod.xdsPort();
@@ -110,11 +113,11 @@ class IstiodIntegrationTest {
     istiod = new Istiod(new DirectoryConfigSource(dir)).start("127.0.0.1", 0, 0);
 
     Proxy product = sidecar("product-service-v1-7c9d8-x2k4p", "product-service-v1",
-        Map.of("app", "product-service", "version", "v1"), app.port());
-    Proxy frontend = sidecar("frontend-6b7f9-qq1w2", "frontend", Map.of("app", "frontend"), 80);
+        Map.of("app", "product-service", "version", "v1"), app.port(), 15006);
+    Proxy frontend = sidecar("frontend-6b7f9-qq1w2", "frontend", Map.of("app", "frontend"), 80,
+        product.port("inbound"));
     try {
       await(() -> product.isReady() && frontend.isReady(), "readiness");
-      frontend.node().options().peerInboundPort = product.port("inbound");
       HttpClient c = Harness.viaProxy(frontend);
       // 80/20 with no v2 pod: v1 answers, v2 has no healthy upstream.
       int ok = 0;
