@@ -41,8 +41,15 @@ public final class EndpointBuilder {
     return out;
   }
 
-  /** The assignment for one cluster name; empty (no endpoints) when nothing matches. */
+  /**
+   * The assignment for one cluster name; empty (no endpoints) when nothing matches. Built once per
+   * push context and registry snapshot, then shared by every proxy (as Istio's xDS cache does).
+   */
   public ClusterLoadAssignment build(String clusterName) {
+    return ctx.endpoints(registry, clusterName, this::compute);
+  }
+
+  private ClusterLoadAssignment compute(String clusterName) {
     ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
     ClusterNames.Parsed p = ClusterNames.parse(clusterName);
     if (p == null || !p.direction().equals("outbound")) return cla.build();
@@ -53,8 +60,7 @@ public final class EndpointBuilder {
     Map<String, String> subsetLabels = subsetLabels(svc, p.subset());
     LocalityLbEndpoints.Builder lle = LocalityLbEndpoints.newBuilder();
     if (svc.kubernetes()) {
-      for (WorkloadInstance w : registry.workloads()) {
-        if (!w.namespace().equals(svc.namespace()) || !PushContext.selects(svc.selector(), w.labels())) continue;
+      for (WorkloadInstance w : ctx.selectedWorkloads(registry, svc)) {
         if (!PushContext.labelsMatch(subsetLabels, w.labels())) continue;
         int target = port.targetPortName() != null ? w.portByName(port.targetPortName()) : port.targetPort();
         if (target <= 0) continue;

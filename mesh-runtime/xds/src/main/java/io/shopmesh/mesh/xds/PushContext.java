@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.xds;
 
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryLocation;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryResolution;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
@@ -18,10 +19,13 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
 
 /**
  * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
- * services by hostname, VirtualServices for sidecars and gateways, DestinationRules by host.
+ * services by hostname, VirtualServices for sidecars and gateways, DestinationRules by host, and
+ * the endpoints of each EDS cluster (Istio's per-push xDS cache).
  */
 public final class PushContext {
 
@@ -32,6 +36,9 @@ public final class PushContext {
   private final MeshConfig config;
   private final Map<String, MeshService> services = new LinkedHashMap<>();
   private final Map<String, Located<DestinationRule>> destinationRules = new LinkedHashMap<>();
+  private final List<MeshService> sortedServices;
+  /** Endpoints per cluster for one registry snapshot; replaced when the registry changes. */
+  private volatile EndpointCache endpointCache;
 
   public PushContext(MeshConfig config) {
     this.config = config;
@@ -50,6 +57,9 @@ public final class PushContext {
       if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) continue;
       destinationRules.putIfAbsent(resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
     }
+    List<MeshService> sorted = new ArrayList<>(services.values());
+    sorted.sort(Comparator.comparing(MeshService::hostname));
+    sortedServices = List.copyOf(sorted);
   }
 
   public MeshConfig config() {
@@ -58,9 +68,7 @@ public final class PushContext {
 
   /** All services, Kubernetes ones first, each list sorted by hostname for stable output. */
   public List<MeshService> services() {
-    List<MeshService> out = new ArrayList<>(services.values());
-    out.sort(Comparator.comparing(MeshService::hostname));
-    return out;
+    return sortedServices;
   }
 
   public MeshService service(String hostname) {
@@ -115,6 +123,50 @@ public final class PushContext {
       }
     }
     return out;
+  }
+
+  /**
+   * The endpoints of one EDS cluster, built once per (this config, registry snapshot) and shared by
+   * every proxy: they depend on neither the proxy's namespace, locality nor interception mode.
+   */
+  ClusterLoadAssignment endpoints(ServiceRegistry registry, String clusterName,
+      Function<String, ClusterLoadAssignment> build) {
+    return endpointCache(registry).byCluster.computeIfAbsent(clusterName, build);
+  }
+
+  private EndpointCache endpointCache(ServiceRegistry registry) {
+    EndpointCache c = endpointCache;
+    if (c == null || c.registry != registry) {
+      c = new EndpointCache(registry);
+      endpointCache = c;
+    }
+    return c;
+  }
+
+  /** The registry's pods a Kubernetes service selects, in registry order (cached likewise). */
+  List<WorkloadInstance> selectedWorkloads(ServiceRegistry registry, MeshService svc) {
+    EndpointCache c = endpointCache(registry);
+    return c.byService.computeIfAbsent(svc.hostname(), h -> {
+      List<WorkloadInstance> out = new ArrayList<>();
+      for (WorkloadInstance w : c.byNamespace.getOrDefault(svc.namespace(), List.of())) {
+        if (selects(svc.selector(), w.labels())) out.add(w);
+      }
+      return List.copyOf(out);
+    });
+  }
+
+  private static final class EndpointCache {
+    final ServiceRegistry registry;
+    final Map<String, List<WorkloadInstance>> byNamespace = new LinkedHashMap<>();
+    final Map<String, ClusterLoadAssignment> byCluster = new ConcurrentHashMap<>();
+    final Map<String, List<WorkloadInstance>> byService = new ConcurrentHashMap<>();
+
+    EndpointCache(ServiceRegistry registry) {
+      this.registry = registry;
+      for (WorkloadInstance w : registry.workloads()) {
+        byNamespace.computeIfAbsent(w.namespace(), k -> new ArrayList<>()).add(w);
+      }
+    }
   }
 
   public List<Located<Gateway>> gateways() {
