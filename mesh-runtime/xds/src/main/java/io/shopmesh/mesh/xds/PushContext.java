@@ -24,8 +24,8 @@ import java.util.function.Function;
 
 /**
  * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
- * services by hostname, VirtualServices for sidecars and gateways, DestinationRules by host, and
- * the endpoints of each EDS cluster (Istio's per-push xDS cache).
+ * services by hostname, VirtualServices for sidecars (by host) and gateways (by gateway),
+ * DestinationRules by host, and the endpoints of each EDS cluster (Istio's per-push xDS cache).
  */
 public final class PushContext {
 
@@ -37,6 +37,12 @@ public final class PushContext {
   private final Map<String, MeshService> services = new LinkedHashMap<>();
   private final Map<String, Located<DestinationRule>> destinationRules = new LinkedHashMap<>();
   private final List<MeshService> sortedServices;
+  private final List<Located<VirtualService>> sidecarVirtualServices = new ArrayList<>();
+  /** Sidecar VirtualService per resolved host: the first one in config order that names it. */
+  private final Map<String, Located<VirtualService>> sidecarVsByHost = new LinkedHashMap<>();
+  /** Wildcard hosts of sidecar VirtualServices, in config order (VirtualService, then host). */
+  private final List<Map.Entry<String, Located<VirtualService>>> sidecarVsWildcards = new ArrayList<>();
+  private final Map<String, List<Located<VirtualService>>> gatewayVirtualServices = new LinkedHashMap<>();
   /** Endpoints per cluster for one registry snapshot; replaced when the registry changes. */
   private volatile EndpointCache endpointCache;
 
@@ -60,6 +66,27 @@ public final class PushContext {
     List<MeshService> sorted = new ArrayList<>(services.values());
     sorted.sort(Comparator.comparing(MeshService::hostname));
     sortedServices = List.copyOf(sorted);
+    for (Located<VirtualService> vs : config.virtualServices()) {
+      List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
+      if (gws == null || gws.isEmpty() || gws.contains("mesh")) {
+        sidecarVirtualServices.add(vs);
+        List<String> hosts = vs.object().getSpec() == null ? null : vs.object().getSpec().getHosts();
+        if (hosts != null) {
+          for (String h : hosts) {
+            String fq = resolveHost(h, vs.namespace());
+            sidecarVsByHost.putIfAbsent(fq, vs);
+            if (fq.startsWith("*")) sidecarVsWildcards.add(Map.entry(fq, vs));
+          }
+        }
+      }
+      if (gws != null) {
+        for (String g : gws) {
+          String full = g.contains("/") ? g : vs.namespace() + "/" + g;
+          List<Located<VirtualService>> bound = gatewayVirtualServices.computeIfAbsent(full, k -> new ArrayList<>());
+          if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) bound.add(vs);
+        }
+      }
+    }
   }
 
   public MeshConfig config() {
@@ -100,29 +127,25 @@ public final class PushContext {
 
   /** VirtualServices that apply to sidecars: no gateways, or the reserved "mesh" gateway. */
   public List<Located<VirtualService>> sidecarVirtualServices() {
-    List<Located<VirtualService>> out = new ArrayList<>();
-    for (Located<VirtualService> vs : config.virtualServices()) {
-      List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
-      if (gws == null || gws.isEmpty() || gws.contains("mesh")) out.add(vs);
+    return new ArrayList<>(sidecarVirtualServices);
+  }
+
+  /**
+   * The first sidecar VirtualService (config order) whose hosts name this service host exactly,
+   * else the first whose wildcard host matches it.
+   */
+  public Located<VirtualService> sidecarVirtualService(String hostname) {
+    Located<VirtualService> vs = sidecarVsByHost.get(hostname);
+    if (vs != null) return vs;
+    for (Map.Entry<String, Located<VirtualService>> e : sidecarVsWildcards) {
+      if (hostMatches(e.getKey(), hostname)) return e.getValue();
     }
-    return out;
+    return null;
   }
 
   /** VirtualServices bound to a gateway, given as namespace/name. */
   public List<Located<VirtualService>> gatewayVirtualServices(String gatewayNsName) {
-    List<Located<VirtualService>> out = new ArrayList<>();
-    for (Located<VirtualService> vs : config.virtualServices()) {
-      List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
-      if (gws == null) continue;
-      for (String g : gws) {
-        String full = g.contains("/") ? g : vs.namespace() + "/" + g;
-        if (full.equals(gatewayNsName)) {
-          out.add(vs);
-          break;
-        }
-      }
-    }
-    return out;
+    return new ArrayList<>(gatewayVirtualServices.getOrDefault(gatewayNsName, List.of()));
   }
 
   /**

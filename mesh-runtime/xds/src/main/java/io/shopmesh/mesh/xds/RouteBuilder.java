@@ -131,17 +131,7 @@ public final class RouteBuilder {
 
   /** The first sidecar VirtualService whose hosts cover this service host (exact before wildcard). */
   Located<VirtualService> sidecarVirtualService(String hostname) {
-    Located<VirtualService> wildcard = null;
-    for (Located<VirtualService> vs : ctx.sidecarVirtualServices()) {
-      List<String> hosts = vs.object().getSpec().getHosts();
-      if (hosts == null) continue;
-      for (String h : hosts) {
-        String fq = PushContext.resolveHost(h, vs.namespace());
-        if (fq.equals(hostname)) return vs;
-        if (wildcard == null && PushContext.hostMatches(fq, hostname)) wildcard = vs;
-      }
-    }
-    return wildcard;
+    return ctx.sidecarVirtualService(hostname);
   }
 
   /**
