@@ -9,7 +9,6 @@ import io.shopmesh.mesh.meshctl.prom.PromText;
 import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -17,14 +16,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The docker compose target: the repository's own docker-compose.yml (the one {@code meshctl
@@ -58,8 +55,8 @@ public final class ComposeMeshTarget implements MeshTarget {
     this.work = work.toAbsolutePath().normalize();
     this.configDir = this.work.resolve("compose-manifests");
     this.project = System.getProperty("e2e.compose.project", "shopmesh-e2e");
-    this.gatewayPort = freePort();
-    this.istiodPort = freePort();
+    this.gatewayPort = Targets.freePort();
+    this.istiodPort = Targets.freePort();
     this.generator = new ComposeGenerator(
         new ConfigLoader().load(List.of(this.home.resolve("manifests"))).config(),
         ComposeGenerator.Options.defaults());
@@ -72,14 +69,6 @@ public final class ComposeMeshTarget implements MeshTarget {
     return v2.ok() ? List.of("docker", "compose") : List.of("docker-compose");
   }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   @Override
   public Path home() {
     return home;
@@ -87,12 +76,7 @@ public final class ComposeMeshTarget implements MeshTarget {
 
   @Override
   public void start() throws Exception {
-    Files.createDirectories(configDir);
-    try (Stream<Path> files = Files.list(home.resolve("manifests"))) {
-      for (Path f : files.filter(p -> p.toString().endsWith(".yaml") && Files.isRegularFile(p)).toList()) {
-        Files.copy(f, configDir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
+    Targets.copyManifests(home, configDir);
     long t0 = System.nanoTime();
     Result up = compose(Duration.ofMinutes(10), "up", "-d");
     System.out.println(up.output());

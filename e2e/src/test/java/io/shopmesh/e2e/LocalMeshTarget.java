@@ -14,7 +14,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The local target: {@code ./meshctl up -d} once for the suite and {@code ./meshctl down} after
@@ -48,7 +46,7 @@ public final class LocalMeshTarget implements MeshTarget {
     this.stateDir = this.work.resolve("mesh");
     this.configDir = this.work.resolve("manifests");
     this.subnet = freeSubnet();
-    this.gatewayPort = freePort();
+    this.gatewayPort = Targets.freePort();
   }
 
   /** A loopback /24 nobody else's mesh (or test) uses right now: its istiod and gateway ports are free. */
@@ -71,14 +69,6 @@ public final class LocalMeshTarget implements MeshTarget {
     }
   }
 
-  private static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
   @Override
   public Path home() {
     return home;
@@ -86,12 +76,7 @@ public final class LocalMeshTarget implements MeshTarget {
 
   @Override
   public void start() throws Exception {
-    Files.createDirectories(configDir);
-    try (Stream<Path> files = Files.list(home.resolve("manifests"))) {
-      for (Path f : files.filter(p -> p.toString().endsWith(".yaml") && Files.isRegularFile(p)).toList()) {
-        Files.copy(f, configDir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
+    Targets.copyManifests(home, configDir);
     Result r = meshctl(Duration.ofMinutes(12), "up", "-d", configDir.toString(), "--subnet", subnet,
         "--istiod-address", subnet + ".250", "--gateway-port", Integer.toString(gatewayPort), "--timeout", "420",
         // if this JVM dies (even kill -9), the mesh stops too
