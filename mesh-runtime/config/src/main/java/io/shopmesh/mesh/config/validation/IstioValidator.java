@@ -596,29 +596,16 @@ public final class IstioValidator {
     }
   }
 
+  /** HTTP route destinations: as TCP/TLS ones, plus each destination's header operations. */
   private void httpRouteDestinations(JsonNode route, String path) {
-    long total = 0;
-    for (int i = 0; i < route.size(); i++) {
-      JsonNode d = route.get(i);
-      String p = path + "[" + i + "]";
-      if (!d.has("destination")) {
-        error(p, "destination is required");
-      } else {
-        destination(d.get("destination"), p + ".destination");
-      }
-      headerOperations(d.path("headers"), p + ".headers");
-      long w = d.path("weight").asLong(0);
-      if (w < 0) {
-        error(p + ".weight", "weight " + w + " < 0");
-      }
-      total += w;
-    }
-    if (route.size() > 1 && total == 0) {
-      error(path, "total destination weight = 0");
-    }
+    routeDestinations(route, path, true);
   }
 
   private void routeDestinations(JsonNode route, String path) {
+    routeDestinations(route, path, false);
+  }
+
+  private void routeDestinations(JsonNode route, String path, boolean http) {
     long total = 0;
     for (int i = 0; i < route.size(); i++) {
       JsonNode d = route.get(i);
@@ -627,6 +614,9 @@ public final class IstioValidator {
         error(p, "destination is required");
       } else {
         destination(d.get("destination"), p + ".destination");
+      }
+      if (http) {
+        headerOperations(d.path("headers"), p + ".headers");
       }
       long w = d.path("weight").asLong(0);
       if (w < 0) {
