@@ -26,19 +26,34 @@ public final class BenchMain {
     Path repo = Path.of(System.getProperty("bench.repo", ".")).toAbsolutePath().normalize();
     Path work = Files.createTempDirectory("shop-mesh-bench-");
     Env env = new Env(o, repo, work);
-    Report report = new Report(o, System.getProperty("bench.command", "bench/run.sh " + String.join(" ", args)));
+    Report report =
+        new Report(
+            o, System.getProperty("bench.command", "bench/run.sh " + String.join(" ", args)));
     report.machine = Machine.describe();
     report.loadBefore = Machine.loadAverage();
     report.started = Instant.now();
     Env.say("work directory %s (logs in %s/logs)", work, work);
     Env.say("machine: %s; load average %s", report.machine.get("summary"), report.loadBefore);
-    report.versions.put("java", System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vm.name")
-        + ")");
-    String head = Procs.capture(List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"), 5);
-    String dirty = Procs.capture(List.of("git", "-C", repo.toString(), "status", "--porcelain", "--untracked-files=no"), 5);
-    report.versions.put("mesh", "commit " + (head.isEmpty() ? "?" : head) + (dirty.isEmpty() ? "" : " (with local changes)"));
+    report.versions.put(
+        "java",
+        System.getProperty("java.runtime.version")
+            + " ("
+            + System.getProperty("java.vm.name")
+            + ")");
+    String head =
+        Procs.capture(List.of("git", "-C", repo.toString(), "rev-parse", "--short", "HEAD"), 5);
+    String dirty =
+        Procs.capture(
+            List.of("git", "-C", repo.toString(), "status", "--porcelain", "--untracked-files=no"),
+            5);
+    report.versions.put(
+        "mesh",
+        "commit "
+            + (head.isEmpty() ? "?" : head)
+            + (dirty.isEmpty() ? "" : " (with local changes)"));
     Wrk wrk = Wrk.find();
-    report.versions.put("wrk", wrk == null ? "not installed (Java closed loop used instead)" : wrk.version());
+    report.versions.put(
+        "wrk", wrk == null ? "not installed (Java closed loop used instead)" : wrk.version());
 
     if (o.sections.contains("dataplane")) {
       try (DataPlane dp = new DataPlane(env)) {
@@ -89,22 +104,34 @@ public final class BenchMain {
     String text = report.markdown();
     System.out.println();
     System.out.println(text);
-    Path out = o.out != null ? Path.of(o.out) : repo.resolve(o.smoke ? "bench/target/bench-smoke.md" : "bench/target/bench.md");
+    Path out =
+        o.out != null
+            ? Path.of(o.out)
+            : repo.resolve(o.smoke ? "bench/target/bench-smoke.md" : "bench/target/bench.md");
     Report.writeInto(out, o.block, text);
     Env.say("results written to %s", out);
     Procs.killAll();
     System.exit(report.failures.isEmpty() ? 0 : 1);
   }
 
-  /** The translation benchmark in its own JVM (istiod's flags with a larger heap); its key=value lines. */
+  /**
+   * The translation benchmark in its own JVM (istiod's flags with a larger heap); its key=value
+   * lines.
+   */
   static Map<String, String> runTranslation(Env env) throws Exception {
     Options o = env.o;
     List<String> argv = env.meshJvm(o.translationHeap, null);
     argv.set(argv.indexOf("-Xms16m"), "-Xms256m");
-    argv.addAll(List.of(Translation.class.getName(), Integer.toString(o.services), Integer.toString(o.subsets),
-        Integer.toString(o.proxies), Integer.toString(o.translationBudgetSeconds)));
-    Env.say("translation: %d services x %d subsets, %d proxies (budget %d s per push)", o.services, o.subsets,
-        o.proxies, o.translationBudgetSeconds);
+    argv.addAll(
+        List.of(
+            Translation.class.getName(),
+            Integer.toString(o.services),
+            Integer.toString(o.subsets),
+            Integer.toString(o.proxies),
+            Integer.toString(o.translationBudgetSeconds)));
+    Env.say(
+        "translation: %d services x %d subsets, %d proxies (budget %d s per push)",
+        o.services, o.subsets, o.proxies, o.translationBudgetSeconds);
     Path log = env.log("translation");
     Process p = Procs.start(argv, log, null);
     if (!p.waitFor(o.translationBudgetSeconds * 3L + 180, java.util.concurrent.TimeUnit.SECONDS)) {
@@ -118,12 +145,20 @@ public final class BenchMain {
       if (m.matches()) out.put(m.group(1), m.group(2));
     }
     if (p.exitValue() != 0 || !out.containsKey("one_vs_ms")) {
-      throw new IOException("translation benchmark failed (exit " + p.exitValue() + "); see " + log + "\n"
-          + String.join("\n", Files.readAllLines(log).stream().limit(30).toList()));
+      throw new IOException(
+          "translation benchmark failed (exit "
+              + p.exitValue()
+              + "); see "
+              + log
+              + "\n"
+              + String.join("\n", Files.readAllLines(log).stream().limit(30).toList()));
     }
-    Env.say("translation: full push %s for %s proxies (%.1f ms per proxy), one VS changed %s",
-        Report.dur(Double.parseDouble(out.get("full_ms_all_proxies"))), o.proxies,
-        Double.parseDouble(out.get("full_ms_per_proxy")), Report.dur(Double.parseDouble(out.get("one_vs_ms_all_proxies"))));
+    Env.say(
+        "translation: full push %s for %s proxies (%.1f ms per proxy), one VS changed %s",
+        Report.dur(Double.parseDouble(out.get("full_ms_all_proxies"))),
+        o.proxies,
+        Double.parseDouble(out.get("full_ms_per_proxy")),
+        Report.dur(Double.parseDouble(out.get("one_vs_ms_all_proxies"))));
     return out;
   }
 
@@ -154,7 +189,15 @@ public final class BenchMain {
       }
       m.put("memory", String.format("%.1f GiB", memKb / 1024.0 / 1024.0));
       m.put("kernel", Procs.capture(List.of("uname", "-sr"), 5));
-      m.put("summary", m.get("nproc") + " CPUs (" + m.get("cpu") + "), " + m.get("memory") + ", " + m.get("kernel"));
+      m.put(
+          "summary",
+          m.get("nproc")
+              + " CPUs ("
+              + m.get("cpu")
+              + "), "
+              + m.get("memory")
+              + ", "
+              + m.get("kernel"));
       return m;
     }
 

@@ -22,7 +22,12 @@ import java.util.Map;
 final class Convergence implements AutoCloseable {
 
   /** One proxy count: per round the time until the last ACK and until the median ACK. */
-  record Row(int proxies, double[] lastAckMs, double[] medianAckMs, long istiodRssBytes, double istiodCpuSeconds) {
+  record Row(
+      int proxies,
+      double[] lastAckMs,
+      double[] medianAckMs,
+      long istiodRssBytes,
+      double istiodCpuSeconds) {
     double lastMedian() {
       return median(lastAckMs);
     }
@@ -52,8 +57,17 @@ final class Convergence implements AutoCloseable {
     env.render("mesh/upstream.yaml", config.resolve("upstream.yaml"), vars);
     writeVs();
     List<String> argv = env.meshJvm("-Xmx256m", null);
-    argv.addAll(List.of("io.shopmesh.mesh.istiod.IstiodMain", "--config-dir", config.toString(),
-        "--bind", env.ip(2), "--xds-port", "15010", "--http-port", "15014"));
+    argv.addAll(
+        List.of(
+            "io.shopmesh.mesh.istiod.IstiodMain",
+            "--config-dir",
+            config.toString(),
+            "--bind",
+            env.ip(2),
+            "--xds-port",
+            "15010",
+            "--http-port",
+            "15014"));
     istiod = Procs.start(argv, env.log("istiod-convergence"), null);
     if (!Http.await(() -> Http.ok(env.ip(2), 15014, null, "/ready"), 60_000)) {
       throw new IOException("istiod not ready in 60 s; see " + env.log("istiod-convergence"));
@@ -66,8 +80,15 @@ final class Convergence implements AutoCloseable {
       while (proxies.size() < n) {
         int i = proxies.size();
         String ip = "10.99." + (i / 250) + "." + (1 + i % 250);
-        WorkloadInstance w = new WorkloadInstance("sim-" + i, "default", ip,
-            Map.of("app", "sim-client", "version", "v1"), "sim-client", List.of(new PodPort("http", 9080, "TCP")), true);
+        WorkloadInstance w =
+            new WorkloadInstance(
+                "sim-" + i,
+                "default",
+                ip,
+                Map.of("app", "sim-client", "version", "v1"),
+                "sim-client",
+                List.of(new PodPort("http", 9080, "TCP")),
+                true);
         proxies.add(new SimProxy(env.ip(2), 15010, ProxyNode.sidecar(w).toNode()));
       }
       if (!Http.await(() -> proxies.stream().allMatch(SimProxy::synced), 120_000)) {
@@ -82,34 +103,48 @@ final class Convergence implements AutoCloseable {
         long t0 = System.nanoTime();
         timeout++;
         writeVs();
-        boolean all = Http.await(() -> {
-          for (int i = 0; i < proxies.size(); i++) {
-            SimProxy.Acked a = proxies.get(i).rds();
-            if (a.version().equals(before.get(i)) || a.nanos() < t0) return false;
-          }
-          return true;
-        }, 30_000);
-        if (!all) throw new IOException("the VirtualService change did not reach all " + n + " proxies in 30 s");
-        double[] each = proxies.stream().mapToDouble(p -> (p.rds().nanos() - t0) / 1e6).sorted().toArray();
+        boolean all =
+            Http.await(
+                () -> {
+                  for (int i = 0; i < proxies.size(); i++) {
+                    SimProxy.Acked a = proxies.get(i).rds();
+                    if (a.version().equals(before.get(i)) || a.nanos() < t0) return false;
+                  }
+                  return true;
+                },
+                30_000);
+        if (!all)
+          throw new IOException(
+              "the VirtualService change did not reach all " + n + " proxies in 30 s");
+        double[] each =
+            proxies.stream().mapToDouble(p -> (p.rds().nanos() - t0) / 1e6).sorted().toArray();
         last[r] = each[each.length - 1];
         med[r] = each[each.length / 2];
         Thread.sleep(300);
       }
       double cpu = Procs.cpuSeconds(istiod.pid()) - cpu0;
       Row row = new Row(n, last, med, Procs.rssBytes(istiod.pid()), cpu);
-      Env.say("convergence, %d proxies: last ACK after %.1f ms (median of %d rounds, worst %.1f ms); "
-          + "istiod RSS %d MB", n, row.lastMedian(), env.o.rounds, row.lastMax(), row.istiodRssBytes() >> 20);
+      Env.say(
+          "convergence, %d proxies: last ACK after %.1f ms (median of %d rounds, worst %.1f ms); "
+              + "istiod RSS %d MB",
+          n, row.lastMedian(), env.o.rounds, row.lastMax(), row.istiodRssBytes() >> 20);
       rows.add(row);
     }
     return rows;
   }
 
-  /** Replaces the VirtualService file in one step (write aside, then rename), as an editor or kubectl would. */
+  /**
+   * Replaces the VirtualService file in one step (write aside, then rename), as an editor or
+   * kubectl would.
+   */
   private void writeVs() throws IOException {
     vars.put("TIMEOUT", Integer.toString(timeout));
     Path tmp = env.work.resolve("controlplane").resolve("upstream-vs.yaml.next");
     env.render("mesh/upstream-vs.yaml", tmp, vars);
-    Files.move(tmp, config.resolve("upstream-vs.yaml"), StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        tmp,
+        config.resolve("upstream-vs.yaml"),
+        StandardCopyOption.REPLACE_EXISTING,
         StandardCopyOption.ATOMIC_MOVE);
   }
 

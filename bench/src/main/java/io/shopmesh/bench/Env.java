@@ -30,8 +30,8 @@ final class Env {
   }
 
   /**
-   * A JVM of the mesh as {@code meshctl up} starts it (same flags, same heap per role), unless
-   * the run overrides the flags to try others.
+   * A JVM of the mesh as {@code meshctl up} starts it (same flags, same heap per role), unless the
+   * run overrides the flags to try others.
    */
   List<String> meshJvm(String heap, List<String> override) {
     List<String> argv = new ArrayList<>();

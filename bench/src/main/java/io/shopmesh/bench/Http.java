@@ -25,9 +25,17 @@ final class Http {
       s.connect(new InetSocketAddress(ip, port), 2000);
       s.setSoTimeout(10_000);
       byte[] payload = body == null ? new byte[0] : body.getBytes(StandardCharsets.UTF_8);
-      String head = method + " " + path + " HTTP/1.1\r\nHost: " + (host == null ? ip + ":" + port : host)
-          + "\r\nConnection: close\r\n" + (body == null ? "" : "Content-Length: " + payload.length
-          + "\r\nContent-Type: application/yaml\r\n") + "\r\n";
+      String head =
+          method
+              + " "
+              + path
+              + " HTTP/1.1\r\nHost: "
+              + (host == null ? ip + ":" + port : host)
+              + "\r\nConnection: close\r\n"
+              + (body == null
+                  ? ""
+                  : "Content-Length: " + payload.length + "\r\nContent-Type: application/yaml\r\n")
+              + "\r\n";
       OutputStream out = s.getOutputStream();
       out.write(head.getBytes(StandardCharsets.ISO_8859_1));
       out.write(payload);
@@ -35,7 +43,8 @@ final class Http {
       InputStream in = s.getInputStream();
       String all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       int sp = all.indexOf(' ');
-      if (!all.startsWith("HTTP/") || sp < 0 || all.length() < sp + 4) throw new IOException("not HTTP: " + all);
+      if (!all.startsWith("HTTP/") || sp < 0 || all.length() < sp + 4)
+        throw new IOException("not HTTP: " + all);
       int status = Integer.parseInt(all.substring(sp + 1, sp + 4));
       int bodyAt = all.indexOf("\r\n\r\n");
       return new Response(status, bodyAt < 0 ? "" : all.substring(bodyAt + 4));

@@ -18,9 +18,9 @@ import org.HdrHistogram.Histogram;
  * HTTP/1.1 load on keep-alive connections from one event loop.
  *
  * <p>{@link #openLoop}: requests are due at a fixed rate whatever the responses do (wrk2's model).
- * Each latency is measured from the time the request was due, not from when it was sent, so a
- * stall of the system under test is charged to every request that should have gone out during it
- * (no coordinated omission). {@link #closedLoop}: each connection sends its next request when the
+ * Each latency is measured from the time the request was due, not from when it was sent, so a stall
+ * of the system under test is charged to every request that should have gone out during it (no
+ * coordinated omission). {@link #closedLoop}: each connection sends its next request when the
  * previous answer is in (wrk's model), used for maximum throughput when wrk is not installed.
  */
 final class LoadGen implements AutoCloseable {
@@ -56,15 +56,29 @@ final class LoadGen implements AutoCloseable {
 
   LoadGen(Target target, int connections) {
     this.target = target;
-    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(1).setWorkerPoolSize(1)
-        .setBlockedThreadCheckInterval(60_000));
+    this.vertx =
+        Vertx.vertx(
+            new VertxOptions()
+                .setEventLoopPoolSize(1)
+                .setWorkerPoolSize(1)
+                .setBlockedThreadCheckInterval(60_000));
     this.ctx = vertx.getOrCreateContext();
-    this.client = vertx.createHttpClient(new HttpClientOptions()
-            .setKeepAlive(true).setPipelining(false).setTcpNoDelay(true)
-            .setConnectTimeout(5_000).setIdleTimeout(0),
-        new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(-1));
-    this.request = new RequestOptions().setMethod(HttpMethod.GET).setHost(target.ip()).setPort(target.port())
-        .setURI(target.path()).setTimeout(10_000);
+    this.client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setKeepAlive(true)
+                .setPipelining(false)
+                .setTcpNoDelay(true)
+                .setConnectTimeout(5_000)
+                .setIdleTimeout(0),
+            new PoolOptions().setHttp1MaxSize(connections).setMaxWaitQueueSize(-1));
+    this.request =
+        new RequestOptions()
+            .setMethod(HttpMethod.GET)
+            .setHost(target.ip())
+            .setPort(target.port())
+            .setURI(target.path())
+            .setTimeout(10_000);
   }
 
   /**
@@ -96,8 +110,11 @@ final class LoadGen implements AutoCloseable {
     return snapshot(sent, all ? 0 : done.getCount(), seconds);
   }
 
-  /** {@code connections} requests in flight for warmup + seconds; throughput over the recorded part. */
-  Result closedLoop(int connections, double warmupSeconds, double seconds) throws InterruptedException {
+  /**
+   * {@code connections} requests in flight for warmup + seconds; throughput over the recorded part.
+   */
+  Result closedLoop(int connections, double warmupSeconds, double seconds)
+      throws InterruptedException {
     long now = System.nanoTime();
     long measureStart = now + (long) (warmupSeconds * 1e9);
     long end = measureStart + (long) (seconds * 1e9);
@@ -120,23 +137,27 @@ final class LoadGen implements AutoCloseable {
   }
 
   private void exchange(long due, boolean measured, Runnable then) {
-    client.request(request)
-        .compose(req -> {
-          if (target.hostHeader() != null) req.authority(HostAndPort.parseAuthority(target.hostHeader(), -1));
-          return req.send();
-        })
+    client
+        .request(request)
+        .compose(
+            req -> {
+              if (target.hostHeader() != null)
+                req.authority(HostAndPort.parseAuthority(target.hostHeader(), -1));
+              return req.send();
+            })
         .compose(resp -> resp.body().map(b -> resp.statusCode()))
-        .onComplete(ar -> {
-          if (measured) {
-            if (ar.succeeded() && ar.result() < 400) {
-              ok++;
-              histogram.recordValue(Math.max(1, (System.nanoTime() - due) / 1000));
-            } else {
-              errors++;
-            }
-          }
-          if (then != null) then.run();
-        });
+        .onComplete(
+            ar -> {
+              if (measured) {
+                if (ar.succeeded() && ar.result() < 400) {
+                  ok++;
+                  histogram.recordValue(Math.max(1, (System.nanoTime() - due) / 1000));
+                } else {
+                  errors++;
+                }
+              }
+              if (then != null) then.run();
+            });
   }
 
   private void reset() {
@@ -148,10 +169,13 @@ final class LoadGen implements AutoCloseable {
   private Result snapshot(long sent, long timeouts, double seconds) throws InterruptedException {
     CountDownLatch got = new CountDownLatch(1);
     Result[] out = new Result[1];
-    ctx.runOnContext(v -> {
-      out[0] = new Result(sent < 0 ? ok + errors : sent, ok, errors, timeouts, histogram.copy(), seconds);
-      got.countDown();
-    });
+    ctx.runOnContext(
+        v -> {
+          out[0] =
+              new Result(
+                  sent < 0 ? ok + errors : sent, ok, errors, timeouts, histogram.copy(), seconds);
+          got.countDown();
+        });
     got.await(10, TimeUnit.SECONDS);
     return out[0];
   }

@@ -20,6 +20,7 @@ final class Procs {
   static final double CLK_TCK = clockTicks();
 
   private static final List<Process> STARTED = new CopyOnWriteArrayList<>();
+
   /** Tools the run acts as if they were not installed (--without). */
   static final java.util.Set<String> HIDDEN = new java.util.concurrent.CopyOnWriteArraySet<>();
 
@@ -32,14 +33,18 @@ final class Procs {
   /** Starts a process with its output in a log file; it is stopped when the harness exits. */
   static Process start(List<String> argv, Path log, Map<String, String> env) throws IOException {
     Files.createDirectories(log.getParent());
-    ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
+    ProcessBuilder pb =
+        new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
     if (env != null) pb.environment().putAll(env);
     Process p = pb.start();
     STARTED.add(p);
     return p;
   }
 
-  /** SIGTERM, then SIGKILL after 5 s; children first gone with the parent (nginx master stops its workers). */
+  /**
+   * SIGTERM, then SIGKILL after 5 s; children first gone with the parent (nginx master stops its
+   * workers).
+   */
   static void stop(Process p) {
     if (p == null) return;
     List<ProcessHandle> kids = p.descendants().toList();
@@ -130,10 +135,14 @@ final class Procs {
     }
   }
 
-  /** The executable's path when it is on PATH (or in /usr/sbin, where Debian puts nginx and haproxy). */
+  /**
+   * The executable's path when it is on PATH (or in /usr/sbin, where Debian puts nginx and
+   * haproxy).
+   */
   static String which(String name) {
     if (HIDDEN.contains(name)) return null;
-    List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+    List<String> dirs =
+        new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
     dirs.add("/usr/sbin");
     dirs.add("/sbin");
     for (String d : dirs) {

@@ -23,9 +23,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A simulated proxy: one gRPC ADS stream, subscribing as Envoy does (CDS and LDS wildcard, then EDS
- * for the EDS clusters and RDS for the route configs the listeners name) and ACKing every
- * response. It keeps only what the convergence measurement needs: per type, the last version and
- * when it was ACKed.
+ * for the EDS clusters and RDS for the route configs the listeners name) and ACKing every response.
+ * It keeps only what the convergence measurement needs: per type, the last version and when it was
+ * ACKed.
  */
 final class SimProxy implements AutoCloseable {
 
@@ -47,20 +47,23 @@ final class SimProxy implements AutoCloseable {
   SimProxy(String ip, int port, Node node) {
     this.node = node;
     this.channel = NettyChannelBuilder.forAddress(ip, port).usePlaintext().build();
-    this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-      @Override
-      public void onNext(DiscoveryResponse r) {
-        handle(r);
-      }
+    this.requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse r) {
+                    handle(r);
+                  }
 
-      @Override
-      public void onError(Throwable t) {
-        error = t;
-      }
+                  @Override
+                  public void onError(Throwable t) {
+                    error = t;
+                  }
 
-      @Override
-      public void onCompleted() {}
-    });
+                  @Override
+                  public void onCompleted() {}
+                });
     subscribe(CDS, List.of(), "", "");
     subscribe(LDS, List.of(), "", "");
   }
@@ -73,17 +76,29 @@ final class SimProxy implements AutoCloseable {
     return acked.get(RDS);
   }
 
-  private synchronized void subscribe(String type, List<String> names, String version, String nonce) {
+  private synchronized void subscribe(
+      String type, List<String> names, String version, String nonce) {
     subscribed.put(type, names);
-    requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).addAllResourceNames(names)
-        .setVersionInfo(version).setResponseNonce(nonce).build());
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .addAllResourceNames(names)
+            .setVersionInfo(version)
+            .setResponseNonce(nonce)
+            .build());
   }
 
   private synchronized void handle(DiscoveryResponse r) {
     String type = r.getTypeUrl();
-    requests.onNext(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type)
-        .addAllResourceNames(subscribed.getOrDefault(type, List.of()))
-        .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
+    requests.onNext(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .addAllResourceNames(subscribed.getOrDefault(type, List.of()))
+            .setVersionInfo(r.getVersionInfo())
+            .setResponseNonce(r.getNonce())
+            .build());
     acked.put(type, new Acked(r.getVersionInfo(), System.nanoTime()));
     try {
       if (type.equals(CDS)) {
@@ -91,8 +106,10 @@ final class SimProxy implements AutoCloseable {
         for (Any a : r.getResourcesList()) {
           Cluster c = a.unpack(Cluster.class);
           if (c.getType() == Cluster.DiscoveryType.EDS) {
-            eds.add(c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName()
-                : c.getEdsClusterConfig().getServiceName());
+            eds.add(
+                c.getEdsClusterConfig().getServiceName().isEmpty()
+                    ? c.getName()
+                    : c.getEdsClusterConfig().getServiceName());
           }
         }
         resubscribe(EDS, new ArrayList<>(eds));

@@ -8,8 +8,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Start-up: {@code ./meshctl up -d} on the repository's manifests (in its own loopback /24, state
- * directory and gateway port), polling the gateway every 50 ms for the first 200 answer to
- * {@code Host: shop.example.com}; then {@code ./meshctl down}.
+ * directory and gateway port), polling the gateway every 50 ms for the first 200 answer to {@code
+ * Host: shop.example.com}; then {@code ./meshctl down}.
  */
 final class Startup {
 
@@ -28,9 +28,21 @@ final class Startup {
     int port = env.o.startupGatewayPort;
     String subnet = env.o.startupSubnet;
     List<String> common = List.of("--state-dir", stateDir.toString());
-    List<String> up = new java.util.ArrayList<>(List.of(meshctl.toString(), "up", "-d", "--no-build",
-        "--gateway-port", Integer.toString(port), "--subnet", subnet, "--istiod-address", subnet + ".250",
-        "--timeout", "240"));
+    List<String> up =
+        new java.util.ArrayList<>(
+            List.of(
+                meshctl.toString(),
+                "up",
+                "-d",
+                "--no-build",
+                "--gateway-port",
+                Integer.toString(port),
+                "--subnet",
+                subnet,
+                "--istiod-address",
+                subnet + ".250",
+                "--timeout",
+                "240"));
     up.addAll(common);
     Env.say("start-up: %s", String.join(" ", up));
     long t0 = System.nanoTime();
@@ -59,12 +71,21 @@ final class Startup {
       if (!d.waitFor(60, TimeUnit.SECONDS)) Procs.stop(d);
       Procs.stop(p);
     }
-    String note = exit == 0 ? "" : "meshctl up exited " + exit + " (see " + env.log("meshctl-up") + ")";
+    String note =
+        exit == 0 ? "" : "meshctl up exited " + exit + " (see " + env.log("meshctl-up") + ")";
     if (Double.isNaN(first)) {
-      throw new IOException("no request was routed through the gateway; " + note + " "
-          + Files.readString(env.log("meshctl-up")).lines().limit(40).reduce("", (a, b) -> a + "\n" + b));
+      throw new IOException(
+          "no request was routed through the gateway; "
+              + note
+              + " "
+              + Files.readString(env.log("meshctl-up"))
+                  .lines()
+                  .limit(40)
+                  .reduce("", (a, b) -> a + "\n" + b));
     }
-    Env.say("start-up: first request routed after %.1f s, up -d returned after %.1f s", first, returned);
+    Env.say(
+        "start-up: first request routed after %.1f s, up -d returned after %.1f s",
+        first, returned);
     return new Result(first, returned, exit, note);
   }
 }

@@ -27,14 +27,14 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Translation cost for a synthetic mesh (Istio's load-test shape: S services with K subsets each,
- * P sidecars), in its own JVM with istiod's JVM flags: config load, PushContext, a full push (every
+ * Translation cost for a synthetic mesh (Istio's load-test shape: S services with K subsets each, P
+ * sidecars), in its own JVM with istiod's JVM flags: config load, PushContext, a full push (every
  * proxy's LDS/RDS/CDS/EDS generated and hashed, as istiod's ADS server does on every push), and a
  * push after one VirtualService changed. A push that would take longer than the budget is measured
  * on the proxies done in time and extrapolated (said so in the output).
  *
- * <p>{@code Translation SERVICES SUBSETS PROXIES BUDGET_SECONDS}; prints {@code translation.KEY=VALUE}
- * lines.
+ * <p>{@code Translation SERVICES SUBSETS PROXIES BUDGET_SECONDS}; prints {@code
+ * translation.KEY=VALUE} lines.
  */
 public final class Translation {
 
@@ -52,7 +52,8 @@ public final class Translation {
     long t = System.nanoTime();
     LoadResult lr = new ConfigLoader().load(Path.of("synthetic.yaml"), yaml(services, subsets, 0));
     double loadMs = ms(t);
-    long errors = lr.diagnostics().stream().filter(d -> d.level() == Diagnostic.Level.ERROR).count();
+    long errors =
+        lr.diagnostics().stream().filter(d -> d.level() == Diagnostic.Level.ERROR).count();
     MeshConfig config = lr.config();
     out("load_ms", loadMs);
     out("load_errors", errors);
@@ -94,8 +95,16 @@ public final class Translation {
     out("retained_bytes_per_proxy", perProxy);
     out("serialized_bytes_per_proxy", bytes / keep);
     out("retained_bytes_all_proxies_estimate", perProxy * nodes.size());
-    out("resources_per_proxy", held.get(0).clusters().size() + "c/" + held.get(0).endpoints().size() + "e/"
-        + held.get(0).routes().size() + "r/" + held.get(0).listeners().size() + "l");
+    out(
+        "resources_per_proxy",
+        held.get(0).clusters().size()
+            + "c/"
+            + held.get(0).endpoints().size()
+            + "e/"
+            + held.get(0).routes().size()
+            + "r/"
+            + held.get(0).listeners().size()
+            + "l");
     held.clear();
 
     // one VirtualService changed: new config, new PushContext, every proxy regenerated and compared
@@ -103,8 +112,15 @@ public final class Translation {
     LoadResult changed = new ConfigLoader().load(Path.of("vs-0.yaml"), vsYaml(0, subsets, 1));
     List<Located<VirtualService>> vss = new ArrayList<>(config.virtualServices());
     vss.set(0, changed.config().virtualServices().get(0));
-    MeshConfig config2 = new MeshConfig(vss, config.destinationRules(), config.gateways(), config.serviceEntries(),
-        config.services(), config.deployments(), config.namespaces());
+    MeshConfig config2 =
+        new MeshConfig(
+            vss,
+            config.destinationRules(),
+            config.gateways(),
+            config.serviceEntries(),
+            config.services(),
+            config.deployments(),
+            config.namespaces());
     PushContext ctx2 = new PushContext(config2);
     out("one_vs_push_context_ms", ms(t));
     Push one = push(ctx2, registry, nodes.subList(0, full.done), before, before, budget);
@@ -115,9 +131,16 @@ public final class Translation {
   /** One push over the proxies, bounded by the budget. */
   record Push(int done, double ms, long allocated, int changed, long maxPerProxyNanos) {}
 
-  private static Push push(PushContext ctx, ServiceRegistry registry, List<ProxyNode> nodes, String[][] store,
-      String[][] compare, double budgetSeconds) throws IOException {
-    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+  private static Push push(
+      PushContext ctx,
+      ServiceRegistry registry,
+      List<ProxyNode> nodes,
+      String[][] store,
+      String[][] compare,
+      double budgetSeconds)
+      throws IOException {
+    com.sun.management.ThreadMXBean threads =
+        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     long a0 = threads.getCurrentThreadAllocatedBytes();
     long t0 = System.nanoTime();
     long deadline = t0 + (long) (budgetSeconds * 1e9);
@@ -148,7 +171,9 @@ public final class Translation {
 
   /** Versions as istiod computes them: a hash of each type's resources, deterministic bytes. */
   static String[] hashes(XdsResources r) throws IOException {
-    return new String[] {hash(r.clusters()), hash(r.endpoints()), hash(r.listeners()), hash(r.routes())};
+    return new String[] {
+      hash(r.clusters()), hash(r.endpoints()), hash(r.listeners()), hash(r.routes())
+    };
   }
 
   static String hash(List<? extends Message> messages) throws IOException {
@@ -172,22 +197,31 @@ public final class Translation {
 
   static long size(XdsResources r) {
     long s = 0;
-    for (List<? extends Message> l : List.of(r.clusters(), r.endpoints(), r.listeners(), r.routes())) {
+    for (List<? extends Message> l :
+        List.of(r.clusters(), r.endpoints(), r.listeners(), r.routes())) {
       for (Message m : l) s += m.getSerializedSize();
     }
     return s;
   }
 
-  /** Pod j serves service j % S as version v(1 + (j / S) % K), like Istio's load-test deployments. */
+  /**
+   * Pod j serves service j % S as version v(1 + (j / S) % K), like Istio's load-test deployments.
+   */
   static ServiceRegistry registry(int services, int subsets, int proxies) {
     List<WorkloadInstance> pods = new ArrayList<>();
     for (int j = 0; j < proxies; j++) {
       int svc = j % services;
       String version = "v" + (1 + (j / services) % subsets);
       String ip = "10." + (j >> 16 & 255) + "." + (j >> 8 & 255) + "." + (j & 255);
-      pods.add(new WorkloadInstance("svc-" + svc + "-" + version + "-" + j, "default", ip,
-          Map.of("app", "svc-" + svc, "version", version), "svc-" + svc + "-" + version,
-          List.of(new PodPort("http", 8080, "TCP")), true));
+      pods.add(
+          new WorkloadInstance(
+              "svc-" + svc + "-" + version + "-" + j,
+              "default",
+              ip,
+              Map.of("app", "svc-" + svc, "version", version),
+              "svc-" + svc + "-" + version,
+              List.of(new PodPort("http", 8080, "TCP")),
+              true));
     }
     return new ServiceRegistry(pods);
   }
@@ -195,7 +229,8 @@ public final class Translation {
   static String yaml(int services, int subsets, int variant) {
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < services; i++) {
-      sb.append("""
+      sb.append(
+          """
           apiVersion: v1
           kind: Service
           metadata:
@@ -220,18 +255,28 @@ public final class Translation {
                 http:
                   maxRequestsPerConnection: 10
             subsets:
-          """.formatted(i));
+          """
+              .formatted(i));
       for (int k = 1; k <= subsets; k++) {
-        sb.append("  - name: v").append(k).append("\n    labels:\n      version: v").append(k).append('\n');
+        sb.append("  - name: v")
+            .append(k)
+            .append("\n    labels:\n      version: v")
+            .append(k)
+            .append('\n');
       }
       sb.append("---\n").append(vsYaml(i, subsets, variant)).append("---\n");
     }
     return sb.toString();
   }
 
-  /** A VirtualService like the walkthrough's: a header match, then weights over the subsets, timeout, retries. */
+  /**
+   * A VirtualService like the walkthrough's: a header match, then weights over the subsets,
+   * timeout, retries.
+   */
   static String vsYaml(int i, int subsets, int variant) {
-    StringBuilder sb = new StringBuilder("""
+    StringBuilder sb =
+        new StringBuilder(
+            """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata:
@@ -250,14 +295,23 @@ public final class Translation {
                 host: svc-%1$d
                 subset: v%2$d
           - route:
-        """.formatted(i, subsets));
+        """
+                .formatted(i, subsets));
     int left = 100;
     for (int k = 1; k <= subsets; k++) {
-      int w = k == subsets ? left : (k == 1 ? 80 - variant * 10 : (100 - 80) / Math.max(1, subsets - 1));
+      int w =
+          k == subsets
+              ? left
+              : (k == 1 ? 80 - variant * 10 : (100 - 80) / Math.max(1, subsets - 1));
       if (k == subsets) w = left;
       left -= w;
-      sb.append("    - destination:\n        host: svc-").append(i).append("\n        subset: v").append(k)
-          .append("\n      weight: ").append(w).append('\n');
+      sb.append("    - destination:\n        host: svc-")
+          .append(i)
+          .append("\n        subset: v")
+          .append(k)
+          .append("\n      weight: ")
+          .append(w)
+          .append('\n');
     }
     sb.append("    timeout: 5s\n    retries:\n      attempts: 3\n      perTryTimeout: 2s\n");
     return sb.toString();

@@ -23,15 +23,20 @@ public final class Upstream {
     CountDownLatch up = new CountDownLatch(args.length);
     for (String a : args) {
       int colon = a.lastIndexOf(':');
-      vertx.createHttpServer(new HttpServerOptions().setHost(a.substring(0, colon))
-              .setPort(Integer.parseInt(a.substring(colon + 1))).setTcpNoDelay(true))
+      vertx
+          .createHttpServer(
+              new HttpServerOptions()
+                  .setHost(a.substring(0, colon))
+                  .setPort(Integer.parseInt(a.substring(colon + 1)))
+                  .setTcpNoDelay(true))
           .requestHandler(req -> req.response().putHeader("content-type", "text/plain").end(body))
           .listen()
           .onSuccess(s -> up.countDown())
-          .onFailure(e -> {
-            System.err.println("cannot listen on " + a + ": " + e);
-            System.exit(1);
-          });
+          .onFailure(
+              e -> {
+                System.err.println("cannot listen on " + a + ": " + e);
+                System.exit(1);
+              });
     }
     if (!up.await(30, TimeUnit.SECONDS)) System.exit(1);
     System.out.println("upstream ready");

@@ -16,8 +16,8 @@ final class Wrk {
   private static final Pattern RPS = Pattern.compile("Requests/sec:\\s+([0-9.]+)");
   private static final Pattern REQUESTS = Pattern.compile("(\\d+) requests in");
   private static final Pattern NON2XX = Pattern.compile("Non-2xx or 3xx responses:\\s+(\\d+)");
-  private static final Pattern SOCKET = Pattern.compile(
-      "Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
+  private static final Pattern SOCKET =
+      Pattern.compile("Socket errors: connect (\\d+), read (\\d+), write (\\d+), timeout (\\d+)");
 
   private final String exe;
 
@@ -38,10 +38,20 @@ final class Wrk {
     return m.find() ? m.group(1) : first;
   }
 
-  Result run(LoadGen.Target t, int threads, int connections, int seconds, Path log) throws IOException,
-      InterruptedException {
-    List<String> argv = new ArrayList<>(List.of(exe, "-t", Integer.toString(threads), "-c",
-        Integer.toString(connections), "-d", seconds + "s", "--timeout", "5s"));
+  Result run(LoadGen.Target t, int threads, int connections, int seconds, Path log)
+      throws IOException, InterruptedException {
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                exe,
+                "-t",
+                Integer.toString(threads),
+                "-c",
+                Integer.toString(connections),
+                "-d",
+                seconds + "s",
+                "--timeout",
+                "5s"));
     if (t.hostHeader() != null) argv.addAll(List.of("-H", "Host: " + t.hostHeader()));
     argv.add(t.url());
     Process p = Procs.start(argv, log, null);

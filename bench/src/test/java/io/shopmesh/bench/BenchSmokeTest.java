@@ -2,9 +2,9 @@ package io.shopmesh.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.LoadResult;
-import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
 import io.shopmesh.mesh.xds.ServiceRegistry;
@@ -18,16 +18,23 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The harness's parts, in-process and on ephemeral ports: no timings asserted, only that they work. */
+/**
+ * The harness's parts, in-process and on ephemeral ports: no timings asserted, only that they work.
+ */
 class BenchSmokeTest {
 
   @Test
   void openAndClosedLoopCountEveryRequest() throws Exception {
     Vertx vertx = Vertx.vertx();
     try {
-      HttpServer server = vertx.createHttpServer()
-          .requestHandler(r -> r.response().end(Upstream.BODY))
-          .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      HttpServer server =
+          vertx
+              .createHttpServer()
+              .requestHandler(r -> r.response().end(Upstream.BODY))
+              .listen(0, "127.0.0.1")
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
       LoadGen.Target t = new LoadGen.Target("127.0.0.1", server.actualPort(), "upstream:8080", "/");
       try (LoadGen g = new LoadGen(t, 4)) {
         LoadGen.Result open = g.openLoop(200, 0.2, 1);
@@ -53,8 +60,9 @@ class BenchSmokeTest {
     LoadResult vs = new ConfigLoader().load(Path.of("vs.yaml"), Translation.vsYaml(0, 3, 1));
     assertThat(vs.config().virtualServices()).hasSize(1);
     ServiceRegistry reg = Translation.registry(5, 3, 10);
-    XdsResources r = XdsGenerator.generate(new PushContext(lr.config()), reg,
-        ProxyNode.sidecar(reg.workloads().get(0)));
+    XdsResources r =
+        XdsGenerator.generate(
+            new PushContext(lr.config()), reg, ProxyNode.sidecar(reg.workloads().get(0)));
     assertThat(r.clusters().size()).isGreaterThanOrEqualTo(5 * 4);
   }
 

@@ -27,12 +27,13 @@ import java.util.concurrent.TimeUnit;
  * The docker compose target: the repository's own docker-compose.yml (the one {@code meshctl
  * compose} generates and a test keeps equal to the manifests), brought up under its own project
  * name with a copy of manifests/ as istiod's watched directory, a free gateway port and a free
- * istiod debug port; {@code down -v} afterwards. The images must exist (deploy/docker/build-images.sh).
+ * istiod debug port; {@code down -v} afterwards. The images must exist
+ * (deploy/docker/build-images.sh).
  *
  * <p>Pods, containers and IPs come from the same generator that wrote the file; the host reaches
- * the containers' IPs on the compose bridge directly (Linux), as it reaches pod IPs locally.
- * System properties: {@code e2e.compose.project} (shopmesh-e2e), {@code e2e.compose.keep=true}
- * leaves the stack running after the suite.
+ * the containers' IPs on the compose bridge directly (Linux), as it reaches pod IPs locally. System
+ * properties: {@code e2e.compose.project} (shopmesh-e2e), {@code e2e.compose.keep=true} leaves the
+ * stack running after the suite.
  */
 public final class ComposeMeshTarget implements MeshTarget {
 
@@ -47,8 +48,11 @@ public final class ComposeMeshTarget implements MeshTarget {
   private final ComposeGenerator generator;
   private final List<String> compose;
   // HTTP/1.1 as Prometheus scrapes (no h2c upgrade on the stats port)
-  private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-      .connectTimeout(Duration.ofSeconds(2)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .version(HttpClient.Version.HTTP_1_1)
+          .connectTimeout(Duration.ofSeconds(2))
+          .build();
 
   public ComposeMeshTarget(Path home, Path work) {
     this.home = home.toAbsolutePath().normalize();
@@ -57,15 +61,17 @@ public final class ComposeMeshTarget implements MeshTarget {
     this.project = System.getProperty("e2e.compose.project", "shopmesh-e2e");
     this.gatewayPort = Targets.freePort();
     this.istiodPort = Targets.freePort();
-    this.generator = new ComposeGenerator(
-        new ConfigLoader().load(List.of(this.home.resolve("manifests"))).config(),
-        ComposeGenerator.Options.defaults());
+    this.generator =
+        new ComposeGenerator(
+            new ConfigLoader().load(List.of(this.home.resolve("manifests"))).config(),
+            ComposeGenerator.Options.defaults());
     this.compose = composeCommand();
   }
 
   /** docker compose v2 if the plugin is there, else docker-compose v1. */
   private static List<String> composeCommand() {
-    Result v2 = exec(Duration.ofSeconds(20), List.of("docker", "compose", "version"), Map.of(), null);
+    Result v2 =
+        exec(Duration.ofSeconds(20), List.of("docker", "compose", "version"), Map.of(), null);
     return v2.ok() ? List.of("docker", "compose") : List.of("docker-compose");
   }
 
@@ -84,7 +90,8 @@ public final class ComposeMeshTarget implements MeshTarget {
       throw new IllegalStateException("compose up failed (" + up.exitCode() + "):\n" + up.output());
     }
     awaitReady(Duration.ofMinutes(8));
-    System.out.printf("compose: %d pods ready and in sync in %.1f s (gateway 127.0.0.1:%d)%n",
+    System.out.printf(
+        "compose: %d pods ready and in sync in %.1f s (gateway 127.0.0.1:%d)%n",
         generator.plan().pods().size(), (System.nanoTime() - t0) / 1e9, gatewayPort);
   }
 
@@ -111,8 +118,17 @@ public final class ComposeMeshTarget implements MeshTarget {
   /** {@code meshctl apply --istiod URL -f FILE}: the same command the docs give for compose. */
   @Override
   public Result apply(Path file) {
-    return exec(Duration.ofSeconds(60), List.of(home.resolve("meshctl").toString(), "apply",
-        "--istiod", "http://127.0.0.1:" + istiodPort, "-f", file.toAbsolutePath().toString()), Map.of(), home);
+    return exec(
+        Duration.ofSeconds(60),
+        List.of(
+            home.resolve("meshctl").toString(),
+            "apply",
+            "--istiod",
+            "http://127.0.0.1:" + istiodPort,
+            "-f",
+            file.toAbsolutePath().toString()),
+        Map.of(),
+        home);
   }
 
   @Override
@@ -123,7 +139,9 @@ public final class ComposeMeshTarget implements MeshTarget {
   @Override
   public Map<String, Double> metricBy(String selector, String label) {
     Map<String, Double> out = new LinkedHashMap<>();
-    Selector.parse(selector).sumBy(scrape(), List.of(label)).forEach((k, v) -> out.put(k.get(0), v));
+    Selector.parse(selector)
+        .sumBy(scrape(), List.of(label))
+        .forEach((k, v) -> out.put(k.get(0), v));
     return out;
   }
 
@@ -140,22 +158,33 @@ public final class ComposeMeshTarget implements MeshTarget {
 
   @Override
   public Result proxyConfig(String type, String pod, String... args) {
-    List<String> argv = new ArrayList<>(List.of(home.resolve("meshctl").toString(), "proxy-config", type, pod,
-        "--admin", "http://" + ip(pod(pod)) + ":15000"));
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                home.resolve("meshctl").toString(),
+                "proxy-config",
+                type,
+                pod,
+                "--admin",
+                "http://" + ip(pod(pod)) + ":15000"));
     argv.addAll(List.of(args));
     return exec(Duration.ofSeconds(60), argv, Map.of(), home);
   }
 
   @Override
   public Result analyze() {
-    return exec(Duration.ofSeconds(60), List.of(home.resolve("meshctl").toString(), "analyze", configDir.toString()),
-        Map.of(), home);
+    return exec(
+        Duration.ofSeconds(60),
+        List.of(home.resolve("meshctl").toString(), "analyze", configDir.toString()),
+        Map.of(),
+        home);
   }
 
   @Override
   public List<Pod> pods() {
     return generator.plan().pods().stream()
-        .map(p -> new Pod(p.name(), p.namespace(), p.workload(), p.version())).toList();
+        .map(p -> new Pod(p.name(), p.namespace(), p.workload(), p.version()))
+        .toList();
   }
 
   /** docker kill, then docker start: the container crashes and comes back, as under a kubelet. */
@@ -197,13 +226,24 @@ public final class ComposeMeshTarget implements MeshTarget {
     if (!ids.ok() || ids.output().isBlank()) {
       return "no containers: " + ids.output();
     }
-    List<String> argv = new ArrayList<>(List.of("docker", "inspect", "--format",
-        "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}"));
+    List<String> argv =
+        new ArrayList<>(
+            List.of(
+                "docker",
+                "inspect",
+                "--format",
+                "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}"));
     argv.addAll(ids.output().lines().map(String::strip).filter(s -> !s.isEmpty()).toList());
     Result st = exec(Duration.ofSeconds(30), argv, Map.of(), null);
-    List<String> waiting = st.output().lines()
-        .filter(l -> !(l.endsWith(" healthy") || l.contains(" exited -") || l.endsWith(" running -")))
-        .toList();
+    List<String> waiting =
+        st.output()
+            .lines()
+            .filter(
+                l ->
+                    !(l.endsWith(" healthy")
+                        || l.contains(" exited -")
+                        || l.endsWith(" running -")))
+            .toList();
     if (!st.ok() || !waiting.isEmpty()) {
       return "waiting for " + waiting;
     }
@@ -226,8 +266,13 @@ public final class ComposeMeshTarget implements MeshTarget {
 
   private MeshPlan.Pod pod(String name) {
     return generator.plan().pods().stream()
-        .filter(p -> p.name().equals(name) || (name.equals(ComposeGenerator.PAYMENT) && p.kind() == MeshPlan.Kind.EXTERNAL))
-        .findFirst().orElseThrow(() -> new IllegalArgumentException("no pod " + name));
+        .filter(
+            p ->
+                p.name().equals(name)
+                    || (name.equals(ComposeGenerator.PAYMENT)
+                        && p.kind() == MeshPlan.Kind.EXTERNAL))
+        .findFirst()
+        .orElseThrow(() -> new IllegalArgumentException("no pod " + name));
   }
 
   private String ip(MeshPlan.Pod p) {
@@ -237,13 +282,27 @@ public final class ComposeMeshTarget implements MeshTarget {
   /** The compose service of a pod's container: the app (default) or istio-proxy. */
   private String containerId(String podName, String container) {
     MeshPlan.Pod p = pod(podName);
-    String c = container != null ? container : p.containers().stream()
-        .filter(x -> x.type() == MeshPlan.ContainerType.APP).findFirst().orElseThrow().name();
-    String service = p.kind() == MeshPlan.Kind.WORKLOAD ? p.name() + "-" + c
-        : p.kind() == MeshPlan.Kind.GATEWAY ? "istio-ingressgateway" : ComposeGenerator.PAYMENT;
+    String c =
+        container != null
+            ? container
+            : p.containers().stream()
+                .filter(x -> x.type() == MeshPlan.ContainerType.APP)
+                .findFirst()
+                .orElseThrow()
+                .name();
+    String service =
+        p.kind() == MeshPlan.Kind.WORKLOAD
+            ? p.name() + "-" + c
+            : p.kind() == MeshPlan.Kind.GATEWAY ? "istio-ingressgateway" : ComposeGenerator.PAYMENT;
     Result r = compose(Duration.ofSeconds(30), "ps", "-q", service);
-    String id = r.output().lines().map(String::strip).filter(s -> s.matches("[0-9a-f]{12,}")).findFirst()
-        .orElseThrow(() -> new IllegalStateException("no container for " + service + ": " + r.output()));
+    String id =
+        r.output()
+            .lines()
+            .map(String::strip)
+            .filter(s -> s.matches("[0-9a-f]{12,}"))
+            .findFirst()
+            .orElseThrow(
+                () -> new IllegalStateException("no container for " + service + ": " + r.output()));
     return id;
   }
 
@@ -260,16 +319,22 @@ public final class ComposeMeshTarget implements MeshTarget {
     List<String> argv = new ArrayList<>(compose);
     argv.addAll(List.of("-f", home.resolve("docker-compose.yml").toString(), "-p", project));
     argv.addAll(List.of(args));
-    return exec(timeout, argv, Map.of(
-        "MESH_CONFIG_DIR", configDir.toString(),
-        "GATEWAY_PORT", Integer.toString(gatewayPort),
-        "ISTIOD_HTTP_PORT", Integer.toString(istiodPort)), home);
+    return exec(
+        timeout,
+        argv,
+        Map.of(
+            "MESH_CONFIG_DIR", configDir.toString(),
+            "GATEWAY_PORT", Integer.toString(gatewayPort),
+            "ISTIOD_HTTP_PORT", Integer.toString(istiodPort)),
+        home);
   }
 
   private String get(String url) throws UncheckedIOException {
     try {
-      HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-          HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r =
+          http.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+              HttpResponse.BodyHandlers.ofString());
       return r.body();
     } catch (IOException e) {
       throw new UncheckedIOException("GET " + url, e);
@@ -280,10 +345,12 @@ public final class ComposeMeshTarget implements MeshTarget {
   }
 
   /** Runs a command, both streams captured, bounded in time. */
-  private static Result exec(Duration timeout, List<String> argv, Map<String, String> env, Path dir) {
+  private static Result exec(
+      Duration timeout, List<String> argv, Map<String, String> env, Path dir) {
     try {
       Path out = Files.createTempFile("compose-e2e", ".out");
-      ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile());
+      ProcessBuilder pb =
+          new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile());
       pb.environment().putAll(env);
       if (dir != null) {
         pb.directory(dir.toFile());
@@ -293,8 +360,14 @@ public final class ComposeMeshTarget implements MeshTarget {
         if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           p.descendants().forEach(ProcessHandle::destroyForcibly);
           p.destroyForcibly();
-          return new Result(124, "timed out after " + timeout + ": " + String.join(" ", argv) + "\n"
-              + Files.readString(out, StandardCharsets.UTF_8));
+          return new Result(
+              124,
+              "timed out after "
+                  + timeout
+                  + ": "
+                  + String.join(" ", argv)
+                  + "\n"
+                  + Files.readString(out, StandardCharsets.UTF_8));
         }
         return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
       } finally {

@@ -23,8 +23,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The local target: {@code ./meshctl up -d} once for the suite and {@code ./meshctl down} after
- * it. It runs beside anybody's own mesh: its own state dir, its own loopback /24, its own istiod
+ * The local target: {@code ./meshctl up -d} once for the suite and {@code ./meshctl down} after it.
+ * It runs beside anybody's own mesh: its own state dir, its own loopback /24, its own istiod
  * address and a free gateway port, and its own copy of manifests/ (apply writes into the watched
  * directory; the repository's files stay as they are).
  */
@@ -37,8 +37,11 @@ public final class LocalMeshTarget implements MeshTarget {
   private final String subnet;
   private final int gatewayPort;
   // HTTP/1.1, as Prometheus scrapes: no h2c upgrade attempt on the proxies' stats port
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
-      .version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(2))
+          .version(HttpClient.Version.HTTP_1_1)
+          .build();
 
   public LocalMeshTarget(Path home, Path work) {
     this.home = home.toAbsolutePath().normalize();
@@ -49,11 +52,17 @@ public final class LocalMeshTarget implements MeshTarget {
     this.gatewayPort = Targets.freePort();
   }
 
-  /** A loopback /24 nobody else's mesh (or test) uses right now: its istiod and gateway ports are free. */
+  /**
+   * A loopback /24 nobody else's mesh (or test) uses right now: its istiod and gateway ports are
+   * free.
+   */
   private static String freeSubnet() {
     for (int i = 0; i < 50; i++) {
       String s = "127.0." + ThreadLocalRandom.current().nextInt(100, 200);
-      if (free(s + ".250", 15010) && free(s + ".250", 15014) && free(s + ".1", 15021) && free(s + ".11", 15000)) {
+      if (free(s + ".250", 15010)
+          && free(s + ".250", 15014)
+          && free(s + ".1", 15021)
+          && free(s + ".11", 15000)) {
         return s;
       }
     }
@@ -77,10 +86,23 @@ public final class LocalMeshTarget implements MeshTarget {
   @Override
   public void start() throws Exception {
     Targets.copyManifests(home, configDir);
-    Result r = meshctl(Duration.ofMinutes(12), "up", "-d", configDir.toString(), "--subnet", subnet,
-        "--istiod-address", subnet + ".250", "--gateway-port", Integer.toString(gatewayPort), "--timeout", "420",
-        // if this JVM dies (even kill -9), the mesh stops too
-        "--exit-with", Long.toString(ProcessHandle.current().pid()));
+    Result r =
+        meshctl(
+            Duration.ofMinutes(12),
+            "up",
+            "-d",
+            configDir.toString(),
+            "--subnet",
+            subnet,
+            "--istiod-address",
+            subnet + ".250",
+            "--gateway-port",
+            Integer.toString(gatewayPort),
+            "--timeout",
+            "420",
+            // if this JVM dies (even kill -9), the mesh stops too
+            "--exit-with",
+            Long.toString(ProcessHandle.current().pid()));
     System.out.println(r.output());
     if (!r.ok()) {
       throw new IllegalStateException("meshctl up failed (" + r.exitCode() + "):\n" + r.output());
@@ -116,7 +138,9 @@ public final class LocalMeshTarget implements MeshTarget {
   @Override
   public Map<String, Double> metricBy(String selector, String label) {
     Map<String, Double> out = new LinkedHashMap<>();
-    Selector.parse(selector).sumBy(scrape(), List.of(label)).forEach((k, v) -> out.put(k.get(0), v));
+    Selector.parse(selector)
+        .sumBy(scrape(), List.of(label))
+        .forEach((k, v) -> out.put(k.get(0), v));
     return out;
   }
 
@@ -128,9 +152,12 @@ public final class LocalMeshTarget implements MeshTarget {
         continue;
       }
       try {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(
-                URI.create("http://" + p.ip() + ":15090/stats/prometheus")).timeout(Duration.ofSeconds(5)).build(),
-            HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> r =
+            http.send(
+                HttpRequest.newBuilder(URI.create("http://" + p.ip() + ":15090/stats/prometheus"))
+                    .timeout(Duration.ofSeconds(5))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
         all.addAll(PromText.parse(r.body()));
       } catch (IOException e) {
         throw new UncheckedIOException("scraping " + p.name(), e);
@@ -156,7 +183,9 @@ public final class LocalMeshTarget implements MeshTarget {
 
   @Override
   public List<Pod> pods() {
-    return state().pods().stream().map(p -> new Pod(p.name(), p.namespace(), p.workload(), p.version())).toList();
+    return state().pods().stream()
+        .map(p -> new Pod(p.name(), p.namespace(), p.workload(), p.version()))
+        .toList();
   }
 
   @Override
@@ -190,7 +219,8 @@ public final class LocalMeshTarget implements MeshTarget {
   }
 
   private MeshState.ContainerState container(String pod, String container) {
-    MeshState.PodState p = state().pod(pod).orElseThrow(() -> new IllegalArgumentException("no pod " + pod));
+    MeshState.PodState p =
+        state().pod(pod).orElseThrow(() -> new IllegalArgumentException("no pod " + pod));
     return container == null ? p.defaultContainer() : p.container(container).orElseThrow();
   }
 
@@ -205,11 +235,14 @@ public final class LocalMeshTarget implements MeshTarget {
       }
       Thread.sleep(500);
     }
-    throw new IllegalStateException("mesh not ready within " + timeout + ":\n" + (last == null ? "" : last.output()));
+    throw new IllegalStateException(
+        "mesh not ready within " + timeout + ":\n" + (last == null ? "" : last.output()));
   }
 
   private MeshState state() {
-    return new StateStore(stateDir).read().orElseThrow(() -> new IllegalStateException("no local mesh running"));
+    return new StateStore(stateDir)
+        .read()
+        .orElseThrow(() -> new IllegalStateException("no local mesh running"));
   }
 
   /** Runs ./meshctl with this target's state dir; output of both streams, bounded in time. */
@@ -226,13 +259,23 @@ public final class LocalMeshTarget implements MeshTarget {
     try {
       Files.createDirectories(work);
       Path out = Files.createTempFile(work, "meshctl", ".out");
-      Process p = new ProcessBuilder(argv).directory(home.toFile()).redirectErrorStream(true)
-          .redirectOutput(out.toFile()).start();
+      Process p =
+          new ProcessBuilder(argv)
+              .directory(home.toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(out.toFile())
+              .start();
       if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
         p.descendants().forEach(ProcessHandle::destroyForcibly);
         p.destroyForcibly();
-        return new Result(124, "timed out after " + timeout + ": " + String.join(" ", argv) + "\n"
-            + Files.readString(out, StandardCharsets.UTF_8));
+        return new Result(
+            124,
+            "timed out after "
+                + timeout
+                + ": "
+                + String.join(" ", argv)
+                + "\n"
+                + Files.readString(out, StandardCharsets.UTF_8));
       }
       String text = Files.readString(out, StandardCharsets.UTF_8);
       Files.deleteIfExists(out);

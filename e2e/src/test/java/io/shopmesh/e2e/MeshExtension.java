@@ -12,10 +12,12 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  */
 public final class MeshExtension implements BeforeAllCallback, ParameterResolver {
 
-  private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(MeshExtension.class);
+  private static final ExtensionContext.Namespace NS =
+      ExtensionContext.Namespace.create(MeshExtension.class);
 
   /** Closed by JUnit when the root context closes, i.e. after every test. */
-  record Holder(MeshTarget target) implements ExtensionContext.Store.CloseableResource, AutoCloseable {
+  record Holder(MeshTarget target)
+      implements ExtensionContext.Store.CloseableResource, AutoCloseable {
     @Override
     public void close() {
       target.stop();
@@ -29,7 +31,8 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
     return switch (kind) {
       case "local" -> new LocalMeshTarget(home, work);
       case "compose" -> new ComposeMeshTarget(home, work);
-      default -> throw new IllegalArgumentException("unknown e2e.target '" + kind + "' (local, compose)");
+      default ->
+          throw new IllegalArgumentException("unknown e2e.target '" + kind + "' (local, compose)");
     };
   }
 
@@ -39,17 +42,24 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
   }
 
   static MeshTarget target(ExtensionContext context) {
-    return context.getRoot().getStore(NS).getOrComputeIfAbsent("mesh", k -> {
-      MeshTarget t = create();
-      try {
-        t.start();
-        warmUp(t);
-      } catch (Exception e) {
-        t.stop();
-        throw new IllegalStateException("the mesh did not start: " + e.getMessage(), e);
-      }
-      return new Holder(t);
-    }, Holder.class).target();
+    return context
+        .getRoot()
+        .getStore(NS)
+        .getOrComputeIfAbsent(
+            "mesh",
+            k -> {
+              MeshTarget t = create();
+              try {
+                t.start();
+                warmUp(t);
+              } catch (Exception e) {
+                t.stop();
+                throw new IllegalStateException("the mesh did not start: " + e.getMessage(), e);
+              }
+              return new Holder(t);
+            },
+            Holder.class)
+        .target();
   }
 
   /**

@@ -49,7 +49,10 @@ public interface MeshTarget extends AutoCloseable {
   /** {@code sum by (label) (selector)}. */
   Map<String, Double> metricBy(String selector, String label);
 
-  /** {@code proxy-config TYPE POD [args]} output, e.g. ("routes", pod, "--name", "8080", "-o", "json"). */
+  /**
+   * {@code proxy-config TYPE POD [args]} output, e.g. ("routes", pod, "--name", "8080", "-o",
+   * "json").
+   */
   Result proxyConfig(String type, String pod, String... args);
 
   /** {@code analyze} of the running config. */
@@ -60,7 +63,9 @@ public interface MeshTarget extends AutoCloseable {
   /** Kills one container of a pod (a crash); the platform restarts it, as a kubelet would. */
   void kill(String pod, String container);
 
-  /** Freezes / thaws a pod's app container (SIGSTOP / docker pause): it accepts but never answers. */
+  /**
+   * Freezes / thaws a pod's app container (SIGSTOP / docker pause): it accepts but never answers.
+   */
   void pause(String pod);
 
   void resume(String pod);

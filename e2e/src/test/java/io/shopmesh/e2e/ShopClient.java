@@ -20,31 +20,42 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** A client of the shop through the ingress gateway, as curl -H 'Host: shop.example.com' would be. */
+/**
+ * A client of the shop through the ingress gateway, as curl -H 'Host: shop.example.com' would be.
+ */
 public final class ShopClient {
 
   public static final String HOST = "shop.example.com";
 
   public record Response(int status, String body, Map<String, List<String>> headers, long millis) {
     public Optional<String> header(String name) {
-      return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-          .flatMap(e -> e.getValue().stream()).findFirst();
+      return headers.entrySet().stream()
+          .filter(e -> e.getKey().equalsIgnoreCase(name))
+          .flatMap(e -> e.getValue().stream())
+          .findFirst();
     }
 
-    /** The product service version that answered: its header, else the JSON's top-level "version". */
+    /**
+     * The product service version that answered: its header, else the JSON's top-level "version".
+     */
     public String version() {
-      return header("x-product-version").orElseGet(() -> {
-        Matcher m = VERSION.matcher(body);
-        return m.find() ? m.group(1) : "none";
-      });
+      return header("x-product-version")
+          .orElseGet(
+              () -> {
+                Matcher m = VERSION.matcher(body);
+                return m.find() ? m.group(1) : "none";
+              });
     }
   }
 
   private static final Pattern VERSION = Pattern.compile("\"version\"\\s*:\\s*\"([^\"]+)\"");
 
   private final URI gateway;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
-      .version(HttpClient.Version.HTTP_1_1).build();
+  private final HttpClient http =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(3))
+          .version(HttpClient.Version.HTTP_1_1)
+          .build();
 
   public ShopClient(URI gateway) {
     this.gateway = gateway;
@@ -55,20 +66,24 @@ public final class ShopClient {
   }
 
   public Response send(String host, String method, String path, String json, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.resolve(path)).timeout(Duration.ofSeconds(30))
-        .header("Host", host);
+    HttpRequest.Builder b =
+        HttpRequest.newBuilder(gateway.resolve(path))
+            .timeout(Duration.ofSeconds(30))
+            .header("Host", host);
     for (int i = 0; i + 1 < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);
     }
     if (json != null) {
-      b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
+      b.header("Content-Type", "application/json")
+          .method(method, HttpRequest.BodyPublishers.ofString(json));
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
     long t = System.nanoTime();
     try {
       HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      return new Response(r.statusCode(), r.body(), r.headers().map(), (System.nanoTime() - t) / 1_000_000);
+      return new Response(
+          r.statusCode(), r.body(), r.headers().map(), (System.nanoTime() - t) / 1_000_000);
     } catch (IOException e) {
       throw new UncheckedIOException(method + " " + path + " via " + gateway, e);
     } catch (InterruptedException e) {

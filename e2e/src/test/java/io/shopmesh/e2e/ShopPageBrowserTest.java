@@ -47,10 +47,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 
 /**
  * The shop page as a person sees it: Debian's chromium, headless, loads
- * http://shop.example.com:&lt;gateway port&gt;/ through the mesh's ingress gateway (the name resolves
- * to 127.0.0.1 inside the browser only, so the Gateway's host match applies as it would for a real
- * visitor). Needs {@code apt-get install chromium chromium-driver}; without them it fails.
- * Screenshots of every test end up in target/browser/.
+ * http://shop.example.com:&lt;gateway port&gt;/ through the mesh's ingress gateway (the name
+ * resolves to 127.0.0.1 inside the browser only, so the Gateway's host match applies as it would
+ * for a real visitor). Needs {@code apt-get install chromium chromium-driver}; without them it
+ * fails. Screenshots of every test end up in target/browser/.
  */
 @ExtendWith(ShopPageBrowserTest.RequireChromium.class) // before the mesh starts: fail fast
 @ExtendWith(MeshExtension.class)
@@ -58,12 +58,15 @@ import org.openqa.selenium.support.ui.WebDriverWait;
 @Timeout(300)
 class ShopPageBrowserTest {
 
-  // Debian's packages (chromium, chromium-driver): the same major version, never a downloaded driver
+  // Debian's packages (chromium, chromium-driver): the same major version, never a downloaded
+  // driver
   static final Path CHROMIUM = Path.of("/usr/bin/chromium");
   static final Path CHROMEDRIVER = Path.of("/usr/bin/chromedriver");
   static final Duration WAIT = Duration.ofSeconds(20);
+
   /** The badge once products arrived: "v2 · product-service-v2-5d4f...-x7k2p". */
   static final Pattern BADGE = Pattern.compile("(v[12]) · (\\S+)");
+
   static final Pattern ORDER_LINE = Pattern.compile("Order (\\S+): (.+) – ([A-Z_]+) \\((.*)\\)");
 
   static MeshTarget mesh;
@@ -79,8 +82,10 @@ class ShopPageBrowserTest {
     public void beforeAll(ExtensionContext context) {
       for (Path p : List.of(CHROMIUM, CHROMEDRIVER)) {
         if (!Files.isExecutable(p)) {
-          throw new IllegalStateException(p + " is missing: the browser test drives Debian's chromium through"
-              + " chromedriver; install both with `apt-get install -y chromium chromium-driver`");
+          throw new IllegalStateException(
+              p
+                  + " is missing: the browser test drives Debian's chromium through"
+                  + " chromedriver; install both with `apt-get install -y chromium chromium-driver`");
         }
       }
     }
@@ -91,22 +96,35 @@ class ShopPageBrowserTest {
     mesh = target;
     int port = target.gateway().getPort();
     page = URI.create("http://" + ShopClient.HOST + ":" + port + "/");
-    out = Path.of(System.getProperty("e2e.workDir", "target/e2e")).toAbsolutePath().getParent().resolve("browser");
+    out =
+        Path.of(System.getProperty("e2e.workDir", "target/e2e"))
+            .toAbsolutePath()
+            .getParent()
+            .resolve("browser");
     Files.createDirectories(out);
     profile = Files.createTempDirectory(out, "chromium-profile-");
 
     // the driver path is explicit, so Selenium Manager has nothing to look up or download
-    ChromeDriverService service = new ChromeDriverService.Builder()
-        .usingDriverExecutable(CHROMEDRIVER.toFile())
-        .usingAnyFreePort()
-        .withLogFile(out.resolve("chromedriver.log").toFile())
-        .build();
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(CHROMEDRIVER.toFile())
+            .usingAnyFreePort()
+            .withLogFile(out.resolve("chromedriver.log").toFile())
+            .build();
     ChromeOptions options = new ChromeOptions();
     options.setBinary(CHROMIUM.toFile());
     options.addArguments(
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--no-proxy-server", "--window-size=1280,900",
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--no-proxy-server",
+        "--window-size=1280,900",
         "--user-data-dir=" + profile,
         // the shop's host name points at the local gateway, inside this browser only
         "--host-resolver-rules=MAP " + ShopClient.HOST + " 127.0.0.1",
@@ -138,11 +156,15 @@ class ShopPageBrowserTest {
     if (browser == null) {
       return;
     }
-    String name = getClass().getSimpleName() + "-" + info.getTestMethod().map(m -> m.getName()).orElse("test");
+    String name =
+        getClass().getSimpleName()
+            + "-"
+            + info.getTestMethod().map(m -> m.getName()).orElse("test");
     try {
       File png = ((TakesScreenshot) browser).getScreenshotAs(OutputType.FILE);
       Files.copy(png.toPath(), out.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
-      Files.writeString(out.resolve(name + ".html"), browser.getPageSource(), StandardCharsets.UTF_8);
+      Files.writeString(
+          out.resolve(name + ".html"), browser.getPageSource(), StandardCharsets.UTF_8);
     } catch (RuntimeException e) {
       System.out.println("no screenshot for " + name + ": " + e);
     }
@@ -158,15 +180,20 @@ class ShopPageBrowserTest {
     Matcher badge = awaitBadge();
     String version = badge.group(1);
     String pod = badge.group(2);
-    assertThat(productPods(version)).as("the badge names a %s pod of product-service", version).contains(pod);
+    assertThat(productPods(version))
+        .as("the badge names a %s pod of product-service", version)
+        .contains(pod);
     assertThat(browser.findElement(By.id("badge")).getAttribute("class")).contains(version);
-    assertThat(browser.findElement(By.id("notice")).isDisplayed()).as("no fallback notice").isFalse();
+    assertThat(browser.findElement(By.id("notice")).isDisplayed())
+        .as("no fallback notice")
+        .isFalse();
 
     List<WebElement> cards = browser.findElements(By.cssSelector("#grid .card"));
     assertThat(cards).as("product cards").isNotEmpty();
     for (WebElement card : cards) {
       assertThat(card.findElement(By.tagName("h3")).getText()).isNotBlank();
-      assertThat(card.findElement(By.cssSelector(".price")).getText()).matches(".*\\d+\\.\\d{2} [A-Z]{3}.*");
+      assertThat(card.findElement(By.cssSelector(".price")).getText())
+          .matches(".*\\d+\\.\\d{2} [A-Z]{3}.*");
       assertThat(card.findElement(By.tagName("button")).getText()).isEqualTo("Buy");
     }
   }
@@ -203,12 +230,14 @@ class ShopPageBrowserTest {
         Matcher m = awaitBadge();
         assertThat(m.group(1)).as("page reload, round %d: %s", i, m.group(0)).isEqualTo("v2");
         assertThat(v2Pods).contains(m.group(2));
-        assertThat(browser.findElement(By.id("premium")).isSelected()).as("the switch survives a reload").isTrue();
+        assertThat(browser.findElement(By.id("premium")).isSelected())
+            .as("the switch survives a reload")
+            .isTrue();
       }
     } finally {
       try {
-        ((JavascriptExecutor) browser).executeScript(
-            "document.cookie = 'premium=false; path=/; SameSite=Lax';");
+        ((JavascriptExecutor) browser)
+            .executeScript("document.cookie = 'premium=false; path=/; SameSite=Lax';");
       } finally {
         applyOk(manifests.resolve("product-virtualservice.yaml"));
         awaitFrontendRoutes(false);
@@ -229,8 +258,8 @@ class ShopPageBrowserTest {
     int before = browser.findElements(By.cssSelector("#log div")).size();
 
     card.findElement(By.tagName("button")).click();
-    wait.withMessage("an order line in #log").until(
-        d -> d.findElements(By.cssSelector("#log div")).size() > before);
+    wait.withMessage("an order line in #log")
+        .until(d -> d.findElements(By.cssSelector("#log div")).size() > before);
     String line = browser.findElement(By.cssSelector("#log div")).getText(); // newest first
     Matcher m = ORDER_LINE.matcher(line);
     assertThat(m.matches()).as("order line: %s", line).isTrue();
@@ -244,11 +273,13 @@ class ShopPageBrowserTest {
 
   /** Waits for the badge to name a version and a pod (it reads "..." until the products arrive). */
   static Matcher awaitBadge() {
-    String text = wait.withMessage("the badge to name the version and pod that served the products")
-        .until(d -> {
-          String t = d.findElement(By.id("badge")).getText().trim();
-          return BADGE.matcher(t).matches() ? t : null;
-        });
+    String text =
+        wait.withMessage("the badge to name the version and pod that served the products")
+            .until(
+                d -> {
+                  String t = d.findElement(By.id("badge")).getText().trim();
+                  return BADGE.matcher(t).matches() ? t : null;
+                });
     Matcher m = BADGE.matcher(text);
     assertThat(m.matches()).isTrue();
     return m;
@@ -256,12 +287,15 @@ class ShopPageBrowserTest {
 
   /** Puts the badge back to its "not loaded yet" text, so the next wait sees the next answer. */
   static void clearBadge() {
-    ((JavascriptExecutor) browser).executeScript("document.getElementById('badge').textContent = '...';");
+    ((JavascriptExecutor) browser)
+        .executeScript("document.getElementById('badge').textContent = '...';");
   }
 
   static Set<String> productPods(String version) {
-    return mesh.pods().stream().filter(p -> p.workload().equals("product-service-" + version))
-        .map(MeshTarget.Pod::name).collect(Collectors.toSet());
+    return mesh.pods().stream()
+        .filter(p -> p.workload().equals("product-service-" + version))
+        .map(MeshTarget.Pod::name)
+        .collect(Collectors.toSet());
   }
 
   static void applyOk(Path file) {
@@ -271,22 +305,44 @@ class ShopPageBrowserTest {
 
   /** Until every frontend sidecar holds (or no longer holds) the user-type: premium route. */
   static void awaitFrontendRoutes(boolean headerRoute) {
-    List<String> frontends = mesh.pods().stream().filter(p -> p.workload().equals("frontend"))
-        .map(MeshTarget.Pod::name).toList();
+    List<String> frontends =
+        mesh.pods().stream()
+            .filter(p -> p.workload().equals("frontend"))
+            .map(MeshTarget.Pod::name)
+            .toList();
     // each look is a meshctl run (a JVM start): a longer bound than the page's waits
-    new FluentWait<>(mesh).withTimeout(Duration.ofSeconds(60)).pollingEvery(Duration.ofMillis(250))
-        .withMessage("frontend proxies " + frontends + " to " + (headerRoute ? "get" : "drop") + " the premium route")
-        .until(m -> frontends.stream().allMatch(pod -> {
-          MeshTarget.Result r = m.proxyConfig("routes", pod, "--name", "8080", "-o", "json");
-          return r.ok() && r.output().contains("user-type") == headerRoute;
-        }));
+    new FluentWait<>(mesh)
+        .withTimeout(Duration.ofSeconds(60))
+        .pollingEvery(Duration.ofMillis(250))
+        .withMessage(
+            "frontend proxies "
+                + frontends
+                + " to "
+                + (headerRoute ? "get" : "drop")
+                + " the premium route")
+        .until(
+            m ->
+                frontends.stream()
+                    .allMatch(
+                        pod -> {
+                          MeshTarget.Result r =
+                              m.proxyConfig("routes", pod, "--name", "8080", "-o", "json");
+                          return r.ok() && r.output().contains("user-type") == headerRoute;
+                        }));
   }
 
   static void clearProviderFaults() throws Exception {
-    HttpResponse<String> r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
-        .version(HttpClient.Version.HTTP_1_1).build().send(
-        HttpRequest.newBuilder(mesh.paymentProvider().resolve("/admin/faults")).timeout(Duration.ofSeconds(20))
-            .DELETE().build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(3))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build()
+            .send(
+                HttpRequest.newBuilder(mesh.paymentProvider().resolve("/admin/faults"))
+                    .timeout(Duration.ofSeconds(20))
+                    .DELETE()
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(r.body()).isBetween(200, 299);
   }
 }

@@ -29,7 +29,8 @@ final class Targets {
   static void copyManifests(Path home, Path dir) throws IOException {
     Files.createDirectories(dir);
     try (Stream<Path> files = Files.list(home.resolve("manifests"))) {
-      for (Path f : files.filter(p -> p.toString().endsWith(".yaml") && Files.isRegularFile(p)).toList()) {
+      for (Path f :
+          files.filter(p -> p.toString().endsWith(".yaml") && Files.isRegularFile(p)).toList()) {
         Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
       }
     }

@@ -35,15 +35,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class WalkthroughTest {
 
   static final String PRODUCT = "product-service.default.svc.cluster.local";
-  static final String PRODUCT_REQUESTS = "istio_requests_total{destination_service=\"" + PRODUCT + "\"}";
+  static final String PRODUCT_REQUESTS =
+      "istio_requests_total{destination_service=\"" + PRODUCT + "\"}";
   static final ObjectMapper JSON = new ObjectMapper();
   static final Pattern STATUS = Pattern.compile("\"status\"\\s*:\\s*\"([A-Z_]+)\"");
 
   static MeshTarget mesh;
   static ShopClient shop;
   static Path manifests;
-  static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
-      .version(HttpClient.Version.HTTP_1_1).build();
+  static final HttpClient HTTP =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(3))
+          .version(HttpClient.Version.HTTP_1_1)
+          .build();
 
   @BeforeAll
   static void setUp(MeshTarget target) {
@@ -75,7 +79,9 @@ class WalkthroughTest {
     assertThat(t.status(200)).as(t.toString()).isEqualTo(n);
     assertThat(t.version("v1") + t.version("v2")).as(t.toString()).isEqualTo(n);
     Binomial.Interval v2 = Binomial.of(n, 0.2);
-    assertThat((double) t.version("v2")).as("v2 answers of %d, %s, expected in %s", n, t, v2).matches(v2::contains);
+    assertThat((double) t.version("v2"))
+        .as("v2 answers of %d, %s, expected in %s", n, t, v2)
+        .matches(v2::contains);
 
     Map<String, Double> after = mesh.metricBy(PRODUCT_REQUESTS, "destination_version");
     double d1 = after.getOrDefault("v1", 0.0) - before.getOrDefault("v1", 0.0);
@@ -83,7 +89,8 @@ class WalkthroughTest {
     assertThat(d1 + d2).as("requests counted by istio_requests_total").isGreaterThanOrEqualTo(n);
     // each request is counted by the same reporters whatever its version, so the share is the split
     double share = d2 / (d1 + d2) * n;
-    assertThat(share).as("v2 share by destination_version (v1 %s, v2 %s), expected in %s", d1, d2, v2)
+    assertThat(share)
+        .as("v2 share by destination_version (v1 %s, v2 %s), expected in %s", d1, d2, v2)
         .matches(v2::contains);
   }
 
@@ -115,9 +122,14 @@ class WalkthroughTest {
       int n = 400;
       ShopClient.Tally half = shop.products(n);
       Binomial.Interval even = Binomial.of(n, 0.5);
-      assertThat((double) half.version("v2")).as("50/50: %s, expected v2 in %s", half, even).matches(even::contains);
+      assertThat((double) half.version("v2"))
+          .as("50/50: %s, expected v2 in %s", half, even)
+          .matches(even::contains);
 
-      Path invalid = Files.writeString(Files.createTempFile("invalid-vs", ".yaml"), """
+      Path invalid =
+          Files.writeString(
+              Files.createTempFile("invalid-vs", ".yaml"),
+              """
           apiVersion: networking.istio.io/v1alpha3
           kind: VirtualService
           metadata:
@@ -136,7 +148,9 @@ class WalkthroughTest {
       MeshTarget.Result rejected = mesh.apply(invalid);
       assertThat(rejected.exitCode()).as(rejected.output()).isNotZero();
       assertThat(rejected.output()).contains("Error");
-      assertThat(weights(frontendPod())).as("the running config is unchanged").containsValues(50, 50);
+      assertThat(weights(frontendPod()))
+          .as("the running config is unchanged")
+          .containsValues(50, 50);
     } finally {
       applyOk(manifests.resolve("product-virtualservice.yaml"));
     }
@@ -144,7 +158,9 @@ class WalkthroughTest {
     int n = 600;
     ShopClient.Tally back = shop.products(n);
     Binomial.Interval v2 = Binomial.of(n, 0.2);
-    assertThat((double) back.version("v2")).as("back to 80/20: %s, expected v2 in %s", back, v2).matches(v2::contains);
+    assertThat((double) back.version("v2"))
+        .as("back to 80/20: %s, expected v2 in %s", back, v2)
+        .matches(v2::contains);
   }
 
   // ---- 5. retries and timeouts (section 4)
@@ -152,8 +168,11 @@ class WalkthroughTest {
   @Test
   @Order(5)
   void retriesHideAFailingReplica() throws Exception {
-    MeshTarget.Pod victim = mesh.pods().stream().filter(p -> p.workload().equals("product-service-v1"))
-        .findFirst().orElseThrow();
+    MeshTarget.Pod victim =
+        mesh.pods().stream()
+            .filter(p -> p.workload().equals("product-service-v1"))
+            .findFirst()
+            .orElseThrow();
     mesh.kill(victim.name(), null);
     try {
       ShopClient.Tally t = shop.products(200);
@@ -167,10 +186,12 @@ class WalkthroughTest {
   @Test
   @Order(6)
   void aProductSlowerThanTheTimeoutGives504After5Seconds() throws Exception {
-    List<MeshTarget.Pod> products = mesh.pods().stream().filter(p -> p.workload().startsWith("product-service"))
-        .toList();
-    String timeouts = "istio_requests_total{reporter=\"source\",destination_service=\"" + PRODUCT
-        + "\",response_code=\"504\"}";
+    List<MeshTarget.Pod> products =
+        mesh.pods().stream().filter(p -> p.workload().startsWith("product-service")).toList();
+    String timeouts =
+        "istio_requests_total{reporter=\"source\",destination_service=\""
+            + PRODUCT
+            + "\",response_code=\"504\"}";
     double before = mesh.metric(timeouts);
     products.forEach(p -> mesh.pause(p.name()));
     ShopClient.Response r;
@@ -183,7 +204,9 @@ class WalkthroughTest {
     // timeout 5s (perTryTimeout 2s, 3 retries), not the REST client's 8 s backstop
     assertThat(r.millis()).as("answered after the route timeout").isBetween(4_500L, 7_500L);
     assertThat(r.version()).isEqualTo("unavailable");
-    assertThat(mesh.metric(timeouts) - before).as("504s the frontend's sidecar reported").isGreaterThanOrEqualTo(1);
+    assertThat(mesh.metric(timeouts) - before)
+        .as("504s the frontend's sidecar reported")
+        .isGreaterThanOrEqualTo(1);
     ShopClient.Tally t = shop.products(20);
     assertThat(t.status(200)).isEqualTo(20);
   }
@@ -244,7 +267,9 @@ class WalkthroughTest {
         .containsEntry("outbound|8080|v1|" + PRODUCT, 80)
         .containsEntry("outbound|8080|v2|" + PRODUCT, 20);
     MeshTarget.Result shortForm = mesh.proxyConfig("routes", frontendPod(), "--name", "8080");
-    assertThat(shortForm.output()).contains("VIRTUAL SERVICE").contains("product-service.default.svc.cluster.local:8080");
+    assertThat(shortForm.output())
+        .contains("VIRTUAL SERVICE")
+        .contains("product-service.default.svc.cluster.local:8080");
   }
 
   // ---- 8. analyze
@@ -265,10 +290,17 @@ class WalkthroughTest {
   }
 
   static String frontendPod() {
-    return mesh.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow().name();
+    return mesh.pods().stream()
+        .filter(p -> p.workload().equals("frontend"))
+        .findFirst()
+        .orElseThrow()
+        .name();
   }
 
-  /** Weighted clusters of route config 8080 as the frontend's proxy holds them (proxy-config -o json). */
+  /**
+   * Weighted clusters of route config 8080 as the frontend's proxy holds them (proxy-config -o
+   * json).
+   */
   static Map<String, Integer> weights(String pod) throws IOException {
     MeshTarget.Result r = mesh.proxyConfig("routes", pod, "--name", "8080", "-o", "json");
     assertThat(r.exitCode()).as(r.output()).isZero();
@@ -280,11 +312,14 @@ class WalkthroughTest {
 
   static void collectWeights(JsonNode n, Map<String, Integer> out) {
     if (n.isObject()) {
-      JsonNode wc = n.has("weighted_clusters") ? n.get("weighted_clusters") : n.get("weightedClusters");
+      JsonNode wc =
+          n.has("weighted_clusters") ? n.get("weighted_clusters") : n.get("weightedClusters");
       if (wc != null) {
         for (JsonNode c : wc.path("clusters")) {
           JsonNode w = c.get("weight");
-          out.put(c.path("name").asText(), w == null ? 0 : w.isObject() ? w.path("value").asInt() : w.asInt());
+          out.put(
+              c.path("name").asText(),
+              w == null ? 0 : w.isObject() ? w.path("value").asInt() : w.asInt());
         }
       }
     }
@@ -292,8 +327,12 @@ class WalkthroughTest {
   }
 
   static ShopClient.Response order() {
-    ShopClient.Response r = shop.send(ShopClient.HOST, "POST", "/orders",
-        "{\"productId\":1,\"quantity\":1,\"customer\":\"e2e\"}");
+    ShopClient.Response r =
+        shop.send(
+            ShopClient.HOST,
+            "POST",
+            "/orders",
+            "{\"productId\":1,\"quantity\":1,\"customer\":\"e2e\"}");
     assertThat(r.status()).as(r.body()).isIn(200, 201);
     return r;
   }
@@ -314,8 +353,11 @@ class WalkthroughTest {
   static String provider(String method, String path, String json) throws Exception {
     URI uri = mesh.paymentProvider().resolve(path);
     HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(20));
-    b = json == null ? b.method(method, HttpRequest.BodyPublishers.noBody())
-        : b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(json));
+    b =
+        json == null
+            ? b.method(method, HttpRequest.BodyPublishers.noBody())
+            : b.header("Content-Type", "application/json")
+                .method(method, HttpRequest.BodyPublishers.ofString(json));
     HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).as(method + " " + uri + ": " + r.body()).isBetween(200, 299);
     return r.body();

@@ -88,7 +88,9 @@ public class ShopResource {
     return passThrough(() -> orders.get(id));
   }
 
-  /** Copies status, body, content type and Location (mapped onto /orders/...) from order-service. */
+  /**
+   * Copies status, body, content type and Location (mapped onto /orders/...) from order-service.
+   */
   private static Response passThrough(Supplier<Response> call) {
     Response upstream;
     try {
@@ -99,8 +101,9 @@ public class ShopResource {
       LOG.warnf("order-service unreachable: %s", e.toString());
       return Response.status(503)
           .type("application/problem+json")
-          .entity("{\"type\":\"about:blank\",\"title\":\"Order service unavailable\",\"status\":503,"
-              + "\"detail\":\"order-service could not be reached\"}")
+          .entity(
+              "{\"type\":\"about:blank\",\"title\":\"Order service unavailable\",\"status\":503,"
+                  + "\"detail\":\"order-service could not be reached\"}")
           .build();
     }
     try (Response res = upstream) {

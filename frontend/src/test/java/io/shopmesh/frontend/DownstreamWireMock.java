@@ -24,7 +24,8 @@ public class DownstreamWireMock implements QuarkusTestResourceLifecycleManager {
   @Override
   public void inject(TestInjector injector) {
     injector.injectIntoFields(
-        server, new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
+        server,
+        new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
   }
 
   @Override

@@ -32,18 +32,29 @@ class OutboundProxyRegistryTest {
 
   @Test
   void allClientsGoThroughTheProxyWithTheirMeshHost() {
-    sidecar.stubFor(get(urlEqualTo("/api/products")).willReturn(aResponse().withStatus(200)
-        .withHeader("Content-Type", "application/json")
-        .withBody("{\"version\":\"v1\",\"pod\":\"p\",\"products\":[]}")));
-    sidecar.stubFor(post(urlEqualTo("/api/orders")).willReturn(aResponse().withStatus(201)
-        .withHeader("Content-Type", "application/json").withBody("{\"id\":\"o-2\"}")));
+    sidecar.stubFor(
+        get(urlEqualTo("/api/products"))
+            .willReturn(
+                aResponse()
+                    .withStatus(200)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"version\":\"v1\",\"pod\":\"p\",\"products\":[]}")));
+    sidecar.stubFor(
+        post(urlEqualTo("/api/orders"))
+            .willReturn(
+                aResponse()
+                    .withStatus(201)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"id\":\"o-2\"}")));
 
     given().get("/products").then().statusCode(200).body("version", is("v1"));
     given().contentType(ContentType.JSON).body("{}").post("/orders").then().statusCode(201);
 
-    sidecar.verify(getRequestedFor(urlEqualTo("/api/products"))
-        .withHeader("Host", equalTo("product-service:8080")));
-    sidecar.verify(postRequestedFor(urlEqualTo("/api/orders"))
-        .withHeader("Host", equalTo("order-service:8080")));
+    sidecar.verify(
+        getRequestedFor(urlEqualTo("/api/products"))
+            .withHeader("Host", equalTo("product-service:8080")));
+    sidecar.verify(
+        postRequestedFor(urlEqualTo("/api/orders"))
+            .withHeader("Host", equalTo("order-service:8080")));
   }
 }

@@ -17,8 +17,8 @@ import io.restassured.http.ContentType;
 import org.junit.jupiter.api.Test;
 
 /**
- * With quarkus.rest-client.proxy-address set, every client sends its calls, still addressed to
- * the mesh names (product-service:8080, order-service:8080), to the proxy: the local sidecar.
+ * With quarkus.rest-client.proxy-address set, every client sends its calls, still addressed to the
+ * mesh names (product-service:8080, order-service:8080), to the proxy: the local sidecar.
  */
 @QuarkusTest
 @WithTestResource(SidecarWireMock.class)
@@ -28,18 +28,29 @@ class OutboundProxyTest {
 
   @Test
   void allClientsGoThroughTheProxyWithTheirMeshHost() {
-    sidecar.stubFor(get(urlEqualTo("/api/products")).willReturn(aResponse().withStatus(200)
-        .withHeader("Content-Type", "application/json")
-        .withBody("{\"version\":\"v1\",\"pod\":\"p\",\"products\":[]}")));
-    sidecar.stubFor(post(urlEqualTo("/api/orders")).willReturn(aResponse().withStatus(201)
-        .withHeader("Content-Type", "application/json").withBody("{\"id\":\"o-2\"}")));
+    sidecar.stubFor(
+        get(urlEqualTo("/api/products"))
+            .willReturn(
+                aResponse()
+                    .withStatus(200)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"version\":\"v1\",\"pod\":\"p\",\"products\":[]}")));
+    sidecar.stubFor(
+        post(urlEqualTo("/api/orders"))
+            .willReturn(
+                aResponse()
+                    .withStatus(201)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"id\":\"o-2\"}")));
 
     given().get("/products").then().statusCode(200).body("version", is("v1"));
     given().contentType(ContentType.JSON).body("{}").post("/orders").then().statusCode(201);
 
-    sidecar.verify(getRequestedFor(urlEqualTo("/api/products"))
-        .withHeader("Host", equalTo("product-service:8080")));
-    sidecar.verify(postRequestedFor(urlEqualTo("/api/orders"))
-        .withHeader("Host", equalTo("order-service:8080")));
+    sidecar.verify(
+        getRequestedFor(urlEqualTo("/api/products"))
+            .withHeader("Host", equalTo("product-service:8080")));
+    sidecar.verify(
+        postRequestedFor(urlEqualTo("/api/orders"))
+            .withHeader("Host", equalTo("order-service:8080")));
   }
 }

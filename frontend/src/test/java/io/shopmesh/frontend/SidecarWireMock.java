@@ -41,7 +41,8 @@ public class SidecarWireMock implements QuarkusTestResourceLifecycleManager {
   @Override
   public void inject(TestInjector injector) {
     injector.injectIntoFields(
-        server, new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
+        server,
+        new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
   }
 
   @Override

@@ -6,7 +6,9 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
 import java.util.Map;
 
-/** One WireMock server on an ephemeral loopback port playing product-service and the payment API. */
+/**
+ * One WireMock server on an ephemeral loopback port playing product-service and the payment API.
+ */
 public class DownstreamWireMock implements QuarkusTestResourceLifecycleManager {
 
   private WireMockServer server;
@@ -24,7 +26,8 @@ public class DownstreamWireMock implements QuarkusTestResourceLifecycleManager {
   @Override
   public void inject(TestInjector injector) {
     injector.injectIntoFields(
-        server, new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
+        server,
+        new TestInjector.AnnotatedAndMatchesType(InjectWireMock.class, WireMockServer.class));
   }
 
   @Override

@@ -63,8 +63,9 @@ class OrderRestartIT {
               HttpRequest.newBuilder(URI.create(first.url + "/api/orders"))
                   .header("Content-Type", "application/json")
                   .timeout(Duration.ofSeconds(20))
-                  .POST(HttpRequest.BodyPublishers.ofString(
-                      "{\"productId\": 3, \"quantity\": 2, \"customer\": \"alice\"}"))
+                  .POST(
+                      HttpRequest.BodyPublishers.ofString(
+                          "{\"productId\": 3, \"quantity\": 2, \"customer\": \"alice\"}"))
                   .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
@@ -78,7 +79,8 @@ class OrderRestartIT {
       HttpResponse<String> found =
           http.send(
               HttpRequest.newBuilder(URI.create(second.url + "/api/orders/" + id))
-                  .timeout(Duration.ofSeconds(20)).build(),
+                  .timeout(Duration.ofSeconds(20))
+                  .build(),
               HttpResponse.BodyHandlers.ofString());
       assertThat(found.statusCode()).as(found.body()).isEqualTo(200);
       JsonNode order = JSON.readTree(found.body());

@@ -24,8 +24,14 @@ class OrderValidationTest {
   @InjectWireMock WireMockServer wm;
 
   private static ValidatableResponse post(String json) {
-    return given().contentType(ContentType.JSON).body(json).post("/api/orders").then()
-        .statusCode(400).contentType("application/problem+json").body("status", is(400));
+    return given()
+        .contentType(ContentType.JSON)
+        .body(json)
+        .post("/api/orders")
+        .then()
+        .statusCode(400)
+        .contentType("application/problem+json")
+        .body("status", is(400));
   }
 
   @BeforeEach

@@ -13,29 +13,53 @@ public final class Stubs {
 
   public static void product(WireMockServer wm, int id, String price, String discount) {
     String disc = discount == null ? "" : ",\"discountPrice\":" + discount;
-    wm.stubFor(get(urlEqualTo("/api/products/" + id)).willReturn(aResponse().withStatus(200)
-        .withHeader("Content-Type", "application/json")
-        .withHeader("x-product-version", discount == null ? "v1" : "v2")
-        .withBody("{\"version\":\"" + (discount == null ? "v1" : "v2") + "\",\"pod\":\"p-1\","
-            + "\"id\":" + id + ",\"name\":\"Merino T-Shirt\",\"price\":" + price
-            + ",\"currency\":\"EUR\"" + disc + "}")));
+    wm.stubFor(
+        get(urlEqualTo("/api/products/" + id))
+            .willReturn(
+                aResponse()
+                    .withStatus(200)
+                    .withHeader("Content-Type", "application/json")
+                    .withHeader("x-product-version", discount == null ? "v1" : "v2")
+                    .withBody(
+                        "{\"version\":\""
+                            + (discount == null ? "v1" : "v2")
+                            + "\",\"pod\":\"p-1\","
+                            + "\"id\":"
+                            + id
+                            + ",\"name\":\"Merino T-Shirt\",\"price\":"
+                            + price
+                            + ",\"currency\":\"EUR\""
+                            + disc
+                            + "}")));
   }
 
   public static void unknownProduct(WireMockServer wm, int id) {
-    wm.stubFor(get(urlEqualTo("/api/products/" + id)).willReturn(aResponse().withStatus(404)
-        .withHeader("Content-Type", "application/problem+json")
-        .withBody("{\"status\":404,\"title\":\"Product not found\"}")));
+    wm.stubFor(
+        get(urlEqualTo("/api/products/" + id))
+            .willReturn(
+                aResponse()
+                    .withStatus(404)
+                    .withHeader("Content-Type", "application/problem+json")
+                    .withBody("{\"status\":404,\"title\":\"Product not found\"}")));
   }
 
   public static void chargeOk(WireMockServer wm) {
-    wm.stubFor(post(urlEqualTo("/v1/charges")).willReturn(aResponse().withStatus(201)
-        .withHeader("Content-Type", "application/json")
-        .withBody("{\"id\":\"ch_test1\",\"status\":\"succeeded\",\"amount\":99.00}")));
+    wm.stubFor(
+        post(urlEqualTo("/v1/charges"))
+            .willReturn(
+                aResponse()
+                    .withStatus(201)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody("{\"id\":\"ch_test1\",\"status\":\"succeeded\",\"amount\":99.00}")));
   }
 
   public static void chargeFails(WireMockServer wm, int status) {
-    wm.stubFor(post(urlEqualTo("/v1/charges")).willReturn(aResponse().withStatus(status)
-        .withHeader("Content-Type", "application/problem+json")
-        .withBody("{\"status\":" + status + ",\"title\":\"Injected fault\"}")));
+    wm.stubFor(
+        post(urlEqualTo("/v1/charges"))
+            .willReturn(
+                aResponse()
+                    .withStatus(status)
+                    .withHeader("Content-Type", "application/problem+json")
+                    .withBody("{\"status\":" + status + ",\"title\":\"Injected fault\"}")));
   }
 }

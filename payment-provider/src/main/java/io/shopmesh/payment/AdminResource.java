@@ -35,7 +35,8 @@ public class AdminResource {
   @POST
   @Path("/faults")
   @Consumes(MediaType.APPLICATION_JSON)
-  @Operation(summary = "Set faults: {errorRate 0..1, statusCode, latencyMs, phase before|after, failNext}")
+  @Operation(
+      summary = "Set faults: {errorRate 0..1, statusCode, latencyMs, phase before|after, failNext}")
   public Response setFaults(FaultInjector.Faults f) {
     try {
       faults.set(f == null ? FaultInjector.Faults.NONE : f);

@@ -43,10 +43,10 @@ import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * Makes the payment provider's own small PKI: a CA (ca.crt, ca.key) and a server certificate
- * signed by it (tls.crt, tls.key), all PEM. Clients, such as a sidecar originating TLS, trust
- * ca.crt. Existing files are kept; the server certificate is re-issued (by the same CA) only when
- * it lacks a required subject alternative name, so a client's trust in ca.crt survives restarts.
+ * Makes the payment provider's own small PKI: a CA (ca.crt, ca.key) and a server certificate signed
+ * by it (tls.crt, tls.key), all PEM. Clients, such as a sidecar originating TLS, trust ca.crt.
+ * Existing files are kept; the server certificate is re-issued (by the same CA) only when it lacks
+ * a required subject alternative name, so a client's trust in ca.crt survives restarts.
  */
 public final class CertificateGenerator {
 
@@ -91,7 +91,8 @@ public final class CertificateGenerator {
   }
 
   /** Ensures dir holds ca.crt, ca.key, tls.crt, tls.key whose server cert covers {@code sans}. */
-  public static void ensure(Path dir, Set<String> sans) throws IOException, GeneralSecurityException {
+  public static void ensure(Path dir, Set<String> sans)
+      throws IOException, GeneralSecurityException {
     Files.createDirectories(dir);
     Path caCrt = dir.resolve(CA_CRT);
     Path caKey = dir.resolve(CA_KEY);
@@ -146,12 +147,15 @@ public final class CertificateGenerator {
     Instant now = Instant.now();
     X509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(
-            name, serial(), Date.from(now.minus(Duration.ofHours(1))),
-            Date.from(now.plus(Duration.ofDays(3650))), name, kp.getPublic());
+            name,
+            serial(),
+            Date.from(now.minus(Duration.ofHours(1))),
+            Date.from(now.plus(Duration.ofDays(3650))),
+            name,
+            kp.getPublic());
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
-    b.addExtension(
-        Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+    b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
     b.addExtension(
         Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
     return sign(b, kp.getPrivate());
@@ -163,13 +167,17 @@ public final class CertificateGenerator {
     Instant now = Instant.now();
     X509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(
-            ca, serial(), Date.from(now.minus(Duration.ofHours(1))),
+            ca,
+            serial(),
+            Date.from(now.minus(Duration.ofHours(1))),
             Date.from(now.plus(Duration.ofDays(825))),
-            new X500Name("CN=" + HOST_NAME + ",O=shop mesh"), kp.getPublic());
+            new X500Name("CN=" + HOST_NAME + ",O=shop mesh"),
+            kp.getPublic());
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
     b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
     b.addExtension(
-        Extension.keyUsage, true,
+        Extension.keyUsage,
+        true,
         new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
     b.addExtension(
         Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
@@ -182,7 +190,8 @@ public final class CertificateGenerator {
       names.add(new GeneralName(ip ? GeneralName.iPAddress : GeneralName.dNSName, san));
     }
     b.addExtension(
-        Extension.subjectAlternativeName, false,
+        Extension.subjectAlternativeName,
+        false,
         new GeneralNames(names.toArray(GeneralName[]::new)));
     return sign(b, caKey);
   }
@@ -215,12 +224,15 @@ public final class CertificateGenerator {
   }
 
   private static void writePem(Path file, String type, byte[] der) throws IOException {
-    String body = Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
-        .encodeToString(der);
+    String body =
+        Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(der);
     String pem = "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
-    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+    Files.move(
+        tmp,
+        file,
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 }

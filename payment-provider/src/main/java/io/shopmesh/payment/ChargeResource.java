@@ -65,7 +65,8 @@ public class ChargeResource {
   }
 
   private static Response injected(FaultInjector.Decision d, String when) {
-    return Response.fromResponse(Problem.of(d.errorStatus(), "Injected fault", "Fault injected " + when))
+    return Response.fromResponse(
+            Problem.of(d.errorStatus(), "Injected fault", "Fault injected " + when))
         .header("x-injected-fault", d.phase().name())
         .build();
   }
@@ -74,7 +75,8 @@ public class ChargeResource {
   @Path("/{id}")
   @Operation(summary = "One charge by id")
   public Response get(@PathParam("id") String id) {
-    return charges.find(id)
+    return charges
+        .find(id)
         .map(c -> Response.ok(c).build())
         .orElseGet(() -> Problem.of(404, "Charge not found", "No charge with id '" + id + "'"));
   }

@@ -51,8 +51,13 @@ public class ChargeService {
     if (!created.get()) {
       if (c.amount().compareTo(req.amount()) != 0 || !c.currency().equals(currency(req))) {
         throw new KeyReuseException(
-            "Idempotency-Key '" + idempotencyKey + "' was used for a different charge ("
-                + c.amount() + " " + c.currency() + ")");
+            "Idempotency-Key '"
+                + idempotencyKey
+                + "' was used for a different charge ("
+                + c.amount()
+                + " "
+                + c.currency()
+                + ")");
       }
       replays.incrementAndGet();
     }
@@ -85,8 +90,15 @@ public class ChargeService {
     byte[] rnd = new byte[12];
     ThreadLocalRandom.current().nextBytes(rnd);
     return new Charge(
-        "ch_" + HexFormat.of().formatHex(rnd), "charge", req.amount(), currency(req),
-        req.description(), req.metadata(), "succeeded", key, Instant.now());
+        "ch_" + HexFormat.of().formatHex(rnd),
+        "charge",
+        req.amount(),
+        currency(req),
+        req.description(),
+        req.metadata(),
+        "succeeded",
+        key,
+        Instant.now());
   }
 
   private static String currency(ChargeRequest req) {

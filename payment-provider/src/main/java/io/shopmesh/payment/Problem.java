@@ -20,7 +20,9 @@ final class Problem {
     body.put("status", status);
     body.put("detail", detail);
     try {
-      return Response.status(status).type(MEDIA_TYPE).entity(MAPPER.writeValueAsString(body))
+      return Response.status(status)
+          .type(MEDIA_TYPE)
+          .entity(MAPPER.writeValueAsString(body))
           .build();
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);

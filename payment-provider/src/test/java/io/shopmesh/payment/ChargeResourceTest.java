@@ -49,13 +49,21 @@ class ChargeResourceTest {
   @Test
   void sameIdempotencyKeyTwiceChargesOnce() {
     var first = charge("order-abc");
-    first.then().statusCode(201).header("Idempotent-Replayed", "false")
+    first
+        .then()
+        .statusCode(201)
+        .header("Idempotent-Replayed", "false")
         .header("Location", startsWith("http"))
-        .body("id", startsWith("ch_")).body("status", equalTo("succeeded"))
-        .body("amount", equalTo(49.50f)).body("idempotencyKey", equalTo("order-abc"));
+        .body("id", startsWith("ch_"))
+        .body("status", equalTo("succeeded"))
+        .body("amount", equalTo(49.50f))
+        .body("idempotencyKey", equalTo("order-abc"));
     String id = first.path("id");
 
-    charge("order-abc").then().statusCode(201).header("Idempotent-Replayed", "true")
+    charge("order-abc")
+        .then()
+        .statusCode(201)
+        .header("Idempotent-Replayed", "true")
         .body("id", equalTo(id));
 
     assertThat(count()).isEqualTo(1);
@@ -92,43 +100,69 @@ class ChargeResourceTest {
   @Test
   void sameKeyDifferentAmountIs422() {
     charge("order-x").then().statusCode(201);
-    given().contentType(ContentType.JSON).header("Idempotency-Key", "order-x")
+    given()
+        .contentType(ContentType.JSON)
+        .header("Idempotency-Key", "order-x")
         .body("{\"amount\": 1.00, \"currency\": \"EUR\"}")
-        .post("/v1/charges").then().statusCode(422).contentType("application/problem+json");
+        .post("/v1/charges")
+        .then()
+        .statusCode(422)
+        .contentType("application/problem+json");
     assertThat(count()).isEqualTo(1);
   }
 
   @Test
   void invalidAmountIs400() {
-    given().contentType(ContentType.JSON).body("{\"amount\": -3}").post("/v1/charges")
-        .then().statusCode(400).contentType("application/problem+json");
+    given()
+        .contentType(ContentType.JSON)
+        .body("{\"amount\": -3}")
+        .post("/v1/charges")
+        .then()
+        .statusCode(400)
+        .contentType("application/problem+json");
   }
 
   @Test
   void unknownChargeIs404() {
-    given().get("/v1/charges/ch_nope").then().statusCode(404)
+    given()
+        .get("/v1/charges/ch_nope")
+        .then()
+        .statusCode(404)
         .contentType("application/problem+json");
   }
 
   @Test
   void faultBeforeChargingThenRetrySucceedsOnce() {
-    given().contentType(ContentType.JSON).body("{\"errorRate\": 1.0, \"statusCode\": 503}")
-        .post("/admin/faults").then().statusCode(200).body("errorRate", equalTo(1.0f));
+    given()
+        .contentType(ContentType.JSON)
+        .body("{\"errorRate\": 1.0, \"statusCode\": 503}")
+        .post("/admin/faults")
+        .then()
+        .statusCode(200)
+        .body("errorRate", equalTo(1.0f));
     charge("order-retry").then().statusCode(503).header("x-injected-fault", "before");
     assertThat(count()).isZero();
 
     given().delete("/admin/faults").then().statusCode(200);
-    String id = charge("order-retry").then().statusCode(201)
-        .header("Idempotent-Replayed", "false").extract().path("id");
+    String id =
+        charge("order-retry")
+            .then()
+            .statusCode(201)
+            .header("Idempotent-Replayed", "false")
+            .extract()
+            .path("id");
     charge("order-retry").then().statusCode(201).body("id", equalTo(id));
     assertThat(count()).isEqualTo(1);
   }
 
   @Test
   void faultAfterChargingThenRetryReplaysTheCharge() {
-    given().contentType(ContentType.JSON)
+    given()
+        .contentType(ContentType.JSON)
         .body("{\"failNext\": 1, \"statusCode\": 500, \"phase\": \"after\"}")
-        .post("/admin/faults").then().statusCode(200);
+        .post("/admin/faults")
+        .then()
+        .statusCode(200);
     charge("order-lost").then().statusCode(500).header("x-injected-fault", "after");
     assertThat(count()).isEqualTo(1);
 
@@ -140,8 +174,12 @@ class ChargeResourceTest {
 
   @Test
   void latencyIsAdded() {
-    given().contentType(ContentType.JSON).body("{\"latencyMs\": 300}")
-        .post("/admin/faults").then().statusCode(200);
+    given()
+        .contentType(ContentType.JSON)
+        .body("{\"latencyMs\": 300}")
+        .post("/admin/faults")
+        .then()
+        .statusCode(200);
     long start = System.nanoTime();
     charge("order-slow").then().statusCode(201);
     assertThat((System.nanoTime() - start) / 1_000_000).isGreaterThanOrEqualTo(290);
@@ -149,8 +187,12 @@ class ChargeResourceTest {
 
   @Test
   void invalidFaultsAre400() {
-    given().contentType(ContentType.JSON).body("{\"errorRate\": 2}")
-        .post("/admin/faults").then().statusCode(400);
+    given()
+        .contentType(ContentType.JSON)
+        .body("{\"errorRate\": 2}")
+        .post("/admin/faults")
+        .then()
+        .statusCode(400);
   }
 
   @Test

@@ -11,11 +11,35 @@ public class Catalog {
 
   private static final List<Product> PRODUCTS =
       List.of(
-          p(1, "Trail Running Shoes", "Light shoes with a grippy sole", "shoes", "89.90", 4.6, 312, 15),
+          p(
+              1,
+              "Trail Running Shoes",
+              "Light shoes with a grippy sole",
+              "shoes",
+              "89.90",
+              4.6,
+              312,
+              15),
           p(2, "Rain Jacket", "Waterproof, breathable shell", "clothing", "129.00", 4.3, 158, 0),
-          p(3, "Merino T-Shirt", "Soft wool shirt that does not smell", "clothing", "49.50", 4.8, 421, 10),
+          p(
+              3,
+              "Merino T-Shirt",
+              "Soft wool shirt that does not smell",
+              "clothing",
+              "49.50",
+              4.8,
+              421,
+              10),
           p(4, "Hiking Backpack 30L", "Day pack with rain cover", "bags", "99.00", 4.5, 207, 20),
-          p(5, "Water Bottle", "Insulated steel bottle, 750 ml", "accessories", "24.90", 4.7, 980, 0),
+          p(
+              5,
+              "Water Bottle",
+              "Insulated steel bottle, 750 ml",
+              "accessories",
+              "24.90",
+              4.7,
+              980,
+              0),
           p(6, "Headlamp", "300 lumen, rechargeable", "accessories", "39.90", 4.4, 265, 25),
           p(7, "Trekking Poles", "Carbon, foldable, pair", "accessories", "119.00", 4.2, 88, 0),
           p(8, "Sleeping Bag", "Comfort to -5 degrees C", "camping", "189.00", 4.6, 134, 15),
@@ -25,9 +49,16 @@ public class Catalog {
           p(12, "Tent for Two", "Freestanding, 1.9 kg", "camping", "299.00", 4.7, 301, 10));
 
   private static Product p(
-      int id, String name, String desc, String cat, String price, double rating, int reviews,
+      int id,
+      String name,
+      String desc,
+      String cat,
+      String price,
+      double rating,
+      int reviews,
       int discount) {
-    return new Product(id, name, desc, cat, new BigDecimal(price), "EUR", rating, reviews, discount);
+    return new Product(
+        id, name, desc, cat, new BigDecimal(price), "EUR", rating, reviews, discount);
   }
 
   public List<Product> all() {

@@ -50,7 +50,9 @@ public class ProductResource {
     var product = numeric == null ? null : catalog.byId(numeric).orElse(null);
     if (product == null) {
       return Problems.notFound(
-          "Product not found", "No product with id '" + id + "'", uri.getRequestUri().getPath(),
+          "Product not found",
+          "No product with id '" + id + "'",
+          uri.getRequestUri().getPath(),
           instance);
     }
     return Response.ok(

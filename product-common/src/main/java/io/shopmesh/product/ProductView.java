@@ -31,7 +31,14 @@ public record ProductView(
     }
     Rating rating = features.ratings() ? new Rating(p.rating(), p.reviews()) : null;
     return new ProductView(
-        p.id(), p.name(), p.description(), p.category(), p.price(), p.currency(), discounted,
-        percent, rating);
+        p.id(),
+        p.name(),
+        p.description(),
+        p.category(),
+        p.price(),
+        p.currency(),
+        discounted,
+        percent,
+        rating);
   }
 }

@@ -3,11 +3,11 @@ package io.shopmesh.order.rest;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shopmesh.order.model.ShopOrder;
 import io.shopmesh.order.service.FieldError;
 import io.shopmesh.order.service.OrderException;
 import io.shopmesh.order.service.OrderService;
 import io.shopmesh.order.service.OrderValidator;
-import io.shopmesh.order.model.ShopOrder;
 import jakarta.ws.rs.Consumes;
 import jakarta.ws.rs.GET;
 import jakarta.ws.rs.POST;
@@ -65,8 +65,11 @@ public class OrderResource {
   static Response invalid(List<FieldError> errors, String path) {
     String fields = errors.stream().map(FieldError::field).collect(Collectors.joining(", "));
     String detail =
-        "Invalid fields: " + fields + " ("
-            + errors.stream().map(e -> e.field() + " " + e.message())
+        "Invalid fields: "
+            + fields
+            + " ("
+            + errors.stream()
+                .map(e -> e.field() + " " + e.message())
                 .collect(Collectors.joining("; "))
             + ")";
     return Problem.of(400, "Invalid order", detail, path, errors);
@@ -82,7 +85,8 @@ public class OrderResource {
   @Path("/{id}")
   @Operation(summary = "One order; 404 problem+json when unknown")
   public Response get(@PathParam("id") String id, @Context UriInfo uri) {
-    return orders.find(id)
+    return orders
+        .find(id)
         .map(o -> Response.ok(OrderView.of(o)).build())
         .orElseGet(() -> notFound(id, uri));
   }
@@ -91,13 +95,18 @@ public class OrderResource {
   @Path("/{id}/payment")
   @Operation(summary = "Charge a PAYMENT_FAILED order again (same Idempotency-Key)")
   public Response retryPayment(@PathParam("id") String id, @Context UriInfo uri) {
-    return orders.retryPayment(id)
+    return orders
+        .retryPayment(id)
         .map(o -> Response.ok(OrderView.of(o)).build())
         .orElseGet(() -> notFound(id, uri));
   }
 
   private static Response notFound(String id, UriInfo uri) {
-    return Problem.of(404, "Order not found", "No order with id '" + id + "'",
-        uri.getRequestUri().getPath(), null);
+    return Problem.of(
+        404,
+        "Order not found",
+        "No order with id '" + id + "'",
+        uri.getRequestUri().getPath(),
+        null);
   }
 }

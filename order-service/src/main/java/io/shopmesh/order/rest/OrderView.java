@@ -26,8 +26,20 @@ public record OrderView(
 
   static OrderView of(ShopOrder o) {
     return new OrderView(
-        o.id, o.productId, o.productName, o.productVersion, o.quantity, o.customer, o.unitPrice,
-        o.total, o.currency, o.status, o.chargeId, o.idempotencyKey(), o.failureReason,
-        o.createdAt, o.updatedAt);
+        o.id,
+        o.productId,
+        o.productName,
+        o.productVersion,
+        o.quantity,
+        o.customer,
+        o.unitPrice,
+        o.total,
+        o.currency,
+        o.status,
+        o.chargeId,
+        o.idempotencyKey(),
+        o.failureReason,
+        o.createdAt,
+        o.updatedAt);
   }
 }

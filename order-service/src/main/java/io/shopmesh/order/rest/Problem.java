@@ -15,8 +15,8 @@ final class Problem {
 
   private Problem() {}
 
-  static Response of(int status, String title, String detail, String instance,
-      List<FieldError> errors) {
+  static Response of(
+      int status, String title, String detail, String instance, List<FieldError> errors) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("type", "about:blank");
     body.put("title", title);
@@ -29,7 +29,9 @@ final class Problem {
       body.put("errors", errors);
     }
     try {
-      return Response.status(status).type(MEDIA_TYPE).entity(MAPPER.writeValueAsString(body))
+      return Response.status(status)
+          .type(MEDIA_TYPE)
+          .entity(MAPPER.writeValueAsString(body))
           .build();
     } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);

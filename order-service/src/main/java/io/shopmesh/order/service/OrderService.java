@@ -22,8 +22,8 @@ import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
 /**
- * Places orders: price from product-service, then one charge at the payment API. Each database
- * step is its own short transaction, so no transaction stays open across a remote call.
+ * Places orders: price from product-service, then one charge at the payment API. Each database step
+ * is its own short transaction, so no transaction stays open across a remote call.
  *
  * <p>There is deliberately no application-level retry: the mesh (payment-vs) already retries, and
  * retries at two layers multiply. The Idempotency-Key "order-&lt;id&gt;" makes the mesh's retries,
@@ -100,14 +100,18 @@ public class OrderService {
       int status = e.getResponse().getStatus();
       if (status == 404) {
         throw new OrderException(
-            400, "Invalid order", "Invalid fields: productId",
+            400,
+            "Invalid order",
+            "Invalid fields: productId",
             List.of(new FieldError("productId", "no product with id " + productId)));
       }
       throw new OrderException(
           502, "Product service error", "product-service answered " + status, null);
     } catch (ProcessingException e) {
       throw new OrderException(
-          503, "Product service unavailable", "product-service unreachable: " + rootMessage(e),
+          503,
+          "Product service unavailable",
+          "product-service unreachable: " + rootMessage(e),
           null);
     }
   }
@@ -115,7 +119,8 @@ public class OrderService {
   private ShopOrder pay(ShopOrder order) {
     ChargeRequest charge =
         new ChargeRequest(
-            order.total, order.currency,
+            order.total,
+            order.currency,
             order.quantity + " x " + order.productName + " for " + order.customer,
             Map.of("orderId", order.id));
     OrderStatus status;

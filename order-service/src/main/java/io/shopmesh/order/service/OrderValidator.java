@@ -20,15 +20,18 @@ public final class OrderValidator {
     JsonNode productId = body.get("productId");
     if (productId == null || productId.isNull()) {
       errors.add(new FieldError("productId", "is required"));
-    } else if (!productId.canConvertToInt() || !productId.isIntegralNumber()
+    } else if (!productId.canConvertToInt()
+        || !productId.isIntegralNumber()
         || productId.asInt() < 1) {
       errors.add(new FieldError("productId", "must be a positive integer"));
     }
     JsonNode quantity = body.get("quantity");
     if (quantity == null || quantity.isNull()) {
       errors.add(new FieldError("quantity", "is required"));
-    } else if (!quantity.isIntegralNumber() || !quantity.canConvertToInt()
-        || quantity.asInt() < 1 || quantity.asInt() > MAX_QUANTITY) {
+    } else if (!quantity.isIntegralNumber()
+        || !quantity.canConvertToInt()
+        || quantity.asInt() < 1
+        || quantity.asInt() > MAX_QUANTITY) {
       errors.add(new FieldError("quantity", "must be an integer from 1 to " + MAX_QUANTITY));
     }
     JsonNode customer = body.get("customer");
@@ -45,7 +48,8 @@ public final class OrderValidator {
 
   public static OrderRequest toRequest(JsonNode body) {
     return new OrderRequest(
-        body.get("productId").asInt(), body.get("quantity").asInt(),
+        body.get("productId").asInt(),
+        body.get("quantity").asInt(),
         body.get("customer").asText().trim());
   }
 }

@@ -16,7 +16,8 @@ class ProductV1Test {
   @Test
   void listsTheCatalogWithVersionAndPod() {
     given()
-        .when().get("/api/products")
+        .when()
+        .get("/api/products")
         .then()
         .statusCode(200)
         .header("x-product-version", "v1")
@@ -31,7 +32,8 @@ class ProductV1Test {
   @Test
   void oneProduct() {
     given()
-        .when().get("/api/products/3")
+        .when()
+        .get("/api/products/3")
         .then()
         .statusCode(200)
         .header("x-product-version", "v1")
@@ -45,14 +47,19 @@ class ProductV1Test {
   @Test
   void unknownIdIsProblem404() {
     given()
-        .when().get("/api/products/999")
+        .when()
+        .get("/api/products/999")
         .then()
         .statusCode(404)
         .contentType("application/problem+json")
         .header("x-product-version", "v1")
         .body("status", equalTo(404))
         .body("title", equalTo("Product not found"));
-    given().when().get("/api/products/abc").then().statusCode(404)
+    given()
+        .when()
+        .get("/api/products/abc")
+        .then()
+        .statusCode(404)
         .contentType("application/problem+json");
   }
 
@@ -61,7 +68,12 @@ class ProductV1Test {
     given().when().get("/q/health/live").then().statusCode(200);
     given().when().get("/q/health/ready").then().statusCode(200);
     given().when().get("/q/metrics").then().statusCode(200);
-    given().accept("application/json").when().get("/q/openapi").then().statusCode(200)
+    given()
+        .accept("application/json")
+        .when()
+        .get("/q/openapi")
+        .then()
+        .statusCode(200)
         .body("paths", hasKey("/api/products/{id}"));
   }
 }

@@ -13,7 +13,8 @@ class ProductV2Test {
   @Test
   void listShowsRatingsAndDiscounts() {
     given()
-        .when().get("/api/products")
+        .when()
+        .get("/api/products")
         .then()
         .statusCode(200)
         .header("x-product-version", "v2")
@@ -27,7 +28,8 @@ class ProductV2Test {
   @Test
   void oneProductWithRating() {
     given()
-        .when().get("/api/products/1")
+        .when()
+        .get("/api/products/1")
         .then()
         .statusCode(200)
         .header("x-product-version", "v2")
@@ -39,7 +41,10 @@ class ProductV2Test {
 
   @Test
   void unknownIdIsProblem404() {
-    given().when().get("/api/products/0").then()
+    given()
+        .when()
+        .get("/api/products/0")
+        .then()
         .statusCode(404)
         .contentType("application/problem+json")
         .header("x-product-version", "v2")

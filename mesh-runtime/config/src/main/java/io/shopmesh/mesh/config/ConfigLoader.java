@@ -25,33 +25,36 @@ import java.util.Set;
 import java.util.stream.Stream;
 
 /**
- * Reads Kubernetes and Istio objects from multi-document YAML files and directories (a directory
- * is read like {@code kubectl apply -f DIR}: its *.yaml, *.yml and *.json files, not recursively),
+ * Reads Kubernetes and Istio objects from multi-document YAML files and directories (a directory is
+ * read like {@code kubectl apply -f DIR}: its *.yaml, *.yml and *.json files, not recursively),
  * validates them with Istio's rules and keeps the valid ones.
  *
- * <p>Nothing here throws on bad input: a file that is not YAML, a document of an unknown kind or
- * an invalid object each become one {@link Diagnostic} with file and line, and loading goes on.
+ * <p>Nothing here throws on bad input: a file that is not YAML, a document of an unknown kind or an
+ * invalid object each become one {@link Diagnostic} with file and line, and loading goes on.
  */
 public final class ConfigLoader {
 
   public static final String ISTIO_NETWORKING = "networking.istio.io";
   public static final String GATEWAY_API = "gateway.networking.k8s.io";
   public static final String ISTIO_SECURITY = "security.istio.io";
+
   /** networking.istio.io versions read; v1alpha3 and v1beta1 have the same schema as v1. */
   public static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
 
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
-  private static final Map<String, Class<? extends HasMetadata>> ISTIO_KINDS = Map.of(
-      "VirtualService", VirtualService.class,
-      "DestinationRule", DestinationRule.class,
-      "Gateway", Gateway.class,
-      "ServiceEntry", ServiceEntry.class);
+  private static final Map<String, Class<? extends HasMetadata>> ISTIO_KINDS =
+      Map.of(
+          "VirtualService", VirtualService.class,
+          "DestinationRule", DestinationRule.class,
+          "Gateway", Gateway.class,
+          "ServiceEntry", ServiceEntry.class);
+
   /**
    * Kubernetes kinds that are read. Pods, Nodes and Secrets only feed the analyzers, as in istioctl
    * analyze (a Secret's data is never printed).
    */
-  private static final Set<String> KUBERNETES_KINDS = Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace",
-      "v1/Pod", "v1/Node", "v1/Secret");
+  private static final Set<String> KUBERNETES_KINDS =
+      Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace", "v1/Pod", "v1/Node", "v1/Secret");
 
   /** Reads, validates and keeps the valid objects of the given files and directories. */
   public LoadResult load(List<Path> paths) {
@@ -107,8 +110,8 @@ public final class ConfigLoader {
 
   /**
    * The objects as a cluster would hold them after applying them in order: a later definition of
-   * the same kind, namespace and name replaces the earlier one (so {@code manifests/} plus a variant
-   * file is the config with the variant applied).
+   * the same kind, namespace and name replaces the earlier one (so {@code manifests/} plus a
+   * variant file is the config with the variant applied).
    */
   public static List<Resource> latest(List<Resource> resources) {
     Map<String, Resource> byKey = new java.util.LinkedHashMap<>();
@@ -160,40 +163,83 @@ public final class ConfigLoader {
   private static Resource toResource(YamlDocument doc, List<Diagnostic> diags) {
     SourceRef src = new SourceRef(doc.file(), doc.line(), doc.fieldLines());
     if (!doc.isObject()) {
-      diags.add(new Diagnostic(Diagnostic.Level.ERROR, "SM0001", null, null, null, src,
-          "cannot read object: the document is not a YAML mapping"));
+      diags.add(
+          new Diagnostic(
+              Diagnostic.Level.ERROR,
+              "SM0001",
+              null,
+              null,
+              null,
+              src,
+              "cannot read object: the document is not a YAML mapping"));
       return null;
     }
     String apiVersion = doc.apiVersion();
     String kind = doc.kind();
     if (apiVersion == null || apiVersion.isEmpty() || kind == null || kind.isEmpty()) {
-      diags.add(new Diagnostic(Diagnostic.Level.ERROR, "SM0001", kind, null, doc.name(), src,
-          "cannot read object: " + (kind == null || kind.isEmpty() ? "kind" : "apiVersion") + " not set"));
+      diags.add(
+          new Diagnostic(
+              Diagnostic.Level.ERROR,
+              "SM0001",
+              kind,
+              null,
+              doc.name(),
+              src,
+              "cannot read object: "
+                  + (kind == null || kind.isEmpty() ? "kind" : "apiVersion")
+                  + " not set"));
       return null;
     }
     int slash = apiVersion.indexOf('/');
     String group = slash < 0 ? "" : apiVersion.substring(0, slash);
     String version = apiVersion.substring(slash + 1);
-    boolean istio = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind) && ISTIO_VERSIONS.contains(version);
+    boolean istio =
+        group.equals(ISTIO_NETWORKING)
+            && ISTIO_KINDS.containsKey(kind)
+            && ISTIO_VERSIONS.contains(version);
     boolean kube = KUBERNETES_KINDS.contains(apiVersion + "/" + kind);
-    String ns = doc.namespace() == null
-        ? (kind.equals("Namespace") || kind.equals("Node") ? null : MeshConfig.DEFAULT_NAMESPACE)
-        : doc.namespace();
+    String ns =
+        doc.namespace() == null
+            ? (kind.equals("Namespace") || kind.equals("Node")
+                ? null
+                : MeshConfig.DEFAULT_NAMESPACE)
+            : doc.namespace();
     if (group.equals(GATEWAY_API) && kind.equals("Gateway")) {
       // not routed by this mesh, but VirtualServices may name it: the analyzers use it
-      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
-          "Kubernetes Gateway API (" + apiVersion + ") is not routed by this mesh; read for analysis only"));
+      diags.add(
+          new Diagnostic(
+              Diagnostic.Level.WARNING,
+              "SM0002",
+              kind,
+              ns,
+              doc.name(),
+              src,
+              "Kubernetes Gateway API ("
+                  + apiVersion
+                  + ") is not routed by this mesh; read for analysis only"));
       return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
     }
     if (group.equals(ISTIO_SECURITY) && kind.equals("RequestAuthentication")) {
-      diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src,
-          "RequestAuthentication (" + apiVersion + ") is not enforced by this mesh; read for analysis only"));
+      diags.add(
+          new Diagnostic(
+              Diagnostic.Level.WARNING,
+              "SM0002",
+              kind,
+              ns,
+              doc.name(),
+              src,
+              "RequestAuthentication ("
+                  + apiVersion
+                  + ") is not enforced by this mesh; read for analysis only"));
       return new Resource(apiVersion, kind, ns, doc.name(), doc.tree(), src);
     }
     if (!istio && !kube) {
-      String why = group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind)
-          ? "unsupported API version " + apiVersion + " (use networking.istio.io/v1, v1beta1 or v1alpha3), skipped"
-          : "unsupported kind " + kind + " (" + apiVersion + "), skipped";
+      String why =
+          group.equals(ISTIO_NETWORKING) && ISTIO_KINDS.containsKey(kind)
+              ? "unsupported API version "
+                  + apiVersion
+                  + " (use networking.istio.io/v1, v1beta1 or v1alpha3), skipped"
+              : "unsupported kind " + kind + " (" + apiVersion + "), skipped";
       diags.add(new Diagnostic(Diagnostic.Level.WARNING, "SM0002", kind, ns, doc.name(), src, why));
       return null;
     }
@@ -219,7 +265,9 @@ public final class ConfigLoader {
       };
     } catch (RuntimeException e) {
       String msg = String.valueOf(e.getMessage()).lines().findFirst().orElse("");
-      diags.add(r.diagnostic(Diagnostic.Level.ERROR, "SM0003", null, "cannot read " + r.kind() + ": " + msg));
+      diags.add(
+          r.diagnostic(
+              Diagnostic.Level.ERROR, "SM0003", null, "cannot read " + r.kind() + ": " + msg));
       return null;
     }
   }
@@ -248,6 +296,7 @@ public final class ConfigLoader {
   }
 
   private static Diagnostic error(Path file, int line, String message) {
-    return new Diagnostic(Diagnostic.Level.ERROR, "SM0001", null, null, null, new SourceRef(file, line), message);
+    return new Diagnostic(
+        Diagnostic.Level.ERROR, "SM0001", null, null, null, new SourceRef(file, line), message);
   }
 }

@@ -4,11 +4,16 @@ package io.shopmesh.mesh.config;
  * One message about the config, in istioctl analyze's shape: level, code, the resource it is about
  * (kind, namespace, name, file and line) and the text.
  *
- * <p>Validation errors use code {@code IST0106} (SchemaValidationError), load problems
- * {@code SM0001}-style project codes; analyzers use Istio's codes.
+ * <p>Validation errors use code {@code IST0106} (SchemaValidationError), load problems {@code
+ * SM0001}-style project codes; analyzers use Istio's codes.
  */
 public record Diagnostic(
-    Level level, String code, String kind, String namespace, String name, SourceRef source,
+    Level level,
+    String code,
+    String kind,
+    String namespace,
+    String name,
+    SourceRef source,
     String message) {
 
   public enum Level {
@@ -27,7 +32,9 @@ public record Diagnostic(
     }
   }
 
-  /** istioctl's line: {@code Error [IST0101] (VirtualService default/product-vs file.yaml:12) text}. */
+  /**
+   * istioctl's line: {@code Error [IST0101] (VirtualService default/product-vs file.yaml:12) text}.
+   */
   public String toIstioctlLine() {
     StringBuilder sb = new StringBuilder();
     sb.append(level.label()).append(" [").append(code).append("] ");

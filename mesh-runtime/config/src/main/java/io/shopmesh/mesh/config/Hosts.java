@@ -5,7 +5,8 @@ import java.util.regex.Pattern;
 /** Host names as Istio treats them: short names, FQDNs, wildcards, namespace-qualified names. */
 public final class Hosts {
 
-  private static final Pattern DNS1123_LABEL = Pattern.compile("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern DNS1123_LABEL =
+      Pattern.compile("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$");
   private static final Pattern WILDCARD_LABEL =
       Pattern.compile("^(\\*|(\\*|\\*-)?[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)$");
 
@@ -20,10 +21,10 @@ public final class Hosts {
   }
 
   /**
-   * The full name of a host as written in a resource of {@code namespace}: a short name
-   * ({@code product-service}) is a Kubernetes Service in that namespace
-   * ({@code product-service.default.svc.cluster.local}); names with a dot and wildcards stay as
-   * they are, as in Istio's {@code ResolveShortnameToFQDN}.
+   * The full name of a host as written in a resource of {@code namespace}: a short name ({@code
+   * product-service}) is a Kubernetes Service in that namespace ({@code
+   * product-service.default.svc.cluster.local}); names with a dot and wildcards stay as they are,
+   * as in Istio's {@code ResolveShortnameToFQDN}.
    */
   public static String fqdn(String host, String namespace) {
     if (host == null || host.isEmpty() || host.contains(".") || host.equals("*")) {

@@ -27,7 +27,8 @@ public record MeshConfig(
   public static final String DOMAIN_SUFFIX = "svc.cluster.local";
 
   public static MeshConfig empty() {
-    return new MeshConfig(List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+    return new MeshConfig(
+        List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
   }
 
   public MeshConfig {

@@ -4,7 +4,20 @@ import java.util.Locale;
 
 /** Istio's port protocols, parsed case-insensitively as Istio does. */
 public enum Protocol {
-  GRPC, GRPC_WEB, HTTP, HTTP_PROXY, HTTP2, HTTPS, TCP, TLS, UDP, MONGO, REDIS, MYSQL, HBONE, UNSUPPORTED;
+  GRPC,
+  GRPC_WEB,
+  HTTP,
+  HTTP_PROXY,
+  HTTP2,
+  HTTPS,
+  TCP,
+  TLS,
+  UDP,
+  MONGO,
+  REDIS,
+  MYSQL,
+  HBONE,
+  UNSUPPORTED;
 
   public static Protocol parse(String s) {
     if (s == null) {
@@ -37,6 +50,11 @@ public enum Protocol {
   }
 
   public boolean isTcp() {
-    return this == TCP || this == HTTPS || this == TLS || this == MONGO || this == REDIS || this == MYSQL;
+    return this == TCP
+        || this == HTTPS
+        || this == TLS
+        || this == MONGO
+        || this == REDIS
+        || this == MYSQL;
   }
 }

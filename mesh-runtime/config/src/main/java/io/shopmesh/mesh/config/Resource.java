@@ -7,7 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
  * namespace (the default namespace when the YAML leaves it out), name, the JSON tree and where it
  * came from. Validation and the analyzers work on these, so they see exactly what was written.
  */
-public record Resource(String apiVersion, String kind, String namespace, String name, JsonNode object,
+public record Resource(
+    String apiVersion,
+    String kind,
+    String namespace,
+    String name,
+    JsonNode object,
     SourceRef source) {
 
   public JsonNode spec() {
@@ -35,6 +40,7 @@ public record Resource(String apiVersion, String kind, String namespace, String 
   }
 
   public Diagnostic diagnostic(Diagnostic.Level level, String code, String path, String message) {
-    return new Diagnostic(level, code, kind, namespace, name, path == null ? source : at(path), message);
+    return new Diagnostic(
+        level, code, kind, namespace, name, path == null ? source : at(path), message);
   }
 }

@@ -6,9 +6,9 @@ import java.util.Objects;
 
 /**
  * Where a config object came from: a file and the 1-based line its document starts on (its first
- * non-blank line after the {@code ---} separator, a leading comment included), plus the
- * line of each of its fields (paths like {@code spec.http[0].route[1].weight}) when it was read
- * from YAML, so a message about one field can point at that field's line.
+ * non-blank line after the {@code ---} separator, a leading comment included), plus the line of
+ * each of its fields (paths like {@code spec.http[0].route[1].weight}) when it was read from YAML,
+ * so a message about one field can point at that field's line.
  */
 public record SourceRef(Path file, int line, Map<String, Integer> fieldLines) {
 

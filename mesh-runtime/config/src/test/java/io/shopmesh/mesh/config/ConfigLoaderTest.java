@@ -15,7 +15,11 @@ class ConfigLoaderTest {
 
   @Test
   void serviceTargetPortMayBeANumberOrAName() {
-    LoadResult r = new ConfigLoader().load(Path.of("svc.yaml"), """
+    LoadResult r =
+        new ConfigLoader()
+            .load(
+                Path.of("svc.yaml"),
+                """
         apiVersion: v1
         kind: Service
         metadata:
@@ -39,7 +43,10 @@ class ConfigLoaderTest {
 
   @Test
   void everyObjectKnowsItsFileAndLineAndAllVersionsAreRead() throws IOException {
-    Path f = write("all.yaml", """
+    Path f =
+        write(
+            "all.yaml",
+            """
         # leading comment
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
@@ -74,23 +81,36 @@ class ConfigLoaderTest {
     LoadResult r = new ConfigLoader().load(List.of(f));
     assertThat(r.diagnostics()).isEmpty();
     MeshConfig c = r.config();
-    assertThat(c.virtualServices()).singleElement().satisfies(l -> {
-      assertThat(l.source().line()).isEqualTo(1); // the document's leading comment belongs to it
-      assertThat(l.source().at("metadata.name").line()).isEqualTo(5);
-      assertThat(l.source().file()).isEqualTo(f);
-      assertThat(l.source().at("spec.http[0].route[0].destination.host").line()).isEqualTo(11);
-      assertThat(l.object().getApiVersion()).isEqualTo("networking.istio.io/v1");
-    });
-    assertThat(c.destinationRules()).singleElement().satisfies(l -> {
-      assertThat(l.source().line()).isEqualTo(16);
-      assertThat(l.namespace()).isEqualTo("shop");
-    });
-    assertThat(c.gateways()).singleElement().satisfies(l -> assertThat(l.source().line()).isEqualTo(24));
+    assertThat(c.virtualServices())
+        .singleElement()
+        .satisfies(
+            l -> {
+              assertThat(l.source().line())
+                  .isEqualTo(1); // the document's leading comment belongs to it
+              assertThat(l.source().at("metadata.name").line()).isEqualTo(5);
+              assertThat(l.source().file()).isEqualTo(f);
+              assertThat(l.source().at("spec.http[0].route[0].destination.host").line())
+                  .isEqualTo(11);
+              assertThat(l.object().getApiVersion()).isEqualTo("networking.istio.io/v1");
+            });
+    assertThat(c.destinationRules())
+        .singleElement()
+        .satisfies(
+            l -> {
+              assertThat(l.source().line()).isEqualTo(16);
+              assertThat(l.namespace()).isEqualTo("shop");
+            });
+    assertThat(c.gateways())
+        .singleElement()
+        .satisfies(l -> assertThat(l.source().line()).isEqualTo(24));
   }
 
   @Test
   void badYamlIsOneLineWithFileAndLineAndOtherDocumentsStillLoad() throws IOException {
-    Path f = write("bad.yaml", """
+    Path f =
+        write(
+            "bad.yaml",
+            """
         apiVersion: v1
         kind: Service
         metadata:
@@ -109,18 +129,28 @@ class ConfigLoaderTest {
           - port: 8080
         """);
     LoadResult r = new ConfigLoader().load(List.of(f));
-    assertThat(r.diagnostics()).singleElement().satisfies(d -> {
-      assertThat(d.level()).isEqualTo(Diagnostic.Level.ERROR);
-      assertThat(d.source().line()).isEqualTo(8);
-      assertThat(d.toIstioctlLine()).startsWith("Error [SM0001] (" + f + ":8) cannot parse YAML: ")
-          .doesNotContain("\n").doesNotContain("Exception");
-    });
-    assertThat(r.config().services()).singleElement().satisfies(l -> assertThat(l.name()).isEqualTo("ok"));
+    assertThat(r.diagnostics())
+        .singleElement()
+        .satisfies(
+            d -> {
+              assertThat(d.level()).isEqualTo(Diagnostic.Level.ERROR);
+              assertThat(d.source().line()).isEqualTo(8);
+              assertThat(d.toIstioctlLine())
+                  .startsWith("Error [SM0001] (" + f + ":8) cannot parse YAML: ")
+                  .doesNotContain("\n")
+                  .doesNotContain("Exception");
+            });
+    assertThat(r.config().services())
+        .singleElement()
+        .satisfies(l -> assertThat(l.name()).isEqualTo("ok"));
   }
 
   @Test
   void unknownKindsAreReportedAndSkipped() throws IOException {
-    Path f = write("k.yaml", """
+    Path f =
+        write(
+            "k.yaml",
+            """
         apiVersion: gateway.networking.k8s.io/v1
         kind: HTTPRoute
         metadata: {name: r}
@@ -131,13 +161,18 @@ class ConfigLoaderTest {
         """);
     LoadResult r = new ConfigLoader().load(List.of(f));
     assertThat(r.diagnostics()).extracting(Diagnostic::code).containsExactly("SM0002", "SM0002");
-    assertThat(r.diagnostics()).extracting(Diagnostic::level).containsOnly(Diagnostic.Level.WARNING);
+    assertThat(r.diagnostics())
+        .extracting(Diagnostic::level)
+        .containsOnly(Diagnostic.Level.WARNING);
     assertThat(r.diagnostics().get(1).source().line()).isEqualTo(5);
   }
 
   @Test
   void invalidObjectsAreLeftOutWithFieldLine() throws IOException {
-    Path f = write("vs.yaml", """
+    Path f =
+        write(
+            "vs.yaml",
+            """
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
         metadata:
@@ -153,17 +188,25 @@ class ConfigLoaderTest {
         """);
     LoadResult r = new ConfigLoader().load(List.of(f));
     assertThat(r.config().virtualServices()).isEmpty();
-    assertThat(r.diagnostics()).singleElement().extracting(Diagnostic::toIstioctlLine).isEqualTo(
-        "Error [IST0106] (VirtualService default/product-vs " + f + ":12) Schema validation error: "
-            + "spec.http[0].route[0].weight: weight -15 < 0");
+    assertThat(r.diagnostics())
+        .singleElement()
+        .extracting(Diagnostic::toIstioctlLine)
+        .isEqualTo(
+            "Error [IST0106] (VirtualService default/product-vs "
+                + f
+                + ":12) Schema validation error: "
+                + "spec.http[0].route[0].weight: weight -15 < 0");
   }
 
   @Test
   void missingPathsAndDuplicateKeysAreReported() throws IOException {
     Path f = write("dup.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  name: b\n");
     LoadResult r = new ConfigLoader().load(List.of(f, dir.resolve("nope.yaml")));
-    assertThat(r.diagnostics()).extracting(Diagnostic::message).containsExactlyInAnyOrder(
-        "cannot parse YAML: mapping key \"name\" already defined at line 4", "no such file or directory");
+    assertThat(r.diagnostics())
+        .extracting(Diagnostic::message)
+        .containsExactlyInAnyOrder(
+            "cannot parse YAML: mapping key \"name\" already defined at line 4",
+            "no such file or directory");
   }
 
   @Test
@@ -174,8 +217,12 @@ class ConfigLoaderTest {
     assertThat(r.config().deployments()).hasSize(4);
     // the variants redefine product-vs, payment-vs and payment-api: the last definition wins
     assertThat(r.config().virtualServices()).hasSize(4);
-    assertThat(r.config().serviceEntries()).singleElement()
-        .satisfies(se -> assertThat(se.source().file().toString()).endsWith("payment-walkthrough-literal.yaml"));
+    assertThat(r.config().serviceEntries())
+        .singleElement()
+        .satisfies(
+            se ->
+                assertThat(se.source().file().toString())
+                    .endsWith("payment-walkthrough-literal.yaml"));
   }
 
   private Path write(String name, String text) throws IOException {

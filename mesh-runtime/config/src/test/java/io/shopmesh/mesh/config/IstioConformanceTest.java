@@ -24,13 +24,16 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Istio's own validation and analyzer test data (see its README): every in-scope document must get
- * Istio's verdict, every analyzer case Istio's codes on the right resources. Prints
- * {@code N agree of M} and fails below M. The data folder is {@code -Dconformance.dir} or
- * {@code <repo>/../shared/conformance/istio}; without it only this test is skipped.
+ * Istio's verdict, every analyzer case Istio's codes on the right resources. Prints {@code N agree
+ * of M} and fails below M. The data folder is {@code -Dconformance.dir} or {@code
+ * <repo>/../shared/conformance/istio}; without it only this test is skipped.
  */
 class IstioConformanceTest {
 
-  /** Analyzer cases out of scope, with the reason (none at the moment: every case in the data is run). */
+  /**
+   * Analyzer cases out of scope, with the reason (none at the moment: every case in the data is
+   * run).
+   */
   private static final Map<String, String> OUT_OF_SCOPE = Map.of();
 
   private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -47,14 +50,17 @@ class IstioConformanceTest {
       Path sibling = Path.of("../../../../shared/conformance/istio");
       root = Files.isDirectory(sibling) ? sibling : root;
     }
-    Assumptions.assumeTrue(Files.isDirectory(root),
-        "Istio conformance data not found at " + root.toAbsolutePath().normalize()
+    Assumptions.assumeTrue(
+        Files.isDirectory(root),
+        "Istio conformance data not found at "
+            + root.toAbsolutePath().normalize()
             + " (set -Dconformance.dir=...); skipping the conformance test only");
 
     for (Path f : list(root.resolve("galley-dataset-2023"))) {
       String name = f.getFileName().toString();
       boolean valid = !name.contains("-invalid");
-      checkVerdict("galley-dataset-2023/" + name, f, Files.readString(f), valid, galleyReason(name));
+      checkVerdict(
+          "galley-dataset-2023/" + name, f, Files.readString(f), valid, galleyReason(name));
     }
     for (Path f : list(root.resolve("dataset-current"))) {
       checkVerdict("dataset-current/" + f.getFileName(), f, Files.readString(f), true, null);
@@ -94,16 +100,25 @@ class IstioConformanceTest {
     record(what, diags, valid, reason, rs.size());
   }
 
-  private void record(String what, List<Diagnostic> diags, boolean valid, String reason, int objects) {
+  private void record(
+      String what, List<Diagnostic> diags, boolean valid, String reason, int objects) {
     total++;
-    List<Diagnostic> errors = diags.stream().filter(d -> d.level() == Diagnostic.Level.ERROR).toList();
-    boolean ok = valid ? errors.isEmpty() && objects == 1
-        : !errors.isEmpty() && (reason == null || errors.stream().anyMatch(d -> d.message().contains(reason)));
+    List<Diagnostic> errors =
+        diags.stream().filter(d -> d.level() == Diagnostic.Level.ERROR).toList();
+    boolean ok =
+        valid
+            ? errors.isEmpty() && objects == 1
+            : !errors.isEmpty()
+                && (reason == null || errors.stream().anyMatch(d -> d.message().contains(reason)));
     if (ok) {
       agree++;
     } else {
-      disagreements.add(what + ": expected " + (valid ? "VALID" : "INVALID (" + reason + ")") + ", got "
-          + errors.stream().map(Diagnostic::toIstioctlLine).toList());
+      disagreements.add(
+          what
+              + ": expected "
+              + (valid ? "VALID" : "INVALID (" + reason + ")")
+              + ", got "
+              + errors.stream().map(Diagnostic::toIstioctlLine).toList());
     }
   }
 
@@ -126,12 +141,17 @@ class IstioConformanceTest {
       for (Resource res : rs) {
         diags.addAll(Validator.validate(res));
       }
-      record(what + " " + tree.path("metadata").path("name").asText(), diags, err == null,
-          err == null ? null : err.asText(), rs.size());
+      record(
+          what + " " + tree.path("metadata").path("name").asText(),
+          diags,
+          err == null,
+          err == null ? null : err.asText(),
+          rs.size());
     }
   }
 
-  private static final Pattern ROW = Pattern.compile("^\\| (.+?) \\| (`.+?`) \\| `(.+?)` \\| (.+?) \\|$");
+  private static final Pattern ROW =
+      Pattern.compile("^\\| (.+?) \\| (`.+?`) \\| `(.+?)` \\| (.+?) \\|$");
   private static final Pattern EXPECTED = Pattern.compile("(IST\\d{4}) \\w+ \\((\\w+) ([^)]+)\\)");
 
   private void analyzerCases(Path root) throws IOException {
@@ -167,14 +187,16 @@ class IstioConformanceTest {
       if (analyzer.startsWith("schemaValidation")) {
         for (Resource r : resources) {
           Validator.validate(r).stream()
-              .filter(d -> d.code().equals("IST0130") || d.code().equals("IST0131")).forEach(found::add);
+              .filter(d -> d.code().equals("IST0130") || d.code().equals("IST0131"))
+              .forEach(found::add);
         }
       } else {
         AnalysisContext ctx = new AnalysisContext(resources, true);
         if (meshConfig != null) {
           ctx.withMeshConfig(YAML.readTree(meshConfig.toFile()));
         }
-        List<Analyzer> selected = Analyzers.all().stream().filter(a -> a.name().equals(analyzer)).toList();
+        List<Analyzer> selected =
+            Analyzers.all().stream().filter(a -> a.name().equals(analyzer)).toList();
         if (selected.isEmpty()) {
           total++;
           disagreements.add(name + ": analyzer " + analyzer + " not implemented");
@@ -190,8 +212,13 @@ class IstioConformanceTest {
       if (sameMessages(expected, actual)) {
         agree++;
       } else {
-        disagreements.add("analyzer case '" + name + "': expected " + expected + ", got "
-            + found.stream().map(Diagnostic::toIstioctlLine).toList());
+        disagreements.add(
+            "analyzer case '"
+                + name
+                + "': expected "
+                + expected
+                + ", got "
+                + found.stream().map(Diagnostic::toIstioctlLine).toList());
       }
     }
   }
@@ -202,8 +229,11 @@ class IstioConformanceTest {
     for (String exp : expected) {
       String found = null;
       for (String a : rest) {
-        if (exp.contains("/") ? a.equals(exp) : a.substring(0, a.indexOf(' ', a.indexOf(' ') + 1) + 1)
-            .equals(exp.substring(0, exp.lastIndexOf(' ') + 1)) && a.endsWith("/" + exp.substring(exp.lastIndexOf(' ') + 1))) {
+        if (exp.contains("/")
+            ? a.equals(exp)
+            : a.substring(0, a.indexOf(' ', a.indexOf(' ') + 1) + 1)
+                    .equals(exp.substring(0, exp.lastIndexOf(' ') + 1))
+                && a.endsWith("/" + exp.substring(exp.lastIndexOf(' ') + 1))) {
           found = a;
           break;
         }

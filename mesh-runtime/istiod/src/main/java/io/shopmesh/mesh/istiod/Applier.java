@@ -25,10 +25,14 @@ import java.util.stream.Stream;
  */
 public final class Applier {
 
-  /** The outcome: applied lines ({@code virtualservice.networking.istio.io/product-vs configured}) or errors. */
+  /**
+   * The outcome: applied lines ({@code virtualservice.networking.istio.io/product-vs configured})
+   * or errors.
+   */
   public record Result(boolean ok, List<String> applied, List<String> diagnostics) {}
 
-  private static final java.util.regex.Pattern SEPARATOR_LINE = java.util.regex.Pattern.compile("---\\s*(#.*)?");
+  private static final java.util.regex.Pattern SEPARATOR_LINE =
+      java.util.regex.Pattern.compile("---\\s*(#.*)?");
 
   private final Path dir;
   private final ConfigStore store;
@@ -40,7 +44,8 @@ public final class Applier {
 
   public synchronized Result apply(String yaml) throws IOException {
     List<String> docs = documents(yaml);
-    if (docs.isEmpty()) return new Result(false, List.of(), List.of("Error [SM0001] no objects passed to apply"));
+    if (docs.isEmpty())
+      return new Result(false, List.of(), List.of("Error [SM0001] no objects passed to apply"));
     Path tmp = Files.createTempDirectory("istiod-apply");
     try {
       Path f = tmp.resolve("request.yaml");
@@ -54,8 +59,17 @@ public final class Applier {
         else warnings.add(line);
       }
       for (Preflight.Failure pf : Preflight.check(all.config())) {
-        errors.add(new Diagnostic(Diagnostic.Level.ERROR, "IST0106", pf.resource().kind(), pf.resource().namespace(),
-            pf.resource().name(), pf.resource().source(), pf.message()).toIstioctlLine().replace(f.toString(), "<request>"));
+        errors.add(
+            new Diagnostic(
+                    Diagnostic.Level.ERROR,
+                    "IST0106",
+                    pf.resource().kind(),
+                    pf.resource().namespace(),
+                    pf.resource().name(),
+                    pf.resource().source(),
+                    pf.message())
+                .toIstioctlLine()
+                .replace(f.toString(), "<request>"));
       }
       if (!errors.isEmpty()) return new Result(false, List.of(), errors);
 
@@ -87,14 +101,22 @@ public final class Applier {
     Path target;
     String newText;
     String oldText = null;
-    if (existing != null && existing.source().file() != null
+    if (existing != null
+        && existing.source().file() != null
         && existing.source().file().toAbsolutePath().normalize().getParent().equals(dir)
         && Files.exists(existing.source().file())) {
       target = existing.source().file();
       oldText = Files.readString(target);
       newText = replaceDocument(oldText, existing.source().line(), doc);
     } else {
-      target = dir.resolve(obj.kind().toLowerCase(Locale.ROOT) + "-" + obj.namespace() + "-" + obj.name() + ".yaml");
+      target =
+          dir.resolve(
+              obj.kind().toLowerCase(Locale.ROOT)
+                  + "-"
+                  + obj.namespace()
+                  + "-"
+                  + obj.name()
+                  + ".yaml");
       if (Files.exists(target)) oldText = Files.readString(target);
       newText = doc;
     }
@@ -165,11 +187,13 @@ public final class Applier {
 
   static String resourceName(Located<?> obj) {
     String kind = obj.kind().toLowerCase(Locale.ROOT);
-    String group = switch (obj.kind()) {
-      case "VirtualService", "DestinationRule", "Gateway", "ServiceEntry" -> ".networking.istio.io";
-      case "Deployment" -> ".apps";
-      default -> "";
-    };
+    String group =
+        switch (obj.kind()) {
+          case "VirtualService", "DestinationRule", "Gateway", "ServiceEntry" ->
+              ".networking.istio.io";
+          case "Deployment" -> ".apps";
+          default -> "";
+        };
     return kind + group + "/" + obj.name();
   }
 
@@ -183,7 +207,9 @@ public final class Applier {
   private static Located<?> find(MeshConfig c, Located<?> obj) {
     for (List<? extends Located<?>> l : lists(c)) {
       for (Located<?> x : l) {
-        if (x.kind().equals(obj.kind()) && x.namespace().equals(obj.namespace()) && x.name().equals(obj.name())) {
+        if (x.kind().equals(obj.kind())
+            && x.namespace().equals(obj.namespace())
+            && x.name().equals(obj.name())) {
           return x;
         }
       }
@@ -192,7 +218,13 @@ public final class Applier {
   }
 
   private static List<List<? extends Located<?>>> lists(MeshConfig c) {
-    return List.of(c.virtualServices(), c.destinationRules(), c.gateways(), c.serviceEntries(), c.services(),
-        c.deployments(), c.namespaces());
+    return List.of(
+        c.virtualServices(),
+        c.destinationRules(),
+        c.gateways(),
+        c.serviceEntries(),
+        c.services(),
+        c.deployments(),
+        c.namespaces());
   }
 }

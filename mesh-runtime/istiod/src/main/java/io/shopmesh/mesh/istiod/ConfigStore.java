@@ -16,8 +16,8 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The config that proxies are served, kept per resource: a resource whose new version is invalid
- * (a validation error names it, or its file no longer parses) keeps its last good version, and the
+ * The config that proxies are served, kept per resource: a resource whose new version is invalid (a
+ * validation error names it, or its file no longer parses) keeps its last good version, and the
  * rejection is logged with file:line, counted and listed for /debug/configz.
  */
 public final class ConfigStore {
@@ -48,18 +48,26 @@ public final class ConfigStore {
     Set<Located<?>> failed = new java.util.HashSet<>();
     for (Preflight.Failure f : failures) {
       failed.add(f.resource());
-      errors.add(new Diagnostic(Diagnostic.Level.ERROR, "IST0106", f.resource().kind(), f.resource().namespace(),
-          f.resource().name(), f.resource().source(), f.message()));
+      errors.add(
+          new Diagnostic(
+              Diagnostic.Level.ERROR,
+              "IST0106",
+              f.resource().kind(),
+              f.resource().namespace(),
+              f.resource().name(),
+              f.resource().source(),
+              f.message()));
     }
     Set<String> stale = new LinkedHashSet<>();
-    MeshConfig merged = new MeshConfig(
-        merge(current.virtualServices(), loaded.virtualServices(), failed, errors, stale),
-        merge(current.destinationRules(), loaded.destinationRules(), failed, errors, stale),
-        merge(current.gateways(), loaded.gateways(), failed, errors, stale),
-        merge(current.serviceEntries(), loaded.serviceEntries(), failed, errors, stale),
-        merge(current.services(), loaded.services(), failed, errors, stale),
-        merge(current.deployments(), loaded.deployments(), failed, errors, stale),
-        merge(current.namespaces(), loaded.namespaces(), failed, errors, stale));
+    MeshConfig merged =
+        new MeshConfig(
+            merge(current.virtualServices(), loaded.virtualServices(), failed, errors, stale),
+            merge(current.destinationRules(), loaded.destinationRules(), failed, errors, stale),
+            merge(current.gateways(), loaded.gateways(), failed, errors, stale),
+            merge(current.serviceEntries(), loaded.serviceEntries(), failed, errors, stale),
+            merge(current.services(), loaded.services(), failed, errors, stale),
+            merge(current.deployments(), loaded.deployments(), failed, errors, stale),
+            merge(current.namespaces(), loaded.namespaces(), failed, errors, stale));
     Set<String> lines = new LinkedHashSet<>();
     for (Diagnostic d : errors) {
       String line = d.toIstioctlLine();
@@ -80,8 +88,12 @@ public final class ConfigStore {
     return changed;
   }
 
-  private static <T extends HasMetadata> List<Located<T>> merge(List<Located<T>> previous, List<Located<T>> loaded,
-      Set<Located<?>> failed, List<Diagnostic> errors, Set<String> stale) {
+  private static <T extends HasMetadata> List<Located<T>> merge(
+      List<Located<T>> previous,
+      List<Located<T>> loaded,
+      Set<Located<?>> failed,
+      List<Diagnostic> errors,
+      Set<String> stale) {
     List<Located<T>> out = new ArrayList<>();
     Set<String> keys = new java.util.HashSet<>();
     for (Located<T> l : loaded) {
@@ -100,15 +112,22 @@ public final class ConfigStore {
     return out;
   }
 
-  /** The previous version stays when an error names it, or names its file without naming a resource. */
+  /**
+   * The previous version stays when an error names it, or names its file without naming a resource.
+   */
   private static boolean rejectedNow(Located<?> p, List<Diagnostic> errors) {
     for (Diagnostic d : errors) {
       if (d.name() != null && d.kind() != null) {
-        if (d.kind().equals(p.kind()) && d.name().equals(p.name())
-            && (d.namespace() == null || d.namespace().isEmpty() || d.namespace().equals(p.namespace()))) {
+        if (d.kind().equals(p.kind())
+            && d.name().equals(p.name())
+            && (d.namespace() == null
+                || d.namespace().isEmpty()
+                || d.namespace().equals(p.namespace()))) {
           return true;
         }
-      } else if (d.source() != null && d.source().file() != null && d.source().file().equals(p.source().file())) {
+      } else if (d.source() != null
+          && d.source().file() != null
+          && d.source().file().equals(p.source().file())) {
         return true;
       }
     }
@@ -147,8 +166,15 @@ public final class ConfigStore {
   public synchronized <R> List<R> mapResources(Function<Located<?>, R> f) {
     List<R> out = new ArrayList<>();
     MeshConfig c = current;
-    for (List<? extends Located<?>> list : List.of(c.namespaces(), c.deployments(), c.services(), c.serviceEntries(),
-        c.destinationRules(), c.gateways(), c.virtualServices())) {
+    for (List<? extends Located<?>> list :
+        List.of(
+            c.namespaces(),
+            c.deployments(),
+            c.services(),
+            c.serviceEntries(),
+            c.destinationRules(),
+            c.gateways(),
+            c.virtualServices())) {
       for (Located<?> l : list) out.add(f.apply(l));
     }
     return out;

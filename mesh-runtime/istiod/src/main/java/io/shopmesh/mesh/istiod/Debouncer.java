@@ -25,11 +25,13 @@ public final class Debouncer implements AutoCloseable {
     this.afterNanos = TimeUnit.MILLISECONDS.toNanos(afterMillis);
     this.maxNanos = TimeUnit.MILLISECONDS.toNanos(maxMillis);
     this.action = action;
-    this.exec = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "push-debounce");
-      t.setDaemon(true);
-      return t;
-    });
+    this.exec =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "push-debounce");
+              t.setDaemon(true);
+              return t;
+            });
   }
 
   public synchronized void trigger() {
@@ -56,7 +58,8 @@ public final class Debouncer implements AutoCloseable {
     try {
       action.accept(start);
     } catch (RuntimeException e) {
-      java.util.logging.Logger.getLogger(Debouncer.class.getName()).log(java.util.logging.Level.SEVERE, "push failed", e);
+      java.util.logging.Logger.getLogger(Debouncer.class.getName())
+          .log(java.util.logging.Level.SEVERE, "push failed", e);
     }
   }
 

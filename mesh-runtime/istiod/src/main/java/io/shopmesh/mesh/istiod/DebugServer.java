@@ -31,30 +31,45 @@ final class DebugServer implements AutoCloseable {
 
   int start(String bind, int port) throws IOException {
     http = HttpServer.create(new InetSocketAddress(bind, port), 64);
-    exec = Executors.newFixedThreadPool(2, r -> {
-      Thread t = new Thread(r, "istiod-http");
-      t.setDaemon(true);
-      return t;
-    });
+    exec =
+        Executors.newFixedThreadPool(
+            2,
+            r -> {
+              Thread t = new Thread(r, "istiod-http");
+              t.setDaemon(true);
+              return t;
+            });
     http.setExecutor(exec);
     http.createContext("/debug/syncz", ex -> json(ex, 200, istiod.xds().syncz()));
     http.createContext("/debug/configz", ex -> json(ex, 200, istiod.configz()));
     http.createContext("/debug/registryz", ex -> json(ex, 200, istiod.registryz()));
-    http.createContext("/debug/config_dump", ex -> {
-      String q = ex.getRequestURI().getQuery();
-      String id = q != null && q.startsWith("proxyID=") ? java.net.URLDecoder.decode(q.substring(8), StandardCharsets.UTF_8) : null;
-      String dump = id == null ? null : istiod.configDump(id);
-      if (dump == null) {
-        json(ex, 404, Map.of("error", "unknown proxy; use ?proxyID=<node id> as listed by /debug/syncz"));
-      } else {
-        send(ex, 200, "application/json", dump);
-      }
-    });
-    http.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", istiod.metrics().scrape()));
-    http.createContext("/ready", ex -> {
-      if (istiod.ready()) send(ex, 200, "text/plain", "ready\n");
-      else send(ex, 503, "text/plain", "not ready\n");
-    });
+    http.createContext(
+        "/debug/config_dump",
+        ex -> {
+          String q = ex.getRequestURI().getQuery();
+          String id =
+              q != null && q.startsWith("proxyID=")
+                  ? java.net.URLDecoder.decode(q.substring(8), StandardCharsets.UTF_8)
+                  : null;
+          String dump = id == null ? null : istiod.configDump(id);
+          if (dump == null) {
+            json(
+                ex,
+                404,
+                Map.of("error", "unknown proxy; use ?proxyID=<node id> as listed by /debug/syncz"));
+          } else {
+            send(ex, 200, "application/json", dump);
+          }
+        });
+    http.createContext(
+        "/metrics",
+        ex -> send(ex, 200, "text/plain; version=0.0.4; charset=utf-8", istiod.metrics().scrape()));
+    http.createContext(
+        "/ready",
+        ex -> {
+          if (istiod.ready()) send(ex, 200, "text/plain", "ready\n");
+          else send(ex, 503, "text/plain", "not ready\n");
+        });
     http.createContext("/apply", this::apply);
     http.start();
     return http.getAddress().getPort();
@@ -89,7 +104,8 @@ final class DebugServer implements AutoCloseable {
     send(ex, status, "application/json", JSON.writeValueAsString(body) + "\n");
   }
 
-  private static void send(HttpExchange ex, int status, String type, String body) throws IOException {
+  private static void send(HttpExchange ex, int status, String type, String body)
+      throws IOException {
     byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", type);
     ex.sendResponseHeaders(status, bytes.length);

@@ -39,7 +39,9 @@ public final class DirectoryConfigSource implements ConfigSource {
     this(dir, 1000);
   }
 
-  /** @param pollMillis interval of the safety-net poll (also the fallback when watching fails) */
+  /**
+   * @param pollMillis interval of the safety-net poll (also the fallback when watching fails)
+   */
   public DirectoryConfigSource(Path dir, long pollMillis) {
     this.dir = dir.toAbsolutePath().normalize();
     this.pollMillis = pollMillis;
@@ -61,7 +63,8 @@ public final class DirectoryConfigSource implements ConfigSource {
       watch = dir.getFileSystem().newWatchService();
       dir.register(watch, ENTRY_CREATE, ENTRY_MODIFY, ENTRY_DELETE, OVERFLOW);
     } catch (IOException | UnsupportedOperationException e) {
-      LOG.warning("cannot watch " + dir + " (" + e.getMessage() + "), polling every " + pollMillis + " ms");
+      LOG.warning(
+          "cannot watch " + dir + " (" + e.getMessage() + "), polling every " + pollMillis + " ms");
       watch = null;
     }
     thread = new Thread(() -> run(onChange), "config-watch");
@@ -96,13 +99,16 @@ public final class DirectoryConfigSource implements ConfigSource {
   private Map<String, String> fingerprint() {
     Map<String, String> out = new TreeMap<>();
     try (Stream<Path> s = Files.list(dir)) {
-      s.forEach(p -> {
-        try {
-          out.put(p.getFileName().toString(), Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
-        } catch (IOException e) {
-          out.put(p.getFileName().toString(), "?");
-        }
-      });
+      s.forEach(
+          p -> {
+            try {
+              out.put(
+                  p.getFileName().toString(),
+                  Files.size(p) + "@" + Files.getLastModifiedTime(p).toMillis());
+            } catch (IOException e) {
+              out.put(p.getFileName().toString(), "?");
+            }
+          });
     } catch (IOException e) {
       // directory vanished: the loader reports it
     }

@@ -23,6 +23,7 @@ public final class Istiod implements AutoCloseable {
 
   /** Istio's PILOT_DEBOUNCE_AFTER and PILOT_DEBOUNCE_MAX. */
   public static final long DEBOUNCE_AFTER_MS = 100;
+
   public static final long DEBOUNCE_MAX_MS = 10_000;
 
   private final ConfigSource source;
@@ -55,13 +56,23 @@ public final class Istiod implements AutoCloseable {
     if (source.directory() != null) applier = new Applier(source.directory(), store);
     http = new DebugServer(this);
     this.httpPort = http.start(bind, httpPort);
-    source.start(() -> {
-      configDirty.set(true);
-      debouncer.trigger();
-    });
+    source.start(
+        () -> {
+          configDirty.set(true);
+          debouncer.trigger();
+        });
     ready = true;
-    LOG.info("istiod ready: xDS (ADS) on " + bind + ":" + this.xdsPort + ", HTTP on " + bind + ":" + this.httpPort
-        + ", config version " + store.version());
+    LOG.info(
+        "istiod ready: xDS (ADS) on "
+            + bind
+            + ":"
+            + this.xdsPort
+            + ", HTTP on "
+            + bind
+            + ":"
+            + this.httpPort
+            + ", config version "
+            + store.version());
     return this;
   }
 
@@ -70,15 +81,24 @@ public final class Istiod implements AutoCloseable {
    * is not slowed by class loading and a cold JIT.
    */
   private void warmUp() {
-    io.shopmesh.mesh.xds.WorkloadInstance pod = new io.shopmesh.mesh.xds.WorkloadInstance("warmup-0", "default",
-        "127.0.0.2", Map.of("app", "warmup"), "warmup", List.of(new io.shopmesh.mesh.xds.PodPort("http", 8080, "TCP")),
-        true);
+    io.shopmesh.mesh.xds.WorkloadInstance pod =
+        new io.shopmesh.mesh.xds.WorkloadInstance(
+            "warmup-0",
+            "default",
+            "127.0.0.2",
+            Map.of("app", "warmup"),
+            "warmup",
+            List.of(new io.shopmesh.mesh.xds.PodPort("http", 8080, "TCP")),
+            true);
     for (int i = 0; i < 3; i++) {
       new ConfigStore().update(source.load());
-      for (io.shopmesh.mesh.xds.ProxyNode p : List.of(io.shopmesh.mesh.xds.ProxyNode.sidecar(pod),
-          io.shopmesh.mesh.xds.ProxyNode.router(pod))) {
-        io.shopmesh.mesh.xds.XdsResources r = io.shopmesh.mesh.xds.XdsGenerator.generate(pushContext,
-            new io.shopmesh.mesh.xds.ServiceRegistry(List.of(pod)), p);
+      for (io.shopmesh.mesh.xds.ProxyNode p :
+          List.of(
+              io.shopmesh.mesh.xds.ProxyNode.sidecar(pod),
+              io.shopmesh.mesh.xds.ProxyNode.router(pod))) {
+        io.shopmesh.mesh.xds.XdsResources r =
+            io.shopmesh.mesh.xds.XdsGenerator.generate(
+                pushContext, new io.shopmesh.mesh.xds.ServiceRegistry(List.of(pod)), p);
         XdsServer.hash(r.clusters());
         XdsServer.hash(r.routes());
       }
@@ -92,8 +112,14 @@ public final class Istiod implements AutoCloseable {
     long t1 = System.nanoTime();
     int pushed = xds.pushAll(firstEventNanos);
     long t2 = System.nanoTime();
-    LOG.info(String.format("Push debounce stable: %d ms since first change; config reload %d ms, push to %d of %d proxies %d ms",
-        (t0 - firstEventNanos) / 1_000_000, (t1 - t0) / 1_000_000, pushed, xds.connectedProxies(), (t2 - t1) / 1_000_000));
+    LOG.info(
+        String.format(
+            "Push debounce stable: %d ms since first change; config reload %d ms, push to %d of %d proxies %d ms",
+            (t0 - firstEventNanos) / 1_000_000,
+            (t1 - t0) / 1_000_000,
+            pushed,
+            xds.connectedProxies(),
+            (t2 - t1) / 1_000_000));
   }
 
   private synchronized void reloadConfig() {
@@ -174,13 +200,15 @@ public final class Istiod implements AutoCloseable {
       m.put("workload", w.workloadName());
       m.put("labels", w.labels());
       List<Map<String, Object>> ports = new ArrayList<>();
-      w.ports().forEach(p -> {
-        Map<String, Object> pm = new LinkedHashMap<>();
-        pm.put("name", p.name());
-        pm.put("containerPort", p.containerPort());
-        pm.put("protocol", p.protocol());
-        ports.add(pm);
-      });
+      w.ports()
+          .forEach(
+              p -> {
+                Map<String, Object> pm = new LinkedHashMap<>();
+                pm.put("name", p.name());
+                pm.put("containerPort", p.containerPort());
+                pm.put("protocol", p.protocol());
+                ports.add(pm);
+              });
       m.put("ports", ports);
       m.put("sidecar", w.sidecar());
       out.add(m);
@@ -193,10 +221,17 @@ public final class Istiod implements AutoCloseable {
     Snapshot s = xds.snapshot(proxyId);
     if (s == null) return null;
     StringBuilder sb = new StringBuilder("{\n");
-    sb.append("\"listeners\": ").append(EnvoyJson.printAll(new ArrayList<>(s.listeners().resources().values()))).append(",\n");
-    sb.append("\"routes\": ").append(EnvoyJson.printAll(new ArrayList<>(s.routes().resources().values()))).append(",\n");
-    sb.append("\"clusters\": ").append(EnvoyJson.printAll(new ArrayList<>(s.clusters().resources().values()))).append(",\n");
-    sb.append("\"endpoints\": ").append(EnvoyJson.printAll(new ArrayList<>(s.endpoints().resources().values())));
+    sb.append("\"listeners\": ")
+        .append(EnvoyJson.printAll(new ArrayList<>(s.listeners().resources().values())))
+        .append(",\n");
+    sb.append("\"routes\": ")
+        .append(EnvoyJson.printAll(new ArrayList<>(s.routes().resources().values())))
+        .append(",\n");
+    sb.append("\"clusters\": ")
+        .append(EnvoyJson.printAll(new ArrayList<>(s.clusters().resources().values())))
+        .append(",\n");
+    sb.append("\"endpoints\": ")
+        .append(EnvoyJson.printAll(new ArrayList<>(s.endpoints().resources().values())));
     return sb.append("}\n").toString();
   }
 

@@ -31,7 +31,8 @@ public final class IstiodMain {
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "-h", "--help" -> {
-          System.out.println("usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]");
+          System.out.println(
+              "usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]");
           return;
         }
         default -> {
@@ -52,13 +53,18 @@ public final class IstiodMain {
       System.err.println("not a directory: " + dir);
       System.exit(2);
     }
-    System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
+    System.setProperty(
+        "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
     Istiod istiod = new Istiod(new DirectoryConfigSource(dir)).start(bind, xdsPort, httpPort);
     CountDownLatch done = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      istiod.close();
-      done.countDown();
-    }, "istiod-shutdown"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  istiod.close();
+                  done.countDown();
+                },
+                "istiod-shutdown"));
     done.await();
   }
 }

@@ -5,7 +5,9 @@ import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
-/** What istiod knows of one connected proxy: who it is and, per xDS type, what was sent and ACKed. */
+/**
+ * What istiod knows of one connected proxy: who it is and, per xDS type, what was sent and ACKed.
+ */
 public final class ProxyStatus {
 
   /** Per type state, as istioctl proxy-status shows it. */

@@ -54,7 +54,10 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   private final Object pushLock = new Object();
   private Server grpc;
 
-  public XdsServer(WorkloadRegistry registry, Supplier<PushContext> pushContext, IstiodMetrics metrics,
+  public XdsServer(
+      WorkloadRegistry registry,
+      Supplier<PushContext> pushContext,
+      IstiodMetrics metrics,
       Runnable registryChanged) {
     this.registry = registry;
     this.pushContext = pushContext;
@@ -64,39 +67,43 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   /** Starts the gRPC server; returns the bound port (useful with port 0). */
   public int start(String bind, int port) throws IOException {
-    V3DiscoveryServer server = new V3DiscoveryServer(List.of(this), cache) {
-      // A NACK carries the last ACKed version, which the cache would answer at once with the same
-      // rejected resources, over and over. Like Istio, wait for the next change instead.
-      @Override
-      protected XdsRequest wrapXdsRequest(DiscoveryRequest request) {
-        // A reconnecting proxy sends the version it has; like istiod, answer a stream's first
-        // request of each type anyway, so the new stream is in sync and visible in syncz.
-        if (request.getResponseNonce().isEmpty() && !request.getVersionInfo().isEmpty()) {
-          request = request.toBuilder().clearVersionInfo().build();
-        }
-        if (request.hasErrorDetail()) {
-          ProxyStatus ps = proxies.get(request.getNode().getId());
-          String type = shortType(request.getTypeUrl());
-          if (ps != null && type != null) {
-            ProxyStatus.TypeStatus ts = ps.type(type);
-            synchronized (ps) {
-              if (ts.sent != null) request = request.toBuilder().setVersionInfo(ts.sent).build();
+    V3DiscoveryServer server =
+        new V3DiscoveryServer(List.of(this), cache) {
+          // A NACK carries the last ACKed version, which the cache would answer at once with the
+          // same
+          // rejected resources, over and over. Like Istio, wait for the next change instead.
+          @Override
+          protected XdsRequest wrapXdsRequest(DiscoveryRequest request) {
+            // A reconnecting proxy sends the version it has; like istiod, answer a stream's first
+            // request of each type anyway, so the new stream is in sync and visible in syncz.
+            if (request.getResponseNonce().isEmpty() && !request.getVersionInfo().isEmpty()) {
+              request = request.toBuilder().clearVersionInfo().build();
             }
+            if (request.hasErrorDetail()) {
+              ProxyStatus ps = proxies.get(request.getNode().getId());
+              String type = shortType(request.getTypeUrl());
+              if (ps != null && type != null) {
+                ProxyStatus.TypeStatus ts = ps.type(type);
+                synchronized (ps) {
+                  if (ts.sent != null)
+                    request = request.toBuilder().setVersionInfo(ts.sent).build();
+                }
+              }
+            }
+            return super.wrapXdsRequest(request);
           }
-        }
-        return super.wrapXdsRequest(request);
-      }
-    };
-    grpc = NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
-        .addService(server.getAggregatedDiscoveryServiceImpl())
-        .addService(server.getClusterDiscoveryServiceImpl())
-        .addService(server.getListenerDiscoveryServiceImpl())
-        .addService(server.getRouteDiscoveryServiceImpl())
-        .addService(server.getEndpointDiscoveryServiceImpl())
-        .permitKeepAliveTime(10, TimeUnit.SECONDS)
-        .permitKeepAliveWithoutCalls(true)
-        .build()
-        .start();
+        };
+    grpc =
+        NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
+            .addService(server.getAggregatedDiscoveryServiceImpl())
+            .addService(server.getClusterDiscoveryServiceImpl())
+            .addService(server.getListenerDiscoveryServiceImpl())
+            .addService(server.getRouteDiscoveryServiceImpl())
+            .addService(server.getEndpointDiscoveryServiceImpl())
+            .permitKeepAliveTime(10, TimeUnit.SECONDS)
+            .permitKeepAliveWithoutCalls(true)
+            .build()
+            .start();
     return grpc.getPort();
   }
 
@@ -140,13 +147,17 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     }
   }
 
-  private boolean push(ProxyStatus ps, PushContext ctx, ServiceRegistry reg, long changeStartNanos) {
+  private boolean push(
+      ProxyStatus ps, PushContext ctx, ServiceRegistry reg, long changeStartNanos) {
     XdsResources r;
     try {
       r = XdsGenerator.generate(ctx, reg, ps.proxy());
     } catch (RuntimeException e) {
       // the proxy keeps what it has
-      LOG.log(Level.SEVERE, "cannot generate config for " + ps.proxy().id() + ", keeping its previous config", e);
+      LOG.log(
+          Level.SEVERE,
+          "cannot generate config for " + ps.proxy().id() + ", keeping its previous config",
+          e);
       return false;
     }
     String cds = hash(r.clusters());
@@ -167,12 +178,28 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       mark(ps, "LDS", old, Resources.ResourceType.LISTENER, lds, changeStartNanos);
       mark(ps, "RDS", old, Resources.ResourceType.ROUTE, rds, changeStartNanos);
     }
-    cache.setSnapshot(ps.proxy().id(), Snapshot.create(r.clusters(), cds, r.endpoints(), eds, r.listeners(), lds,
-        r.routes(), rds, List.of(), "0"));
+    cache.setSnapshot(
+        ps.proxy().id(),
+        Snapshot.create(
+            r.clusters(),
+            cds,
+            r.endpoints(),
+            eds,
+            r.listeners(),
+            lds,
+            r.routes(),
+            rds,
+            List.of(),
+            "0"));
     return true;
   }
 
-  private static void mark(ProxyStatus ps, String type, Snapshot old, Resources.ResourceType rt, String version,
+  private static void mark(
+      ProxyStatus ps,
+      String type,
+      Snapshot old,
+      Resources.ResourceType rt,
+      String version,
       long start) {
     if (old == null || !version.equals(old.version(rt))) {
       ProxyStatus.TypeStatus ts = ps.type(type);
@@ -217,8 +244,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     String proxyId = streamToProxy.get(streamId);
     if (proxyId == null) {
       if (!request.hasNode() || request.getNode().getId().isEmpty()) {
-        throw new RequestException(io.grpc.Status.INVALID_ARGUMENT.withDescription(
-            "the first request of a stream must carry the node"));
+        throw new RequestException(
+            io.grpc.Status.INVALID_ARGUMENT.withDescription(
+                "the first request of a stream must carry the node"));
       }
       ProxyNode proxy = ProxyNode.fromNode(request.getNode());
       proxyId = proxy.id();
@@ -234,8 +262,20 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
         ts.nackVersion = ts.sent;
         ts.nackError = request.getErrorDetail().getMessage();
         metrics.reject(type.toLowerCase());
-        LOG.warning(() -> "NACK " + type + " from " + ps.proxy().id() + " for version " + ts.sent + " (nonce "
-            + request.getResponseNonce() + "): " + ts.nackError + "; the proxy keeps version " + ts.acked);
+        LOG.warning(
+            () ->
+                "NACK "
+                    + type
+                    + " from "
+                    + ps.proxy().id()
+                    + " for version "
+                    + ts.sent
+                    + " (nonce "
+                    + request.getResponseNonce()
+                    + "): "
+                    + ts.nackError
+                    + "; the proxy keeps version "
+                    + ts.acked);
       } else if (request.getResponseNonce().equals(ts.sentNonce)) {
         ts.acked = request.getVersionInfo();
         ts.nackError = null;
@@ -263,7 +303,8 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   }
 
   @Override
-  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+  public void onV3StreamResponse(
+      long streamId, DiscoveryRequest request, DiscoveryResponse response) {
     String proxyId = streamToProxy.get(streamId);
     ProxyStatus ps = proxyId == null ? null : proxies.get(proxyId);
     String type = shortType(response.getTypeUrl());
@@ -277,8 +318,10 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   }
 
   @Override
-  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) throws RequestException {
-    throw new RequestException(io.grpc.Status.UNIMPLEMENTED.withDescription("use state-of-the-world ADS"));
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
+      throws RequestException {
+    throw new RequestException(
+        io.grpc.Status.UNIMPLEMENTED.withDescription("use state-of-the-world ADS"));
   }
 
   @Override

@@ -51,32 +51,52 @@ final class AdsTestClient implements AutoCloseable {
     this(port, proxy, Map.of());
   }
 
-  /** @param versions the versions a reconnecting proxy already has, by type URL */
+  /**
+   * @param versions the versions a reconnecting proxy already has, by type URL
+   */
   AdsTestClient(int port, ProxyNode proxy, Map<String, String> versions) {
     this.node = proxy.toNode();
     channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
-    requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
-      @Override
-      public void onNext(DiscoveryResponse r) {
-        handle(r);
-      }
+    requests =
+        AggregatedDiscoveryServiceGrpc.newStub(channel)
+            .streamAggregatedResources(
+                new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryResponse r) {
+                    handle(r);
+                  }
 
-      @Override
-      public void onError(Throwable t) {
-        error = t;
-      }
+                  @Override
+                  public void onError(Throwable t) {
+                    error = t;
+                  }
 
-      @Override
-      public void onCompleted() {}
-    });
-    subscribe(Resources.V3.CLUSTER_TYPE_URL, List.of(), versions.getOrDefault(Resources.V3.CLUSTER_TYPE_URL, ""), "");
-    subscribe(Resources.V3.LISTENER_TYPE_URL, List.of(), versions.getOrDefault(Resources.V3.LISTENER_TYPE_URL, ""), "");
+                  @Override
+                  public void onCompleted() {}
+                });
+    subscribe(
+        Resources.V3.CLUSTER_TYPE_URL,
+        List.of(),
+        versions.getOrDefault(Resources.V3.CLUSTER_TYPE_URL, ""),
+        "");
+    subscribe(
+        Resources.V3.LISTENER_TYPE_URL,
+        List.of(),
+        versions.getOrDefault(Resources.V3.LISTENER_TYPE_URL, ""),
+        "");
   }
 
-  private synchronized void subscribe(String type, List<String> names, String version, String nonce) {
+  private synchronized void subscribe(
+      String type, List<String> names, String version, String nonce) {
     subscribed.put(type, names);
-    send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).addAllResourceNames(names)
-        .setVersionInfo(version).setResponseNonce(nonce).build());
+    send(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .addAllResourceNames(names)
+            .setVersionInfo(version)
+            .setResponseNonce(nonce)
+            .build());
   }
 
   private synchronized void send(DiscoveryRequest r) {
@@ -85,25 +105,36 @@ final class AdsTestClient implements AutoCloseable {
 
   private void handle(DiscoveryResponse r) {
     String type = XdsServer.shortType(r.getTypeUrl());
-    Received rec = new Received(type, r.getVersionInfo(), r.getNonce(), System.nanoTime(), r.getResourcesList());
+    Received rec =
+        new Received(
+            type, r.getVersionInfo(), r.getNonce(), System.nanoTime(), r.getResourcesList());
     nonces.put(r.getTypeUrl(), r.getNonce());
     if (type.equals(nackNext)) {
       nackNext = null;
       received.add(rec);
-      send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
-          .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
-          .setVersionInfo(acked.getOrDefault(r.getTypeUrl(), ""))
-          .setResponseNonce(r.getNonce())
-          .setErrorDetail(Status.newBuilder().setCode(3).setMessage("test rejects this " + type))
-          .build());
+      send(
+          DiscoveryRequest.newBuilder()
+              .setNode(node)
+              .setTypeUrl(r.getTypeUrl())
+              .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
+              .setVersionInfo(acked.getOrDefault(r.getTypeUrl(), ""))
+              .setResponseNonce(r.getNonce())
+              .setErrorDetail(
+                  Status.newBuilder().setCode(3).setMessage("test rejects this " + type))
+              .build());
       return;
     }
     latest.put(type, rec);
     received.add(rec);
     acked.put(r.getTypeUrl(), r.getVersionInfo());
-    send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(r.getTypeUrl())
-        .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
-        .setVersionInfo(r.getVersionInfo()).setResponseNonce(r.getNonce()).build());
+    send(
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(r.getTypeUrl())
+            .addAllResourceNames(subscribed.getOrDefault(r.getTypeUrl(), List.of()))
+            .setVersionInfo(r.getVersionInfo())
+            .setResponseNonce(r.getNonce())
+            .build());
     try {
       if (type.equals("CDS")) {
         TreeSet<String> eds = new TreeSet<>();
@@ -113,7 +144,10 @@ final class AdsTestClient implements AutoCloseable {
         }
         List<String> names = new ArrayList<>(eds);
         if (!names.equals(subscribed.get(Resources.V3.ENDPOINT_TYPE_URL))) {
-          subscribe(Resources.V3.ENDPOINT_TYPE_URL, names, acked.getOrDefault(Resources.V3.ENDPOINT_TYPE_URL, ""),
+          subscribe(
+              Resources.V3.ENDPOINT_TYPE_URL,
+              names,
+              acked.getOrDefault(Resources.V3.ENDPOINT_TYPE_URL, ""),
               nonces.getOrDefault(Resources.V3.ENDPOINT_TYPE_URL, ""));
         }
       } else if (type.equals("LDS")) {
@@ -131,7 +165,10 @@ final class AdsTestClient implements AutoCloseable {
         }
         List<String> names = new ArrayList<>(rds);
         if (!names.equals(subscribed.get(Resources.V3.ROUTE_TYPE_URL))) {
-          subscribe(Resources.V3.ROUTE_TYPE_URL, names, acked.getOrDefault(Resources.V3.ROUTE_TYPE_URL, ""),
+          subscribe(
+              Resources.V3.ROUTE_TYPE_URL,
+              names,
+              acked.getOrDefault(Resources.V3.ROUTE_TYPE_URL, ""),
               nonces.getOrDefault(Resources.V3.ROUTE_TYPE_URL, ""));
         }
       }

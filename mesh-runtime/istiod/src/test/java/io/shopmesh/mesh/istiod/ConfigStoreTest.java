@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 class ConfigStoreTest {
 
-  static final String VS = """
+  static final String VS =
+      """
       apiVersion: networking.istio.io/v1
       kind: VirtualService
       metadata:
@@ -42,8 +43,16 @@ class ConfigStoreTest {
     Files.writeString(dir.resolve("a.yaml"), VS.formatted("a", "a", "soon", "a"));
     Files.writeString(dir.resolve("b.yaml"), VS.formatted("b", "b", "7s", "b"));
     assertThat(store.update(load())).isTrue();
-    var a = store.current().virtualServices().stream().filter(l -> l.name().equals("a")).findFirst().orElseThrow();
-    var b = store.current().virtualServices().stream().filter(l -> l.name().equals("b")).findFirst().orElseThrow();
+    var a =
+        store.current().virtualServices().stream()
+            .filter(l -> l.name().equals("a"))
+            .findFirst()
+            .orElseThrow();
+    var b =
+        store.current().virtualServices().stream()
+            .filter(l -> l.name().equals("b"))
+            .findFirst()
+            .orElseThrow();
     assertThat(a.object().getSpec().getHttp().get(0).getTimeout()).isEqualTo("5s");
     assertThat(store.isStale(a)).isTrue();
     assertThat(b.object().getSpec().getHttp().get(0).getTimeout()).isEqualTo("7s");
@@ -76,11 +85,15 @@ class ConfigStoreTest {
     AtomicInteger fired = new AtomicInteger();
     AtomicLong firstToFire = new AtomicLong();
     CountDownLatch done = new CountDownLatch(1);
-    try (Debouncer d = new Debouncer(100, 10_000, start -> {
-      fired.incrementAndGet();
-      firstToFire.set(System.nanoTime() - start);
-      done.countDown();
-    })) {
+    try (Debouncer d =
+        new Debouncer(
+            100,
+            10_000,
+            start -> {
+              fired.incrementAndGet();
+              firstToFire.set(System.nanoTime() - start);
+              done.countDown();
+            })) {
       for (int i = 0; i < 5; i++) {
         d.trigger();
         Thread.sleep(30);
@@ -109,17 +122,23 @@ class ConfigStoreTest {
 
   @Test
   void applyReplacesTheDocumentWhereItLives() {
-    String text = "# header\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: x\nkind: Y\n"
-        + "metadata: {name: old}\n---\nkind: Z\n";
-    String out = Applier.replaceDocument(text, 6, "apiVersion: x\nkind: Y\nmetadata: {name: new}\n");
-    assertThat(out).contains("metadata: {name: s}").contains("metadata: {name: new}").contains("kind: Z")
+    String text =
+        "# header\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: x\nkind: Y\n"
+            + "metadata: {name: old}\n---\nkind: Z\n";
+    String out =
+        Applier.replaceDocument(text, 6, "apiVersion: x\nkind: Y\nmetadata: {name: new}\n");
+    assertThat(out)
+        .contains("metadata: {name: s}")
+        .contains("metadata: {name: new}")
+        .contains("kind: Z")
         .doesNotContain("old");
     assertThat(Applier.replaceDocument("kind: A\n", 1, "kind: B\n")).isEqualTo("kind: B\n");
   }
 
   @Test
   void applyFindsDocumentsByTheLinesConfigLoaderGives() throws IOException {
-    String text = """
+    String text =
+        """
         # a file with three objects
 
         apiVersion: v1
@@ -150,9 +169,12 @@ class ConfigStoreTest {
     var loaded = new ConfigLoader().load(List.of(f)).config().services();
     assertThat(loaded).hasSize(3);
     var two = loaded.stream().filter(l -> l.name().equals("two")).findFirst().orElseThrow();
-    String replaced = Applier.replaceDocument(text, two.source().line(),
-        "apiVersion: v1\nkind: Service\nmetadata: {name: two}\nspec:\n  ports: [{port: 81, name: http}]\n"
-            + "  selector: {app: two}\n");
+    String replaced =
+        Applier.replaceDocument(
+            text,
+            two.source().line(),
+            "apiVersion: v1\nkind: Service\nmetadata: {name: two}\nspec:\n  ports: [{port: 81, name: http}]\n"
+                + "  selector: {app: two}\n");
     Files.writeString(f, replaced);
     var again = new ConfigLoader().load(List.of(f)).config().services();
     assertThat(again).extracting(l -> l.name()).containsExactly("one", "two", "three");

@@ -52,11 +52,24 @@ class IstiodIntegrationTest {
   AdsTestClient frontend;
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  static final WorkloadInstance FRONTEND = new WorkloadInstance("frontend-0", "default", "127.0.1.1",
-      Map.of("app", "frontend", "version", "v1"), "frontend", List.of(new PodPort("http", 80, "TCP")), true);
-  static final WorkloadInstance PRODUCT_V2 = new WorkloadInstance("product-service-v2-0", "default", "127.0.1.7",
-      Map.of("app", "product-service", "version", "v2"), "product-service-v2",
-      List.of(new PodPort(null, 8080, "TCP")), true);
+  static final WorkloadInstance FRONTEND =
+      new WorkloadInstance(
+          "frontend-0",
+          "default",
+          "127.0.1.1",
+          Map.of("app", "frontend", "version", "v1"),
+          "frontend",
+          List.of(new PodPort("http", 80, "TCP")),
+          true);
+  static final WorkloadInstance PRODUCT_V2 =
+      new WorkloadInstance(
+          "product-service-v2-0",
+          "default",
+          "127.0.1.7",
+          Map.of("app", "product-service", "version", "v2"),
+          "product-service-v2",
+          List.of(new PodPort(null, 8080, "TCP")),
+          true);
 
   @BeforeAll
   void start() throws IOException {
@@ -89,7 +102,8 @@ class IstiodIntegrationTest {
     assertThat(weights(rc)).containsExactly(80, 20);
     JsonNode syncz = get("/debug/syncz");
     assertThat(syncz).hasSize(1);
-    assertThat(syncz.get(0).get("proxy").asText()).isEqualTo("sidecar~127.0.1.1~frontend-0.default~default.svc.cluster.local");
+    assertThat(syncz.get(0).get("proxy").asText())
+        .isEqualTo("sidecar~127.0.1.1~frontend-0.default~default.svc.cluster.local");
     for (String t : List.of("CDS", "LDS", "EDS", "RDS")) {
       assertThat(syncz.get(0).get(t).get("status").asText()).as(t).isEqualTo("SYNCED");
     }
@@ -105,16 +119,24 @@ class IstiodIntegrationTest {
     long cdsPushes = istiod.metrics().pushes("cds");
     String lds = frontend.latest.get("LDS").version();
     long t0 = System.nanoTime();
-    Files.copy(MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
-        dir.resolve("product-virtualservice.yaml"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(
+        MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
+        dir.resolve("product-virtualservice.yaml"),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     AdsTestClient.Received rds = frontend.next("RDS", 5_000);
     assertThat(rds).as("new RDS").isNotNull();
     long millis = TimeUnit.NANOSECONDS.toMillis(rds.nanos() - t0);
-    System.out.println("[figure] VirtualService file write -> RDS received: " + millis + " ms (debounce "
-        + Istiod.DEBOUNCE_AFTER_MS + " ms)");
+    System.out.println(
+        "[figure] VirtualService file write -> RDS received: "
+            + millis
+            + " ms (debounce "
+            + Istiod.DEBOUNCE_AFTER_MS
+            + " ms)");
     assertThat(weights(frontend.route("8080"))).containsExactly(50, 50);
     // debounce plus reload and translation; generous bound for a loaded shared 2-core machine
-    assertThat(millis).isGreaterThanOrEqualTo(Istiod.DEBOUNCE_AFTER_MS - 5).isLessThan(Istiod.DEBOUNCE_AFTER_MS + 3000);
+    assertThat(millis)
+        .isGreaterThanOrEqualTo(Istiod.DEBOUNCE_AFTER_MS - 5)
+        .isLessThan(Istiod.DEBOUNCE_AFTER_MS + 3000);
     // only the routes changed: no CDS/LDS push
     Thread.sleep(300);
     assertThat(istiod.metrics().pushes("cds")).isEqualTo(cdsPushes);
@@ -127,7 +149,9 @@ class IstiodIntegrationTest {
   void invalidVirtualServiceIsReportedAndNeverPushed() throws Exception {
     frontend.received.clear();
     long pushes = totalPushes();
-    Files.writeString(dir.resolve("product-virtualservice.yaml"), """
+    Files.writeString(
+        dir.resolve("product-virtualservice.yaml"),
+        """
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
         metadata:
@@ -153,16 +177,20 @@ class IstiodIntegrationTest {
     assertThat(configz.get("rejected_total").asInt()).isGreaterThanOrEqualTo(1);
     boolean lastGood = false;
     for (JsonNode r : configz.get("resources")) {
-      if (r.get("name").asText().equals("product-vs")) lastGood = r.get("status").asText().startsWith("LAST_GOOD");
+      if (r.get("name").asText().equals("product-vs"))
+        lastGood = r.get("status").asText().startsWith("LAST_GOOD");
     }
     assertThat(lastGood).as("product-vs serves its last good version").isTrue();
     assertThat(metrics()).containsPattern("pilot_config_rejects [1-9]");
     JsonNode syncz = get("/debug/syncz");
     assertThat(syncz.get(0).get("RDS").get("status").asText()).isEqualTo("SYNCED");
 
-    // well-formed YAML that fails validation: the error names the resource, which keeps its last good version
+    // well-formed YAML that fails validation: the error names the resource, which keeps its last
+    // good version
     long rejected = istiod.store().rejectedTotal();
-    Files.writeString(dir.resolve("product-virtualservice.yaml"), """
+    Files.writeString(
+        dir.resolve("product-virtualservice.yaml"),
+        """
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
         metadata:
@@ -182,7 +210,8 @@ class IstiodIntegrationTest {
     assertThat(frontend.received).as("nothing pushed").isEmpty();
     assertThat(totalPushes()).isEqualTo(pushes);
     assertThat(get("/debug/configz").get("errors").get(0).asText())
-        .contains("VirtualService default/product-vs").contains("product-virtualservice.yaml:");
+        .contains("VirtualService default/product-vs")
+        .contains("product-virtualservice.yaml:");
     assertThat(weights(frontend.route("8080"))).containsExactly(50, 50);
   }
 
@@ -190,12 +219,21 @@ class IstiodIntegrationTest {
   @Order(4)
   void secondProxyAppearsInEdsAndLeavesOnDisconnect() throws Exception {
     assertThat(frontend.endpoints(V2).getEndpointsCount()).isZero();
-    try (AdsTestClient product = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(PRODUCT_V2))) {
+    try (AdsTestClient product =
+        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(PRODUCT_V2))) {
       await(() -> addresses(V2).contains("127.0.1.7:8080"), 5_000);
       LbEndpoint ep = frontend.endpoints(V2).getEndpoints(0).getLbEndpoints(0);
-      assertThat(ep.getMetadata().getFilterMetadataOrThrow("envoy.transport_socket_match")
-          .getFieldsOrThrow("tlsMode").getStringValue()).isEqualTo("istio");
-      assertThat(ep.getMetadata().getFilterMetadataOrThrow("istio").getFieldsOrThrow("workload").getStringValue())
+      assertThat(
+              ep.getMetadata()
+                  .getFilterMetadataOrThrow("envoy.transport_socket_match")
+                  .getFieldsOrThrow("tlsMode")
+                  .getStringValue())
+          .isEqualTo("istio");
+      assertThat(
+              ep.getMetadata()
+                  .getFilterMetadataOrThrow("istio")
+                  .getFieldsOrThrow("workload")
+                  .getStringValue())
           .isEqualTo("product-service-v2;default;product-service;v2;Kubernetes");
       assertThat(addresses(V1)).isEmpty();
       await(product::hasAll, 5_000);
@@ -205,22 +243,35 @@ class IstiodIntegrationTest {
     assertThat(get("/debug/syncz")).hasSize(1);
 
     // a proxy reconnecting with the versions it already has is still answered on its new stream
-    Map<String, String> had = Map.of(
-        io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL, frontend.latest.get("CDS").version(),
-        io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL, frontend.latest.get("LDS").version());
-    WorkloadInstance again = new WorkloadInstance("frontend-1", "default", "127.0.1.2", FRONTEND.labels(), "frontend",
-        FRONTEND.ports(), true);
-    try (AdsTestClient reconnecting = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(again), had)) {
+    Map<String, String> had =
+        Map.of(
+            io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL,
+                frontend.latest.get("CDS").version(),
+            io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL,
+                frontend.latest.get("LDS").version());
+    WorkloadInstance again =
+        new WorkloadInstance(
+            "frontend-1",
+            "default",
+            "127.0.1.2",
+            FRONTEND.labels(),
+            "frontend",
+            FRONTEND.ports(),
+            true);
+    try (AdsTestClient reconnecting =
+        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(again), had)) {
       await(reconnecting::hasAll, 5_000);
       await(() -> allSynced("frontend-1"), 5_000);
     }
-    await(() -> {
-      try {
-        return get("/debug/syncz").size() == 1;
-      } catch (Exception e) {
-        return false;
-      }
-    }, 5_000);
+    await(
+        () -> {
+          try {
+            return get("/debug/syncz").size() == 1;
+          } catch (Exception e) {
+            return false;
+          }
+        },
+        5_000);
   }
 
   @Test
@@ -229,7 +280,9 @@ class IstiodIntegrationTest {
     String ackedRds = frontend.latest.get("RDS").version();
     frontend.nackNext = "RDS";
     frontend.received.clear();
-    Files.copy(MANIFESTS.resolve("product-virtualservice.yaml"), dir.resolve("product-virtualservice.yaml"),
+    Files.copy(
+        MANIFESTS.resolve("product-virtualservice.yaml"),
+        dir.resolve("product-virtualservice.yaml"),
         java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     await(() -> istiod.metrics().totalRejects() > 0, 5_000);
     Thread.sleep(500);
@@ -246,7 +299,10 @@ class IstiodIntegrationTest {
   @Test
   @Order(6)
   void applyValidatesAndWritesIntoTheWatchedDirectory() throws Exception {
-    HttpResponse<String> bad = post("/apply", """
+    HttpResponse<String> bad =
+        post(
+            "/apply",
+            """
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
         metadata:
@@ -279,9 +335,19 @@ class IstiodIntegrationTest {
       ClusterLoadAssignment cla = frontend.endpoints(cluster);
       List<String> out = new ArrayList<>();
       if (cla == null) return out;
-      cla.getEndpointsList().forEach(l -> l.getLbEndpointsList().forEach(e -> out.add(
-          e.getEndpoint().getAddress().getSocketAddress().getAddress() + ":"
-              + e.getEndpoint().getAddress().getSocketAddress().getPortValue())));
+      cla.getEndpointsList()
+          .forEach(
+              l ->
+                  l.getLbEndpointsList()
+                      .forEach(
+                          e ->
+                              out.add(
+                                  e.getEndpoint().getAddress().getSocketAddress().getAddress()
+                                      + ":"
+                                      + e.getEndpoint()
+                                          .getAddress()
+                                          .getSocketAddress()
+                                          .getPortValue())));
       return out;
     } catch (IOException e) {
       throw new IllegalStateException(e);
@@ -292,7 +358,8 @@ class IstiodIntegrationTest {
     for (VirtualHost vh : rc.getVirtualHostsList()) {
       if (vh.getName().startsWith("product-service.")) {
         List<Integer> out = new ArrayList<>();
-        for (WeightedCluster.ClusterWeight cw : vh.getRoutes(0).getRoute().getWeightedClusters().getClustersList()) {
+        for (WeightedCluster.ClusterWeight cw :
+            vh.getRoutes(0).getRoute().getWeightedClusters().getClustersList()) {
           out.add(cw.getWeight().getValue());
         }
         return out;
@@ -317,32 +384,47 @@ class IstiodIntegrationTest {
   }
 
   private long totalPushes() {
-    return List.of("cds", "eds", "lds", "rds").stream().mapToLong(t -> istiod.metrics().pushes(t)).sum();
+    return List.of("cds", "eds", "lds", "rds").stream()
+        .mapToLong(t -> istiod.metrics().pushes(t))
+        .sum();
   }
 
   private JsonNode get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + path))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r =
+        http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + path))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(r.statusCode()).isEqualTo(200);
     if (!r.headers().firstValue("Content-Type").orElse("").contains("json")) return null;
     return DebugServer.JSON.readTree(r.body());
   }
 
   private String metrics() throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + "/metrics"))
-        .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    return http.send(
+            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + "/metrics"))
+                .timeout(Duration.ofSeconds(5))
+                .build(),
+            HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 
-  private HttpResponse<String> post(String path, String body) throws IOException, InterruptedException {
-    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + path))
-        .timeout(Duration.ofSeconds(5)).POST(HttpRequest.BodyPublishers.ofString(body)).build(),
+  private HttpResponse<String> post(String path, String body)
+      throws IOException, InterruptedException {
+    return http.send(
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + istiod.httpPort() + path))
+            .timeout(Duration.ofSeconds(5))
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
   private static void await(BooleanSupplier cond, long timeoutMillis) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     while (!cond.getAsBoolean()) {
-      if (System.nanoTime() > deadline) throw new AssertionError("condition not met within " + timeoutMillis + " ms");
+      if (System.nanoTime() > deadline)
+        throw new AssertionError("condition not met within " + timeoutMillis + " ms");
       Thread.sleep(10);
     }
   }

@@ -26,31 +26,48 @@ import picocli.CommandLine.Parameters;
  * object with Istio's rules, runs the analyzers, prints istioctl's lines (or JSON / YAML) and exits
  * with istioctl's code 79 when a message reaches the failure threshold (Error by default).
  */
-@Command(name = "analyze", mixinStandardHelpOptions = true,
-    description = {"Validates and analyzes Istio and Kubernetes YAML like istioctl analyze.",
-        "PATH: files or directories (not recursive, like kubectl apply -f DIR); default manifests/.",
-        "Exit status 0 when no message reaches --failure-threshold (Error), else 79 as istioctl."})
+@Command(
+    name = "analyze",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Validates and analyzes Istio and Kubernetes YAML like istioctl analyze.",
+      "PATH: files or directories (not recursive, like kubectl apply -f DIR); default manifests/.",
+      "Exit status 0 when no message reaches --failure-threshold (Error), else 79 as istioctl."
+    })
 public final class AnalyzeCommand implements Callable<Integer> {
 
   /** istioctl's exit code when analysis found issues at or above the failure threshold. */
   public static final int ISSUES_FOUND = 79;
 
-  @Parameters(paramLabel = "PATH", arity = "0..*", description = "YAML files or directories (default: manifests/).")
+  @Parameters(
+      paramLabel = "PATH",
+      arity = "0..*",
+      description = "YAML files or directories (default: manifests/).")
   List<Path> paths = new ArrayList<>();
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FORMAT", defaultValue = "log",
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FORMAT",
+      defaultValue = "log",
       description = "Output format: log, json or yaml (default: ${DEFAULT-VALUE}).")
   String output;
 
-  @Option(names = "--output-threshold", paramLabel = "LEVEL", defaultValue = "Info",
+  @Option(
+      names = "--output-threshold",
+      paramLabel = "LEVEL",
+      defaultValue = "Info",
       description = "Lowest level printed: Info, Warning or Error (default: ${DEFAULT-VALUE}).")
   String outputThreshold;
 
-  @Option(names = "--failure-threshold", paramLabel = "LEVEL", defaultValue = "Error",
+  @Option(
+      names = "--failure-threshold",
+      paramLabel = "LEVEL",
+      defaultValue = "Error",
       description = "Lowest level that makes the exit status non-zero (default: ${DEFAULT-VALUE}).")
   String failureThreshold;
 
-  PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
+  PrintStream out =
+      new PrintStream(new FileOutputStream(FileDescriptor.out), true, StandardCharsets.UTF_8);
 
   @Override
   public Integer call() throws Exception {
@@ -88,13 +105,19 @@ public final class AnalyzeCommand implements Callable<Integer> {
     for (Diagnostic d : diags) {
       Map<String, String> m = new LinkedHashMap<>();
       m.put("code", d.code());
-      m.put("documentationUrl", d.code().startsWith("IST")
-          ? "https://istio.io/latest/docs/reference/config/analysis/" + d.code().toLowerCase(Locale.ROOT) + "/"
-          : "docs/config.md#" + d.code().toLowerCase(Locale.ROOT));
+      m.put(
+          "documentationUrl",
+          d.code().startsWith("IST")
+              ? "https://istio.io/latest/docs/reference/config/analysis/"
+                  + d.code().toLowerCase(Locale.ROOT)
+                  + "/"
+              : "docs/config.md#" + d.code().toLowerCase(Locale.ROOT));
       m.put("level", d.level().label());
       m.put("message", d.message());
       if (d.kind() != null) {
-        m.put("origin", d.kind() + " " + (d.namespace() == null ? "" : d.namespace() + "/") + d.name());
+        m.put(
+            "origin",
+            d.kind() + " " + (d.namespace() == null ? "" : d.namespace() + "/") + d.name());
       }
       if (d.source() != null) {
         m.put("reference", d.source().toString());

@@ -15,17 +15,28 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code meshctl apply -f FILE}: like kubectl apply, through istiod's validating /apply. */
-@Command(name = "apply", mixinStandardHelpOptions = true,
-    description = {"Validates FILE (one or more YAML documents) in istiod and, when valid, writes it into the",
-        "watched config directory: the proxies get the new config at once. Invalid config is rejected with the",
-        "reasons and the running config stays as it was (exit code 1)."})
+@Command(
+    name = "apply",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Validates FILE (one or more YAML documents) in istiod and, when valid, writes it into the",
+      "watched config directory: the proxies get the new config at once. Invalid config is rejected with the",
+      "reasons and the running config stays as it was (exit code 1)."
+    })
 public final class ApplyCommand implements Callable<Integer> {
 
-  @Option(names = {"-f", "--filename"}, required = true, paramLabel = "FILE", description = "YAML file (or - for stdin).")
+  @Option(
+      names = {"-f", "--filename"},
+      required = true,
+      paramLabel = "FILE",
+      description = "YAML file (or - for stdin).")
   List<String> files;
 
-  @Option(names = "--istiod", paramLabel = "URL",
-      description = "istiod's HTTP address (default: the running local mesh's, e.g. http://127.0.0.1:15014).")
+  @Option(
+      names = "--istiod",
+      paramLabel = "URL",
+      description =
+          "istiod's HTTP address (default: the running local mesh's, e.g. http://127.0.0.1:15014).")
   String istiod;
 
   @Mixin MeshOptions mesh;
@@ -34,11 +45,14 @@ public final class ApplyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
-    String base = istiod != null ? istiod.replaceAll("/+$", "") : mesh.requireRunning().istiodHttpUrl();
+    String base =
+        istiod != null ? istiod.replaceAll("/+$", "") : mesh.requireRunning().istiodHttpUrl();
     int rc = 0;
     for (String f : files) {
-      String yaml = f.equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
-          : read(Path.of(f));
+      String yaml =
+          f.equals("-")
+              ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+              : read(Path.of(f));
       Http.Response r;
       try {
         r = Http.post(base + "/apply", "application/yaml", yaml, Duration.ofSeconds(30));
@@ -91,8 +105,10 @@ public final class ApplyCommand implements Callable<Integer> {
       } else if (a.isObject()) {
         String kind = a.path("kind").asText("");
         String name = a.path("name").asText(a.path("metadata").path("name").asText(""));
-        String group = kind.equals("Service") || kind.equals("Namespace") ? ""
-            : kind.equals("Deployment") ? ".apps" : ".networking.istio.io";
+        String group =
+            kind.equals("Service") || kind.equals("Namespace")
+                ? ""
+                : kind.equals("Deployment") ? ".apps" : ".networking.istio.io";
         String action = a.path("action").asText(a.path("result").asText("configured"));
         out.add(kind.toLowerCase() + group + "/" + name + " " + action);
       }

@@ -17,24 +17,40 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code meshctl compose}: the docker-compose.yml that runs the manifests as containers. */
-@Command(name = "compose", mixinStandardHelpOptions = true,
+@Command(
+    name = "compose",
+    mixinStandardHelpOptions = true,
     description = {
-        "Prints the docker-compose.yml that runs DIR's Deployments as pods of containers (pause holder,",
-        "istio-init, istio-proxy sidecar, app), istiod watching DIR, the ingress gateway and the payment provider."})
+      "Prints the docker-compose.yml that runs DIR's Deployments as pods of containers (pause holder,",
+      "istio-init, istio-proxy sidecar, app), istiod watching DIR, the ingress gateway and the payment provider."
+    })
 public final class ComposeCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "DIR",
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "DIR",
       description = "Directory of Kubernetes and Istio YAML (default: manifests/).")
   Path dir;
 
-  @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "Write to FILE instead of stdout.")
+  @Option(
+      names = {"-o", "--output"},
+      paramLabel = "FILE",
+      description = "Write to FILE instead of stdout.")
   Path output;
 
-  @Option(names = "--interception", defaultValue = "redirect", paramLabel = "MODE",
-      description = "redirect (istio-init iptables rules, default) or none (apps use the sidecar as HTTP proxy).")
+  @Option(
+      names = "--interception",
+      defaultValue = "redirect",
+      paramLabel = "MODE",
+      description =
+          "redirect (istio-init iptables rules, default) or none (apps use the sidecar as HTTP proxy).")
   String interception;
 
-  @Option(names = "--subnet", defaultValue = "10.244.0", paramLabel = "A.B.C",
+  @Option(
+      names = "--subnet",
+      defaultValue = "10.244.0",
+      paramLabel = "A.B.C",
       description = "The compose network's /24 (default: ${DEFAULT-VALUE}).")
   String subnet;
 
@@ -48,16 +64,22 @@ public final class ComposeCommand implements Callable<Integer> {
     if (loaded.config().deployments().isEmpty()) {
       throw new MeshctlException("no Deployments in " + d);
     }
-    Interception mode = switch (interception.toLowerCase(java.util.Locale.ROOT)) {
-      case "redirect" -> Interception.REDIRECT;
-      case "none" -> Interception.NONE;
-      default -> throw new MeshctlException("--interception: redirect or none, not " + interception);
-    };
+    Interception mode =
+        switch (interception.toLowerCase(java.util.Locale.ROOT)) {
+          case "redirect" -> Interception.REDIRECT;
+          case "none" -> Interception.NONE;
+          default ->
+              throw new MeshctlException("--interception: redirect or none, not " + interception);
+        };
     // compose resolves relative paths against the file's own directory, the repository root
-    String configDir = dir == null ? "./manifests"
-        : dir.isAbsolute() ? dir.toString() : "./" + dir.normalize().toString();
-    String text = new ComposeGenerator(loaded.config(),
-        new ComposeGenerator.Options(subnet, mode, configDir, 1L)).generate();
+    String configDir =
+        dir == null
+            ? "./manifests"
+            : dir.isAbsolute() ? dir.toString() : "./" + dir.normalize().toString();
+    String text =
+        new ComposeGenerator(
+                loaded.config(), new ComposeGenerator.Options(subnet, mode, configDir, 1L))
+            .generate();
     if (output != null) {
       Files.writeString(output, text, StandardCharsets.UTF_8);
     } else {

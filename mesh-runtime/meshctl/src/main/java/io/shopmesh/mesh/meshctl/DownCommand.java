@@ -11,8 +11,11 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code meshctl down}: stops the mesh that {@code up -d} started, and every process of it. */
-@Command(name = "down", mixinStandardHelpOptions = true,
-    description = "Stops the running mesh (istiod, gateway, every pod, the payment provider). No process is left.")
+@Command(
+    name = "down",
+    mixinStandardHelpOptions = true,
+    description =
+        "Stops the running mesh (istiod, gateway, every pod, the payment provider). No process is left.")
 public final class DownCommand implements Callable<Integer> {
 
   @Mixin MeshOptions mesh;
@@ -27,10 +30,12 @@ public final class DownCommand implements Callable<Integer> {
     }
     MeshState s = st.get();
     long t = System.currentTimeMillis();
-    Optional<ProcessHandle> sup = ProcessHandle.of(s.supervisorPid())
-        .filter(h -> StateStore.alive(s.supervisorPid(), s.supervisorStartMillis()));
+    Optional<ProcessHandle> sup =
+        ProcessHandle.of(s.supervisorPid())
+            .filter(h -> StateStore.alive(s.supervisorPid(), s.supervisorStartMillis()));
     if (sup.isPresent()) {
-      System.out.println("meshctl: stopping the mesh (supervisor pid " + s.supervisorPid() + ")...");
+      System.out.println(
+          "meshctl: stopping the mesh (supervisor pid " + s.supervisorPid() + ")...");
       sup.get().destroy(); // SIGTERM: its shutdown hook stops every process
       try {
         sup.get().onExit().get(30, TimeUnit.SECONDS);
@@ -41,9 +46,13 @@ public final class DownCommand implements Callable<Integer> {
     int left = killLeftovers(s);
     store.delete();
     long processes = s.pods().stream().mapToLong(p -> p.containers().size()).sum();
-    System.out.println("meshctl: stopped " + processes + " processes in "
-        + String.format(java.util.Locale.ROOT, "%.1f s", (System.currentTimeMillis() - t) / 1000.0)
-        + (left > 0 ? " (" + left + " had to be killed)" : ""));
+    System.out.println(
+        "meshctl: stopped "
+            + processes
+            + " processes in "
+            + String.format(
+                java.util.Locale.ROOT, "%.1f s", (System.currentTimeMillis() - t) / 1000.0)
+            + (left > 0 ? " (" + left + " had to be killed)" : ""));
     return 0;
   }
 

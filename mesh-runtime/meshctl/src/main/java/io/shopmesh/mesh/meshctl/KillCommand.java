@@ -12,20 +12,36 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code meshctl kill POD...}: crash or freeze a container, to watch the mesh's retries and timeouts. */
-@Command(name = "kill", mixinStandardHelpOptions = true,
-    description = {"Sends a signal to a container of each POD (the app by default): KILL crashes it (the mesh",
-        "restarts it, as a kubelet would), STOP freezes it (it accepts connections and never answers), CONT",
-        "thaws it. For the walkthrough's retries and timeouts."})
+/**
+ * {@code meshctl kill POD...}: crash or freeze a container, to watch the mesh's retries and
+ * timeouts.
+ */
+@Command(
+    name = "kill",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Sends a signal to a container of each POD (the app by default): KILL crashes it (the mesh",
+      "restarts it, as a kubelet would), STOP freezes it (it accepts connections and never answers), CONT",
+      "thaws it. For the walkthrough's retries and timeouts."
+    })
 public final class KillCommand implements Callable<Integer> {
 
-  @Parameters(arity = "1..*", paramLabel = "POD", description = "Pod names (unique prefixes are enough).")
+  @Parameters(
+      arity = "1..*",
+      paramLabel = "POD",
+      description = "Pod names (unique prefixes are enough).")
   List<String> pods;
 
-  @Option(names = {"-c", "--container"}, paramLabel = "CONTAINER", description = "Container (default: the app).")
+  @Option(
+      names = {"-c", "--container"},
+      paramLabel = "CONTAINER",
+      description = "Container (default: the app).")
   String container;
 
-  @Option(names = {"-s", "--signal"}, defaultValue = "KILL", paramLabel = "SIGNAL",
+  @Option(
+      names = {"-s", "--signal"},
+      defaultValue = "KILL",
+      paramLabel = "SIGNAL",
       description = "KILL, TERM, STOP or CONT (default: ${DEFAULT-VALUE}).")
   String signal;
 
@@ -41,9 +57,13 @@ public final class KillCommand implements Callable<Integer> {
     List<String[]> targets = new ArrayList<>();
     for (String name : pods) {
       MeshState.PodState p = mesh.requirePod(st, name);
-      MeshState.ContainerState c = container == null ? p.defaultContainer()
-          : p.container(container).orElseThrow(() -> new MeshctlException("no container '" + container
-              + "' in " + p.name()));
+      MeshState.ContainerState c =
+          container == null
+              ? p.defaultContainer()
+              : p.container(container)
+                  .orElseThrow(
+                      () ->
+                          new MeshctlException("no container '" + container + "' in " + p.name()));
       if (!StateStore.alive(c.pid(), c.startMillis())) {
         throw new MeshctlException(c.name() + " of " + p.name() + " is not running");
       }

@@ -14,34 +14,66 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code meshctl logs POD [-c CONTAINER] [-f]}: a container's output, like kubectl logs. */
-@Command(name = "logs", mixinStandardHelpOptions = true,
-    description = {"Prints a container's log. The app container by default; -c istio-proxy for the sidecar",
-        "(its access log, with Envoy's response flags), -c discovery for istiod (pod 'istiod')."})
+@Command(
+    name = "logs",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Prints a container's log. The app container by default; -c istio-proxy for the sidecar",
+      "(its access log, with Envoy's response flags), -c discovery for istiod (pod 'istiod')."
+    })
 public final class LogsCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", paramLabel = "POD", description = "Pod name (a unique prefix is enough).")
+  @Parameters(
+      index = "0",
+      paramLabel = "POD",
+      description = "Pod name (a unique prefix is enough).")
   String pod;
 
-  @Option(names = {"-c", "--container"}, paramLabel = "CONTAINER", description = "Container name.")
+  @Option(
+      names = {"-c", "--container"},
+      paramLabel = "CONTAINER",
+      description = "Container name.")
   String container;
 
-  @Option(names = {"-f", "--follow"}, description = "Keep printing new lines until Ctrl-C.")
+  @Option(
+      names = {"-f", "--follow"},
+      description = "Keep printing new lines until Ctrl-C.")
   boolean follow;
 
-  @Option(names = "--tail", defaultValue = "-1", paramLabel = "N", description = "Only the last N lines.")
+  @Option(
+      names = "--tail",
+      defaultValue = "-1",
+      paramLabel = "N",
+      description = "Only the last N lines.")
   int tail;
 
   @Mixin MeshOptions mesh;
 
   @Override
   public Integer call() throws Exception {
-    MeshState st = mesh.store().read().orElseThrow(() ->
-        new MeshctlException("no mesh is running here; start one with ./meshctl up"));
+    MeshState st =
+        mesh.store()
+            .read()
+            .orElseThrow(
+                () -> new MeshctlException("no mesh is running here; start one with ./meshctl up"));
     MeshState.PodState p = mesh.requirePod(st, pod);
-    MeshState.ContainerState c = container == null ? p.defaultContainer()
-        : p.container(container).orElseThrow(() -> new MeshctlException("container '" + container
-            + "' is not in pod " + p.name() + "; containers: "
-            + String.join(", ", p.containers().stream().map(MeshState.ContainerState::name).toList())));
+    MeshState.ContainerState c =
+        container == null
+            ? p.defaultContainer()
+            : p.container(container)
+                .orElseThrow(
+                    () ->
+                        new MeshctlException(
+                            "container '"
+                                + container
+                                + "' is not in pod "
+                                + p.name()
+                                + "; containers: "
+                                + String.join(
+                                    ", ",
+                                    p.containers().stream()
+                                        .map(MeshState.ContainerState::name)
+                                        .toList())));
     Path log = Path.of(c.log());
     if (!Files.exists(log)) {
       throw new MeshctlException("no log yet at " + log);

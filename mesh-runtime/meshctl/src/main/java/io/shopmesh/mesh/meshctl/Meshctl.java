@@ -10,17 +10,17 @@ import picocli.CommandLine.Command;
     version = "meshctl 0.1.0",
     description = "Runs the shop on the mesh and shows what the mesh does, as istioctl would.",
     subcommands = {
-        UpCommand.class,
-        AnalyzeCommand.class,
-        DownCommand.class,
-        StatusCommand.class,
-        LogsCommand.class,
-        ApplyCommand.class,
-        ProxyConfigCommand.class,
-        MetricsCommand.class,
-        KillCommand.class,
-        ComposeCommand.class,
-        CommandLine.HelpCommand.class,
+      UpCommand.class,
+      AnalyzeCommand.class,
+      DownCommand.class,
+      StatusCommand.class,
+      LogsCommand.class,
+      ApplyCommand.class,
+      ProxyConfigCommand.class,
+      MetricsCommand.class,
+      KillCommand.class,
+      ComposeCommand.class,
+      CommandLine.HelpCommand.class,
     })
 public final class Meshctl implements Runnable {
 
@@ -33,13 +33,14 @@ public final class Meshctl implements Runnable {
 
   public static CommandLine commandLine() {
     CommandLine cl = new CommandLine(new Meshctl());
-    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
-      if (ex instanceof MeshctlException me) {
-        cmd.getErr().println("error: " + me.getMessage());
-        return me.exitCode();
-      }
-      throw ex;
-    });
+    cl.setExecutionExceptionHandler(
+        (ex, cmd, parsed) -> {
+          if (ex instanceof MeshctlException me) {
+            cmd.getErr().println("error: " + me.getMessage());
+            return me.exitCode();
+          }
+          throw ex;
+        });
     return cl;
   }
 

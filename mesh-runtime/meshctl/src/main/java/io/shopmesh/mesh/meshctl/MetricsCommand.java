@@ -18,17 +18,28 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code meshctl metrics QUERY}: a PromQL selector summed over every proxy's :15090, like Prometheus would. */
-@Command(name = "metrics", mixinStandardHelpOptions = true,
-    description = {"Scrapes every proxy's /stats/prometheus (port 15090) and sums the samples a PromQL selector",
-        "picks, e.g. 'istio_requests_total{destination_service=\"product-service.default.svc.cluster.local\"}'",
-        "--by destination_version: the walkthrough's Prometheus query without a Prometheus."})
+/**
+ * {@code meshctl metrics QUERY}: a PromQL selector summed over every proxy's :15090, like
+ * Prometheus would.
+ */
+@Command(
+    name = "metrics",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Scrapes every proxy's /stats/prometheus (port 15090) and sums the samples a PromQL selector",
+      "picks, e.g. 'istio_requests_total{destination_service=\"product-service.default.svc.cluster.local\"}'",
+      "--by destination_version: the walkthrough's Prometheus query without a Prometheus."
+    })
 public final class MetricsCommand implements Callable<Integer> {
 
   @Parameters(index = "0", paramLabel = "QUERY", description = "metric{label=\"value\",...}")
   String query;
 
-  @Option(names = "--by", split = ",", paramLabel = "LABEL", description = "Sum by these labels, like sum by (...).")
+  @Option(
+      names = "--by",
+      split = ",",
+      paramLabel = "LABEL",
+      description = "Sum by these labels, like sum by (...).")
   List<String> by;
 
   @Option(names = "--pod", paramLabel = "POD", description = "Only this pod's proxy.")
@@ -45,20 +56,23 @@ public final class MetricsCommand implements Callable<Integer> {
       throw new MeshctlException("bad query: " + e.getMessage(), 2);
     }
     MeshState st = mesh.requireRunning();
-    List<PromText.Sample> samples = scrape(st, pod == null ? null : mesh.requirePod(st, pod).name());
+    List<PromText.Sample> samples =
+        scrape(st, pod == null ? null : mesh.requirePod(st, pod).name());
     if (by == null || by.isEmpty()) {
       System.out.println(format(sel.sum(samples)));
       return 0;
     }
     Map<List<String>, Double> sums = sel.sumBy(samples, by);
-    List<String> headers = new ArrayList<>(by.stream().map(s -> s.toUpperCase(Locale.ROOT)).toList());
+    List<String> headers =
+        new ArrayList<>(by.stream().map(s -> s.toUpperCase(Locale.ROOT)).toList());
     headers.add("VALUE");
     Table t = new Table(headers.toArray(String[]::new));
-    sums.forEach((k, v) -> {
-      List<Object> cells = new ArrayList<>(k);
-      cells.add(format(v));
-      t.row(cells.toArray());
-    });
+    sums.forEach(
+        (k, v) -> {
+          List<Object> cells = new ArrayList<>(k);
+          cells.add(format(v));
+          t.row(cells.toArray());
+        });
     System.out.print(t.render());
     return 0;
   }
@@ -71,7 +85,8 @@ public final class MetricsCommand implements Callable<Integer> {
         continue;
       }
       try {
-        Http.Response r = Http.get("http://" + p.ip() + ":15090/stats/prometheus", Duration.ofSeconds(5));
+        Http.Response r =
+            Http.get("http://" + p.ip() + ":15090/stats/prometheus", Duration.ofSeconds(5));
         if (r.ok()) {
           all.addAll(PromText.parse(r.body()));
         }
@@ -83,7 +98,9 @@ public final class MetricsCommand implements Callable<Integer> {
   }
 
   static String format(double v) {
-    return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : String.format(Locale.ROOT, "%.3f", v);
+    return v == Math.rint(v) && Math.abs(v) < 1e15
+        ? Long.toString((long) v)
+        : String.format(Locale.ROOT, "%.3f", v);
   }
 
   static List<String> split(String s) {

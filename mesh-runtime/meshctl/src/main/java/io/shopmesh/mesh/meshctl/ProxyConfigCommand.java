@@ -21,23 +21,45 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code meshctl proxy-config routes|clusters|listeners|endpoints POD}: as istioctl proxy-config. */
-@Command(name = "proxy-config", aliases = "pc", mixinStandardHelpOptions = true,
-    description = {"Shows the Envoy config a pod's proxy holds, read from its admin /config_dump, as",
-        "istioctl proxy-config does: a short table with istioctl's columns, or -o json for the Envoy resources."})
+/**
+ * {@code meshctl proxy-config routes|clusters|listeners|endpoints POD}: as istioctl proxy-config.
+ */
+@Command(
+    name = "proxy-config",
+    aliases = "pc",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Shows the Envoy config a pod's proxy holds, read from its admin /config_dump, as",
+      "istioctl proxy-config does: a short table with istioctl's columns, or -o json for the Envoy resources."
+    })
 public final class ProxyConfigCommand implements Callable<Integer> {
 
-  enum Type { routes, clusters, listeners, endpoints, all }
+  enum Type {
+    routes,
+    clusters,
+    listeners,
+    endpoints,
+    all
+  }
 
-  @Parameters(index = "0", paramLabel = "TYPE", description = "routes, clusters, listeners, endpoints (or all).",
+  @Parameters(
+      index = "0",
+      paramLabel = "TYPE",
+      description = "routes, clusters, listeners, endpoints (or all).",
       converter = TypeConverter.class)
   Type type;
 
-  @Parameters(index = "1", paramLabel = "POD", description = "Pod name (a unique prefix, or pod.namespace).")
+  @Parameters(
+      index = "1",
+      paramLabel = "POD",
+      description = "Pod name (a unique prefix, or pod.namespace).")
   String pod;
 
-  @Option(names = "--name", paramLabel = "NAME",
-      description = "Only the resource with this name (route config \"8080\", cluster, listener, endpoints' cluster).")
+  @Option(
+      names = "--name",
+      paramLabel = "NAME",
+      description =
+          "Only the resource with this name (route config \"8080\", cluster, listener, endpoints' cluster).")
   String name;
 
   @Option(names = "--fqdn", description = "clusters: only this service FQDN.")
@@ -52,10 +74,17 @@ public final class ProxyConfigCommand implements Callable<Integer> {
   @Option(names = "--direction", description = "clusters: inbound or outbound.")
   String direction;
 
-  @Option(names = {"-o", "--output"}, defaultValue = "short", paramLabel = "FORMAT", description = "short or json.")
+  @Option(
+      names = {"-o", "--output"},
+      defaultValue = "short",
+      paramLabel = "FORMAT",
+      description = "short or json.")
   String output;
 
-  @Option(names = "--admin", paramLabel = "URL", description = "The proxy's admin address (default: the pod's IP, port 15000).")
+  @Option(
+      names = "--admin",
+      paramLabel = "URL",
+      description = "The proxy's admin address (default: the pod's IP, port 15000).")
   String admin;
 
   @Mixin MeshOptions mesh;
@@ -72,8 +101,9 @@ public final class ProxyConfigCommand implements Callable<Integer> {
         case "listener", "listeners", "l" -> Type.listeners;
         case "endpoint", "endpoints", "ep", "eds" -> Type.endpoints;
         case "all" -> Type.all;
-        default -> throw new picocli.CommandLine.TypeConversionException(
-            "'" + v + "' is not one of routes, clusters, listeners, endpoints, all");
+        default ->
+            throw new picocli.CommandLine.TypeConversionException(
+                "'" + v + "' is not one of routes, clusters, listeners, endpoints, all");
       };
     }
   }
@@ -118,26 +148,31 @@ public final class ProxyConfigCommand implements Callable<Integer> {
       }
       return r.body();
     } catch (IOException e) {
-      throw new MeshctlException("cannot reach the proxy's admin at " + url + ": " + e.getMessage());
+      throw new MeshctlException(
+          "cannot reach the proxy's admin at " + url + ": " + e.getMessage());
     }
   }
 
   private void print(Type t, ConfigDump dump) throws IOException {
-    List<JsonNode> items = switch (t) {
-      case routes -> dump.routes().stream().filter(named()).toList();
-      case clusters -> dump.clusters().stream().filter(named()).filter(clusterFilter()).toList();
-      case listeners -> dump.listeners().stream().filter(named()).filter(listenerPort()).toList();
-      default -> List.of();
-    };
+    List<JsonNode> items =
+        switch (t) {
+          case routes -> dump.routes().stream().filter(named()).toList();
+          case clusters ->
+              dump.clusters().stream().filter(named()).filter(clusterFilter()).toList();
+          case listeners ->
+              dump.listeners().stream().filter(named()).filter(listenerPort()).toList();
+          default -> List.of();
+        };
     if (output.equals("json")) {
       System.out.println(JSON.writeValueAsString(items));
       return;
     }
-    System.out.print(switch (t) {
-      case routes -> ProxyConfigView.routes(items);
-      case clusters -> ProxyConfigView.clusters(items);
-      default -> ProxyConfigView.listeners(items);
-    });
+    System.out.print(
+        switch (t) {
+          case routes -> ProxyConfigView.routes(items);
+          case clusters -> ProxyConfigView.clusters(items);
+          default -> ProxyConfigView.listeners(items);
+        });
   }
 
   private void endpoints(String base) throws IOException {
@@ -162,15 +197,21 @@ public final class ProxyConfigCommand implements Callable<Integer> {
         }
       }
       var root = JSON.createObjectNode().set("cluster_statuses", filtered);
-      System.out.print(output.equals("json") ? JSON.writeValueAsString(root) + "\n"
-          : ProxyConfigView.endpointsFromClusters(root));
+      System.out.print(
+          output.equals("json")
+              ? JSON.writeValueAsString(root) + "\n"
+              : ProxyConfigView.endpointsFromClusters(root));
       return;
     }
     ConfigDump dump = ConfigDump.parse(fetch(base + "/config_dump?include_eds"));
-    List<JsonNode> cla = dump.endpoints().stream()
-        .filter(e -> name == null || name.equals(field(e, "cluster_name").asText())).toList();
-    System.out.print(output.equals("json") ? JSON.writeValueAsString(cla) + "\n"
-        : ProxyConfigView.endpointsFromAssignments(cla));
+    List<JsonNode> cla =
+        dump.endpoints().stream()
+            .filter(e -> name == null || name.equals(field(e, "cluster_name").asText()))
+            .toList();
+    System.out.print(
+        output.equals("json")
+            ? JSON.writeValueAsString(cla) + "\n"
+            : ProxyConfigView.endpointsFromAssignments(cla));
   }
 
   private Predicate<JsonNode> named() {
@@ -188,6 +229,7 @@ public final class ProxyConfigCommand implements Callable<Integer> {
   }
 
   private Predicate<JsonNode> listenerPort() {
-    return l -> port == null || path(l, "address", "socket_address", "port_value").asInt(-1) == port;
+    return l ->
+        port == null || path(l, "address", "socket_address", "port_value").asInt(-1) == port;
   }
 }

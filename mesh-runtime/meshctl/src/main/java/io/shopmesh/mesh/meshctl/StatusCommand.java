@@ -7,10 +7,17 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-/** {@code meshctl status}: pods, readiness and xDS sync, like kubectl get pods plus istioctl proxy-status. */
-@Command(name = "status", mixinStandardHelpOptions = true,
-    description = {"Shows every pod of the running mesh: readiness, restarts, version, address and ports (with the",
-        "local mapping of low ports, e.g. 80->10080), and each proxy's xDS sync state as istioctl proxy-status does."})
+/**
+ * {@code meshctl status}: pods, readiness and xDS sync, like kubectl get pods plus istioctl
+ * proxy-status.
+ */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Shows every pod of the running mesh: readiness, restarts, version, address and ports (with the",
+      "local mapping of low ports, e.g. 80->10080), and each proxy's xDS sync state as istioctl proxy-status does."
+    })
 public final class StatusCommand implements Callable<Integer> {
 
   @Mixin MeshOptions mesh;
@@ -19,10 +26,24 @@ public final class StatusCommand implements Callable<Integer> {
   public Integer call() {
     MeshState st = mesh.requireRunning();
     Probes.Snapshot s = Probes.probe(st);
-    System.out.println("mesh: " + st.phase().name().toLowerCase() + ", config " + st.configDir()
-        + ", istiod " + st.istiodAddress() + ":" + st.xdsPort() + " (xDS) " + st.istiodAddress() + ":"
-        + st.istiodHttpPort() + " (HTTP), gateway " + st.gatewayUrl()
-        + (st.readyAtMillis() > 0 ? ", ready in " + Views.seconds(st.readyAtMillis() - st.startedAtMillis()) : ""));
+    System.out.println(
+        "mesh: "
+            + st.phase().name().toLowerCase()
+            + ", config "
+            + st.configDir()
+            + ", istiod "
+            + st.istiodAddress()
+            + ":"
+            + st.xdsPort()
+            + " (xDS) "
+            + st.istiodAddress()
+            + ":"
+            + st.istiodHttpPort()
+            + " (HTTP), gateway "
+            + st.gatewayUrl()
+            + (st.readyAtMillis() > 0
+                ? ", ready in " + Views.seconds(st.readyAtMillis() - st.startedAtMillis())
+                : ""));
     if (s.syncError() != null) {
       System.out.println("istiod: " + s.syncError());
     }

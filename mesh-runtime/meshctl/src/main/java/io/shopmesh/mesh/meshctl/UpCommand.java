@@ -33,53 +33,90 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code meshctl up}: the whole shop on the mesh, as local processes. */
-@Command(name = "up", mixinStandardHelpOptions = true,
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
     description = {
-        "Starts istiod, the ingress gateway, every replica of every Deployment in DIR with its sidecar, and the",
-        "payment provider outside the mesh; waits until every proxy is ready and in sync. Ctrl-C stops it all."})
+      "Starts istiod, the ingress gateway, every replica of every Deployment in DIR with its sidecar, and the",
+      "payment provider outside the mesh; waits until every proxy is ready and in sync. Ctrl-C stops it all."
+    })
 public final class UpCommand implements Callable<Integer> {
 
-  @Parameters(index = "0", arity = "0..1", paramLabel = "DIR",
-      description = "Directory of Kubernetes and Istio YAML (default: manifests/). istiod watches it: edits apply live.")
+  @Parameters(
+      index = "0",
+      arity = "0..1",
+      paramLabel = "DIR",
+      description =
+          "Directory of Kubernetes and Istio YAML (default: manifests/). istiod watches it: edits apply live.")
   Path dir;
 
-  @Option(names = {"-d", "--detach"}, description = "Return once the mesh is ready; ./meshctl down stops it.")
+  @Option(
+      names = {"-d", "--detach"},
+      description = "Return once the mesh is ready; ./meshctl down stops it.")
   boolean detach;
 
-  @Option(names = "--gateway-port", defaultValue = "8080", paramLabel = "PORT",
-      description = "Where the gateway's port 80 is published on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--gateway-port",
+      defaultValue = "8080",
+      paramLabel = "PORT",
+      description =
+          "Where the gateway's port 80 is published on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
   int gatewayPort;
 
-  @Option(names = "--subnet", defaultValue = "127.0.1", paramLabel = "A.B.C",
+  @Option(
+      names = "--subnet",
+      defaultValue = "127.0.1",
+      paramLabel = "A.B.C",
       description = "Loopback /24 the pods get their addresses from (default: ${DEFAULT-VALUE}).")
   String subnet;
 
-  @Option(names = "--istiod-address", defaultValue = "127.0.0.1", paramLabel = "IP",
-      description = "Address istiod listens on, xDS :15010 and HTTP :15014 (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--istiod-address",
+      defaultValue = "127.0.0.1",
+      paramLabel = "IP",
+      description =
+          "Address istiod listens on, xDS :15010 and HTTP :15014 (default: ${DEFAULT-VALUE}).")
   String istiodAddress;
 
-  @Option(names = "--timeout", defaultValue = "300", paramLabel = "SECONDS",
+  @Option(
+      names = "--timeout",
+      defaultValue = "300",
+      paramLabel = "SECONDS",
       description = "How long to wait for everything to be ready (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
   @Option(names = "--no-build", description = "Do not build missing jars; fail instead.")
   boolean noBuild;
 
-  @Option(names = "--exit-with", paramLabel = "PID", defaultValue = "0",
-      description = "Stop the mesh when process PID exits (for test harnesses: nothing outlives them).")
+  @Option(
+      names = "--exit-with",
+      paramLabel = "PID",
+      defaultValue = "0",
+      description =
+          "Stop the mesh when process PID exits (for test harnesses: nothing outlives them).")
   long exitWith;
 
-  @Option(names = "--no-payment-provider", hidden = true, description = "Do not start the payment provider.")
+  @Option(
+      names = "--no-payment-provider",
+      hidden = true,
+      description = "Do not start the payment provider.")
   boolean noPaymentProvider;
 
-  @Option(names = "--supervise", hidden = true, description = "Internal: run as the detached supervisor.")
+  @Option(
+      names = "--supervise",
+      hidden = true,
+      description = "Internal: run as the detached supervisor.")
   boolean supervise;
 
   @Option(names = "--started-at", hidden = true, defaultValue = "0")
   long startedAt;
 
-  @Option(names = "--x-runtime", hidden = true, paramLabel = "KEY=VALUE",
-      description = "Internal, for tests: istiodMain, proxyMain, appMain (class names), watchdogJar.")
+  @Option(
+      names = "--x-runtime",
+      hidden = true,
+      paramLabel = "KEY=VALUE",
+      description =
+          "Internal, for tests: istiodMain, proxyMain, appMain (class names), watchdogJar.")
   java.util.Map<String, String> runtime = new java.util.LinkedHashMap<>();
 
   @Mixin MeshOptions mesh;
@@ -95,10 +132,18 @@ public final class UpCommand implements Callable<Integer> {
     Path configDir = (dir != null ? dir.toAbsolutePath() : home.resolve("manifests")).normalize();
 
     Optional<MeshState> existing = readQuietly(store);
-    if (existing.isPresent() && StateStore.alive(existing.get().supervisorPid(), existing.get().supervisorStartMillis())) {
+    if (existing.isPresent()
+        && StateStore.alive(
+            existing.get().supervisorPid(), existing.get().supervisorStartMillis())) {
       MeshState s = existing.get();
-      err.println("meshctl: a mesh is already running here (supervisor pid " + s.supervisorPid() + ", config "
-          + s.configDir() + ", gateway " + s.gatewayUrl() + ").");
+      err.println(
+          "meshctl: a mesh is already running here (supervisor pid "
+              + s.supervisorPid()
+              + ", config "
+              + s.configDir()
+              + ", gateway "
+              + s.gatewayUrl()
+              + ").");
       err.println("         ./meshctl status shows it; ./meshctl down stops it.");
       return 1;
     }
@@ -106,7 +151,8 @@ public final class UpCommand implements Callable<Integer> {
       int killed = DownCommand.killLeftovers(existing.get());
       store.delete();
       if (killed > 0) {
-        err.println("meshctl: cleaned up " + killed + " processes of a mesh whose supervisor had died");
+        err.println(
+            "meshctl: cleaned up " + killed + " processes of a mesh whose supervisor had died");
       }
     }
     if (!Files.isDirectory(configDir)) {
@@ -122,8 +168,9 @@ public final class UpCommand implements Callable<Integer> {
     if (loaded.config().deployments().isEmpty()) {
       throw new MeshctlException("no Deployment in " + configDir + ": nothing to run");
     }
-    Planner.Options opts = new Planner.Options(subnet, istiodAddress, 15010, 15014, "127.0.0.1", gatewayPort,
-        !noPaymentProvider);
+    Planner.Options opts =
+        new Planner.Options(
+            subnet, istiodAddress, 15010, 15014, "127.0.0.1", gatewayPort, !noPaymentProvider);
     MeshPlan plan;
     try {
       plan = Planner.plan(loaded.config(), opts, new SecureRandom());
@@ -154,9 +201,14 @@ public final class UpCommand implements Callable<Integer> {
   /** Fails early, with a fix, if the addresses or ports the mesh needs are not available. */
   private void checkAddresses(MeshPlan plan) {
     if (!IpAllocator.bindable(plan.gateway().ip())) {
-      throw new MeshctlException("cannot bind " + plan.gateway().ip() + ": every local pod gets its own loopback "
-          + "address. Linux allows all of 127/8; on macOS add aliases first, e.g. "
-          + "for i in $(seq 1 40); do sudo ifconfig lo0 alias " + plan.subnet() + ".$i up; done");
+      throw new MeshctlException(
+          "cannot bind "
+              + plan.gateway().ip()
+              + ": every local pod gets its own loopback "
+              + "address. Linux allows all of 127/8; on macOS add aliases first, e.g. "
+              + "for i in $(seq 1 40); do sudo ifconfig lo0 alias "
+              + plan.subnet()
+              + ".$i up; done");
     }
     List<String> busy = new ArrayList<>();
     checkFree(plan.gatewayPublishAddress(), plan.gatewayPublishPort(), "--gateway-port", busy);
@@ -164,8 +216,10 @@ public final class UpCommand implements Callable<Integer> {
     checkFree(plan.istiodAddress(), plan.istiodHttpPort(), "--istiod-address", busy);
     checkFree(plan.gateway().ip(), 15021, "--subnet", busy);
     if (!busy.isEmpty()) {
-      throw new MeshctlException("address in use: " + String.join("; ", busy)
-          + " (is another mesh running? ./meshctl status)");
+      throw new MeshctlException(
+          "address in use: "
+              + String.join("; ", busy)
+              + " (is another mesh running? ./meshctl status)");
     }
   }
 
@@ -178,28 +232,49 @@ public final class UpCommand implements Callable<Integer> {
   }
 
   /** Builds the modules whose jars are missing, through the Maven wrapper, quietly. */
-  private void build(Path home, List<String> modules, Path stateDir) throws IOException, InterruptedException {
-    Commands.Layout probe = new Commands.Layout(home, stateDir, null, null, null, 0, null, List.of(), null);
-    List<String> missing = modules.stream().filter(m -> !Files.isRegularFile(probe.appJar(m))).toList();
+  private void build(Path home, List<String> modules, Path stateDir)
+      throws IOException, InterruptedException {
+    Commands.Layout probe =
+        new Commands.Layout(home, stateDir, null, null, null, 0, null, List.of(), null);
+    List<String> missing =
+        modules.stream().filter(m -> !Files.isRegularFile(probe.appJar(m))).toList();
     if (missing.isEmpty()) {
       return;
     }
     if (noBuild) {
-      throw new MeshctlException("not built: " + String.join(", ", missing) + " (run ./mvnw package -DskipTests)");
+      throw new MeshctlException(
+          "not built: " + String.join(", ", missing) + " (run ./mvnw package -DskipTests)");
     }
     Path mvnw = home.resolve("mvnw");
     if (!Files.isExecutable(mvnw)) {
-      throw new MeshctlException("not built: " + String.join(", ", missing) + ", and no Maven wrapper at " + mvnw);
+      throw new MeshctlException(
+          "not built: " + String.join(", ", missing) + ", and no Maven wrapper at " + mvnw);
     }
     Files.createDirectories(stateDir);
     Path log = stateDir.resolve("build.log");
-    out.println("meshctl: building " + String.join(", ", missing) + " (first run; this takes a few minutes, log: "
-        + home.relativize(log) + ")");
+    out.println(
+        "meshctl: building "
+            + String.join(", ", missing)
+            + " (first run; this takes a few minutes, log: "
+            + home.relativize(log)
+            + ")");
     long t = System.currentTimeMillis();
-    Process p = new ProcessBuilder(mvnw.toString(), "-B", "-q", "-f", home.resolve("pom.xml").toString(),
-        "package", "-DskipTests", "-pl", String.join(",", missing), "-am")
-        .directory(home.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).start();
+    Process p =
+        new ProcessBuilder(
+                mvnw.toString(),
+                "-B",
+                "-q",
+                "-f",
+                home.resolve("pom.xml").toString(),
+                "package",
+                "-DskipTests",
+                "-pl",
+                String.join(",", missing),
+                "-am")
+            .directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
     int rc = p.waitFor();
     if (rc != 0) {
       throw new MeshctlException("the build failed (exit " + rc + "); see " + log);
@@ -212,14 +287,33 @@ public final class UpCommand implements Callable<Integer> {
     Files.createDirectories(store.dir());
     Path log = store.dir().resolve("meshctl.log");
     List<String> argv = new ArrayList<>();
-    if (Files.isExecutable(Path.of("/usr/bin/setsid")) || Files.isExecutable(Path.of("/bin/setsid"))) {
+    if (Files.isExecutable(Path.of("/usr/bin/setsid"))
+        || Files.isExecutable(Path.of("/bin/setsid"))) {
       argv.add("setsid");
     }
-    argv.addAll(List.of(MeshHome.javaBin(), "-Xmx128m", "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-        "-cp", MeshHome.runtimeClasspath(), Meshctl.class.getName(), "up", "--supervise",
-        "--started-at", Long.toString(t0), "--state-dir", store.dir().toString(),
-        "--gateway-port", Integer.toString(gatewayPort), "--subnet", subnet, "--istiod-address", istiodAddress,
-        "--timeout", Integer.toString(timeoutSeconds)));
+    argv.addAll(
+        List.of(
+            MeshHome.javaBin(),
+            "-Xmx128m",
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-cp",
+            MeshHome.runtimeClasspath(),
+            Meshctl.class.getName(),
+            "up",
+            "--supervise",
+            "--started-at",
+            Long.toString(t0),
+            "--state-dir",
+            store.dir().toString(),
+            "--gateway-port",
+            Integer.toString(gatewayPort),
+            "--subnet",
+            subnet,
+            "--istiod-address",
+            istiodAddress,
+            "--timeout",
+            Integer.toString(timeoutSeconds)));
     if (noPaymentProvider) {
       argv.add("--no-payment-provider");
     }
@@ -228,22 +322,29 @@ public final class UpCommand implements Callable<Integer> {
       argv.addAll(List.of("--exit-with", Long.toString(exitWith)));
     }
     argv.add(configDir.toString());
-    ProcessBuilder pb = new ProcessBuilder(argv).directory(home.toFile()).redirectErrorStream(true)
-        .redirectOutput(log.toFile()).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    ProcessBuilder pb =
+        new ProcessBuilder(argv)
+            .directory(home.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
     pb.environment().put("MESH_HOME", home.toString());
     Process sup = pb.start();
     // Ctrl-C while waiting: the half-started mesh goes too, nothing is left behind
-    Thread abandon = new Thread(() -> {
-      Optional<MeshState> st = readQuietly(store);
-      if (sup.isAlive() && (st.isEmpty() || st.get().phase() != MeshState.Phase.READY)) {
-        err.println("\nmeshctl: interrupted; stopping the mesh that was starting");
-        try {
-          stopSupervisor(sup);
-        } catch (InterruptedException ignored) {
-          sup.destroyForcibly();
-        }
-      }
-    }, "meshctl-abandon");
+    Thread abandon =
+        new Thread(
+            () -> {
+              Optional<MeshState> st = readQuietly(store);
+              if (sup.isAlive() && (st.isEmpty() || st.get().phase() != MeshState.Phase.READY)) {
+                err.println("\nmeshctl: interrupted; stopping the mesh that was starting");
+                try {
+                  stopSupervisor(sup);
+                } catch (InterruptedException ignored) {
+                  sup.destroyForcibly();
+                }
+              }
+            },
+            "meshctl-abandon");
     Runtime.getRuntime().addShutdownHook(abandon);
     out.println("meshctl: starting the mesh in the background (log: " + log + ")");
     long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds + 60L).toNanos();
@@ -285,24 +386,40 @@ public final class UpCommand implements Callable<Integer> {
     }
   }
 
-  private int runSupervisor(Path home, StateStore store, Path configDir, MeshPlan plan, long t0) throws Exception {
-    Commands.Layout layout = new Commands.Layout(home, store.dir(), MeshHome.javaBin(), MeshHome.runtimeClasspath(),
-        MeshHome.watchdogJar(runtime.get("watchdogJar")), ProcessHandle.current().pid(), configDir, extraJvmFlags(),
-        runtime);
+  private int runSupervisor(Path home, StateStore store, Path configDir, MeshPlan plan, long t0)
+      throws Exception {
+    Commands.Layout layout =
+        new Commands.Layout(
+            home,
+            store.dir(),
+            MeshHome.javaBin(),
+            MeshHome.runtimeClasspath(),
+            MeshHome.watchdogJar(runtime.get("watchdogJar")),
+            ProcessHandle.current().pid(),
+            configDir,
+            extraJvmFlags(),
+            runtime);
     Supervisor sup = new Supervisor(plan, layout, store, out);
     if (!sup.lock()) {
-      err.println("meshctl: a mesh is already starting or running here (" + store.dir() + "/up.lock is held); "
-          + "./meshctl status, ./meshctl down");
+      err.println(
+          "meshctl: a mesh is already starting or running here ("
+              + store.dir()
+              + "/up.lock is held); "
+              + "./meshctl status, ./meshctl down");
       return 1;
     }
     CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      if (!sup.stopping()) {
-        out.println("\nmeshctl: stopping every process...");
-      }
-      sup.stop();
-      stopped.countDown();
-    }, "meshctl-stop"));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  if (!sup.stopping()) {
+                    out.println("\nmeshctl: stopping every process...");
+                  }
+                  sup.stop();
+                  stopped.countDown();
+                },
+                "meshctl-stop"));
     if (exitWith > 0) {
       watch(exitWith);
     }
@@ -310,10 +427,18 @@ public final class UpCommand implements Callable<Integer> {
     long processes = plan.pods().stream().mapToLong(p -> p.containers().size()).sum() + 1;
     long workloads = plan.pods().stream().filter(p -> p.kind() == MeshPlan.Kind.WORKLOAD).count();
     boolean provider = plan.pods().stream().anyMatch(p -> p.kind() == MeshPlan.Kind.EXTERNAL);
-    out.println("meshctl: starting istiod, the ingress gateway, " + workloads + " pods"
-        + (provider ? " and the payment provider" : "") + " (" + processes + " processes) from " + configDir);
+    out.println(
+        "meshctl: starting istiod, the ingress gateway, "
+            + workloads
+            + " pods"
+            + (provider ? " and the payment provider" : "")
+            + " ("
+            + processes
+            + " processes) from "
+            + configDir);
     sup.start(t0, Duration.ofSeconds(Math.min(120, timeoutSeconds)));
-    boolean ok = sup.failure() == null && sup.awaitReady(Duration.ofSeconds(timeoutSeconds), out::println);
+    boolean ok =
+        sup.failure() == null && sup.awaitReady(Duration.ofSeconds(timeoutSeconds), out::println);
     if (!ok) {
       err.println("meshctl: " + (sup.failure() != null ? sup.failure() : "interrupted"));
       if (supervise) {
@@ -334,25 +459,34 @@ public final class UpCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** Ends this JVM (and so, through the shutdown hook, the mesh) once process {@code pid} is gone. */
+  /**
+   * Ends this JVM (and so, through the shutdown hook, the mesh) once process {@code pid} is gone.
+   */
   private void watch(long pid) {
-    Optional<java.time.Instant> started = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
-    Thread t = new Thread(() -> {
-      while (true) {
-        Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        boolean alive = h.isPresent() && h.get().isAlive()
-            && (started.isEmpty() || h.get().info().startInstant().equals(started));
-        if (!alive) {
-          out.println("meshctl: process " + pid + " (--exit-with) is gone; stopping the mesh");
-          System.exit(0);
-        }
-        try {
-          Thread.sleep(1000);
-        } catch (InterruptedException e) {
-          return;
-        }
-      }
-    }, "meshctl-exit-with");
+    Optional<java.time.Instant> started =
+        ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
+    Thread t =
+        new Thread(
+            () -> {
+              while (true) {
+                Optional<ProcessHandle> h = ProcessHandle.of(pid);
+                boolean alive =
+                    h.isPresent()
+                        && h.get().isAlive()
+                        && (started.isEmpty() || h.get().info().startInstant().equals(started));
+                if (!alive) {
+                  out.println(
+                      "meshctl: process " + pid + " (--exit-with) is gone; stopping the mesh");
+                  System.exit(0);
+                }
+                try {
+                  Thread.sleep(1000);
+                } catch (InterruptedException e) {
+                  return;
+                }
+              }
+            },
+            "meshctl-exit-with");
     t.setDaemon(true);
     t.start();
   }
@@ -361,8 +495,10 @@ public final class UpCommand implements Callable<Integer> {
     out.println();
     out.print(Views.upTable(st, s));
     out.println();
-    out.println("Ready in " + Views.seconds(st.readyAtMillis() - st.startedAtMillis())
-        + " (from ./meshctl up to every proxy ready and in sync).");
+    out.println(
+        "Ready in "
+            + Views.seconds(st.readyAtMillis() - st.startedAtMillis())
+            + " (from ./meshctl up to every proxy ready and in sync).");
     out.println();
     out.print(Views.nextSteps(st));
   }

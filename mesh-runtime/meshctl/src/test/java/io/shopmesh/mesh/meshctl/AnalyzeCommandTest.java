@@ -34,21 +34,27 @@ class AnalyzeCommandTest {
   void cleanManifestsSayNoIssuesLikeIstioctl() {
     Run r = run(MANIFESTS.toString());
     assertThat(r.exit()).isZero();
-    assertThat(r.out()).isEqualTo("\u2714 No validation issues found when analyzing namespace: default.\n");
+    assertThat(r.out())
+        .isEqualTo("\u2714 No validation issues found when analyzing namespace: default.\n");
   }
 
   @Test
   void walkthroughLiteralGetsTheTrapExplainedAsAWarning() {
     Run r = run(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml").toString());
     assertThat(r.exit()).isZero();
-    assertThat(r.out()).startsWith("Warning [SM0101] (VirtualService default/payment-vs ")
+    assertThat(r.out())
+        .startsWith("Warning [SM0101] (VirtualService default/payment-vs ")
         .contains("cannot apply to application-originated TLS");
   }
 
   @Test
   void brokenFilesGiveOneLineEachAndExit79() throws IOException {
-    Files.writeString(dir.resolve("a-bad.yaml"), "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n bad: [x\n");
-    Files.writeString(dir.resolve("b-weight.yaml"), """
+    Files.writeString(
+        dir.resolve("a-bad.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n bad: [x\n");
+    Files.writeString(
+        dir.resolve("b-weight.yaml"),
+        """
         apiVersion: networking.istio.io/v1alpha3
         kind: VirtualService
         metadata:
@@ -67,19 +73,32 @@ class AnalyzeCommandTest {
     assertThat(r.exit()).isEqualTo(AnalyzeCommand.ISSUES_FOUND);
     String[] lines = r.out().split("\n");
     assertThat(lines).hasSize(4);
-    assertThat(lines[0]).startsWith("Error [SM0001] (" + dir.resolve("a-bad.yaml") + ":5) cannot parse YAML");
-    assertThat(lines[1]).startsWith("Error [IST0106] (VirtualService default/vs " + dir.resolve("b-weight.yaml") + ":10)")
+    assertThat(lines[0])
+        .startsWith("Error [SM0001] (" + dir.resolve("a-bad.yaml") + ":5) cannot parse YAML");
+    assertThat(lines[1])
+        .startsWith(
+            "Error [IST0106] (VirtualService default/vs " + dir.resolve("b-weight.yaml") + ":10)")
         .contains("Istio uses RE2 style regex-based match");
-    assertThat(lines[2]).isEqualTo("Error [IST0101] (VirtualService default/vs " + dir.resolve("b-weight.yaml")
-        + ":12) Referenced host not found: \"a.example.com\"");
-    assertThat(lines[3]).isEqualTo("Error [IST0106] (VirtualService default/vs " + dir.resolve("b-weight.yaml")
-        + ":13) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0");
+    assertThat(lines[2])
+        .isEqualTo(
+            "Error [IST0101] (VirtualService default/vs "
+                + dir.resolve("b-weight.yaml")
+                + ":12) Referenced host not found: \"a.example.com\"");
+    assertThat(lines[3])
+        .isEqualTo(
+            "Error [IST0106] (VirtualService default/vs "
+                + dir.resolve("b-weight.yaml")
+                + ":13) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0");
     assertThat(r.out()).doesNotContain("Exception").doesNotContain("\tat ");
   }
 
   @Test
   void jsonOutputHasIstioctlFields() throws IOException {
-    Run r = run("-o", "json", MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml").toString());
+    Run r =
+        run(
+            "-o",
+            "json",
+            MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml").toString());
     JsonNode arr = new ObjectMapper().readTree(r.out());
     assertThat(arr).hasSize(1);
     JsonNode m = arr.get(0);
@@ -91,7 +110,11 @@ class AnalyzeCommandTest {
 
   @Test
   void failureThresholdWarningMakesWarningsFail() {
-    Run r = run("--failure-threshold", "Warning", MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml").toString());
+    Run r =
+        run(
+            "--failure-threshold",
+            "Warning",
+            MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml").toString());
     assertThat(r.exit()).isEqualTo(AnalyzeCommand.ISSUES_FOUND);
   }
 }

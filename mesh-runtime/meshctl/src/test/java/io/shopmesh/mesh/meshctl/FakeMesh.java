@@ -56,29 +56,48 @@ public final class FakeMesh {
       xds.bind(new InetSocketAddress(host, Integer.parseInt(f.get("--xds-port"))));
       HttpServer s = server(host, Integer.parseInt(f.get("--http-port")));
       s.createContext("/ready", ex -> reply(ex, 200, "ok"));
-      s.createContext("/register", ex -> {
-        String q = ex.getRequestURI().getQuery();
-        String[] kv = q.split("&");
-        proxies.put(kv[0].substring(4), kv[1].substring(3));
-        reply(ex, 200, "ok");
-      });
-      s.createContext("/debug/syncz", ex -> {
-        List<String> rows = new ArrayList<>();
-        proxies.forEach((pod, ns) -> rows.add("{\"pod\":\"" + pod + "\",\"namespace\":\"" + ns + "\","
-            + "\"CDS\":{\"status\":\"SYNCED\"},\"LDS\":{\"status\":\"SYNCED\"},\"EDS\":{\"status\":\"SYNCED\"},"
-            + "\"RDS\":{\"status\":\"SYNCED\"}}"));
-        reply(ex, 200, "[" + String.join(",", rows) + "]");
-      });
-      s.createContext("/apply", ex -> {
-        String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-        if (body.contains("weight: 70")) {
-          reply(ex, 400, "{\"diagnostics\":[\"Error [IST0106] (VirtualService default/product-vs) total weight 70 != 100\"]}");
-        } else {
-          Files.writeString(Path.of(f.get("--config-dir")).resolve("applied.yaml"), body);
-          reply(ex, 200, "{\"applied\":[{\"kind\":\"VirtualService\",\"name\":\"product-vs\",\"action\":\"configured\"}],"
-              + "\"diagnostics\":[]}");
-        }
-      });
+      s.createContext(
+          "/register",
+          ex -> {
+            String q = ex.getRequestURI().getQuery();
+            String[] kv = q.split("&");
+            proxies.put(kv[0].substring(4), kv[1].substring(3));
+            reply(ex, 200, "ok");
+          });
+      s.createContext(
+          "/debug/syncz",
+          ex -> {
+            List<String> rows = new ArrayList<>();
+            proxies.forEach(
+                (pod, ns) ->
+                    rows.add(
+                        "{\"pod\":\""
+                            + pod
+                            + "\",\"namespace\":\""
+                            + ns
+                            + "\","
+                            + "\"CDS\":{\"status\":\"SYNCED\"},\"LDS\":{\"status\":\"SYNCED\"},\"EDS\":{\"status\":\"SYNCED\"},"
+                            + "\"RDS\":{\"status\":\"SYNCED\"}}"));
+            reply(ex, 200, "[" + String.join(",", rows) + "]");
+          });
+      s.createContext(
+          "/apply",
+          ex -> {
+            String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+            if (body.contains("weight: 70")) {
+              reply(
+                  ex,
+                  400,
+                  "{\"diagnostics\":[\"Error [IST0106] (VirtualService default/product-vs) total weight 70 != 100\"]}");
+            } else {
+              Files.writeString(Path.of(f.get("--config-dir")).resolve("applied.yaml"), body);
+              reply(
+                  ex,
+                  200,
+                  "{\"applied\":[{\"kind\":\"VirtualService\",\"name\":\"product-vs\",\"action\":\"configured\"}],"
+                      + "\"diagnostics\":[]}");
+            }
+          });
       s.start();
       System.out.println("fake istiod on " + host);
       Thread.sleep(Long.MAX_VALUE);
@@ -95,14 +114,23 @@ public final class FakeMesh {
       ready.createContext("/healthz/ready", ex -> reply(ex, 200, ""));
       ready.start();
       HttpServer admin = server(ip, 15000);
-      String dump = new String(FakeMesh.class.getResourceAsStream("/config_dump.json").readAllBytes(), StandardCharsets.UTF_8);
+      String dump =
+          new String(
+              FakeMesh.class.getResourceAsStream("/config_dump.json").readAllBytes(),
+              StandardCharsets.UTF_8);
       admin.createContext("/config_dump", ex -> reply(ex, 200, dump));
       admin.start();
       HttpServer stats = server(ip, 15090);
       String pod = f.get("--pod-name");
-      stats.createContext("/stats/prometheus", ex -> reply(ex, 200,
-          "istio_requests_total{reporter=\"source\",source_workload=\"" + f.get("--workload-name")
-              + "\",destination_version=\"v1\"} 3\n"));
+      stats.createContext(
+          "/stats/prometheus",
+          ex ->
+              reply(
+                  ex,
+                  200,
+                  "istio_requests_total{reporter=\"source\",source_workload=\""
+                      + f.get("--workload-name")
+                      + "\",destination_version=\"v1\"} 3\n"));
       stats.start();
       ServerSocket outbound = new ServerSocket();
       outbound.bind(new InetSocketAddress(ip, 15001));
@@ -112,8 +140,20 @@ public final class FakeMesh {
         gw.createContext("/", ex -> reply(ex, 200, "fake gateway"));
         gw.start();
       }
-      HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + istiod[0] + ":" + istiodHttp
-          + "/register?pod=" + pod + "&ns=" + f.get("--namespace"))).build(), HttpResponse.BodyHandlers.ofString());
+      HttpClient.newHttpClient()
+          .send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          "http://"
+                              + istiod[0]
+                              + ":"
+                              + istiodHttp
+                              + "/register?pod="
+                              + pod
+                              + "&ns="
+                              + f.get("--namespace")))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
       System.out.println("fake proxy " + pod + " on " + ip);
       Thread.sleep(Long.MAX_VALUE);
     }

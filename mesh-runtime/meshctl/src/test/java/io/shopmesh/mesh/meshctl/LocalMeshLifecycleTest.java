@@ -39,7 +39,9 @@ class LocalMeshLifecycleTest {
   @BeforeEach
   void setUp() throws IOException {
     manifests = Files.createDirectories(tmp.resolve("manifests"));
-    Files.writeString(manifests.resolve("frontend.yaml"), """
+    Files.writeString(
+        manifests.resolve("frontend.yaml"),
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -70,10 +72,13 @@ class LocalMeshLifecycleTest {
   static Path watchdogAgent(Path jar) throws IOException {
     Manifest mf = new Manifest();
     mf.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-    mf.getMainAttributes().put(new Attributes.Name("Premain-Class"),
-        "io.shopmesh.mesh.meshctl.watchdog.ParentWatchdog");
+    mf.getMainAttributes()
+        .put(
+            new Attributes.Name("Premain-Class"),
+            "io.shopmesh.mesh.meshctl.watchdog.ParentWatchdog");
     String cls = "io/shopmesh/mesh/meshctl/watchdog/ParentWatchdog.class";
-    try (OutputStream os = Files.newOutputStream(jar); JarOutputStream jos = new JarOutputStream(os, mf)) {
+    try (OutputStream os = Files.newOutputStream(jar);
+        JarOutputStream jos = new JarOutputStream(os, mf)) {
       jos.putNextEntry(new JarEntry(cls));
       jos.write(Files.readAllBytes(Path.of("target/classes").resolve(cls)));
       jos.closeEntry();
@@ -88,12 +93,28 @@ class LocalMeshLifecycleTest {
   }
 
   int up(String... extra) {
-    List<String> args = new ArrayList<>(List.of("up", "-d", manifests.toString(), "--subnet", subnet, "--istiod-address", subnet + ".250",
-        "--gateway-port", Integer.toString(gatewayPort), "--timeout", "90",
-        "--x-runtime", "istiodMain=" + FakeMesh.Istiod.class.getName(),
-        "--x-runtime", "proxyMain=" + FakeMesh.Proxy.class.getName(),
-        "--x-runtime", "appMain=" + FakeMesh.App.class.getName(),
-        "--x-runtime", "watchdogJar=" + watchdogJar));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "up",
+                "-d",
+                manifests.toString(),
+                "--subnet",
+                subnet,
+                "--istiod-address",
+                subnet + ".250",
+                "--gateway-port",
+                Integer.toString(gatewayPort),
+                "--timeout",
+                "90",
+                "--x-runtime",
+                "istiodMain=" + FakeMesh.Istiod.class.getName(),
+                "--x-runtime",
+                "proxyMain=" + FakeMesh.Proxy.class.getName(),
+                "--x-runtime",
+                "appMain=" + FakeMesh.App.class.getName(),
+                "--x-runtime",
+                "watchdogJar=" + watchdogJar));
     args.addAll(List.of(extra));
     return meshctl(args.toArray(String[]::new));
   }
@@ -110,11 +131,13 @@ class LocalMeshLifecycleTest {
 
   static void awaitAllDead(List<ProcessHandle> handles, long millis) throws InterruptedException {
     long deadline = System.currentTimeMillis() + millis;
-    while (System.currentTimeMillis() < deadline && handles.stream().anyMatch(ProcessHandle::isAlive)) {
+    while (System.currentTimeMillis() < deadline
+        && handles.stream().anyMatch(ProcessHandle::isAlive)) {
       Thread.sleep(200);
     }
     assertThat(handles.stream().filter(ProcessHandle::isAlive).map(ProcessHandle::pid).toList())
-        .as("processes still alive").isEmpty();
+        .as("processes still alive")
+        .isEmpty();
   }
 
   @Test
@@ -127,8 +150,14 @@ class LocalMeshLifecycleTest {
       assertThat(st.pods()).hasSize(5);
       List<ProcessHandle> procs = processes(st);
       assertThat(procs).hasSize(1 + 1 + 1 + 2 * 2).allMatch(ProcessHandle::isAlive);
-      assertThat(Files.readString(stateDir.resolve("hosts"))).contains(subnet + ".2 api.payment-provider.com");
-      String frontend = st.pods().stream().filter(p -> "frontend".equals(p.workload())).findFirst().orElseThrow().name();
+      assertThat(Files.readString(stateDir.resolve("hosts")))
+          .contains(subnet + ".2 api.payment-provider.com");
+      String frontend =
+          st.pods().stream()
+              .filter(p -> "frontend".equals(p.workload()))
+              .findFirst()
+              .orElseThrow()
+              .name();
       assertThat(frontend).matches("frontend-[a-z0-9]+-[a-z0-9]{5}");
       assertThat(stateDir.resolve("logs").resolve(frontend).resolve("istio-proxy.log")).exists();
 
@@ -136,7 +165,13 @@ class LocalMeshLifecycleTest {
       assertThat(meshctl("status")).isZero();
       assertThat(meshctl("proxy-config", "routes", frontend, "--name", "8080")).isZero();
       assertThat(meshctl("proxy-config", "clusters", frontend, "-o", "json")).isZero();
-      assertThat(meshctl("metrics", "istio_requests_total{reporter=\"source\"}", "--by", "destination_version")).isZero();
+      assertThat(
+              meshctl(
+                  "metrics",
+                  "istio_requests_total{reporter=\"source\"}",
+                  "--by",
+                  "destination_version"))
+          .isZero();
       assertThat(meshctl("logs", frontend)).isZero();
       assertThat(meshctl("logs", frontend, "-c", "istio-proxy")).isZero();
 

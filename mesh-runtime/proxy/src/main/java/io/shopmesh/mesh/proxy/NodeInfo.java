@@ -47,8 +47,17 @@ public final class NodeInfo {
 
   private Struct peerStruct() {
     Struct.Builder b = Struct.newBuilder();
-    for (String k : new String[] {"NAME", "NAMESPACE", "LABELS", "WORKLOAD_NAME", "CLUSTER_ID",
-        "MESH_ID", "INSTANCE_IPS", "ISTIO_VERSION"}) {
+    for (String k :
+        new String[] {
+          "NAME",
+          "NAMESPACE",
+          "LABELS",
+          "WORKLOAD_NAME",
+          "CLUSTER_ID",
+          "MESH_ID",
+          "INSTANCE_IPS",
+          "ISTIO_VERSION"
+        }) {
       if (metadata.containsFields(k)) {
         b.putFields(k, metadata.getFieldsOrThrow(k));
       }
@@ -67,7 +76,9 @@ public final class NodeInfo {
       if (i > 0) {
         ports.append(',');
       }
-      ports.append("{\"name\":\"http\",\"containerPort\":").append(o.ports.get(i))
+      ports
+          .append("{\"name\":\"http\",\"containerPort\":")
+          .append(o.ports.get(i))
           .append(",\"protocol\":\"TCP\"}");
     }
     ports.append(']');

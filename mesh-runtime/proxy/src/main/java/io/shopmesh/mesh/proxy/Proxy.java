@@ -4,12 +4,10 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
-import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.shopmesh.mesh.proxy.admin.AdminServer;
 import io.shopmesh.mesh.proxy.admin.ConfigDumper;
 import io.shopmesh.mesh.proxy.listener.HttpProxy;
@@ -19,6 +17,7 @@ import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
+import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.vertx.core.Future;
@@ -26,6 +25,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +37,7 @@ import java.util.logging.Logger;
 /** One proxy process: sidecar or router, its listeners, admin endpoints and xDS client. */
 public final class Proxy implements AutoCloseable {
   private static final Logger LOG = Logger.getLogger(Proxy.class.getName());
+
   /** Envoy's default max_request_headers_kb is 60. */
   public static final int MAX_HEADER_BYTES = 60 * 1024;
 
@@ -52,6 +53,7 @@ public final class Proxy implements AutoCloseable {
   private volatile boolean ready;
   private XdsClient xds;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
+
   /** Router role: listener name -> (server, current binding). */
   private final Map<String, RouterListener> routerListeners = new ConcurrentHashMap<>();
 
@@ -61,9 +63,14 @@ public final class Proxy implements AutoCloseable {
     this.opts = opts;
     this.node = new NodeInfo(opts);
     // redirect mode runs on epoll so that OriginalDst can read SO_ORIGINAL_DST from the socket
-    this.vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(2).setWorkerPoolSize(2)
-        .setPreferNativeTransport(!opts.interceptionNone)
-        .setBlockedThreadCheckInterval(10).setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
+    this.vertx =
+        Vertx.vertx(
+            new VertxOptions()
+                .setEventLoopPoolSize(2)
+                .setWorkerPoolSize(2)
+                .setPreferNativeTransport(!opts.interceptionNone)
+                .setBlockedThreadCheckInterval(10)
+                .setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
     this.accessLog = new AccessLog(opts.accessLog);
     this.clusters = new ClusterManager(opts.certsRoot, new Resolver(opts.hostsFile));
     this.state = new XdsState(clusters);
@@ -110,10 +117,22 @@ public final class Proxy implements AutoCloseable {
       Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
       listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out), true);
       int inPort = opts.inboundPort;
-      listen("inbound", ip, inPort, r -> http.handle(r, new Binding(Direction.INBOUND,
-          XdsState.VIRTUAL_INBOUND, opts.interceptionNone
-              ? (r.localAddress() != null ? r.localAddress().port() : inPort)
-              : io.shopmesh.mesh.proxy.listener.OriginalDst.inboundPort(r, opts.ports, inPort), null)), true);
+      listen(
+          "inbound",
+          ip,
+          inPort,
+          r ->
+              http.handle(
+                  r,
+                  new Binding(
+                      Direction.INBOUND,
+                      XdsState.VIRTUAL_INBOUND,
+                      opts.interceptionNone
+                          ? (r.localAddress() != null ? r.localAddress().port() : inPort)
+                          : io.shopmesh.mesh.proxy.listener.OriginalDst.inboundPort(
+                              r, opts.ports, inPort),
+                      null)),
+          true);
     }
     clusters.startDnsRefresh();
     if (connectXds) {
@@ -122,9 +141,15 @@ public final class Proxy implements AutoCloseable {
     }
   }
 
-  private void listen(String name, String ip, int port, io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h,
-      boolean h2c) throws Exception {
-    HttpServer s = vertx.createHttpServer(serverOptions().setHttp2ClearTextEnabled(h2c)).requestHandler(h);
+  private void listen(
+      String name,
+      String ip,
+      int port,
+      io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h,
+      boolean h2c)
+      throws Exception {
+    HttpServer s =
+        vertx.createHttpServer(serverOptions().setHttp2ClearTextEnabled(h2c)).requestHandler(h);
     s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     servers.put(name, s);
   }
@@ -141,7 +166,9 @@ public final class Proxy implements AutoCloseable {
         .setIdleTimeoutUnit(TimeUnit.SECONDS);
   }
 
-  /** The bound port of a named server: admin, ready, stats, outbound, inbound, or a listener name. */
+  /**
+   * The bound port of a named server: admin, ready, stats, outbound, inbound, or a listener name.
+   */
   public int port(String name) {
     HttpServer s = servers.get(name);
     if (s == null) {
@@ -173,8 +200,10 @@ public final class Proxy implements AutoCloseable {
         if (hcm == null) {
           continue;
         }
-        String name = hcm.hasRds() ? hcm.getRds().getRouteConfigName()
-            : (hcm.hasRouteConfig() ? HttpProxy.INLINE + l.getName() + "#" + i : null);
+        String name =
+            hcm.hasRds()
+                ? hcm.getRds().getRouteConfigName()
+                : (hcm.hasRouteConfig() ? HttpProxy.INLINE + l.getName() + "#" + i : null);
         if (rds == null) {
           rds = name;
         }
@@ -185,8 +214,12 @@ public final class Proxy implements AutoCloseable {
             if (certs == null) {
               certs = new PemKeyCertOptions();
             }
-            String cert = UpstreamCluster.mapCertPath(tc.getCertificateChain().getFilename(), opts.certsRoot).toString();
-            String key = UpstreamCluster.mapCertPath(tc.getPrivateKey().getFilename(), opts.certsRoot).toString();
+            String cert =
+                UpstreamCluster.mapCertPath(tc.getCertificateChain().getFilename(), opts.certsRoot)
+                    .toString();
+            String key =
+                UpstreamCluster.mapCertPath(tc.getPrivateKey().getFilename(), opts.certsRoot)
+                    .toString();
             certs.addCertPath(cert).addKeyPath(key);
             tlsKey.append(cert).append('|').append(key).append(';');
           }
@@ -217,11 +250,15 @@ public final class Proxy implements AutoCloseable {
       }
       HttpServer s = vertx.createHttpServer(so).requestHandler(r -> http.handle(r, ref.get()));
       try {
-        s.listen(bindPort, host).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        s.listen(bindPort, host)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
         routerListeners.put(l.getName(), new RouterListener(s, identity, ref));
       } catch (Exception e) {
         LOG.warning("cannot bind listener " + l.getName() + " on " + address + ": " + e);
-        throw new IllegalArgumentException("cannot bind listener " + l.getName() + " on " + address);
+        throw new IllegalArgumentException(
+            "cannot bind listener " + l.getName() + " on " + address);
       }
     }
   }
@@ -238,7 +275,10 @@ public final class Proxy implements AutoCloseable {
   }
 
   /** Feeds resources directly (tests): clusters, endpoints, listeners, routes; then ready. */
-  public void apply(List<Cluster> cds, List<ClusterLoadAssignment> eds, List<Listener> lds,
+  public void apply(
+      List<Cluster> cds,
+      List<ClusterLoadAssignment> eds,
+      List<Listener> lds,
       List<RouteConfiguration> rds) {
     state.applyClusters(cds, "1");
     state.applyEndpoints(eds, "1");

@@ -12,47 +12,83 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /** The data plane process: {@code --role sidecar|router}, configured only by istiod over ADS. */
-@Command(name = "proxy", mixinStandardHelpOptions = true,
+@Command(
+    name = "proxy",
+    mixinStandardHelpOptions = true,
     description = "Sidecar and ingress gateway proxy driven by Envoy xDS from istiod.")
 public final class ProxyMain implements Callable<Integer> {
-  @Option(names = "--role", defaultValue = "${env:PROXY_ROLE:-sidecar}", description = "sidecar|router")
+  @Option(
+      names = "--role",
+      defaultValue = "${env:PROXY_ROLE:-sidecar}",
+      description = "sidecar|router")
   String role;
+
   @Option(names = "--pod-name", defaultValue = "${env:POD_NAME}")
   String podName;
+
   @Option(names = "--namespace", defaultValue = "${env:POD_NAMESPACE:-default}")
   String namespace;
+
   @Option(names = "--pod-ip", defaultValue = "${env:INSTANCE_IP:-127.0.0.1}")
   String podIp;
+
   @Option(names = "--labels", defaultValue = "${env:ISTIO_META_LABELS}", description = "k=v,k=v")
   String labels;
+
   @Option(names = "--workload-name", defaultValue = "${env:ISTIO_META_WORKLOAD_NAME}")
   String workloadName;
-  @Option(names = "--ports", defaultValue = "${env:ISTIO_META_POD_PORTS_LIST}", description = "8080[,..]")
+
+  @Option(
+      names = "--ports",
+      defaultValue = "${env:ISTIO_META_POD_PORTS_LIST}",
+      description = "8080[,..]")
   String ports;
+
   @Option(names = "--istiod", defaultValue = "${env:ISTIOD_ADDRESS:-127.0.0.1:15010}")
   String istiod;
-  @Option(names = "--bind", defaultValue = "${env:PROXY_BIND}", description = "listen address (default: pod IP)")
+
+  @Option(
+      names = "--bind",
+      defaultValue = "${env:PROXY_BIND}",
+      description = "listen address (default: pod IP)")
   String bind;
+
   @Option(names = "--local-port-offset", defaultValue = "${env:LOCAL_PORT_OFFSET:-0}")
   int localPortOffset;
+
   @Option(names = "--interception", defaultValue = "${env:ISTIO_META_INTERCEPTION_MODE:-none}")
   String interception;
+
   @Option(names = "--hosts-file", defaultValue = "${env:HOSTS_FILE}")
   Path hostsFile;
+
   @Option(names = "--certs-root", defaultValue = "${env:CERTS_ROOT}")
   Path certsRoot;
-  @Option(names = "--listener-bind", defaultValue = "${env:LISTENER_BIND}", description = "PORT=IP:PORT[,..]")
+
+  @Option(
+      names = "--listener-bind",
+      defaultValue = "${env:LISTENER_BIND}",
+      description = "PORT=IP:PORT[,..]")
   String listenerBind;
-  @Option(names = "--access-log", defaultValue = "${env:ACCESS_LOG:--}", description = "FILE, - (stdout) or off")
+
+  @Option(
+      names = "--access-log",
+      defaultValue = "${env:ACCESS_LOG:--}",
+      description = "FILE, - (stdout) or off")
   String accessLog;
+
   @Option(names = "--admin-port", defaultValue = "15000", hidden = true)
   int adminPort;
+
   @Option(names = "--outbound-port", defaultValue = "15001", hidden = true)
   int outboundPort;
+
   @Option(names = "--inbound-port", defaultValue = "15006", hidden = true)
   int inboundPort;
+
   @Option(names = "--ready-port", defaultValue = "15021", hidden = true)
   int readyPort;
+
   @Option(names = "--stats-port", defaultValue = "15090", hidden = true)
   int statsPort;
 
@@ -74,8 +110,10 @@ public final class ProxyMain implements Callable<Integer> {
   ProxyOptions toOptions() {
     ProxyOptions o = new ProxyOptions();
     o.role = "router".equalsIgnoreCase(role) ? ProxyOptions.Role.ROUTER : ProxyOptions.Role.SIDECAR;
-    o.podName = podName != null ? podName : (o.role == ProxyOptions.Role.ROUTER
-        ? "istio-ingressgateway-local" : "unknown");
+    o.podName =
+        podName != null
+            ? podName
+            : (o.role == ProxyOptions.Role.ROUTER ? "istio-ingressgateway-local" : "unknown");
     o.namespace = namespace;
     o.podIp = podIp;
     o.labels = parseMap(labels);
@@ -123,10 +161,13 @@ public final class ProxyMain implements Callable<Integer> {
     Proxy p = new Proxy(toOptions());
     p.start(true);
     CountDownLatch stop = new CountDownLatch(1);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-      p.close();
-      stop.countDown();
-    }));
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  p.close();
+                  stop.countDown();
+                }));
     stop.await();
     return 0;
   }

@@ -8,7 +8,10 @@ import java.util.Map;
 
 /** Runtime settings of one proxy process (flags or environment, see ProxyMain). */
 public final class ProxyOptions {
-  public enum Role { SIDECAR, ROUTER }
+  public enum Role {
+    SIDECAR,
+    ROUTER
+  }
 
   public Role role = Role.SIDECAR;
   public String podName = "unknown";
@@ -20,8 +23,10 @@ public final class ProxyOptions {
   public String istiod = "127.0.0.1:15010";
   public String bind;
   public int localPortOffset = 0;
+
   /** NONE: apps send proxy-form requests to 15001 and peers are dialled at :15006. */
   public boolean interceptionNone = true;
+
   public Path hostsFile;
   public Path certsRoot;
   public Map<Integer, String> listenerBind = new LinkedHashMap<>();
@@ -35,6 +40,7 @@ public final class ProxyOptions {
   public int inboundPort = 15006;
   public int readyPort = 15021;
   public int statsPort = 15090;
+
   /** The inbound port peers dial in interception-none mode. */
   public int peerInboundPort = 15006;
 
@@ -66,7 +72,15 @@ public final class ProxyOptions {
   }
 
   public String nodeId() {
-    return nodeType() + "~" + podIp + "~" + podName + "." + namespace + "~" + namespace
+    return nodeType()
+        + "~"
+        + podIp
+        + "~"
+        + podName
+        + "."
+        + namespace
+        + "~"
+        + namespace
         + ".svc.cluster.local";
   }
 }

@@ -23,7 +23,8 @@ public final class Harness implements AutoCloseable {
   public final Vertx vertx = Vertx.vertx();
   private final List<AutoCloseable> closeables = new ArrayList<>();
 
-  public static ProxyOptions sidecarOptions(String pod, String workload, String ip, Map<String, String> labels) {
+  public static ProxyOptions sidecarOptions(
+      String pod, String workload, String ip, Map<String, String> labels) {
     ProxyOptions o = new ProxyOptions();
     o.role = ProxyOptions.Role.SIDECAR;
     o.podName = pod;
@@ -69,17 +70,22 @@ public final class Harness implements AutoCloseable {
 
   /** An HTTP client whose proxy is the sidecar's outbound port (as the apps' proxy setting). */
   public static HttpClient viaProxy(Proxy p) {
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
         .proxy(ProxySelector.of(new InetSocketAddress("127.0.0.1", p.port("outbound"))))
-        .connectTimeout(Duration.ofSeconds(5)).build();
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
   public static HttpClient direct() {
-    return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5)).build();
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .connectTimeout(Duration.ofSeconds(5))
+        .build();
   }
 
-  public static HttpResponse<String> get(HttpClient c, String url, String... headers) throws Exception {
+  public static HttpResponse<String> get(HttpClient c, String url, String... headers)
+      throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20));
     for (int i = 0; i < headers.length; i += 2) {
       b.header(headers[i], headers[i + 1]);

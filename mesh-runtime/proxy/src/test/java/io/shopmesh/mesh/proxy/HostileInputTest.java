@@ -30,10 +30,17 @@ class HostileInputTest {
   static void setUp() throws Exception {
     h = new Harness();
     app = h.stub("app");
-    proxy = h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of()));
-    proxy.apply(List.of(edsCluster(C, HOST, "product-service")), List.of(cla(C, false, null, app.hostPort())),
-        List.of(), List.of(routeConfig("8080", serviceVhost("product-service", 8080,
-            route("r", prefix("/"), toCluster(C, 0).build())))));
+    proxy =
+        h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of()));
+    proxy.apply(
+        List.of(edsCluster(C, HOST, "product-service")),
+        List.of(cla(C, false, null, app.hostPort())),
+        List.of(),
+        List.of(
+            routeConfig(
+                "8080",
+                serviceVhost(
+                    "product-service", 8080, route("r", prefix("/"), toCluster(C, 0).build())))));
     port = proxy.port("outbound");
   }
 
@@ -56,7 +63,9 @@ class HostileInputTest {
   void malformedRequestLineIs400() throws Exception {
     // Without a valid request line there is no version to answer in: HTTP/1.0 or 1.1.
     assertThat(req("GARBAGE\r\n\r\n")).matches("(?s)HTTP/1\\.[01] 400.*");
-    assertThat(req("GET /x HTTP/1.1\r\nHost: product-service:8080\r\nBad Header Without Colon\r\n\r\n"))
+    assertThat(
+            req(
+                "GET /x HTTP/1.1\r\nHost: product-service:8080\r\nBad Header Without Colon\r\n\r\n"))
         .matches("(?s)HTTP/1\\.[01] 400.*");
     assertThat(app.count.get()).isZero();
   }
@@ -70,8 +79,10 @@ class HostileInputTest {
 
   @Test
   void contentLengthWithTransferEncodingIs400() throws Exception {
-    String r = req("POST /x HTTP/1.1\r\nHost: product-service:8080\r\nContent-Length: 5\r\n"
-        + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: product-service:8080\r\n\r\n");
+    String r =
+        req(
+            "POST /x HTTP/1.1\r\nHost: product-service:8080\r\nContent-Length: 5\r\n"
+                + "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: product-service:8080\r\n\r\n");
     assertThat(r).startsWith("HTTP/1.1 400");
     assertThat(app.uris).doesNotContain("/smuggled");
   }
@@ -83,7 +94,8 @@ class HostileInputTest {
     assertThat(r).startsWith("HTTP/1.1 200").contains("partial-body-");
     assertThat(r).doesNotEndWith("0\r\n\r\n");
     app.mode = Stub.Mode.OK;
-    HttpResponse<String> ok = Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/after");
+    HttpResponse<String> ok =
+        Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/after");
     assertThat(ok.statusCode()).isEqualTo(200);
     assertThat(proxy.metrics().prometheus()).contains("response_flags=\"UR\"");
   }
@@ -93,14 +105,18 @@ class HostileInputTest {
     try (Socket stall = new Socket("127.0.0.1", port)) {
       OutputStream os = stall.getOutputStream();
       // Half a request head, then nothing; and a body promised but never sent.
-      os.write("POST /x HTTP/1.1\r\nHost: product-service:8080\r\nContent-Length: 100\r\n\r\nabc"
-          .getBytes(StandardCharsets.US_ASCII));
+      os.write(
+          "POST /x HTTP/1.1\r\nHost: product-service:8080\r\nContent-Length: 100\r\n\r\nabc"
+              .getBytes(StandardCharsets.US_ASCII));
       os.flush();
       try (Socket half = new Socket("127.0.0.1", port)) {
-        half.getOutputStream().write("GET /x HTTP/1.1\r\nHost: pro".getBytes(StandardCharsets.US_ASCII));
+        half.getOutputStream()
+            .write("GET /x HTTP/1.1\r\nHost: pro".getBytes(StandardCharsets.US_ASCII));
         long t0 = System.nanoTime();
         for (int i = 0; i < 20; i++) {
-          assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/ok").statusCode())
+          assertThat(
+                  Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/ok")
+                      .statusCode())
               .isEqualTo(200);
         }
         assertThat((System.nanoTime() - t0) / 1_000_000).isLessThan(3000);
@@ -113,27 +129,33 @@ class HostileInputTest {
     app.mode = Stub.Mode.ECHO;
     long size = 64L * 1024 * 1024;
     byte[] chunk = new byte[64 * 1024];
-    HttpRequest r = HttpRequest.newBuilder(URI.create("http://product-service:8080/upload"))
-        .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new InputStream() {
-          long left = size;
+    HttpRequest r =
+        HttpRequest.newBuilder(URI.create("http://product-service:8080/upload"))
+            .POST(
+                HttpRequest.BodyPublishers.ofInputStream(
+                    () ->
+                        new InputStream() {
+                          long left = size;
 
-          @Override
-          public int read() {
-            return left-- > 0 ? 1 : -1;
-          }
+                          @Override
+                          public int read() {
+                            return left-- > 0 ? 1 : -1;
+                          }
 
-          @Override
-          public int read(byte[] b, int off, int len) {
-            if (left <= 0) {
-              return -1;
-            }
-            int n = (int) Math.min(len, Math.min(left, chunk.length));
-            left -= n;
-            return n;
-          }
-        })).build();
+                          @Override
+                          public int read(byte[] b, int off, int len) {
+                            if (left <= 0) {
+                              return -1;
+                            }
+                            int n = (int) Math.min(len, Math.min(left, chunk.length));
+                            left -= n;
+                            return n;
+                          }
+                        }))
+            .build();
     Runtime rt = Runtime.getRuntime();
-    HttpResponse<String> resp = Harness.viaProxy(proxy).send(r, HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> resp =
+        Harness.viaProxy(proxy).send(r, HttpResponse.BodyHandlers.ofString());
     assertThat(resp.statusCode()).isEqualTo(200);
     assertThat(resp.body()).isEqualTo(Long.toString(size));
     // The stub buffers (it counts); the proxy only streams: no retained copy of 64 MiB per request.

@@ -54,72 +54,167 @@ class RoutingFeaturesTest {
     v1 = h.stub("v1");
     v2 = h.stub("v2");
     shadow = h.stub("shadow");
-    proxy = h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1",
-        Map.of("app", "frontend")));
+    proxy =
+        h.start(
+            Harness.sidecarOptions(
+                "frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of("app", "frontend")));
     client = Harness.viaProxy(proxy);
-    HTTPFault abort = HTTPFault.newBuilder().setAbort(FaultAbort.newBuilder().setHttpStatus(418)
-        .setPercentage(FractionalPercent.newBuilder().setNumerator(100))).build();
-    HTTPFault delay = HTTPFault.newBuilder().setDelay(FaultDelay.newBuilder()
-        .setFixedDelay(ms(300)).setPercentage(FractionalPercent.newBuilder().setNumerator(100))).build();
-    CorsPolicy cors = CorsPolicy.newBuilder()
-        .addAllowOriginStringMatch(StringMatcher.newBuilder().setExact("https://shop.example.com"))
-        .setAllowMethods("GET,POST").setAllowHeaders("x-custom").setMaxAge("600")
-        .setExposeHeaders("x-exposed").setAllowCredentials(BoolValue.of(true)).build();
-    VirtualHost vh = serviceVhost("product-service", 8080,
-        Route.newBuilder().setName("premium").setMatch(RouteMatch.newBuilder().setPrefix("/")
-            .addHeaders(HeaderMatcher.newBuilder().setName("user-type")
-                .setStringMatch(StringMatcher.newBuilder().setExact("premium"))))
-            .setRoute(toCluster(V2, 5000)).build(),
-        Route.newBuilder().setName("query").setMatch(RouteMatch.newBuilder().setPrefix("/q")
-            .addQueryParameters(QueryParameterMatcher.newBuilder().setName("beta")
-                .setStringMatch(StringMatcher.newBuilder().setExact("1"))))
-            .setRoute(toCluster(V2, 5000)).build(),
-        Route.newBuilder().setName("not-internal").setMatch(RouteMatch.newBuilder().setPrefix("/inv")
-            .addHeaders(HeaderMatcher.newBuilder().setName("x-internal").setPresentMatch(true)
-                .setInvertMatch(true)))
-            .setRoute(toCluster(V2, 5000)).build(),
-        route("rewrite", prefix("/old/"), toCluster(V1, 5000).setPrefixRewrite("/new/")
-            .setHostRewriteLiteral("rewritten.example").build()),
-        route("regex", RouteMatch.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
-                .setRegex("/items/[0-9]+")).build(),
-            toCluster(V1, 5000).setRegexRewrite(RegexMatchAndSubstitute.newBuilder()
-                .setPattern(RegexMatcher.newBuilder().setRegex("^/items/([0-9]+)$"))
-                .setSubstitution("/v2/items/\\1")).build()),
-        Route.newBuilder().setName("redirect").setMatch(prefix("/moved"))
-            .setRedirect(RedirectAction.newBuilder().setHostRedirect("new.example.com")
-                .setPathRedirect("/here").setResponseCode(RedirectAction.RedirectResponseCode.FOUND)).build(),
-        Route.newBuilder().setName("direct").setMatch(prefix("/direct"))
-            .setDirectResponse(DirectResponseAction.newBuilder().setStatus(200)
-                .setBody(DataSource.newBuilder().setInlineString("hello direct"))).build(),
-        Route.newBuilder().setName("abort").setMatch(prefix("/abort"))
-            .putTypedPerFilterConfig("envoy.filters.http.fault", Any.pack(abort))
-            .setRoute(toCluster(V1, 0)).build(),
-        Route.newBuilder().setName("delay").setMatch(prefix("/delay"))
-            .putTypedPerFilterConfig("envoy.filters.http.fault", Any.pack(delay))
-            .setRoute(toCluster(V1, 0)).build(),
-        Route.newBuilder().setName("cors").setMatch(prefix("/cors"))
-            .putTypedPerFilterConfig("envoy.filters.http.cors", Any.pack(cors))
-            .setRoute(toCluster(V1, 0)).build(),
-        route("mirror", prefix("/mirror"), toCluster(V1, 0).addRequestMirrorPolicies(
-            RouteAction.RequestMirrorPolicy.newBuilder().setCluster(SHADOW)
-                .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(
-                    FractionalPercent.newBuilder().setNumerator(100)))).build()),
-        route("missing", prefix("/missing"), toCluster("outbound|8080|nope|" + HOST, 0).build()),
-        Route.newBuilder().setName("headers").setMatch(prefix("/headers"))
-            .setRoute(toCluster(V1, 0))
-            .addRequestHeadersToAdd(HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey("x-added").setValue("yes"))
-                .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
-            .addRequestHeadersToRemove("x-secret")
-            .addResponseHeadersToAdd(HeaderValueOption.newBuilder()
-                .setHeader(HeaderValue.newBuilder().setKey("x-resp").setValue("set")))
-            .addResponseHeadersToRemove("x-upstream-private").build(),
-        route("default", prefix("/"), toCluster(V1, 5000).build()));
-    proxy.apply(List.of(edsCluster(V1, HOST, "product-service"), edsCluster(V2, HOST, "product-service"),
+    HTTPFault abort =
+        HTTPFault.newBuilder()
+            .setAbort(
+                FaultAbort.newBuilder()
+                    .setHttpStatus(418)
+                    .setPercentage(FractionalPercent.newBuilder().setNumerator(100)))
+            .build();
+    HTTPFault delay =
+        HTTPFault.newBuilder()
+            .setDelay(
+                FaultDelay.newBuilder()
+                    .setFixedDelay(ms(300))
+                    .setPercentage(FractionalPercent.newBuilder().setNumerator(100)))
+            .build();
+    CorsPolicy cors =
+        CorsPolicy.newBuilder()
+            .addAllowOriginStringMatch(
+                StringMatcher.newBuilder().setExact("https://shop.example.com"))
+            .setAllowMethods("GET,POST")
+            .setAllowHeaders("x-custom")
+            .setMaxAge("600")
+            .setExposeHeaders("x-exposed")
+            .setAllowCredentials(BoolValue.of(true))
+            .build();
+    VirtualHost vh =
+        serviceVhost(
+            "product-service",
+            8080,
+            Route.newBuilder()
+                .setName("premium")
+                .setMatch(
+                    RouteMatch.newBuilder()
+                        .setPrefix("/")
+                        .addHeaders(
+                            HeaderMatcher.newBuilder()
+                                .setName("user-type")
+                                .setStringMatch(StringMatcher.newBuilder().setExact("premium"))))
+                .setRoute(toCluster(V2, 5000))
+                .build(),
+            Route.newBuilder()
+                .setName("query")
+                .setMatch(
+                    RouteMatch.newBuilder()
+                        .setPrefix("/q")
+                        .addQueryParameters(
+                            QueryParameterMatcher.newBuilder()
+                                .setName("beta")
+                                .setStringMatch(StringMatcher.newBuilder().setExact("1"))))
+                .setRoute(toCluster(V2, 5000))
+                .build(),
+            Route.newBuilder()
+                .setName("not-internal")
+                .setMatch(
+                    RouteMatch.newBuilder()
+                        .setPrefix("/inv")
+                        .addHeaders(
+                            HeaderMatcher.newBuilder()
+                                .setName("x-internal")
+                                .setPresentMatch(true)
+                                .setInvertMatch(true)))
+                .setRoute(toCluster(V2, 5000))
+                .build(),
+            route(
+                "rewrite",
+                prefix("/old/"),
+                toCluster(V1, 5000)
+                    .setPrefixRewrite("/new/")
+                    .setHostRewriteLiteral("rewritten.example")
+                    .build()),
+            route(
+                "regex",
+                RouteMatch.newBuilder()
+                    .setSafeRegex(RegexMatcher.newBuilder().setRegex("/items/[0-9]+"))
+                    .build(),
+                toCluster(V1, 5000)
+                    .setRegexRewrite(
+                        RegexMatchAndSubstitute.newBuilder()
+                            .setPattern(RegexMatcher.newBuilder().setRegex("^/items/([0-9]+)$"))
+                            .setSubstitution("/v2/items/\\1"))
+                    .build()),
+            Route.newBuilder()
+                .setName("redirect")
+                .setMatch(prefix("/moved"))
+                .setRedirect(
+                    RedirectAction.newBuilder()
+                        .setHostRedirect("new.example.com")
+                        .setPathRedirect("/here")
+                        .setResponseCode(RedirectAction.RedirectResponseCode.FOUND))
+                .build(),
+            Route.newBuilder()
+                .setName("direct")
+                .setMatch(prefix("/direct"))
+                .setDirectResponse(
+                    DirectResponseAction.newBuilder()
+                        .setStatus(200)
+                        .setBody(DataSource.newBuilder().setInlineString("hello direct")))
+                .build(),
+            Route.newBuilder()
+                .setName("abort")
+                .setMatch(prefix("/abort"))
+                .putTypedPerFilterConfig("envoy.filters.http.fault", Any.pack(abort))
+                .setRoute(toCluster(V1, 0))
+                .build(),
+            Route.newBuilder()
+                .setName("delay")
+                .setMatch(prefix("/delay"))
+                .putTypedPerFilterConfig("envoy.filters.http.fault", Any.pack(delay))
+                .setRoute(toCluster(V1, 0))
+                .build(),
+            Route.newBuilder()
+                .setName("cors")
+                .setMatch(prefix("/cors"))
+                .putTypedPerFilterConfig("envoy.filters.http.cors", Any.pack(cors))
+                .setRoute(toCluster(V1, 0))
+                .build(),
+            route(
+                "mirror",
+                prefix("/mirror"),
+                toCluster(V1, 0)
+                    .addRequestMirrorPolicies(
+                        RouteAction.RequestMirrorPolicy.newBuilder()
+                            .setCluster(SHADOW)
+                            .setRuntimeFraction(
+                                RuntimeFractionalPercent.newBuilder()
+                                    .setDefaultValue(
+                                        FractionalPercent.newBuilder().setNumerator(100))))
+                    .build()),
+            route(
+                "missing", prefix("/missing"), toCluster("outbound|8080|nope|" + HOST, 0).build()),
+            Route.newBuilder()
+                .setName("headers")
+                .setMatch(prefix("/headers"))
+                .setRoute(toCluster(V1, 0))
+                .addRequestHeadersToAdd(
+                    HeaderValueOption.newBuilder()
+                        .setHeader(HeaderValue.newBuilder().setKey("x-added").setValue("yes"))
+                        .setAppendAction(
+                            HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD))
+                .addRequestHeadersToRemove("x-secret")
+                .addResponseHeadersToAdd(
+                    HeaderValueOption.newBuilder()
+                        .setHeader(HeaderValue.newBuilder().setKey("x-resp").setValue("set")))
+                .addResponseHeadersToRemove("x-upstream-private")
+                .build(),
+            route("default", prefix("/"), toCluster(V1, 5000).build()));
+    proxy.apply(
+        List.of(
+            edsCluster(V1, HOST, "product-service"),
+            edsCluster(V2, HOST, "product-service"),
             edsCluster(SHADOW, HOST, "product-service")),
-        List.of(cla(V1, false, null, v1.hostPort()), cla(V2, false, null, v2.hostPort()),
+        List.of(
+            cla(V1, false, null, v1.hostPort()),
+            cla(V2, false, null, v2.hostPort()),
             cla(SHADOW, false, null, shadow.hostPort())),
-        List.of(), List.of(routeConfig("8080", vh)));
+        List.of(),
+        List.of(routeConfig("8080", vh)));
   }
 
   @AfterAll
@@ -187,7 +282,8 @@ class RoutingFeaturesTest {
     assertThat(r.statusCode()).isEqualTo(418);
     assertThat(r.body()).isEqualTo("fault filter abort");
     assertThat(v1.count.get()).isZero();
-    assertThat(proxy.metrics().prometheus()).contains("response_code=\"418\"")
+    assertThat(proxy.metrics().prometheus())
+        .contains("response_code=\"418\"")
         .contains("response_flags=\"FI\"");
   }
 
@@ -198,20 +294,35 @@ class RoutingFeaturesTest {
     assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(290);
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(v1.count.get()).isEqualTo(1);
-    assertThat(Harness.metricsContaining(proxy, "response_flags=\"DI\"")).contains("response_flags=\"DI\"");
+    assertThat(Harness.metricsContaining(proxy, "response_flags=\"DI\""))
+        .contains("response_flags=\"DI\"");
   }
 
   @Test
   void corsPreflightAndSimpleRequest() throws Exception {
-    HttpResponse<String> pre = Harness.get(client, "http://product-service:8080/cors",
-        "origin", "https://shop.example.com", "access-control-request-method", "POST");
+    HttpResponse<String> pre =
+        Harness.get(
+            client,
+            "http://product-service:8080/cors",
+            "origin",
+            "https://shop.example.com",
+            "access-control-request-method",
+            "POST");
     // java.net.http sends GET here; send a real preflight over a raw socket.
-    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "OPTIONS http://product-service:8080/cors "
-        + "HTTP/1.1\r\nHost: product-service:8080\r\nOrigin: https://shop.example.com\r\n"
-        + "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
-    assertThat(raw).startsWith("HTTP/1.1 200").contains("access-control-allow-origin: https://shop.example.com")
-        .contains("access-control-allow-methods: GET,POST").contains("access-control-max-age: 600");
-    assertThat(pre.headers().firstValue("access-control-allow-origin")).contains("https://shop.example.com");
+    String raw =
+        Harness.raw(
+            "127.0.0.1",
+            proxy.port("outbound"),
+            "OPTIONS http://product-service:8080/cors "
+                + "HTTP/1.1\r\nHost: product-service:8080\r\nOrigin: https://shop.example.com\r\n"
+                + "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
+    assertThat(raw)
+        .startsWith("HTTP/1.1 200")
+        .contains("access-control-allow-origin: https://shop.example.com")
+        .contains("access-control-allow-methods: GET,POST")
+        .contains("access-control-max-age: 600");
+    assertThat(pre.headers().firstValue("access-control-allow-origin"))
+        .contains("https://shop.example.com");
     assertThat(pre.headers().firstValue("access-control-expose-headers")).contains("x-exposed");
     HttpResponse<String> other = get("/cors", "origin", "https://evil.example.com");
     assertThat(other.headers().firstValue("access-control-allow-origin")).isEmpty();
@@ -241,7 +352,8 @@ class RoutingFeaturesTest {
 
   @Test
   void headerManipulation() throws Exception {
-    v1.responseHeaders = io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("x-upstream-private", "1");
+    v1.responseHeaders =
+        io.vertx.core.MultiMap.caseInsensitiveMultiMap().add("x-upstream-private", "1");
     HttpResponse<String> r = get("/headers", "x-secret", "s", "x-added", "old");
     v1.responseHeaders = io.vertx.core.MultiMap.caseInsensitiveMultiMap();
     assertThat(v1.headers.get(0).get("x-added")).isEqualTo("yes");
@@ -261,21 +373,32 @@ class RoutingFeaturesTest {
   void noContentAndHeadResponsesCarryNoBody() throws Exception {
     v1.mode = Stub.Mode.FAIL;
     v1.failStatus = 204;
-    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "GET http://product-service:8080/n HTTP/1.1\r\n"
-        + "Host: product-service:8080\r\nConnection: close\r\n\r\n");
+    String raw =
+        Harness.raw(
+            "127.0.0.1",
+            proxy.port("outbound"),
+            "GET http://product-service:8080/n HTTP/1.1\r\n"
+                + "Host: product-service:8080\r\nConnection: close\r\n\r\n");
     assertThat(raw).startsWith("HTTP/1.1 204").doesNotContainIgnoringCase("transfer-encoding");
     v1.mode = Stub.Mode.OK;
-    HttpResponse<String> head = client.send(java.net.http.HttpRequest.newBuilder(
-        java.net.URI.create("http://product-service:8080/h")).method("HEAD",
-        java.net.http.HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> head =
+        client.send(
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://product-service:8080/h"))
+                .method("HEAD", java.net.http.HttpRequest.BodyPublishers.noBody())
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
     assertThat(head.statusCode()).isEqualTo(200);
     assertThat(head.body()).isEmpty();
   }
 
   @Test
   void connectIsNotRouted() throws Exception {
-    String raw = Harness.raw("127.0.0.1", proxy.port("outbound"), "CONNECT product-service:8080 HTTP/1.1\r\n"
-        + "Host: product-service:8080\r\n\r\n");
+    String raw =
+        Harness.raw(
+            "127.0.0.1",
+            proxy.port("outbound"),
+            "CONNECT product-service:8080 HTTP/1.1\r\n" + "Host: product-service:8080\r\n\r\n");
     assertThat(raw).startsWith("HTTP/1.1 404");
   }
 }

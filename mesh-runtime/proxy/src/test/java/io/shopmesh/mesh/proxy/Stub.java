@@ -12,7 +12,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /** An upstream on a real socket that answers, fails, stalls, resets or delays on command. */
 public final class Stub implements AutoCloseable {
-  public enum Mode { OK, FAIL, STALL, RESET, DELAY, RESET_MID_BODY, ECHO }
+  public enum Mode {
+    OK,
+    FAIL,
+    STALL,
+    RESET,
+    DELAY,
+    RESET_MID_BODY,
+    ECHO
+  }
 
   public final String name;
   public volatile Mode mode = Mode.OK;
@@ -21,7 +29,8 @@ public final class Stub implements AutoCloseable {
   public final AtomicInteger count = new AtomicInteger();
   public final List<MultiMap> headers = new CopyOnWriteArrayList<>();
   public final List<String> uris = new CopyOnWriteArrayList<>();
-  public final java.util.Set<Integer> clientPorts = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  public final java.util.Set<Integer> clientPorts =
+      java.util.concurrent.ConcurrentHashMap.newKeySet();
   public volatile MultiMap responseHeaders = MultiMap.caseInsensitiveMultiMap();
   private final HttpServer server;
   public final String ip;
@@ -51,18 +60,24 @@ public final class Stub implements AutoCloseable {
     uris.add(r.uri());
     clientPorts.add(r.remoteAddress().port());
     switch (mode) {
-      case OK -> r.body().onSuccess(b -> {
-        r.response().headers().addAll(responseHeaders);
-        r.response().end(name);
-      });
-      case ECHO -> r.body().onSuccess(b -> {
-        r.response().headers().addAll(responseHeaders);
-        r.response().end(Buffer.buffer(Integer.toString(b.length())));
-      });
+      case OK ->
+          r.body()
+              .onSuccess(
+                  b -> {
+                    r.response().headers().addAll(responseHeaders);
+                    r.response().end(name);
+                  });
+      case ECHO ->
+          r.body()
+              .onSuccess(
+                  b -> {
+                    r.response().headers().addAll(responseHeaders);
+                    r.response().end(Buffer.buffer(Integer.toString(b.length())));
+                  });
       case FAIL -> r.response().setStatusCode(failStatus).end(name + " failed");
-      case STALL -> { }
+      case STALL -> {}
       case RESET -> r.connection().close();
-      case DELAY -> { }
+      case DELAY -> {}
       case RESET_MID_BODY -> {
         r.response().setChunked(true).write("partial-body-");
         r.response().write(Buffer.buffer(new byte[8192]));

@@ -28,9 +28,15 @@ import org.junit.jupiter.api.io.TempDir;
 /** The proxy on what the real translator makes of the walkthrough's manifests. */
 class TranslatorIntegrationTest {
   static final Path MANIFESTS = Path.of("../../manifests").toAbsolutePath().normalize();
-  static final WorkloadInstance GATEWAY_POD = new WorkloadInstance("istio-ingressgateway-0", "istio-system",
-      "127.0.1.100", Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"), "istio-ingressgateway",
-      List.of(new PodPort("http2", 8080, "TCP")), false);
+  static final WorkloadInstance GATEWAY_POD =
+      new WorkloadInstance(
+          "istio-ingressgateway-0",
+          "istio-system",
+          "127.0.1.100",
+          Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
+          "istio-ingressgateway",
+          List.of(new PodPort("http2", 8080, "TCP")),
+          false);
 
   MeshConfig config;
   ServiceRegistry registry;
@@ -39,7 +45,8 @@ class TranslatorIntegrationTest {
   @BeforeEach
   void setUp() {
     config = new ConfigLoader().load(List.of(MANIFESTS)).config();
-    List<WorkloadInstance> ws = new ArrayList<>(ServiceRegistry.fromDeployments(config).workloads());
+    List<WorkloadInstance> ws =
+        new ArrayList<>(ServiceRegistry.fromDeployments(config).workloads());
     ws.add(GATEWAY_POD);
     registry = new ServiceRegistry(ws);
     h = new Harness();
@@ -51,7 +58,10 @@ class TranslatorIntegrationTest {
   }
 
   WorkloadInstance pod(String prefix) {
-    return registry.workloads().stream().filter(w -> w.podName().startsWith(prefix)).findFirst().orElseThrow();
+    return registry.workloads().stream()
+        .filter(w -> w.podName().startsWith(prefix))
+        .findFirst()
+        .orElseThrow();
   }
 
   Proxy proxyFor(WorkloadInstance w, boolean router) throws Exception {
@@ -62,8 +72,9 @@ class TranslatorIntegrationTest {
       o.listenerBind.put(8080, "127.0.0.1:0");
     }
     Proxy p = h.start(o);
-    XdsResources r = XdsGenerator.generate(config, registry,
-        router ? ProxyNode.router(w) : ProxyNode.sidecar(w));
+    XdsResources r =
+        XdsGenerator.generate(
+            config, registry, router ? ProxyNode.router(w) : ProxyNode.sidecar(w));
     p.apply(r.clusters(), r.endpoints(), r.listeners(), r.routes());
     return p;
   }
@@ -84,8 +95,10 @@ class TranslatorIntegrationTest {
   void frontendSplitsProductTrafficOverSidecarsOfTheRealEndpoints() throws Exception {
     Proxy frontend = proxyFor(pod("frontend"), false);
     // Each product pod's "sidecar inbound": a stub on the pod's own loopback IP, one shared port.
-    List<WorkloadInstance> products = registry.workloads().stream()
-        .filter(w -> w.podName().startsWith("product-service")).toList();
+    List<WorkloadInstance> products =
+        registry.workloads().stream()
+            .filter(w -> w.podName().startsWith("product-service"))
+            .toList();
     Map<String, String> versionByIp = new HashMap<>();
     int port = 0;
     List<HttpServer> servers = new ArrayList<>();
@@ -96,8 +109,16 @@ class TranslatorIntegrationTest {
       try {
         for (WorkloadInstance w : products) {
           versionByIp.put(w.ip(), w.labels().get("version"));
-          HttpServer s = h.vertx.createHttpServer().requestHandler(r -> r.response()
-              .end(r.localAddress().host() + " " + r.getHeader("x-envoy-original-dst-host")));
+          HttpServer s =
+              h.vertx
+                  .createHttpServer()
+                  .requestHandler(
+                      r ->
+                          r.response()
+                              .end(
+                                  r.localAddress().host()
+                                      + " "
+                                      + r.getHeader("x-envoy-original-dst-host")));
           s.listen(port, w.ip()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
           servers.add(s);
         }
@@ -123,8 +144,7 @@ class TranslatorIntegrationTest {
     assertThat(v1).isBetween(758, 842);
   }
 
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** Stubs on each pod IP at one random shared port (the pods' sidecar inbound port). */
   int podStubs(List<WorkloadInstance> pods, List<HttpServer> servers) {
@@ -134,8 +154,16 @@ class TranslatorIntegrationTest {
       int port = ThreadLocalRandom.current().nextInt(30_000, 60_000);
       try {
         for (WorkloadInstance w : pods) {
-          HttpServer s = h.vertx.createHttpServer().requestHandler(r -> r.response()
-              .end(r.localAddress().host() + " " + r.getHeader("x-envoy-original-dst-host")));
+          HttpServer s =
+              h.vertx
+                  .createHttpServer()
+                  .requestHandler(
+                      r ->
+                          r.response()
+                              .end(
+                                  r.localAddress().host()
+                                      + " "
+                                      + r.getHeader("x-envoy-original-dst-host")));
           s.listen(port, w.ip()).toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
           servers.add(s);
         }
@@ -150,16 +178,25 @@ class TranslatorIntegrationTest {
   @Test
   void gatewayRoutesShopExampleComToFrontendPods() throws Exception {
     Proxy gw = proxyFor(GATEWAY_POD, true);
-    List<WorkloadInstance> frontends = registry.workloads().stream()
-        .filter(w -> w.podName().startsWith("frontend")).toList();
+    List<WorkloadInstance> frontends =
+        registry.workloads().stream().filter(w -> w.podName().startsWith("frontend")).toList();
     List<HttpServer> servers = new ArrayList<>();
     gw.node().options().peerInboundPort = podStubs(frontends, servers);
     int port = gw.port("0.0.0.0_8080");
-    String ok = Harness.raw("127.0.0.1", port, "GET /products HTTP/1.1\r\nHost: shop.example.com\r\n"
-        + "Connection: close\r\n\r\n");
-    assertThat(ok).startsWith("HTTP/1.1 200").contains("server: istio-envoy").containsPattern("127\\.0\\.1\\.\\d+:80");
-    String nr = Harness.raw("127.0.0.1", port, "GET /products HTTP/1.1\r\nHost: other.example.com\r\n"
-        + "Connection: close\r\n\r\n");
+    String ok =
+        Harness.raw(
+            "127.0.0.1",
+            port,
+            "GET /products HTTP/1.1\r\nHost: shop.example.com\r\n" + "Connection: close\r\n\r\n");
+    assertThat(ok)
+        .startsWith("HTTP/1.1 200")
+        .contains("server: istio-envoy")
+        .containsPattern("127\\.0\\.1\\.\\d+:80");
+    String nr =
+        Harness.raw(
+            "127.0.0.1",
+            port,
+            "GET /products HTTP/1.1\r\nHost: other.example.com\r\n" + "Connection: close\r\n\r\n");
     assertThat(nr).startsWith("HTTP/1.1 404");
   }
 
@@ -167,16 +204,49 @@ class TranslatorIntegrationTest {
   void orderServiceOriginatesTlsToThePaymentProvider() throws Exception {
     Path p12 = tmp.resolve("provider.p12");
     String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    AdminAndEgressTest.run(keytool, "-genkeypair", "-alias", "p", "-keyalg", "EC", "-dname",
-        "CN=api.payment-provider.com", "-ext", "SAN=dns:api.payment-provider.com", "-validity", "2",
-        "-storetype", "PKCS12", "-keystore", p12.toString(), "-storepass", "changeit");
+    AdminAndEgressTest.run(
+        keytool,
+        "-genkeypair",
+        "-alias",
+        "p",
+        "-keyalg",
+        "EC",
+        "-dname",
+        "CN=api.payment-provider.com",
+        "-ext",
+        "SAN=dns:api.payment-provider.com",
+        "-validity",
+        "2",
+        "-storetype",
+        "PKCS12",
+        "-keystore",
+        p12.toString(),
+        "-storepass",
+        "changeit");
     Path certs = tmp.resolve("certs");
     java.nio.file.Files.createDirectories(certs.resolve("payment-provider"));
-    AdminAndEgressTest.run(keytool, "-exportcert", "-rfc", "-alias", "p", "-keystore", p12.toString(),
-        "-storepass", "changeit", "-file", certs.resolve("payment-provider/ca.crt").toString());
-    HttpServer tls = h.vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setSsl(true)
-            .setKeyCertOptions(new io.vertx.core.net.PfxOptions().setPath(p12.toString()).setPassword("changeit")))
-        .requestHandler(req -> req.response().end("charged " + req.path()));
+    AdminAndEgressTest.run(
+        keytool,
+        "-exportcert",
+        "-rfc",
+        "-alias",
+        "p",
+        "-keystore",
+        p12.toString(),
+        "-storepass",
+        "changeit",
+        "-file",
+        certs.resolve("payment-provider/ca.crt").toString());
+    HttpServer tls =
+        h.vertx
+            .createHttpServer(
+                new io.vertx.core.http.HttpServerOptions()
+                    .setSsl(true)
+                    .setKeyCertOptions(
+                        new io.vertx.core.net.PfxOptions()
+                            .setPath(p12.toString())
+                            .setPassword("changeit")))
+            .requestHandler(req -> req.response().end("charged " + req.path()));
     tls.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
     Path hosts = tmp.resolve("hosts");
     java.nio.file.Files.writeString(hosts, "127.0.0.1 api.payment-provider.com\n");
@@ -188,7 +258,8 @@ class TranslatorIntegrationTest {
     Proxy order = h.start(o);
     XdsResources r = XdsGenerator.generate(config, registry, ProxyNode.sidecar(w));
     order.apply(r.clusters(), r.endpoints(), r.listeners(), r.routes());
-    HttpResponse<String> resp = Harness.get(Harness.viaProxy(order), "http://api.payment-provider.com/payments");
+    HttpResponse<String> resp =
+        Harness.get(Harness.viaProxy(order), "http://api.payment-provider.com/payments");
     assertThat(resp.statusCode()).isEqualTo(200);
     assertThat(resp.body()).isEqualTo("charged /payments");
   }

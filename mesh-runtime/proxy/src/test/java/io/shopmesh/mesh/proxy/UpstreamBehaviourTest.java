@@ -38,7 +38,8 @@ class UpstreamBehaviourTest {
     h = new Harness();
     a = h.stub("a");
     b = h.stub("b");
-    proxy = h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of()));
+    proxy =
+        h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of()));
     client = Harness.viaProxy(proxy);
   }
 
@@ -48,9 +49,14 @@ class UpstreamBehaviourTest {
   }
 
   void apply(Cluster c, RouteAction.Builder action, String... endpoints) {
-    proxy.apply(List.of(c), List.of(cla(C, false, null, endpoints)), List.of(),
-        List.of(routeConfig("8080", serviceVhost("product-service", 8080,
-            route("r", prefix("/"), action.build())))));
+    proxy.apply(
+        List.of(c),
+        List.of(cla(C, false, null, endpoints)),
+        List.of(),
+        List.of(
+            routeConfig(
+                "8080",
+                serviceVhost("product-service", 8080, route("r", prefix("/"), action.build())))));
   }
 
   String get(String... headers) throws Exception {
@@ -59,8 +65,13 @@ class UpstreamBehaviourTest {
 
   @Test
   void roundRobinAlternates() throws Exception {
-    apply(edsCluster(C, HOST, "product-service").toBuilder().setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).build(),
-        toCluster(C, 0), a.hostPort(), b.hostPort());
+    apply(
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+            .build(),
+        toCluster(C, 0),
+        a.hostPort(),
+        b.hostPort());
     List<String> seen = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       seen.add(get());
@@ -73,8 +84,13 @@ class UpstreamBehaviourTest {
 
   @Test
   void randomUsesBothEndpoints() throws Exception {
-    apply(edsCluster(C, HOST, "product-service").toBuilder().setLbPolicy(Cluster.LbPolicy.RANDOM).build(),
-        toCluster(C, 0), a.hostPort(), b.hostPort());
+    apply(
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .setLbPolicy(Cluster.LbPolicy.RANDOM)
+            .build(),
+        toCluster(C, 0),
+        a.hostPort(),
+        b.hostPort());
     for (int i = 0; i < 60; i++) {
       get();
     }
@@ -85,10 +101,15 @@ class UpstreamBehaviourTest {
   @Test
   void ringHashAndMaglevAreConsistentOnTheHashHeader() throws Exception {
     for (Cluster.LbPolicy p : List.of(Cluster.LbPolicy.RING_HASH, Cluster.LbPolicy.MAGLEV)) {
-      apply(edsCluster(C, HOST, "product-service").toBuilder().setLbPolicy(p).build(),
-          toCluster(C, 0).addHashPolicy(RouteAction.HashPolicy.newBuilder().setHeader(
-              RouteAction.HashPolicy.Header.newBuilder().setHeaderName("x-user"))),
-          a.hostPort(), b.hostPort());
+      apply(
+          edsCluster(C, HOST, "product-service").toBuilder().setLbPolicy(p).build(),
+          toCluster(C, 0)
+              .addHashPolicy(
+                  RouteAction.HashPolicy.newBuilder()
+                      .setHeader(
+                          RouteAction.HashPolicy.Header.newBuilder().setHeaderName("x-user"))),
+          a.hostPort(),
+          b.hostPort());
       java.util.Set<String> targets = new java.util.HashSet<>();
       for (int u = 0; u < 20; u++) {
         String first = get("x-user", "user-" + u);
@@ -103,16 +124,23 @@ class UpstreamBehaviourTest {
 
   @Test
   void maxRequestsCircuitBreakerAnswers503UO() throws Exception {
-    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
-        .setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(CircuitBreakers.Thresholds.newBuilder()
-            .setMaxRequests(UInt32Value.of(1)).setMaxConnections(UInt32Value.of(1))
-            .setMaxPendingRequests(UInt32Value.of(1)))).build();
+    Cluster c =
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .setCircuitBreakers(
+                CircuitBreakers.newBuilder()
+                    .addThresholds(
+                        CircuitBreakers.Thresholds.newBuilder()
+                            .setMaxRequests(UInt32Value.of(1))
+                            .setMaxConnections(UInt32Value.of(1))
+                            .setMaxPendingRequests(UInt32Value.of(1))))
+            .build();
     apply(c, toCluster(C, 0), a.hostPort());
     a.mode = Stub.Mode.DELAY;
     a.delayMs = 600;
-    CompletableFuture<HttpResponse<String>> first = client.sendAsync(
-        HttpRequest.newBuilder(URI.create("http://product-service:8080/1")).build(),
-        HttpResponse.BodyHandlers.ofString());
+    CompletableFuture<HttpResponse<String>> first =
+        client.sendAsync(
+            HttpRequest.newBuilder(URI.create("http://product-service:8080/1")).build(),
+            HttpResponse.BodyHandlers.ofString());
     for (int i = 0; i < 100 && a.count.get() == 0; i++) {
       Thread.sleep(10);
     }
@@ -125,14 +153,23 @@ class UpstreamBehaviourTest {
 
   @Test
   void maxRequestsPerConnectionRecyclesConnections() throws Exception {
-    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
-        .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            com.google.protobuf.Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                .newBuilder().setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder()
-                    .setMaxRequestsPerConnection(UInt32Value.of(2)))
-                .setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttpProtocolOptions(
-                    io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions.getDefaultInstance()))
-                .build())).build();
+    Cluster c =
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .putTypedExtensionProtocolOptions(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                com.google.protobuf.Any.pack(
+                    io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                        .newBuilder()
+                        .setCommonHttpProtocolOptions(
+                            HttpProtocolOptions.newBuilder()
+                                .setMaxRequestsPerConnection(UInt32Value.of(2)))
+                        .setExplicitHttpConfig(
+                            ExplicitHttpConfig.newBuilder()
+                                .setHttpProtocolOptions(
+                                    io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions
+                                        .getDefaultInstance()))
+                        .build()))
+            .build();
     apply(c, toCluster(C, 0), a.hostPort());
     for (int i = 0; i < 6; i++) {
       assertThat(get()).isEqualTo("a");
@@ -143,11 +180,16 @@ class UpstreamBehaviourTest {
 
   @Test
   void outlierDetectionEjectsAndClustersShowsIt() throws Exception {
-    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .setOutlierDetection(OutlierDetection.newBuilder().setConsecutive5Xx(UInt32Value.of(3))
-            .setBaseEjectionTime(ms(30_000)).setMaxEjectionPercent(UInt32Value.of(100))
-            .setInterval(ms(1000))).build();
+    Cluster c =
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+            .setOutlierDetection(
+                OutlierDetection.newBuilder()
+                    .setConsecutive5Xx(UInt32Value.of(3))
+                    .setBaseEjectionTime(ms(30_000))
+                    .setMaxEjectionPercent(UInt32Value.of(100))
+                    .setInterval(ms(1000)))
+            .build();
     apply(c, toCluster(C, 0), a.hostPort(), b.hostPort());
     b.mode = Stub.Mode.FAIL;
     b.failStatus = 500;
@@ -158,19 +200,30 @@ class UpstreamBehaviourTest {
     for (int i = 0; i < 10; i++) {
       assertThat(get()).isEqualTo("a");
     }
-    String clusters = Harness.get(Harness.direct(), "http://127.0.0.1:" + proxy.port("admin") + "/clusters").body();
-    assertThat(clusters).contains(C + "::" + b.hostPort() + "::health_flags::/failed_outlier_check")
+    String clusters =
+        Harness.get(Harness.direct(), "http://127.0.0.1:" + proxy.port("admin") + "/clusters")
+            .body();
+    assertThat(clusters)
+        .contains(C + "::" + b.hostPort() + "::health_flags::/failed_outlier_check")
         .contains(C + "::" + a.hostPort() + "::health_flags::healthy");
   }
 
   @Test
   void h2cUpstreamWhenClusterSaysHttp2() throws Exception {
-    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
-        .putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-            com.google.protobuf.Any.pack(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
-                .newBuilder().setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(
-                    io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions.getDefaultInstance())).build()))
-        .build();
+    Cluster c =
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .putTypedExtensionProtocolOptions(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                com.google.protobuf.Any.pack(
+                    io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions
+                        .newBuilder()
+                        .setExplicitHttpConfig(
+                            ExplicitHttpConfig.newBuilder()
+                                .setHttp2ProtocolOptions(
+                                    io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions
+                                        .getDefaultInstance()))
+                        .build()))
+            .build();
     apply(c, toCluster(C, 0), a.hostPort());
     assertThat(get()).isEqualTo("a");
   }
@@ -178,8 +231,11 @@ class UpstreamBehaviourTest {
   @Test
   void retriableStatusCodesAnd5xxRetryOnAnotherHost() throws Exception {
     for (String retryOn : List.of("retriable-status-codes", "5xx", "gateway-error")) {
-      apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(2, 0, retryOn)),
-          a.hostPort(), b.hostPort());
+      apply(
+          edsCluster(C, HOST, "product-service"),
+          toCluster(C, 0).setRetryPolicy(retry(2, 0, retryOn)),
+          a.hostPort(),
+          b.hostPort());
       b.mode = Stub.Mode.FAIL;
       b.failStatus = 503;
       for (int i = 0; i < 10; i++) {
@@ -187,7 +243,9 @@ class UpstreamBehaviourTest {
       }
     }
     // Not retried when the condition does not cover the status.
-    apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(2, 0, "connect-failure")),
+    apply(
+        edsCluster(C, HOST, "product-service"),
+        toCluster(C, 0).setRetryPolicy(retry(2, 0, "connect-failure")),
         b.hostPort());
     HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");
     assertThat(r.statusCode()).isEqualTo(503);
@@ -196,8 +254,11 @@ class UpstreamBehaviourTest {
 
   @Test
   void resetIsRetriedWhenAsked() throws Exception {
-    apply(edsCluster(C, HOST, "product-service"), toCluster(C, 0).setRetryPolicy(retry(3, 0, "reset")),
-        a.hostPort(), b.hostPort());
+    apply(
+        edsCluster(C, HOST, "product-service"),
+        toCluster(C, 0).setRetryPolicy(retry(3, 0, "reset")),
+        a.hostPort(),
+        b.hostPort());
     b.mode = Stub.Mode.RESET;
     for (int i = 0; i < 10; i++) {
       assertThat(get()).isEqualTo("a");
@@ -206,8 +267,10 @@ class UpstreamBehaviourTest {
 
   @Test
   void perTryTimeoutAloneEndsIn504UT() throws Exception {
-    apply(edsCluster(C, HOST, "product-service"),
-        toCluster(C, 0).setRetryPolicy(retry(1, 200, "gateway-error")), a.hostPort());
+    apply(
+        edsCluster(C, HOST, "product-service"),
+        toCluster(C, 0).setRetryPolicy(retry(1, 200, "gateway-error")),
+        a.hostPort());
     a.mode = Stub.Mode.STALL;
     long t0 = System.nanoTime();
     HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");
@@ -216,23 +279,32 @@ class UpstreamBehaviourTest {
     assertThat(r.body()).isEqualTo("upstream request timeout");
     assertThat(a.count.get()).isEqualTo(2);
     assertThat(ms).isBetween(390L, 1500L);
-    assertThat(Harness.metricsContaining(proxy, "response_flags=\"UT\"")).contains("response_flags=\"UT\"");
+    assertThat(Harness.metricsContaining(proxy, "response_flags=\"UT\""))
+        .contains("response_flags=\"UT\"");
   }
 
   @Test
   void ejectedHostReturnsAfterItsEjectionTime() throws Exception {
-    Cluster c = edsCluster(C, HOST, "product-service").toBuilder()
-        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
-        .setOutlierDetection(OutlierDetection.newBuilder().setConsecutive5Xx(UInt32Value.of(2))
-            .setBaseEjectionTime(ms(400)).setMaxEjectionPercent(UInt32Value.of(50))).build();
+    Cluster c =
+        edsCluster(C, HOST, "product-service").toBuilder()
+            .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+            .setOutlierDetection(
+                OutlierDetection.newBuilder()
+                    .setConsecutive5Xx(UInt32Value.of(2))
+                    .setBaseEjectionTime(ms(400))
+                    .setMaxEjectionPercent(UInt32Value.of(50)))
+            .build();
     apply(c, toCluster(C, 0), a.hostPort(), b.hostPort());
     b.mode = Stub.Mode.FAIL;
     b.failStatus = 502;
     for (int i = 0; i < 4; i++) {
       get();
     }
-    var host = proxy.state().clusterManager().get(C).hosts.stream()
-        .filter(x -> x.port == b.port()).findFirst().orElseThrow();
+    var host =
+        proxy.state().clusterManager().get(C).hosts.stream()
+            .filter(x -> x.port == b.port())
+            .findFirst()
+            .orElseThrow();
     assertThat(host.ejected()).isTrue();
     b.mode = Stub.Mode.OK;
     Thread.sleep(500);
@@ -246,18 +318,35 @@ class UpstreamBehaviourTest {
 
   @Test
   void faultAbortPercentageIsSampledPerRequest() throws Exception {
-    com.google.protobuf.Any fault = com.google.protobuf.Any.pack(
-        io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.newBuilder()
-            .setAbort(io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.newBuilder()
-                .setHttpStatus(503).setPercentage(io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder()
-                    .setNumerator(300000).setDenominator(
-                        io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType.MILLION)))
-            .build());
-    proxy.apply(List.of(edsCluster(C, HOST, "product-service")), List.of(cla(C, false, null, a.hostPort())),
-        List.of(), List.of(routeConfig("8080", serviceVhost("product-service", 8080,
-            io.envoyproxy.envoy.config.route.v3.Route.newBuilder().setName("f").setMatch(prefix("/"))
-                .putTypedPerFilterConfig("envoy.filters.http.fault", fault)
-                .setRoute(toCluster(C, 0)).build()))));
+    com.google.protobuf.Any fault =
+        com.google.protobuf.Any.pack(
+            io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.newBuilder()
+                .setAbort(
+                    io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort.newBuilder()
+                        .setHttpStatus(503)
+                        .setPercentage(
+                            io.envoyproxy.envoy.type.v3.FractionalPercent.newBuilder()
+                                .setNumerator(300000)
+                                .setDenominator(
+                                    io.envoyproxy.envoy.type.v3.FractionalPercent.DenominatorType
+                                        .MILLION)))
+                .build());
+    proxy.apply(
+        List.of(edsCluster(C, HOST, "product-service")),
+        List.of(cla(C, false, null, a.hostPort())),
+        List.of(),
+        List.of(
+            routeConfig(
+                "8080",
+                serviceVhost(
+                    "product-service",
+                    8080,
+                    io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+                        .setName("f")
+                        .setMatch(prefix("/"))
+                        .putTypedPerFilterConfig("envoy.filters.http.fault", fault)
+                        .setRoute(toCluster(C, 0))
+                        .build()))));
     int aborted = 0;
     for (int i = 0; i < 1000; i++) {
       HttpResponse<String> r = Harness.get(client, "http://product-service:8080/");

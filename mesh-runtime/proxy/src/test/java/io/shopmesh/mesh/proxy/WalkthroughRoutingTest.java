@@ -35,8 +35,13 @@ class WalkthroughRoutingTest {
     v1a = h.stub("v1a");
     v1b = h.stub("v1b");
     v2a = h.stub("v2a");
-    proxy = h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1",
-        Map.of("app", "frontend", "version", "v1")));
+    proxy =
+        h.start(
+            Harness.sidecarOptions(
+                "frontend-5d4f-abcde",
+                "frontend",
+                "127.0.0.1",
+                Map.of("app", "frontend", "version", "v1")));
     client = Harness.viaProxy(proxy);
   }
 
@@ -46,13 +51,26 @@ class WalkthroughRoutingTest {
   }
 
   void configure(String... v1Endpoints) {
-    RouteConfiguration rc = routeConfig("8080", serviceVhost("product-service", 8080,
-        route("product-vs", prefix("/"), weighted(5000, V1, 80, V2, 20)
-            .setRetryPolicy(retry(3, 2000, "gateway-error,connect-failure,refused-stream")).build())));
-    List<Cluster> cds = List.of(edsCluster(V1, HOST, "product-service"),
-        edsCluster(V2, HOST, "product-service"), passthrough());
-    List<ClusterLoadAssignment> eds = List.of(cla(V1, false, null, v1Endpoints),
-        cla(V2, false, null, v2a.hostPort()));
+    RouteConfiguration rc =
+        routeConfig(
+            "8080",
+            serviceVhost(
+                "product-service",
+                8080,
+                route(
+                    "product-vs",
+                    prefix("/"),
+                    weighted(5000, V1, 80, V2, 20)
+                        .setRetryPolicy(
+                            retry(3, 2000, "gateway-error,connect-failure,refused-stream"))
+                        .build())));
+    List<Cluster> cds =
+        List.of(
+            edsCluster(V1, HOST, "product-service"),
+            edsCluster(V2, HOST, "product-service"),
+            passthrough());
+    List<ClusterLoadAssignment> eds =
+        List.of(cla(V1, false, null, v1Endpoints), cla(V2, false, null, v2a.hostPort()));
     proxy.apply(cds, eds, List.of(), List.of(rc));
   }
 
@@ -67,20 +85,23 @@ class WalkthroughRoutingTest {
     List<CompletableFuture<Void>> workers = new java.util.ArrayList<>();
     for (int w = 0; w < 8; w++) {
       int share = n / 8;
-      workers.add(CompletableFuture.runAsync(() -> {
-        for (int i = 0; i < share; i++) {
-          try {
-            HttpResponse<String> r = Harness.get(client, "http://product-service:8080/api/products");
-            switch (r.body()) {
-              case "v1a", "v1b" -> v1.incrementAndGet();
-              case "v2a" -> v2.incrementAndGet();
-              default -> other.incrementAndGet();
-            }
-          } catch (Exception e) {
-            other.incrementAndGet();
-          }
-        }
-      }));
+      workers.add(
+          CompletableFuture.runAsync(
+              () -> {
+                for (int i = 0; i < share; i++) {
+                  try {
+                    HttpResponse<String> r =
+                        Harness.get(client, "http://product-service:8080/api/products");
+                    switch (r.body()) {
+                      case "v1a", "v1b" -> v1.incrementAndGet();
+                      case "v2a" -> v2.incrementAndGet();
+                      default -> other.incrementAndGet();
+                    }
+                  } catch (Exception e) {
+                    other.incrementAndGet();
+                  }
+                }
+              }));
     }
     CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get();
     assertThat(other.get()).isZero();
@@ -107,10 +128,17 @@ class WalkthroughRoutingTest {
     }
     assertThat(ok).isGreaterThan(0);
     // Some first tries hit the refused endpoint: those arrive with attempt count 2.
-    long retried = v1a.headers.stream().filter(m -> "2".equals(m.get("x-envoy-attempt-count"))).count();
+    long retried =
+        v1a.headers.stream().filter(m -> "2".equals(m.get("x-envoy-attempt-count"))).count();
     assertThat(retried).isGreaterThan(0);
-    assertThat(proxy.state().clusterManager().get(V1).hosts.stream()
-        .filter(x -> x.port == dead).findFirst().orElseThrow().cxConnectFail.get()).isGreaterThan(0);
+    assertThat(
+            proxy.state().clusterManager().get(V1).hosts.stream()
+                .filter(x -> x.port == dead)
+                .findFirst()
+                .orElseThrow()
+                .cxConnectFail
+                .get())
+        .isGreaterThan(0);
   }
 
   @Test
@@ -131,7 +159,8 @@ class WalkthroughRoutingTest {
     v1a.headers.forEach(m -> attempts.add(m.get("x-envoy-attempt-count")));
     v2a.headers.forEach(m -> attempts.add(m.get("x-envoy-attempt-count")));
     assertThat(attempts).containsExactlyInAnyOrder("1", "2", "3");
-    assertThat(proxy.metrics().prometheus()).contains("response_code=\"504\"")
+    assertThat(proxy.metrics().prometheus())
+        .contains("response_code=\"504\"")
         .contains("response_flags=\"UT\"");
   }
 
@@ -153,17 +182,30 @@ class WalkthroughRoutingTest {
   @Test
   void connectFailureAfterRetriesGives503UF() throws Exception {
     int dead = Harness.refusedPort();
-    RouteConfiguration rc = routeConfig("8080", serviceVhost("product-service", 8080,
-        route("r", prefix("/"), toCluster(V1, 5000)
-            .setRetryPolicy(retry(2, 0, "connect-failure")).build())));
-    proxy.apply(List.of(edsCluster(V1, HOST, "product-service")),
-        List.of(cla(V1, false, null, "127.0.0.1:" + dead)), List.of(), List.of(rc));
+    RouteConfiguration rc =
+        routeConfig(
+            "8080",
+            serviceVhost(
+                "product-service",
+                8080,
+                route(
+                    "r",
+                    prefix("/"),
+                    toCluster(V1, 5000).setRetryPolicy(retry(2, 0, "connect-failure")).build())));
+    proxy.apply(
+        List.of(edsCluster(V1, HOST, "product-service")),
+        List.of(cla(V1, false, null, "127.0.0.1:" + dead)),
+        List.of(),
+        List.of(rc));
     HttpResponse<String> r = Harness.get(client, "http://product-service:8080/x");
     assertThat(r.statusCode()).isEqualTo(503);
-    assertThat(r.body()).isEqualTo("upstream connect error or disconnect/reset before headers. "
-        + "reset reason: connection failure");
+    assertThat(r.body())
+        .isEqualTo(
+            "upstream connect error or disconnect/reset before headers. "
+                + "reset reason: connection failure");
     assertThat(proxy.metrics().prometheus()).contains("response_flags=\"UF,URX\"");
-    assertThat(proxy.state().clusterManager().get(V1).hosts.get(0).cxConnectFail.get()).isEqualTo(3);
+    assertThat(proxy.state().clusterManager().get(V1).hosts.get(0).cxConnectFail.get())
+        .isEqualTo(3);
   }
 
   @Test
@@ -179,11 +221,14 @@ class WalkthroughRoutingTest {
     assertThat(up.get("x-forwarded-proto")).isEqualTo("http");
     assertThat(up.get("x-envoy-attempt-count")).isEqualTo("1");
     assertThat(up.get("host")).isEqualTo("product-service:8080");
-    assertThat(up.get("x-envoy-peer-metadata-id")).startsWith("sidecar~127.0.0.1~frontend-5d4f-abcde.default");
+    assertThat(up.get("x-envoy-peer-metadata-id"))
+        .startsWith("sidecar~127.0.0.1~frontend-5d4f-abcde.default");
     assertThat(hit.uris.get(0)).isEqualTo("/h");
     // A given x-request-id is kept.
     Harness.get(client, "http://product-service:8080/h", "x-request-id", "abc-123");
-    assertThat(java.util.stream.Stream.concat(v1a.headers.stream(), v2a.headers.stream())
-        .filter(m -> "abc-123".equals(m.get("x-request-id")))).hasSize(1);
+    assertThat(
+            java.util.stream.Stream.concat(v1a.headers.stream(), v2a.headers.stream())
+                .filter(m -> "abc-123".equals(m.get("x-request-id"))))
+        .hasSize(1);
   }
 }

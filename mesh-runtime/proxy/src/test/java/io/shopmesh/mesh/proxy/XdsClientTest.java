@@ -17,7 +17,6 @@ import io.grpc.stub.StreamObserver;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -45,8 +44,12 @@ class XdsClientTest {
     server = startServer(0);
     h = new Harness();
     app = h.stub("v1");
-    ProxyOptions o = Harness.sidecarOptions("frontend-5d4f9b7c6d-x7k2p", "frontend", "127.0.0.1",
-        Map.of("app", "frontend", "version", "v1"));
+    ProxyOptions o =
+        Harness.sidecarOptions(
+            "frontend-5d4f9b7c6d-x7k2p",
+            "frontend",
+            "127.0.0.1",
+            Map.of("app", "frontend", "version", "v1"));
     o.istiod = "127.0.0.1:" + server.getPort();
     proxy = new Proxy(o);
     proxy.start(true);
@@ -54,25 +57,28 @@ class XdsClientTest {
 
   Server startServer(int port) throws Exception {
     return NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-        .addService(new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
-          @Override
-          public StreamObserver<DiscoveryRequest> streamAggregatedResources(
-              StreamObserver<DiscoveryResponse> out) {
-            stream.set(out);
-            return new StreamObserver<>() {
+        .addService(
+            new AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceImplBase() {
               @Override
-              public void onNext(DiscoveryRequest r) {
-                requests.add(r);
+              public StreamObserver<DiscoveryRequest> streamAggregatedResources(
+                  StreamObserver<DiscoveryResponse> out) {
+                stream.set(out);
+                return new StreamObserver<>() {
+                  @Override
+                  public void onNext(DiscoveryRequest r) {
+                    requests.add(r);
+                  }
+
+                  @Override
+                  public void onError(Throwable t) {}
+
+                  @Override
+                  public void onCompleted() {}
+                };
               }
-
-              @Override
-              public void onError(Throwable t) { }
-
-              @Override
-              public void onCompleted() { }
-            };
-          }
-        }).build().start();
+            })
+        .build()
+        .start();
   }
 
   @AfterEach
@@ -97,8 +103,8 @@ class XdsClientTest {
 
   String push(String type, String version, Message... resources) {
     String n = "nonce-" + (++nonce);
-    DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder().setTypeUrl(type).setVersionInfo(version)
-        .setNonce(n);
+    DiscoveryResponse.Builder b =
+        DiscoveryResponse.newBuilder().setTypeUrl(type).setVersionInfo(version).setNonce(n);
     for (Message m : resources) {
       b.addResources(Any.pack(m));
     }
@@ -107,20 +113,24 @@ class XdsClientTest {
   }
 
   RouteConfiguration routes(String body) {
-    return routeConfig("8080", serviceVhost("product-service", 8080,
-        route("r", prefix("/"), toCluster(V1, 5000).build())));
+    return routeConfig(
+        "8080",
+        serviceVhost(
+            "product-service", 8080, route("r", prefix("/"), toCluster(V1, 5000).build())));
   }
 
   @Test
   void announcesNodeAcksNacksAndKeepsServing() throws Exception {
     DiscoveryRequest cds = next(XdsClient.CDS);
-    assertThat(cds.getNode().getId()).isEqualTo("sidecar~127.0.0.1~frontend-5d4f9b7c6d-x7k2p.default~default.svc.cluster.local");
+    assertThat(cds.getNode().getId())
+        .isEqualTo("sidecar~127.0.0.1~frontend-5d4f9b7c6d-x7k2p.default~default.svc.cluster.local");
     assertThat(cds.getNode().getCluster()).isEqualTo("frontend.default");
     var md = cds.getNode().getMetadata().getFieldsMap();
     assertThat(md.get("NAME").getStringValue()).isEqualTo("frontend-5d4f9b7c6d-x7k2p");
     assertThat(md.get("NAMESPACE").getStringValue()).isEqualTo("default");
     assertThat(md.get("WORKLOAD_NAME").getStringValue()).isEqualTo("frontend");
-    assertThat(md.get("LABELS").getStructValue().getFieldsMap().get("app").getStringValue()).isEqualTo("frontend");
+    assertThat(md.get("LABELS").getStructValue().getFieldsMap().get("app").getStringValue())
+        .isEqualTo("frontend");
     assertThat(md.get("INSTANCE_IPS").getStringValue()).isEqualTo("127.0.0.1");
     assertThat(md.get("POD_PORTS").getStringValue())
         .isEqualTo("[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]");
@@ -140,7 +150,10 @@ class XdsClientTest {
     assertThat(eds.getResourceNamesList()).containsExactly(V1);
     push(XdsClient.EDS, "v1", cla(V1, false, null, app.hostPort()));
     next(XdsClient.EDS);
-    push(XdsClient.LDS, "v1", listener("0.0.0.0_8080", "0.0.0.0", 8080, hcmRds("8080", "outbound_0.0.0.0_8080")));
+    push(
+        XdsClient.LDS,
+        "v1",
+        listener("0.0.0.0_8080", "0.0.0.0", 8080, hcmRds("8080", "outbound_0.0.0.0_8080")));
     next(XdsClient.LDS);
     DiscoveryRequest rds = next(XdsClient.RDS);
     assertThat(rds.getResourceNamesList()).containsExactly("8080");
@@ -152,22 +165,34 @@ class XdsClientTest {
     HttpResponse<String> r = Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/");
     assertThat(r.statusCode()).isEqualTo(200);
 
-    // A route config with a broken regex: NACK with the previous version and an error; keep serving.
-    RouteConfiguration bad = routeConfig("8080", serviceVhost("product-service", 8080,
-        route("bad", RouteMatch.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex("(")).build(),
-            toCluster(V1, 0).build())));
+    // A route config with a broken regex: NACK with the previous version and an error; keep
+    // serving.
+    RouteConfiguration bad =
+        routeConfig(
+            "8080",
+            serviceVhost(
+                "product-service",
+                8080,
+                route(
+                    "bad",
+                    RouteMatch.newBuilder()
+                        .setSafeRegex(RegexMatcher.newBuilder().setRegex("("))
+                        .build(),
+                    toCluster(V1, 0).build())));
     String n2 = push(XdsClient.RDS, "v2", bad);
     DiscoveryRequest nack = next(XdsClient.RDS);
     assertThat(nack.getVersionInfo()).isEqualTo("v1");
     assertThat(nack.getResponseNonce()).isEqualTo(n2);
     assertThat(nack.getErrorDetail().getMessage()).contains("invalid regex");
-    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode()).isEqualTo(200);
+    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode())
+        .isEqualTo(200);
 
     // istiod goes away: the proxy keeps serving, reconnects, and re-announces its versions.
     int port = server.getPort();
     server.shutdownNow();
     server.awaitTermination(5, TimeUnit.SECONDS);
-    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode()).isEqualTo(200);
+    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode())
+        .isEqualTo(200);
     requests.clear();
     server = startServer(port);
     DiscoveryRequest again = next(XdsClient.CDS);

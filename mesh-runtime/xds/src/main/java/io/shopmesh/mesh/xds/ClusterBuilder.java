@@ -3,14 +3,14 @@ package io.shopmesh.mesh.xds;
 import com.google.protobuf.Struct;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
-import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
-import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -46,7 +46,8 @@ import java.util.List;
  */
 public final class ClusterBuilder {
 
-  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+  static final String HTTP_PROTOCOL_OPTIONS =
+      "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
   static final String TLS_SOCKET = "envoy.transport_sockets.tls";
   static final long MAX = 4294967295L;
   static final com.google.protobuf.Duration CONNECT_TIMEOUT = Protos.seconds(10);
@@ -84,27 +85,36 @@ public final class ClusterBuilder {
     List<Cluster> out = new ArrayList<>();
     for (InboundPort ip : ports) {
       String name = ClusterNames.inbound(ip.targetPort());
-      Cluster.Builder c = Cluster.newBuilder()
-          .setName(name)
-          .setType(Cluster.DiscoveryType.STATIC)
-          .setConnectTimeout(CONNECT_TIMEOUT)
-          .setCircuitBreakers(defaultCircuitBreakers())
-          .setLoadAssignment(ClusterLoadAssignment.newBuilder()
-              .setClusterName(name)
-              .addEndpoints(LocalityLbEndpoints.newBuilder()
-                  .addLbEndpoints(LbEndpoint.newBuilder()
-                      .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(proxy.ip(), ip.targetPort()))))));
+      Cluster.Builder c =
+          Cluster.newBuilder()
+              .setName(name)
+              .setType(Cluster.DiscoveryType.STATIC)
+              .setConnectTimeout(CONNECT_TIMEOUT)
+              .setCircuitBreakers(defaultCircuitBreakers())
+              .setLoadAssignment(
+                  ClusterLoadAssignment.newBuilder()
+                      .setClusterName(name)
+                      .addEndpoints(
+                          LocalityLbEndpoints.newBuilder()
+                              .addLbEndpoints(
+                                  LbEndpoint.newBuilder()
+                                      .setEndpoint(
+                                          Endpoint.newBuilder()
+                                              .setAddress(
+                                                  Protos.address(proxy.ip(), ip.targetPort()))))));
       Metadata.Builder md = Metadata.newBuilder();
-      md.putFilterMetadata("istio", Struct.newBuilder()
-          .putFields("services", servicesList(ip.services()))
-          .build());
+      md.putFilterMetadata(
+          "istio", Struct.newBuilder().putFields("services", servicesList(ip.services())).build());
       c.setMetadata(md);
       if (ip.protocol().isHttp2()) {
-        c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(
-            io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-                .setExplicitHttpConfig(ExplicitHttpConfig.newBuilder()
-                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-                .build()));
+        c.putTypedExtensionProtocolOptions(
+            HTTP_PROTOCOL_OPTIONS,
+            Protos.any(
+                io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                    .setExplicitHttpConfig(
+                        ExplicitHttpConfig.newBuilder()
+                            .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                    .build()));
       }
       out.add(c.build());
     }
@@ -112,40 +122,56 @@ public final class ClusterBuilder {
   }
 
   /** A port the sidecar receives traffic on, and the services that route to it. */
-  public record InboundPort(int targetPort, Protocol protocol, String portName, List<MeshService> services) {}
+  public record InboundPort(
+      int targetPort, Protocol protocol, String portName, List<MeshService> services) {}
 
-  Cluster outbound(MeshService svc, MeshService.Port port, String subsetName, Subset subset,
+  Cluster outbound(
+      MeshService svc,
+      MeshService.Port port,
+      String subsetName,
+      Subset subset,
       Located<DestinationRule> dr) {
     String name = ClusterNames.outbound(port.port(), subsetName, svc.hostname());
     TrafficPolicies tp = TrafficPolicies.forCluster(dr, subsetName, port.port());
     Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(CONNECT_TIMEOUT);
     switch (svc.resolution()) {
-      case CLIENT_SIDE, STATIC -> c.setType(Cluster.DiscoveryType.EDS)
-          .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder()
-              .setEdsConfig(Protos.ads())
-              .setServiceName(name));
+      case CLIENT_SIDE, STATIC ->
+          c.setType(Cluster.DiscoveryType.EDS)
+              .setEdsClusterConfig(
+                  Cluster.EdsClusterConfig.newBuilder()
+                      .setEdsConfig(Protos.ads())
+                      .setServiceName(name));
       case DNS -> {
         c.setType(Cluster.DiscoveryType.STRICT_DNS)
             .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
             .setRespectDnsTtl(true);
         LocalityLbEndpoints.Builder lle = LocalityLbEndpoints.newBuilder();
         if (svc.endpoints().isEmpty()) {
-          lle.addLbEndpoints(LbEndpoint.newBuilder()
-              .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(svc.hostname(), port.targetPort())))
-              .setLoadBalancingWeight(Protos.u32(1)));
+          lle.addLbEndpoints(
+              LbEndpoint.newBuilder()
+                  .setEndpoint(
+                      Endpoint.newBuilder()
+                          .setAddress(Protos.address(svc.hostname(), port.targetPort())))
+                  .setLoadBalancingWeight(Protos.u32(1)));
         } else {
           for (MeshService.Endpoint ep : svc.endpoints()) {
             Long p = port.name() == null ? null : ep.ports().get(port.name());
-            lle.addLbEndpoints(LbEndpoint.newBuilder()
-                .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(ep.address(),
-                    p != null ? p.intValue() : port.targetPort())))
-                .setLoadBalancingWeight(Protos.u32(1)));
+            lle.addLbEndpoints(
+                LbEndpoint.newBuilder()
+                    .setEndpoint(
+                        Endpoint.newBuilder()
+                            .setAddress(
+                                Protos.address(
+                                    ep.address(), p != null ? p.intValue() : port.targetPort())))
+                    .setLoadBalancingWeight(Protos.u32(1)));
           }
         }
-        c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(lle));
+        c.setLoadAssignment(
+            ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(lle));
       }
-      case PASSTHROUGH -> c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
-          .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+      case PASSTHROUGH ->
+          c.setType(Cluster.DiscoveryType.ORIGINAL_DST)
+              .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
     }
     if (svc.resolution() != MeshService.Resolution.PASSTHROUGH) {
       applyLoadBalancer(c, tp.loadBalancer());
@@ -156,7 +182,9 @@ public final class ClusterBuilder {
 
     Struct.Builder istio = Struct.newBuilder();
     if (dr != null) {
-      istio.putFields("config", Protos.str(PushContext.configPath("destination-rule", dr.namespace(), dr.name())));
+      istio.putFields(
+          "config",
+          Protos.str(PushContext.configPath("destination-rule", dr.namespace(), dr.name())));
     }
     istio.putFields("default_original_port", Protos.num(port.port()));
     istio.putFields("services", servicesList(List.of(svc)));
@@ -168,11 +196,13 @@ public final class ClusterBuilder {
   static com.google.protobuf.Value servicesList(List<MeshService> svcs) {
     List<com.google.protobuf.Value> vs = new ArrayList<>();
     for (MeshService s : svcs) {
-      vs.add(Protos.struct(Struct.newBuilder()
-          .putFields("host", Protos.str(s.hostname()))
-          .putFields("name", Protos.str(s.name()))
-          .putFields("namespace", Protos.str(s.namespace()))
-          .build()));
+      vs.add(
+          Protos.struct(
+              Struct.newBuilder()
+                  .putFields("host", Protos.str(s.hostname()))
+                  .putFields("name", Protos.str(s.name()))
+                  .putFields("namespace", Protos.str(s.namespace()))
+                  .build()));
     }
     return Protos.list(vs.toArray(new com.google.protobuf.Value[0]));
   }
@@ -190,7 +220,10 @@ public final class ClusterBuilder {
         .setTrackRemaining(true);
   }
 
-  /** Istio's applyLoadBalancer: LEAST_REQUEST by default; consistentHash selects RING_HASH or MAGLEV. */
+  /**
+   * Istio's applyLoadBalancer: LEAST_REQUEST by default; consistentHash selects RING_HASH or
+   * MAGLEV.
+   */
   static void applyLoadBalancer(Cluster.Builder c, LoadBalancerSettings lb) {
     c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
     if (lb == null || lb.getLbPolicy() == null) return;
@@ -206,19 +239,27 @@ public final class ClusterBuilder {
             .clearEdsClusterConfig()
             .clearLoadAssignment();
       }
-    } else if (lb.getLbPolicy() instanceof LoadBalancerSettingsConsistentHash ch && ch.getConsistentHash() != null) {
+    } else if (lb.getLbPolicy() instanceof LoadBalancerSettingsConsistentHash ch
+        && ch.getConsistentHash() != null) {
       LoadBalancerSettingsConsistentHashLB h = ch.getConsistentHash();
       if (h.getHashAlgorithm() instanceof LoadBalancerSettingsConsistentHashLBMaglev m) {
         c.setLbPolicy(Cluster.LbPolicy.MAGLEV);
-        if (m.getMaglev() != null && m.getMaglev().getTableSize() != null && m.getMaglev().getTableSize() > 0) {
-          c.setMaglevLbConfig(Cluster.MaglevLbConfig.newBuilder().setTableSize(
-              com.google.protobuf.UInt64Value.of(m.getMaglev().getTableSize())));
+        if (m.getMaglev() != null
+            && m.getMaglev().getTableSize() != null
+            && m.getMaglev().getTableSize() > 0) {
+          c.setMaglevLbConfig(
+              Cluster.MaglevLbConfig.newBuilder()
+                  .setTableSize(com.google.protobuf.UInt64Value.of(m.getMaglev().getTableSize())));
         }
       } else {
-        long ring = h.getMinimumRingSize() != null && h.getMinimumRingSize() > 0 ? h.getMinimumRingSize() : 1024;
+        long ring =
+            h.getMinimumRingSize() != null && h.getMinimumRingSize() > 0
+                ? h.getMinimumRingSize()
+                : 1024;
         c.setLbPolicy(Cluster.LbPolicy.RING_HASH)
-            .setRingHashLbConfig(Cluster.RingHashLbConfig.newBuilder()
-                .setMinimumRingSize(com.google.protobuf.UInt64Value.of(ring)));
+            .setRingHashLbConfig(
+                Cluster.RingHashLbConfig.newBuilder()
+                    .setMinimumRingSize(com.google.protobuf.UInt64Value.of(ring)));
       }
     }
   }
@@ -265,8 +306,10 @@ public final class ClusterBuilder {
           var ka = tcp.getTcpKeepalive();
           TcpKeepalive.Builder k = TcpKeepalive.newBuilder();
           if (ka.getProbes() != null) k.setKeepaliveProbes(Protos.u32(ka.getProbes()));
-          if (ka.getTime() != null) k.setKeepaliveTime(Protos.u32(Protos.duration(ka.getTime()).getSeconds()));
-          if (ka.getInterval() != null) k.setKeepaliveInterval(Protos.u32(Protos.duration(ka.getInterval()).getSeconds()));
+          if (ka.getTime() != null)
+            k.setKeepaliveTime(Protos.u32(Protos.duration(ka.getTime()).getSeconds()));
+          if (ka.getInterval() != null)
+            k.setKeepaliveInterval(Protos.u32(Protos.duration(ka.getInterval()).getSeconds()));
           c.setUpstreamConnectionOptions(UpstreamConnectionOptions.newBuilder().setTcpKeepalive(k));
         }
       }
@@ -278,13 +321,18 @@ public final class ClusterBuilder {
     var opts = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
     if (hasCommon) opts.setCommonHttpProtocolOptions(common);
     if (h2) {
-      opts.setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+      opts.setExplicitHttpConfig(
+          ExplicitHttpConfig.newBuilder()
+              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
     } else if (auto) {
-      opts.setUseDownstreamProtocolConfig(UseDownstreamHttpConfig.newBuilder()
-          .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
-          .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+      opts.setUseDownstreamProtocolConfig(
+          UseDownstreamHttpConfig.newBuilder()
+              .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
     } else {
-      opts.setExplicitHttpConfig(ExplicitHttpConfig.newBuilder().setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()));
+      opts.setExplicitHttpConfig(
+          ExplicitHttpConfig.newBuilder()
+              .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()));
     }
     c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(opts.build()));
   }
@@ -307,7 +355,8 @@ public final class ClusterBuilder {
       out.setEnforcingConsecutiveGatewayFailure(Protos.u32(g > 0 ? 100 : 0));
     }
     if (od.getInterval() != null) out.setInterval(Protos.duration(od.getInterval()));
-    if (od.getBaseEjectionTime() != null) out.setBaseEjectionTime(Protos.duration(od.getBaseEjectionTime()));
+    if (od.getBaseEjectionTime() != null)
+      out.setBaseEjectionTime(Protos.duration(od.getBaseEjectionTime()));
     if (od.getMaxEjectionPercent() != null && od.getMaxEjectionPercent() > 0) {
       out.setMaxEjectionPercent(Protos.u32(od.getMaxEjectionPercent()));
     }
@@ -320,13 +369,19 @@ public final class ClusterBuilder {
     }
     c.setOutlierDetection(out);
     int minHealth = od.getMinHealthPercent() == null ? 0 : od.getMinHealthPercent();
-    c.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
-        .setHealthyPanicThreshold(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(minHealth)));
+    c.setCommonLbConfig(
+        Cluster.CommonLbConfig.newBuilder()
+            .setHealthyPanicThreshold(
+                io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(minHealth)));
   }
 
-  /** DISABLE: plaintext; SIMPLE/MUTUAL: an UpstreamTlsContext as Istio's buildUpstreamTLSSettings. */
+  /**
+   * DISABLE: plaintext; SIMPLE/MUTUAL: an UpstreamTlsContext as Istio's buildUpstreamTLSSettings.
+   */
   static void applyTls(Cluster.Builder c, ClientTLSSettings tls) {
-    if (tls == null || tls.getMode() == null || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE
+    if (tls == null
+        || tls.getMode() == null
+        || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE
         || tls.getMode() == ClientTLSSettingsTLSmode.ISTIO_MUTUAL) {
       return;
     }
@@ -339,21 +394,26 @@ public final class ClusterBuilder {
       }
       if (tls.getSubjectAltNames() != null) {
         for (String san : tls.getSubjectAltNames()) {
-          v.addMatchTypedSubjectAltNames(SubjectAltNameMatcher.newBuilder()
-              .setSanType(SubjectAltNameMatcher.SanType.DNS)
-              .setMatcher(StringMatcher.newBuilder().setExact(san)));
+          v.addMatchTypedSubjectAltNames(
+              SubjectAltNameMatcher.newBuilder()
+                  .setSanType(SubjectAltNameMatcher.SanType.DNS)
+                  .setMatcher(StringMatcher.newBuilder().setExact(san)));
         }
       }
       common.setValidationContext(v);
     }
     if (tls.getMode() == ClientTLSSettingsTLSmode.MUTUAL && tls.getClientCertificate() != null) {
-      common.addTlsCertificates(TlsCertificate.newBuilder()
-          .setCertificateChain(DataSource.newBuilder().setFilename(tls.getClientCertificate()))
-          .setPrivateKey(DataSource.newBuilder().setFilename(tls.getPrivateKey() == null ? "" : tls.getPrivateKey())));
+      common.addTlsCertificates(
+          TlsCertificate.newBuilder()
+              .setCertificateChain(DataSource.newBuilder().setFilename(tls.getClientCertificate()))
+              .setPrivateKey(
+                  DataSource.newBuilder()
+                      .setFilename(tls.getPrivateKey() == null ? "" : tls.getPrivateKey())));
     }
     UpstreamTlsContext.Builder ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
     if (tls.getSni() != null) ctx.setSni(tls.getSni());
-    c.setTransportSocket(TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx.build())));
+    c.setTransportSocket(
+        TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx.build())));
   }
 
   static Cluster blackHole() {
@@ -371,12 +431,15 @@ public final class ClusterBuilder {
         .setConnectTimeout(CONNECT_TIMEOUT)
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
         .setCircuitBreakers(defaultCircuitBreakers())
-        .putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(
-            io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
-                .setUseDownstreamProtocolConfig(UseDownstreamHttpConfig.newBuilder()
-                    .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
-                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
-                .build()))
+        .putTypedExtensionProtocolOptions(
+            HTTP_PROTOCOL_OPTIONS,
+            Protos.any(
+                io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                    .setUseDownstreamProtocolConfig(
+                        UseDownstreamHttpConfig.newBuilder()
+                            .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+                            .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+                    .build()))
         .build();
   }
 
@@ -387,9 +450,12 @@ public final class ClusterBuilder {
         .setConnectTimeout(CONNECT_TIMEOUT)
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
         .setCircuitBreakers(defaultCircuitBreakers())
-        .setUpstreamBindConfig(io.envoyproxy.envoy.config.core.v3.BindConfig.newBuilder()
-            .setSourceAddress(io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-                .setAddress("127.0.0.6").setPortValue(0)))
+        .setUpstreamBindConfig(
+            io.envoyproxy.envoy.config.core.v3.BindConfig.newBuilder()
+                .setSourceAddress(
+                    io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                        .setAddress("127.0.0.6")
+                        .setPortValue(0)))
         .build();
   }
 }

@@ -18,8 +18,8 @@ import java.util.Map;
 /**
  * Builds EDS: one ClusterLoadAssignment per EDS cluster, from the registry's pods that the
  * Kubernetes Service selects (and the subset's labels), or a STATIC ServiceEntry's endpoints.
- * Endpoints carry Istio's metadata: {@code istio.workload} and, for pods with a sidecar,
- * {@code envoy.transport_socket_match.tlsMode: istio}.
+ * Endpoints carry Istio's metadata: {@code istio.workload} and, for pods with a sidecar, {@code
+ * envoy.transport_socket_match.tlsMode: istio}.
  */
 public final class EndpointBuilder {
 
@@ -35,8 +35,11 @@ public final class EndpointBuilder {
     List<ClusterLoadAssignment> out = new ArrayList<>();
     for (Cluster c : clusters) {
       if (c.getType() != Cluster.DiscoveryType.EDS) continue;
-      out.add(build(c.getEdsClusterConfig().getServiceName().isEmpty()
-          ? c.getName() : c.getEdsClusterConfig().getServiceName()));
+      out.add(
+          build(
+              c.getEdsClusterConfig().getServiceName().isEmpty()
+                  ? c.getName()
+                  : c.getEdsClusterConfig().getServiceName()));
     }
     return out;
   }
@@ -50,7 +53,8 @@ public final class EndpointBuilder {
   }
 
   private ClusterLoadAssignment compute(String clusterName) {
-    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
+    ClusterLoadAssignment.Builder cla =
+        ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
     ClusterNames.Parsed p = ClusterNames.parse(clusterName);
     if (p == null || !p.direction().equals("outbound")) return cla.build();
     MeshService svc = ctx.service(p.host());
@@ -62,7 +66,8 @@ public final class EndpointBuilder {
     if (svc.kubernetes()) {
       for (WorkloadInstance w : ctx.selectedWorkloads(registry, svc)) {
         if (!PushContext.labelsMatch(subsetLabels, w.labels())) continue;
-        int target = port.targetPortName() != null ? w.portByName(port.targetPortName()) : port.targetPort();
+        int target =
+            port.targetPortName() != null ? w.portByName(port.targetPortName()) : port.targetPort();
         if (target <= 0) continue;
         lle.addLbEndpoints(lbEndpoint(w.ip(), target, workloadMetadata(w), w.sidecar()));
       }
@@ -84,7 +89,8 @@ public final class EndpointBuilder {
   private Map<String, String> subsetLabels(MeshService svc, String subset) {
     if (subset == null) return null;
     Located<DestinationRule> dr = ctx.destinationRule(svc.hostname());
-    if (dr == null || dr.object().getSpec().getSubsets() == null) return Map.of("__no_such_subset__", subset);
+    if (dr == null || dr.object().getSpec().getSubsets() == null)
+      return Map.of("__no_such_subset__", subset);
     for (Subset s : dr.object().getSpec().getSubsets()) {
       if (subset.equals(s.getName())) return s.getLabels() == null ? Map.of() : s.getLabels();
     }
@@ -93,17 +99,25 @@ public final class EndpointBuilder {
 
   /** Istio's istio.workload value: {@code name;namespace;canonical-service;revision;cluster}. */
   static String workloadMetadata(WorkloadInstance w) {
-    return w.workloadName() + ";" + w.namespace() + ";" + w.canonicalService() + ";"
-        + w.canonicalRevision() + ";Kubernetes";
+    return w.workloadName()
+        + ";"
+        + w.namespace()
+        + ";"
+        + w.canonicalService()
+        + ";"
+        + w.canonicalRevision()
+        + ";Kubernetes";
   }
 
   static LbEndpoint lbEndpoint(String ip, int port, String workload, boolean sidecar) {
     Metadata.Builder md = Metadata.newBuilder();
     if (sidecar) {
-      md.putFilterMetadata("envoy.transport_socket_match",
+      md.putFilterMetadata(
+          "envoy.transport_socket_match",
           Struct.newBuilder().putFields("tlsMode", Protos.str("istio")).build());
     }
-    md.putFilterMetadata("istio", Struct.newBuilder().putFields("workload", Protos.str(workload)).build());
+    md.putFilterMetadata(
+        "istio", Struct.newBuilder().putFields("workload", Protos.str(workload)).build());
     return LbEndpoint.newBuilder()
         .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(ip, port)))
         .setHealthStatus(HealthStatus.HEALTHY)

@@ -21,17 +21,33 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.List;
 
-/** Envoy JSON (protobuf JSON format) for the resources, with every Any type this mesh emits registered. */
+/**
+ * Envoy JSON (protobuf JSON format) for the resources, with every Any type this mesh emits
+ * registered.
+ */
 public final class EnvoyJson {
 
-  public static final JsonFormat.TypeRegistry TYPES = JsonFormat.TypeRegistry.newBuilder()
-      .add(List.of(Listener.getDescriptor(), RouteConfiguration.getDescriptor(), Cluster.getDescriptor(),
-          ClusterLoadAssignment.getDescriptor(), HttpConnectionManager.getDescriptor(), TcpProxy.getDescriptor(),
-          Router.getDescriptor(), HTTPFault.getDescriptor(), Cors.getDescriptor(), CorsPolicy.getDescriptor(),
-          OriginalDst.getDescriptor(), TlsInspector.getDescriptor(), PreviousHostsPredicate.getDescriptor(),
-          UpstreamTlsContext.getDescriptor(), DownstreamTlsContext.getDescriptor(),
-          HttpProtocolOptions.getDescriptor()))
-      .build();
+  public static final JsonFormat.TypeRegistry TYPES =
+      JsonFormat.TypeRegistry.newBuilder()
+          .add(
+              List.of(
+                  Listener.getDescriptor(),
+                  RouteConfiguration.getDescriptor(),
+                  Cluster.getDescriptor(),
+                  ClusterLoadAssignment.getDescriptor(),
+                  HttpConnectionManager.getDescriptor(),
+                  TcpProxy.getDescriptor(),
+                  Router.getDescriptor(),
+                  HTTPFault.getDescriptor(),
+                  Cors.getDescriptor(),
+                  CorsPolicy.getDescriptor(),
+                  OriginalDst.getDescriptor(),
+                  TlsInspector.getDescriptor(),
+                  PreviousHostsPredicate.getDescriptor(),
+                  UpstreamTlsContext.getDescriptor(),
+                  DownstreamTlsContext.getDescriptor(),
+                  HttpProtocolOptions.getDescriptor()))
+          .build();
 
   private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES);
   private static final JsonFormat.Parser PARSER = JsonFormat.parser().usingTypeRegistry(TYPES);

@@ -36,8 +36,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port
- * ({@code 0.0.0.0_8080}, HTTP through RDS by port, TLS/TCP through tcp_proxy), {@code virtualOutbound}
+ * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port ({@code
+ * 0.0.0.0_8080}, HTTP through RDS by port, TLS/TCP through tcp_proxy), {@code virtualOutbound}
  * (15001) and {@code virtualInbound} (15006, one filter chain per destination port); for a router,
  * one listener per Gateway server port.
  */
@@ -60,12 +60,19 @@ public final class ListenerBuilder {
     List<Listener> out = new ArrayList<>();
     List<Integer> httpPorts = routes.sidecarHttpPorts();
     for (int port : httpPorts) {
-      out.add(outboundListener(port)
-          .addFilterChains(FilterChain.newBuilder()
-              .addFilters(hcm(httpManager("outbound_0.0.0.0_" + port, false)
-                  .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(String.valueOf(port)))
-                  .build())))
-          .build());
+      out.add(
+          outboundListener(port)
+              .addFilterChains(
+                  FilterChain.newBuilder()
+                      .addFilters(
+                          hcm(
+                              httpManager("outbound_0.0.0.0_" + port, false)
+                                  .setRds(
+                                      Rds.newBuilder()
+                                          .setConfigSource(Protos.ads())
+                                          .setRouteConfigName(String.valueOf(port)))
+                                  .build())))
+              .build());
     }
     // TLS and TCP service ports: opaque traffic, SNI picks the host for TLS
     Map<Integer, List<MeshService>> tls = new TreeMap<>();
@@ -77,22 +84,28 @@ public final class ListenerBuilder {
         else tcp.putIfAbsent(p.port(), svc);
       }
     }
-    tls.forEach((port, svcs) -> {
-      Listener.Builder l = outboundListener(port).addListenerFilters(tlsInspector());
-      for (MeshService s : svcs) {
-        String cluster = ClusterNames.outbound(port, null, s.hostname());
-        l.addFilterChains(FilterChain.newBuilder()
-            .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()))
-            .addFilters(tcpProxy(cluster)));
-      }
-      out.add(l.build());
-    });
-    tcp.forEach((port, svc) -> {
-      if (tls.containsKey(port)) return;
-      out.add(outboundListener(port)
-          .addFilterChains(FilterChain.newBuilder().addFilters(tcpProxy(ClusterNames.outbound(port, null, svc.hostname()))))
-          .build());
-    });
+    tls.forEach(
+        (port, svcs) -> {
+          Listener.Builder l = outboundListener(port).addListenerFilters(tlsInspector());
+          for (MeshService s : svcs) {
+            String cluster = ClusterNames.outbound(port, null, s.hostname());
+            l.addFilterChains(
+                FilterChain.newBuilder()
+                    .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()))
+                    .addFilters(tcpProxy(cluster)));
+          }
+          out.add(l.build());
+        });
+    tcp.forEach(
+        (port, svc) -> {
+          if (tls.containsKey(port)) return;
+          out.add(
+              outboundListener(port)
+                  .addFilterChains(
+                      FilterChain.newBuilder()
+                          .addFilters(tcpProxy(ClusterNames.outbound(port, null, svc.hostname()))))
+                  .build());
+        });
     out.add(virtualOutbound());
     out.add(virtualInbound(proxy, inbound));
     return out;
@@ -112,70 +125,96 @@ public final class ListenerBuilder {
         .setAddress(Protos.address("0.0.0.0", OUTBOUND_PORT))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .setUseOriginalDst(Protos.bool(true))
-        .addFilterChains(FilterChain.newBuilder()
-            .setName("virtualOutbound-blackhole")
-            .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(OUTBOUND_PORT)))
-            .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)))
-        .addFilterChains(FilterChain.newBuilder()
-            .setName("virtualOutbound-catchall-tcp")
-            .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .setName("virtualOutbound-blackhole")
+                .setFilterChainMatch(
+                    FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(OUTBOUND_PORT)))
+                .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .setName("virtualOutbound-catchall-tcp")
+                .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
         .build();
   }
 
   Listener virtualInbound(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
-    Listener.Builder l = Listener.newBuilder()
-        .setName("virtualInbound")
-        .setAddress(Protos.address("0.0.0.0", INBOUND_PORT))
-        .setTrafficDirection(TrafficDirection.INBOUND)
-        .setUseOriginalDst(Protos.bool(true))
-        .addListenerFilters(ListenerFilter.newBuilder()
-            .setName("envoy.filters.listener.original_dst")
-            .setTypedConfig(Protos.any(OriginalDst.getDefaultInstance())))
-        .addFilterChains(FilterChain.newBuilder()
-            .setName("virtualInbound-blackhole")
-            .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(INBOUND_PORT)))
-            .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)));
+    Listener.Builder l =
+        Listener.newBuilder()
+            .setName("virtualInbound")
+            .setAddress(Protos.address("0.0.0.0", INBOUND_PORT))
+            .setTrafficDirection(TrafficDirection.INBOUND)
+            .setUseOriginalDst(Protos.bool(true))
+            .addListenerFilters(
+                ListenerFilter.newBuilder()
+                    .setName("envoy.filters.listener.original_dst")
+                    .setTypedConfig(Protos.any(OriginalDst.getDefaultInstance())))
+            .addFilterChains(
+                FilterChain.newBuilder()
+                    .setName("virtualInbound-blackhole")
+                    .setFilterChainMatch(
+                        FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(INBOUND_PORT)))
+                    .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)));
     for (ClusterBuilder.InboundPort ip : inbound) {
       String cluster = ClusterNames.inbound(ip.targetPort());
-      FilterChain.Builder fc = FilterChain.newBuilder()
-          .setName("0.0.0.0_" + ip.targetPort())
-          .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(ip.targetPort())));
+      FilterChain.Builder fc =
+          FilterChain.newBuilder()
+              .setName("0.0.0.0_" + ip.targetPort())
+              .setFilterChainMatch(
+                  FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(ip.targetPort())));
       if (ip.protocol().isHttp()) {
-        String op = ip.services().isEmpty() ? cluster
-            : ip.services().get(0).hostname() + ":" + servicePort(ip) + "/*";
-        RouteConfiguration rc = RouteConfiguration.newBuilder()
-            .setName(cluster)
-            .addVirtualHosts(VirtualHost.newBuilder()
-                .setName("inbound|http|" + ip.targetPort())
-                .addDomains("*")
-                .addRoutes(Route.newBuilder()
-                    .setName("default")
-                    .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                    .setRoute(RouteAction.newBuilder()
-                        .setCluster(cluster)
-                        .setTimeout(Protos.ZERO)
-                        .setMaxStreamDuration(RouteBuilder.maxStreamDuration(Protos.ZERO)))
-                    .setDecorator(Decorator.newBuilder().setOperation(op))))
-            .setValidateClusters(Protos.bool(false))
-            .build();
-        fc.addFilters(hcm(httpManager("inbound_0.0.0.0_" + ip.targetPort(), false).setRouteConfig(rc).build()));
+        String op =
+            ip.services().isEmpty()
+                ? cluster
+                : ip.services().get(0).hostname() + ":" + servicePort(ip) + "/*";
+        RouteConfiguration rc =
+            RouteConfiguration.newBuilder()
+                .setName(cluster)
+                .addVirtualHosts(
+                    VirtualHost.newBuilder()
+                        .setName("inbound|http|" + ip.targetPort())
+                        .addDomains("*")
+                        .addRoutes(
+                            Route.newBuilder()
+                                .setName("default")
+                                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                                .setRoute(
+                                    RouteAction.newBuilder()
+                                        .setCluster(cluster)
+                                        .setTimeout(Protos.ZERO)
+                                        .setMaxStreamDuration(
+                                            RouteBuilder.maxStreamDuration(Protos.ZERO)))
+                                .setDecorator(Decorator.newBuilder().setOperation(op))))
+                .setValidateClusters(Protos.bool(false))
+                .build();
+        fc.addFilters(
+            hcm(
+                httpManager("inbound_0.0.0.0_" + ip.targetPort(), false)
+                    .setRouteConfig(rc)
+                    .build()));
       } else {
         fc.addFilters(tcpProxy(cluster));
       }
       l.addFilterChains(fc);
     }
-    l.addFilterChains(FilterChain.newBuilder()
-        .setName("virtualInbound")
-        .setFilterChainMatch(FilterChainMatch.newBuilder()
-            .addPrefixRanges(CidrRange.newBuilder().setAddressPrefix("0.0.0.0").setPrefixLen(Protos.u32(0))))
-        .addFilters(tcpProxy(ClusterNames.INBOUND_PASSTHROUGH)));
+    l.addFilterChains(
+        FilterChain.newBuilder()
+            .setName("virtualInbound")
+            .setFilterChainMatch(
+                FilterChainMatch.newBuilder()
+                    .addPrefixRanges(
+                        CidrRange.newBuilder()
+                            .setAddressPrefix("0.0.0.0")
+                            .setPrefixLen(Protos.u32(0))))
+            .addFilters(tcpProxy(ClusterNames.INBOUND_PASSTHROUGH)));
     return l.build();
   }
 
   private static int servicePort(ClusterBuilder.InboundPort ip) {
     MeshService s = ip.services().get(0);
     for (MeshService.Port p : s.ports()) {
-      if (p.targetPort() == ip.targetPort() || (p.name() != null && p.name().equals(ip.portName()))) return p.port();
+      if (p.targetPort() == ip.targetPort() || (p.name() != null && p.name().equals(ip.portName())))
+        return p.port();
     }
     return ip.targetPort();
   }
@@ -183,44 +222,64 @@ public final class ListenerBuilder {
   /** Router listeners: one per listener port of the selected Gateway servers. */
   public List<Listener> buildGateway(ProxyNode proxy) {
     List<Listener> out = new ArrayList<>();
-    routes.gatewayServers(proxy).forEach((listenerPort, servers) -> {
-      Listener.Builder l = Listener.newBuilder()
-          .setName("0.0.0.0_" + listenerPort)
-          .setAddress(Protos.address("0.0.0.0", listenerPort))
-          .setTrafficDirection(TrafficDirection.OUTBOUND);
-      boolean plainHttp = false;
-      Map<String, FilterChain> tlsChains = new LinkedHashMap<>();
-      for (RouteBuilder.GatewayServer gs : servers) {
-        ServerTLSSettings tls = gs.server().getTls();
-        boolean terminates = gs.protocol() == Protocol.HTTPS && tls != null
-            && (tls.getMode() == ServerTLSSettingsTLSmode.SIMPLE || tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL);
-        if (terminates) {
-          String rdsName = RouteBuilder.httpsRouteName(gs);
-          FilterChain.Builder fc = FilterChain.newBuilder()
-              .setFilterChainMatch(FilterChainMatch.newBuilder()
-                  .addAllServerNames(serverNames(gs.server().getHosts())))
-              .setTransportSocket(downstreamTls(tls))
-              .addFilters(hcm(httpManager("outbound_0.0.0.0_" + listenerPort, true)
-                  .setRds(Rds.newBuilder().setConfigSource(Protos.ads()).setRouteConfigName(rdsName))
-                  .build()));
-          tlsChains.putIfAbsent(rdsName, fc.build());
-        } else if (gs.protocol().isHttp()) {
-          plainHttp = true;
-        }
-      }
-      if (!tlsChains.isEmpty()) {
-        l.addListenerFilters(tlsInspector());
-        l.addAllFilterChains(tlsChains.values());
-      }
-      if (plainHttp) {
-        l.addFilterChains(FilterChain.newBuilder()
-            .addFilters(hcm(httpManager("outbound_0.0.0.0_" + listenerPort, true)
-                .setRds(Rds.newBuilder().setConfigSource(Protos.ads())
-                    .setRouteConfigName(RouteBuilder.gatewayRouteName(listenerPort)))
-                .build())));
-      }
-      if (l.getFilterChainsCount() > 0) out.add(l.build());
-    });
+    routes
+        .gatewayServers(proxy)
+        .forEach(
+            (listenerPort, servers) -> {
+              Listener.Builder l =
+                  Listener.newBuilder()
+                      .setName("0.0.0.0_" + listenerPort)
+                      .setAddress(Protos.address("0.0.0.0", listenerPort))
+                      .setTrafficDirection(TrafficDirection.OUTBOUND);
+              boolean plainHttp = false;
+              Map<String, FilterChain> tlsChains = new LinkedHashMap<>();
+              for (RouteBuilder.GatewayServer gs : servers) {
+                ServerTLSSettings tls = gs.server().getTls();
+                boolean terminates =
+                    gs.protocol() == Protocol.HTTPS
+                        && tls != null
+                        && (tls.getMode() == ServerTLSSettingsTLSmode.SIMPLE
+                            || tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL);
+                if (terminates) {
+                  String rdsName = RouteBuilder.httpsRouteName(gs);
+                  FilterChain.Builder fc =
+                      FilterChain.newBuilder()
+                          .setFilterChainMatch(
+                              FilterChainMatch.newBuilder()
+                                  .addAllServerNames(serverNames(gs.server().getHosts())))
+                          .setTransportSocket(downstreamTls(tls))
+                          .addFilters(
+                              hcm(
+                                  httpManager("outbound_0.0.0.0_" + listenerPort, true)
+                                      .setRds(
+                                          Rds.newBuilder()
+                                              .setConfigSource(Protos.ads())
+                                              .setRouteConfigName(rdsName))
+                                      .build()));
+                  tlsChains.putIfAbsent(rdsName, fc.build());
+                } else if (gs.protocol().isHttp()) {
+                  plainHttp = true;
+                }
+              }
+              if (!tlsChains.isEmpty()) {
+                l.addListenerFilters(tlsInspector());
+                l.addAllFilterChains(tlsChains.values());
+              }
+              if (plainHttp) {
+                l.addFilterChains(
+                    FilterChain.newBuilder()
+                        .addFilters(
+                            hcm(
+                                httpManager("outbound_0.0.0.0_" + listenerPort, true)
+                                    .setRds(
+                                        Rds.newBuilder()
+                                            .setConfigSource(Protos.ads())
+                                            .setRouteConfigName(
+                                                RouteBuilder.gatewayRouteName(listenerPort)))
+                                    .build())));
+              }
+              if (l.getFilterChainsCount() > 0) out.add(l.build());
+            });
     return out;
   }
 
@@ -235,8 +294,8 @@ public final class ListenerBuilder {
   }
 
   /**
-   * Gateway TLS termination. serverCertificate/privateKey are files; a credentialName stands for the
-   * files {@code /etc/certs/<credentialName>/tls.crt} and {@code tls.key} (a mounted secret).
+   * Gateway TLS termination. serverCertificate/privateKey are files; a credentialName stands for
+   * the files {@code /etc/certs/<credentialName>/tls.crt} and {@code tls.key} (a mounted secret).
    */
   static TransportSocket downstreamTls(ServerTLSSettings tls) {
     String cert = tls.getServerCertificate();
@@ -245,16 +304,21 @@ public final class ListenerBuilder {
       cert = "/etc/certs/" + tls.getCredentialName() + "/tls.crt";
       key = "/etc/certs/" + tls.getCredentialName() + "/tls.key";
     }
-    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
-        .addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+    CommonTlsContext.Builder common =
+        CommonTlsContext.newBuilder().addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
     if (cert != null) {
-      common.addTlsCertificates(TlsCertificate.newBuilder()
-          .setCertificateChain(DataSource.newBuilder().setFilename(cert))
-          .setPrivateKey(DataSource.newBuilder().setFilename(key == null ? "" : key)));
+      common.addTlsCertificates(
+          TlsCertificate.newBuilder()
+              .setCertificateChain(DataSource.newBuilder().setFilename(cert))
+              .setPrivateKey(DataSource.newBuilder().setFilename(key == null ? "" : key)));
     }
     DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder().setCommonTlsContext(common);
-    if (tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL) d.setRequireClientCertificate(Protos.bool(true));
-    return TransportSocket.newBuilder().setName(ClusterBuilder.TLS_SOCKET).setTypedConfig(Protos.any(d.build())).build();
+    if (tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL)
+      d.setRequireClientCertificate(Protos.bool(true));
+    return TransportSocket.newBuilder()
+        .setName(ClusterBuilder.TLS_SOCKET)
+        .setTypedConfig(Protos.any(d.build()))
+        .build();
   }
 
   static ListenerFilter tlsInspector() {
@@ -267,15 +331,22 @@ public final class ListenerBuilder {
   static HttpConnectionManager.Builder httpManager(String statPrefix, boolean gateway) {
     return HttpConnectionManager.newBuilder()
         .setStatPrefix(statPrefix)
-        .addHttpFilters(HttpFilter.newBuilder().setName(RouteBuilder.FAULT_FILTER)
-            .setTypedConfig(Protos.any(HTTPFault.getDefaultInstance())))
-        .addHttpFilters(HttpFilter.newBuilder().setName(RouteBuilder.CORS_FILTER)
-            .setTypedConfig(Protos.any(Cors.getDefaultInstance())))
-        .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
-            .setTypedConfig(Protos.any(Router.getDefaultInstance())))
+        .addHttpFilters(
+            HttpFilter.newBuilder()
+                .setName(RouteBuilder.FAULT_FILTER)
+                .setTypedConfig(Protos.any(HTTPFault.getDefaultInstance())))
+        .addHttpFilters(
+            HttpFilter.newBuilder()
+                .setName(RouteBuilder.CORS_FILTER)
+                .setTypedConfig(Protos.any(Cors.getDefaultInstance())))
+        .addHttpFilters(
+            HttpFilter.newBuilder()
+                .setName("envoy.filters.http.router")
+                .setTypedConfig(Protos.any(Router.getDefaultInstance())))
         .setUseRemoteAddress(Protos.bool(gateway))
         .setNormalizePath(Protos.bool(true))
-        .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"));
+        .addUpgradeConfigs(
+            HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"));
   }
 
   static Filter hcm(HttpConnectionManager m) {
@@ -285,7 +356,8 @@ public final class ListenerBuilder {
   static Filter tcpProxy(String cluster) {
     return Filter.newBuilder()
         .setName(TCP_PROXY)
-        .setTypedConfig(Protos.any(TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build()))
+        .setTypedConfig(
+            Protos.any(TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build()))
         .build();
   }
 }

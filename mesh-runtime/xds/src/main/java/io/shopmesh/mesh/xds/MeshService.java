@@ -24,13 +24,19 @@ public record MeshService(
     String configPath) {
 
   /** Istio's resolution: Kubernetes services are CLIENT_SIDE (EDS). */
-  public enum Resolution { CLIENT_SIDE, DNS, STATIC, PASSTHROUGH }
+  public enum Resolution {
+    CLIENT_SIDE,
+    DNS,
+    STATIC,
+    PASSTHROUGH
+  }
 
   /**
    * @param targetPort numeric target port (0 when named or unset)
    * @param targetPortName named target port, resolved per pod
    */
-  public record Port(String name, int port, Protocol protocol, int targetPort, String targetPortName) {}
+  public record Port(
+      String name, int port, Protocol protocol, int targetPort, String targetPortName) {}
 
   /** A ServiceEntry endpoint (WorkloadEntry inline). */
   public record Endpoint(String address, Map<String, String> labels, Map<String, Long> ports) {}

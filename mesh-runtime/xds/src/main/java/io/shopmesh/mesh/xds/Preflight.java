@@ -65,7 +65,8 @@ public final class Preflight {
       try {
         if (gw.object().getSpec().getServers() != null) {
           for (Server s : gw.object().getSpec().getServers()) {
-            if (s.getPort() == null || s.getPort().getNumber() == null) throw new IllegalArgumentException("server without port");
+            if (s.getPort() == null || s.getPort().getNumber() == null)
+              throw new IllegalArgumentException("server without port");
             if (s.getTls() != null) ListenerBuilder.downstreamTls(s.getTls());
           }
         }
@@ -105,14 +106,18 @@ public final class Preflight {
     ports.add(0);
     var tp = dr.object().getSpec().getTrafficPolicy();
     if (tp != null && tp.getPortLevelSettings() != null) {
-      tp.getPortLevelSettings().forEach(p -> {
-        if (p.getPort() != null && p.getPort().getNumber() != null) ports.add(p.getPort().getNumber().intValue());
-      });
+      tp.getPortLevelSettings()
+          .forEach(
+              p -> {
+                if (p.getPort() != null && p.getPort().getNumber() != null)
+                  ports.add(p.getPort().getNumber().intValue());
+              });
     }
     return ports;
   }
 
   private static String message(RuntimeException e) {
-    return "cannot translate to Envoy config: " + (e.getMessage() == null ? e.toString() : e.getMessage());
+    return "cannot translate to Envoy config: "
+        + (e.getMessage() == null ? e.toString() : e.getMessage());
   }
 }

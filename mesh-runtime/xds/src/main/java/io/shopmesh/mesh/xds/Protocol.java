@@ -2,9 +2,20 @@ package io.shopmesh.mesh.xds;
 
 import java.util.Locale;
 
-/** Istio's service port protocols, from a port name prefix, appProtocol or ServiceEntry protocol. */
+/**
+ * Istio's service port protocols, from a port name prefix, appProtocol or ServiceEntry protocol.
+ */
 public enum Protocol {
-  HTTP, HTTP2, GRPC, HTTPS, TLS, TCP, MONGO, REDIS, MYSQL, UNSUPPORTED;
+  HTTP,
+  HTTP2,
+  GRPC,
+  HTTPS,
+  TLS,
+  TCP,
+  MONGO,
+  REDIS,
+  MYSQL,
+  UNSUPPORTED;
 
   /** Protocol from an explicit value (ServiceEntry/Gateway {@code protocol}, appProtocol). */
   public static Protocol parse(String s) {
@@ -23,7 +34,10 @@ public enum Protocol {
     };
   }
 
-  /** Kubernetes Service port: appProtocol wins, else the name's prefix before '-' (Istio's convention). */
+  /**
+   * Kubernetes Service port: appProtocol wins, else the name's prefix before '-' (Istio's
+   * convention).
+   */
   public static Protocol fromServicePort(String name, String appProtocol) {
     if (appProtocol != null && !appProtocol.isEmpty()) {
       Protocol p = parse(appProtocol);
@@ -35,8 +49,8 @@ public enum Protocol {
   }
 
   /**
-   * HTTP routing applies. Unnamed/unknown ports are auto-detected by Istio (protocol sniffing); this
-   * mesh sees only HTTP on them, so they are routed as HTTP.
+   * HTTP routing applies. Unnamed/unknown ports are auto-detected by Istio (protocol sniffing);
+   * this mesh sees only HTTP on them, so they are routed as HTTP.
    */
   public boolean isHttp() {
     return this == HTTP || this == HTTP2 || this == GRPC || this == UNSUPPORTED;

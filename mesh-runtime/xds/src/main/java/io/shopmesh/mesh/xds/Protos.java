@@ -37,19 +37,24 @@ final class Protos {
       if (m.start() != end) throw new IllegalArgumentException("bad duration: " + text);
       end = m.end();
       BigDecimal v = new BigDecimal(m.group(1));
-      long unit = switch (m.group(2)) {
-        case "h" -> 3_600_000_000_000L;
-        case "m" -> 60_000_000_000L;
-        case "s" -> 1_000_000_000L;
-        case "ms" -> 1_000_000L;
-        case "us", "µs" -> 1_000L;
-        default -> 1L;
-      };
+      long unit =
+          switch (m.group(2)) {
+            case "h" -> 3_600_000_000_000L;
+            case "m" -> 60_000_000_000L;
+            case "s" -> 1_000_000_000L;
+            case "ms" -> 1_000_000L;
+            case "us", "µs" -> 1_000L;
+            default -> 1L;
+          };
       nanos = nanos.add(v.multiply(BigDecimal.valueOf(unit)));
     }
-    if (end != text.trim().length() || end == 0) throw new IllegalArgumentException("bad duration: " + text);
+    if (end != text.trim().length() || end == 0)
+      throw new IllegalArgumentException("bad duration: " + text);
     long total = nanos.longValue();
-    return Duration.newBuilder().setSeconds(total / 1_000_000_000L).setNanos((int) (total % 1_000_000_000L)).build();
+    return Duration.newBuilder()
+        .setSeconds(total / 1_000_000_000L)
+        .setNanos((int) (total % 1_000_000_000L))
+        .build();
   }
 
   static Duration seconds(long s) {

@@ -54,18 +54,35 @@ public record ProxyNode(
   }
 
   public static ProxyNode sidecar(WorkloadInstance w) {
-    return new ProxyNode(Type.SIDECAR, nodeId(Type.SIDECAR, w.ip(), w.podName(), w.namespace()), w.ip(),
-        w.podName(), w.namespace(), w.labels(), w.workloadName(), w.ports(), "NONE");
+    return new ProxyNode(
+        Type.SIDECAR,
+        nodeId(Type.SIDECAR, w.ip(), w.podName(), w.namespace()),
+        w.ip(),
+        w.podName(),
+        w.namespace(),
+        w.labels(),
+        w.workloadName(),
+        w.ports(),
+        "NONE");
   }
 
   public static ProxyNode router(WorkloadInstance w) {
-    return new ProxyNode(Type.ROUTER, nodeId(Type.ROUTER, w.ip(), w.podName(), w.namespace()), w.ip(),
-        w.podName(), w.namespace(), w.labels(), w.workloadName(), w.ports(), "NONE");
+    return new ProxyNode(
+        Type.ROUTER,
+        nodeId(Type.ROUTER, w.ip(), w.podName(), w.namespace()),
+        w.ip(),
+        w.podName(),
+        w.namespace(),
+        w.labels(),
+        w.workloadName(),
+        w.ports(),
+        "NONE");
   }
 
   /** The workload this proxy stands for, as the registry keeps it. */
   public WorkloadInstance toWorkload() {
-    return new WorkloadInstance(podName, namespace, ip, labels, workloadName, ports, type == Type.SIDECAR);
+    return new WorkloadInstance(
+        podName, namespace, ip, labels, workloadName, ports, type == Type.SIDECAR);
   }
 
   /** The Envoy node this proxy sends, with Istio's metadata keys. */
@@ -78,22 +95,30 @@ public record ProxyNode(
       if (i > 0) pp.append(',');
       pp.append('{');
       if (p.name() != null) pp.append("\"name\":\"").append(p.name()).append("\",");
-      pp.append("\"containerPort\":").append(p.containerPort())
-          .append(",\"protocol\":\"").append(p.protocol() == null ? "TCP" : p.protocol()).append("\"}");
+      pp.append("\"containerPort\":")
+          .append(p.containerPort())
+          .append(",\"protocol\":\"")
+          .append(p.protocol() == null ? "TCP" : p.protocol())
+          .append("\"}");
     }
     pp.append(']');
-    Struct md = Struct.newBuilder()
-        .putFields("NAME", str(podName))
-        .putFields("NAMESPACE", str(namespace))
-        .putFields("LABELS", Value.newBuilder().setStructValue(lbl).build())
-        .putFields("INSTANCE_IPS", str(ip))
-        .putFields("WORKLOAD_NAME", str(workloadName))
-        .putFields("POD_PORTS", str(pp.toString()))
-        .putFields("CLUSTER_ID", str("Kubernetes"))
-        .putFields("MESH_ID", str("cluster.local"))
-        .putFields("INTERCEPTION_MODE", str(interceptionMode))
+    Struct md =
+        Struct.newBuilder()
+            .putFields("NAME", str(podName))
+            .putFields("NAMESPACE", str(namespace))
+            .putFields("LABELS", Value.newBuilder().setStructValue(lbl).build())
+            .putFields("INSTANCE_IPS", str(ip))
+            .putFields("WORKLOAD_NAME", str(workloadName))
+            .putFields("POD_PORTS", str(pp.toString()))
+            .putFields("CLUSTER_ID", str("Kubernetes"))
+            .putFields("MESH_ID", str("cluster.local"))
+            .putFields("INTERCEPTION_MODE", str(interceptionMode))
+            .build();
+    return Node.newBuilder()
+        .setId(id)
+        .setCluster(workloadName + "." + namespace)
+        .setMetadata(md)
         .build();
-    return Node.newBuilder().setId(id).setCluster(workloadName + "." + namespace).setMetadata(md).build();
   }
 
   /** Reads a node as Envoy sends it. Missing metadata falls back to what the node id says. */
@@ -118,12 +143,17 @@ public record ProxyNode(
     Map<String, String> labels = new LinkedHashMap<>();
     Value l = md.get("LABELS");
     if (l != null && l.hasStructValue()) {
-      l.getStructValue().getFieldsMap().forEach((k, v) -> labels.put(k, v.hasStringValue() ? v.getStringValue() : v.toString()));
+      l.getStructValue()
+          .getFieldsMap()
+          .forEach((k, v) -> labels.put(k, v.hasStringValue() ? v.getStringValue() : v.toString()));
     }
     String workload = text(md, "WORKLOAD_NAME", "");
     if (workload.isEmpty()) {
       String cluster = node.getCluster();
-      workload = cluster.endsWith("." + ns) ? cluster.substring(0, cluster.length() - ns.length() - 1) : name;
+      workload =
+          cluster.endsWith("." + ns)
+              ? cluster.substring(0, cluster.length() - ns.length() - 1)
+              : name;
     }
     List<PodPort> ports = parsePorts(text(md, "POD_PORTS", ""));
     String mode = text(md, "INTERCEPTION_MODE", "REDIRECT");
@@ -144,9 +174,15 @@ public record ProxyNode(
       Map<String, Value> f = v.getStructValue().getFieldsMap();
       Value port = f.get("containerPort");
       if (port == null) continue;
-      int n = port.hasNumberValue() ? (int) port.getNumberValue() : Integer.parseInt(port.getStringValue());
-      out.add(new PodPort(f.containsKey("name") ? f.get("name").getStringValue() : null, n,
-          f.containsKey("protocol") ? f.get("protocol").getStringValue() : "TCP"));
+      int n =
+          port.hasNumberValue()
+              ? (int) port.getNumberValue()
+              : Integer.parseInt(port.getStringValue());
+      out.add(
+          new PodPort(
+              f.containsKey("name") ? f.get("name").getStringValue() : null,
+              n,
+              f.containsKey("protocol") ? f.get("protocol").getStringValue() : "TCP"));
     }
     return out;
   }

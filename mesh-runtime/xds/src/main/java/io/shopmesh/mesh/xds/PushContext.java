@@ -38,11 +38,17 @@ public final class PushContext {
   private final Map<String, Located<DestinationRule>> destinationRules = new LinkedHashMap<>();
   private final List<MeshService> sortedServices;
   private final List<Located<VirtualService>> sidecarVirtualServices = new ArrayList<>();
+
   /** Sidecar VirtualService per resolved host: the first one in config order that names it. */
   private final Map<String, Located<VirtualService>> sidecarVsByHost = new LinkedHashMap<>();
+
   /** Wildcard hosts of sidecar VirtualServices, in config order (VirtualService, then host). */
-  private final List<Map.Entry<String, Located<VirtualService>>> sidecarVsWildcards = new ArrayList<>();
-  private final Map<String, List<Located<VirtualService>>> gatewayVirtualServices = new LinkedHashMap<>();
+  private final List<Map.Entry<String, Located<VirtualService>>> sidecarVsWildcards =
+      new ArrayList<>();
+
+  private final Map<String, List<Located<VirtualService>>> gatewayVirtualServices =
+      new LinkedHashMap<>();
+
   /** Endpoints per cluster for one registry snapshot; replaced when the registry changes. */
   private volatile EndpointCache endpointCache;
 
@@ -61,7 +67,8 @@ public final class PushContext {
     }
     for (Located<DestinationRule> dr : config.destinationRules()) {
       if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) continue;
-      destinationRules.putIfAbsent(resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
+      destinationRules.putIfAbsent(
+          resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
     }
     List<MeshService> sorted = new ArrayList<>(services.values());
     sorted.sort(Comparator.comparing(MeshService::hostname));
@@ -70,7 +77,8 @@ public final class PushContext {
       List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
       if (gws == null || gws.isEmpty() || gws.contains("mesh")) {
         sidecarVirtualServices.add(vs);
-        List<String> hosts = vs.object().getSpec() == null ? null : vs.object().getSpec().getHosts();
+        List<String> hosts =
+            vs.object().getSpec() == null ? null : vs.object().getSpec().getHosts();
         if (hosts != null) {
           for (String h : hosts) {
             String fq = resolveHost(h, vs.namespace());
@@ -82,7 +90,8 @@ public final class PushContext {
       if (gws != null) {
         for (String g : gws) {
           String full = g.contains("/") ? g : vs.namespace() + "/" + g;
-          List<Located<VirtualService>> bound = gatewayVirtualServices.computeIfAbsent(full, k -> new ArrayList<>());
+          List<Located<VirtualService>> bound =
+              gatewayVirtualServices.computeIfAbsent(full, k -> new ArrayList<>());
           if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) bound.add(vs);
         }
       }
@@ -152,8 +161,8 @@ public final class PushContext {
    * The endpoints of one EDS cluster, built once per (this config, registry snapshot) and shared by
    * every proxy: they depend on neither the proxy's namespace, locality nor interception mode.
    */
-  ClusterLoadAssignment endpoints(ServiceRegistry registry, String clusterName,
-      Function<String, ClusterLoadAssignment> build) {
+  ClusterLoadAssignment endpoints(
+      ServiceRegistry registry, String clusterName, Function<String, ClusterLoadAssignment> build) {
     return endpointCache(registry).byCluster.computeIfAbsent(clusterName, build);
   }
 
@@ -169,13 +178,15 @@ public final class PushContext {
   /** The registry's pods a Kubernetes service selects, in registry order (cached likewise). */
   List<WorkloadInstance> selectedWorkloads(ServiceRegistry registry, MeshService svc) {
     EndpointCache c = endpointCache(registry);
-    return c.byService.computeIfAbsent(svc.hostname(), h -> {
-      List<WorkloadInstance> out = new ArrayList<>();
-      for (WorkloadInstance w : c.byNamespace.getOrDefault(svc.namespace(), List.of())) {
-        if (selects(svc.selector(), w.labels())) out.add(w);
-      }
-      return List.copyOf(out);
-    });
+    return c.byService.computeIfAbsent(
+        svc.hostname(),
+        h -> {
+          List<WorkloadInstance> out = new ArrayList<>();
+          for (WorkloadInstance w : c.byNamespace.getOrDefault(svc.namespace(), List.of())) {
+            if (selects(svc.selector(), w.labels())) out.add(w);
+          }
+          return List.copyOf(out);
+        });
   }
 
   private static final class EndpointCache {
@@ -212,7 +223,8 @@ public final class PushContext {
   public List<MeshService> servicesSelecting(String namespace, Map<String, String> labels) {
     List<MeshService> out = new ArrayList<>();
     for (MeshService s : services()) {
-      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels)) out.add(s);
+      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels))
+        out.add(s);
     }
     return out;
   }
@@ -254,22 +266,44 @@ public final class PushContext {
           }
         }
       }
-      ports.add(new MeshService.Port(p.getName(), p.getPort(),
-          Protocol.fromServicePort(p.getName(), p.getAppProtocol()), target, targetName));
+      ports.add(
+          new MeshService.Port(
+              p.getName(),
+              p.getPort(),
+              Protocol.fromServicePort(p.getName(), p.getAppProtocol()),
+              target,
+              targetName));
     }
-    Map<String, String> selector = s.getSpec().getSelector() == null ? Map.of() : Map.copyOf(s.getSpec().getSelector());
-    return new MeshService(host, ls.name(), ls.namespace(), ports, selector, MeshService.Resolution.CLIENT_SIDE,
-        false, false, List.of(), null);
+    Map<String, String> selector =
+        s.getSpec().getSelector() == null ? Map.of() : Map.copyOf(s.getSpec().getSelector());
+    return new MeshService(
+        host,
+        ls.name(),
+        ls.namespace(),
+        ports,
+        selector,
+        MeshService.Resolution.CLIENT_SIDE,
+        false,
+        false,
+        List.of(),
+        null);
   }
 
   /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
   static MeshService builtInIngressService() {
-    return new MeshService(INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local",
-        INGRESS_SERVICE, INGRESS_NAMESPACE,
-        List.of(new MeshService.Port("http2", 80, Protocol.HTTP2, 8080, null),
+    return new MeshService(
+        INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local",
+        INGRESS_SERVICE,
+        INGRESS_NAMESPACE,
+        List.of(
+            new MeshService.Port("http2", 80, Protocol.HTTP2, 8080, null),
             new MeshService.Port("https", 443, Protocol.HTTPS, 8443, null)),
         Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
-        MeshService.Resolution.CLIENT_SIDE, false, false, List.of(), null);
+        MeshService.Resolution.CLIENT_SIDE,
+        false,
+        false,
+        List.of(),
+        null);
   }
 
   private static List<MeshService> fromServiceEntry(Located<ServiceEntry> lse) {
@@ -283,19 +317,24 @@ public final class PushContext {
     } else if (r == ServiceEntryResolution.STATIC) {
       res = MeshService.Resolution.STATIC;
     }
-    boolean external = spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL;
+    boolean external =
+        spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL;
     List<MeshService.Port> ports = new ArrayList<>();
     for (ServicePort p : spec.getPorts()) {
       int n = p.getNumber().intValue();
-      int target = p.getTargetPort() == null || p.getTargetPort() == 0 ? n : p.getTargetPort().intValue();
-      ports.add(new MeshService.Port(p.getName(), n, Protocol.parse(p.getProtocol()), target, null));
+      int target =
+          p.getTargetPort() == null || p.getTargetPort() == 0 ? n : p.getTargetPort().intValue();
+      ports.add(
+          new MeshService.Port(p.getName(), n, Protocol.parse(p.getProtocol()), target, null));
     }
     List<MeshService.Endpoint> eps = new ArrayList<>();
     if (spec.getEndpoints() != null) {
       for (WorkloadEntry we : spec.getEndpoints()) {
-        eps.add(new MeshService.Endpoint(we.getAddress(),
-            we.getLabels() == null ? Map.of() : Map.copyOf(we.getLabels()),
-            we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
+        eps.add(
+            new MeshService.Endpoint(
+                we.getAddress(),
+                we.getLabels() == null ? Map.of() : Map.copyOf(we.getLabels()),
+                we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
       }
     }
     String path = configPath("serviceentry", lse.namespace(), lse.name());

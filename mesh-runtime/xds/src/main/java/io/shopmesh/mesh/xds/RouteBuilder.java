@@ -3,7 +3,6 @@ package io.shopmesh.mesh.xds;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
-import io.envoyproxy.envoy.config.core.v3.TypedExtensionConfig;
 import io.envoyproxy.envoy.config.route.v3.Decorator;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
@@ -26,8 +25,8 @@ import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.fabric8.istio.api.api.networking.v1alpha3.Destination;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjection;
-import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortGrpcStatus;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMirrorPolicy;
@@ -105,31 +104,39 @@ public final class RouteBuilder {
         }
         if (domains.isEmpty()) continue;
         String vhName = svc.hostname() + ":" + port.port();
-        List<Route> routes = vs == null ? List.of() : translateRoutes(vs, port.port(), vhName, null);
+        List<Route> routes =
+            vs == null ? List.of() : translateRoutes(vs, port.port(), vhName, null);
         if (routes.isEmpty()) routes = List.of(defaultRoute(svc, port.port(), vhName));
-        byPort.computeIfAbsent(port.port(), k -> new ArrayList<>()).add(VirtualHost.newBuilder()
-            .setName(vhName)
-            .addAllDomains(domains)
-            .addAllRoutes(routes)
-            .setIncludeRequestAttemptCount(true)
-            .build());
+        byPort
+            .computeIfAbsent(port.port(), k -> new ArrayList<>())
+            .add(
+                VirtualHost.newBuilder()
+                    .setName(vhName)
+                    .addAllDomains(domains)
+                    .addAllRoutes(routes)
+                    .setIncludeRequestAttemptCount(true)
+                    .build());
       }
     }
     List<RouteConfiguration> out = new ArrayList<>();
-    byPort.forEach((port, vhosts) -> {
-      List<VirtualHost> all = new ArrayList<>(vhosts);
-      all.sort(java.util.Comparator.comparing(VirtualHost::getName));
-      all.add(allowAny());
-      out.add(RouteConfiguration.newBuilder()
-          .setName(String.valueOf(port))
-          .addAllVirtualHosts(all)
-          .setValidateClusters(Protos.bool(false))
-          .build());
-    });
+    byPort.forEach(
+        (port, vhosts) -> {
+          List<VirtualHost> all = new ArrayList<>(vhosts);
+          all.sort(java.util.Comparator.comparing(VirtualHost::getName));
+          all.add(allowAny());
+          out.add(
+              RouteConfiguration.newBuilder()
+                  .setName(String.valueOf(port))
+                  .addAllVirtualHosts(all)
+                  .setValidateClusters(Protos.bool(false))
+                  .build());
+        });
     return out;
   }
 
-  /** The first sidecar VirtualService whose hosts cover this service host (exact before wildcard). */
+  /**
+   * The first sidecar VirtualService whose hosts cover this service host (exact before wildcard).
+   */
   Located<VirtualService> sidecarVirtualService(String hostname) {
     return ctx.sidecarVirtualService(hostname);
   }
@@ -161,14 +168,18 @@ public final class RouteBuilder {
     return out;
   }
 
-  /** The route for a service without a VirtualService: its cluster, Istio's default retries, no timeout. */
+  /**
+   * The route for a service without a VirtualService: its cluster, Istio's default retries, no
+   * timeout.
+   */
   Route defaultRoute(MeshService svc, int port, String vhName) {
     List<RouteAction.HashPolicy> hash = hashPolicy(svc.hostname(), null, port);
-    RouteAction.Builder ra = RouteAction.newBuilder()
-        .setCluster(ClusterNames.outbound(port, null, svc.hostname()))
-        .setTimeout(Protos.ZERO)
-        .setRetryPolicy(retryPolicy(null, !hash.isEmpty()))
-        .setMaxStreamDuration(maxStreamDuration(Protos.ZERO));
+    RouteAction.Builder ra =
+        RouteAction.newBuilder()
+            .setCluster(ClusterNames.outbound(port, null, svc.hostname()))
+            .setTimeout(Protos.ZERO)
+            .setRetryPolicy(retryPolicy(null, !hash.isEmpty()))
+            .setMaxStreamDuration(maxStreamDuration(Protos.ZERO));
     ra.addAllHashPolicy(hash);
     return Route.newBuilder()
         .setName("default")
@@ -182,13 +193,15 @@ public final class RouteBuilder {
     return VirtualHost.newBuilder()
         .setName("allow_any")
         .addDomains("*")
-        .addRoutes(Route.newBuilder()
-            .setName("allow_any")
-            .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-            .setRoute(RouteAction.newBuilder()
-                .setCluster(ClusterNames.PASSTHROUGH)
-                .setTimeout(Protos.ZERO)
-                .setMaxStreamDuration(maxStreamDuration(Protos.ZERO))))
+        .addRoutes(
+            Route.newBuilder()
+                .setName("allow_any")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(
+                    RouteAction.newBuilder()
+                        .setCluster(ClusterNames.PASSTHROUGH)
+                        .setTimeout(Protos.ZERO)
+                        .setMaxStreamDuration(maxStreamDuration(Protos.ZERO))))
         .setIncludeRequestAttemptCount(true)
         .build();
   }
@@ -207,15 +220,26 @@ public final class RouteBuilder {
         int number = s.getPort().getNumber().intValue();
         int target = targetPort(proxy, number);
         out.computeIfAbsent(target, k -> new ArrayList<>())
-            .add(new GatewayServer(gw.namespace() + "/" + gw.name(), gw, s, number, target,
-                Protocol.parse(s.getPort().getProtocol())));
+            .add(
+                new GatewayServer(
+                    gw.namespace() + "/" + gw.name(),
+                    gw,
+                    s,
+                    number,
+                    target,
+                    Protocol.parse(s.getPort().getProtocol())));
       }
     }
     return out;
   }
 
   /** One Gateway server as the router serves it on a listener port. */
-  public record GatewayServer(String gateway, Located<Gateway> source, Server server, int port, int listenerPort,
+  public record GatewayServer(
+      String gateway,
+      Located<Gateway> source,
+      Server server,
+      int port,
+      int listenerPort,
       Protocol protocol) {}
 
   /** The Service port that exposes the gateway pod maps server port 80 to listener 8080. */
@@ -229,27 +253,36 @@ public final class RouteBuilder {
 
   public List<RouteConfiguration> buildGateway(ProxyNode proxy) {
     List<RouteConfiguration> out = new ArrayList<>();
-    gatewayServers(proxy).forEach((listenerPort, servers) -> {
-      List<GatewayServer> http = servers.stream().filter(s -> s.protocol().isHttp()).toList();
-      if (!http.isEmpty()) out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
-      for (GatewayServer gs : servers) {
-        if (terminatesTls(gs)) out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs)));
-      }
-    });
+    gatewayServers(proxy)
+        .forEach(
+            (listenerPort, servers) -> {
+              List<GatewayServer> http =
+                  servers.stream().filter(s -> s.protocol().isHttp()).toList();
+              if (!http.isEmpty())
+                out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
+              for (GatewayServer gs : servers) {
+                if (terminatesTls(gs)) out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs)));
+              }
+            });
     return out;
   }
 
   static boolean terminatesTls(GatewayServer gs) {
     var tls = gs.server().getTls();
-    return gs.protocol() == Protocol.HTTPS && tls != null && tls.getMode() != null
-        && (tls.getMode() == io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode.SIMPLE
-        || tls.getMode() == io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode.MUTUAL);
+    return gs.protocol() == Protocol.HTTPS
+        && tls != null
+        && tls.getMode() != null
+        && (tls.getMode()
+                == io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode.SIMPLE
+            || tls.getMode()
+                == io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode.MUTUAL);
   }
 
   /** Istio's name for a TLS-terminating server's routes: https.443.https.gateway.namespace. */
   public static String httpsRouteName(GatewayServer gs) {
     String[] nsName = gs.gateway().split("/", 2);
-    String portName = gs.server().getPort().getName() == null ? "" : gs.server().getPort().getName();
+    String portName =
+        gs.server().getPort().getName() == null ? "" : gs.server().getPort().getName();
     return "https." + gs.port() + "." + portName + "." + nsName[1] + "." + nsName[0];
   }
 
@@ -257,8 +290,11 @@ public final class RouteBuilder {
     Map<String, VirtualHost> vhosts = new LinkedHashMap<>();
     int serverPort = http.get(0).port();
     for (GatewayServer gs : http) {
-      List<String> serverHosts = gs.server().getHosts() == null ? List.of("*") : gs.server().getHosts();
-      boolean redirect = gs.server().getTls() != null && Boolean.TRUE.equals(gs.server().getTls().getHttpsRedirect());
+      List<String> serverHosts =
+          gs.server().getHosts() == null ? List.of("*") : gs.server().getHosts();
+      boolean redirect =
+          gs.server().getTls() != null
+              && Boolean.TRUE.equals(gs.server().getTls().getHttpsRedirect());
       for (Located<VirtualService> vs : ctx.gatewayVirtualServices(gs.gateway())) {
         List<String> hosts = vs.object().getSpec().getHosts();
         if (hosts == null) continue;
@@ -268,11 +304,12 @@ public final class RouteBuilder {
           if (vhosts.containsKey(name)) continue;
           List<Route> routes = translateRoutes(vs, gs.port(), name, gs.gateway());
           if (routes.isEmpty()) continue;
-          VirtualHost.Builder vh = VirtualHost.newBuilder()
-              .setName(name)
-              .addDomains(h)
-              .addAllRoutes(routes)
-              .setIncludeRequestAttemptCount(true);
+          VirtualHost.Builder vh =
+              VirtualHost.newBuilder()
+                  .setName(name)
+                  .addDomains(h)
+                  .addAllRoutes(routes)
+                  .setIncludeRequestAttemptCount(true);
           if (redirect) vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
           vhosts.put(name, vh.build());
         }
@@ -280,15 +317,17 @@ public final class RouteBuilder {
     }
     List<VirtualHost> list = new ArrayList<>(vhosts.values());
     if (list.isEmpty()) {
-      list.add(VirtualHost.newBuilder()
-          .setName("blackhole:" + serverPort)
-          .addDomains("*")
-          .addRoutes(Route.newBuilder()
-              .setName("default")
-              .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-              .setDirectResponse(DirectResponseAction.newBuilder().setStatus(404)))
-          .setIncludeRequestAttemptCount(true)
-          .build());
+      list.add(
+          VirtualHost.newBuilder()
+              .setName("blackhole:" + serverPort)
+              .addDomains("*")
+              .addRoutes(
+                  Route.newBuilder()
+                      .setName("default")
+                      .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                      .setDirectResponse(DirectResponseAction.newBuilder().setStatus(404)))
+              .setIncludeRequestAttemptCount(true)
+              .build());
     }
     // gateways match the host whatever port the client used, as Istio configures them
     return RouteConfiguration.newBuilder()
@@ -324,8 +363,10 @@ public final class RouteBuilder {
     List<HTTPRoute> http = vs.object().getSpec().getHttp();
     if (http == null) return out;
     for (HTTPRoute r : http) {
-      List<HTTPMatchRequest> matches = r.getMatch() == null || r.getMatch().isEmpty()
-          ? java.util.Collections.singletonList(null) : r.getMatch();
+      List<HTTPMatchRequest> matches =
+          r.getMatch() == null || r.getMatch().isEmpty()
+              ? java.util.Collections.singletonList(null)
+              : r.getMatch();
       boolean catchAll = false;
       for (HTTPMatchRequest m : matches) {
         if (m != null && m.getPort() != null && m.getPort() != 0 && m.getPort() != port) continue;
@@ -350,19 +391,31 @@ public final class RouteBuilder {
 
   static boolean isCatchAll(HTTPMatchRequest m) {
     if (m == null) return true;
-    boolean uriAll = m.getUri() == null
-        || (m.getUri().getMatchType() instanceof StringMatchPrefix p && "/".equals(p.getPrefix()))
-        || (m.getUri().getMatchType() instanceof StringMatchRegex rx && ("*".equals(rx.getRegex()) || "^.*$".equals(rx.getRegex()) || ".*".equals(rx.getRegex())));
-    return uriAll && empty(m.getHeaders()) && empty(m.getWithoutHeaders()) && empty(m.getQueryParams())
-        && m.getMethod() == null && m.getAuthority() == null && m.getScheme() == null
-        && empty(m.getSourceLabels()) && m.getSourceNamespace() == null;
+    boolean uriAll =
+        m.getUri() == null
+            || (m.getUri().getMatchType() instanceof StringMatchPrefix p
+                && "/".equals(p.getPrefix()))
+            || (m.getUri().getMatchType() instanceof StringMatchRegex rx
+                && ("*".equals(rx.getRegex())
+                    || "^.*$".equals(rx.getRegex())
+                    || ".*".equals(rx.getRegex())));
+    return uriAll
+        && empty(m.getHeaders())
+        && empty(m.getWithoutHeaders())
+        && empty(m.getQueryParams())
+        && m.getMethod() == null
+        && m.getAuthority() == null
+        && m.getScheme() == null
+        && empty(m.getSourceLabels())
+        && m.getSourceNamespace() == null;
   }
 
   private static boolean empty(Map<?, ?> m) {
     return m == null || m.isEmpty();
   }
 
-  Route translateRoute(Located<VirtualService> vs, HTTPRoute r, HTTPMatchRequest m, int port, String vhName) {
+  Route translateRoute(
+      Located<VirtualService> vs, HTTPRoute r, HTTPMatchRequest m, int port, String vhName) {
     Route.Builder rb = Route.newBuilder().setMatch(translateMatch(m));
     String name = r.getName();
     if (m != null && m.getName() != null && !m.getName().isEmpty()) {
@@ -373,11 +426,19 @@ public final class RouteBuilder {
     if (r.getRedirect() != null) {
       rb.setRedirect(redirect(r.getRedirect()));
     } else if (r.getDirectResponse() != null) {
-      DirectResponseAction.Builder dr = DirectResponseAction.newBuilder()
-          .setStatus(r.getDirectResponse().getStatus() == null ? 200 : r.getDirectResponse().getStatus().intValue());
+      DirectResponseAction.Builder dr =
+          DirectResponseAction.newBuilder()
+              .setStatus(
+                  r.getDirectResponse().getStatus() == null
+                      ? 200
+                      : r.getDirectResponse().getStatus().intValue());
       var body = r.getDirectResponse().getBody();
-      if (body != null && body.getSpecifier() instanceof io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString s) {
-        dr.setBody(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder().setInlineString(s.getString()));
+      if (body != null
+          && body.getSpecifier()
+              instanceof io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString s) {
+        dr.setBody(
+            io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                .setInlineString(s.getString()));
       }
       rb.setDirectResponse(dr);
     } else {
@@ -394,9 +455,16 @@ public final class RouteBuilder {
     if (r.getCorsPolicy() != null) {
       rb.putTypedPerFilterConfig(CORS_FILTER, Protos.any(cors(r.getCorsPolicy())));
     }
-    rb.setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata("istio",
-        com.google.protobuf.Struct.newBuilder().putFields("config",
-            Protos.str(PushContext.configPath("virtual-service", vs.namespace(), vs.name()))).build()));
+    rb.setMetadata(
+        io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+            .putFilterMetadata(
+                "istio",
+                com.google.protobuf.Struct.newBuilder()
+                    .putFields(
+                        "config",
+                        Protos.str(
+                            PushContext.configPath("virtual-service", vs.namespace(), vs.name())))
+                    .build()));
     rb.setDecorator(Decorator.newBuilder().setOperation(operation(rb, vs.name(), port)));
     return rb.build();
   }
@@ -407,12 +475,13 @@ public final class RouteBuilder {
    */
   static String operation(Route.Builder rb, String vsName, int port) {
     RouteMatch m = rb.getMatch();
-    String path = switch (m.getPathSpecifierCase()) {
-      case PREFIX -> m.getPrefix() + "*";
-      case PATH -> m.getPath();
-      case SAFE_REGEX -> m.getSafeRegex().getRegex();
-      default -> "/*";
-    };
+    String path =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> m.getPrefix() + "*";
+          case PATH -> m.getPath();
+          case SAFE_REGEX -> m.getSafeRegex().getRegex();
+          default -> "/*";
+        };
     ClusterNames.Parsed c = rb.hasRoute() ? ClusterNames.parse(rb.getRoute().getCluster()) : null;
     return c != null ? c.host() + ":" + c.port() + path : vsName + ":" + port + path;
   }
@@ -435,9 +504,10 @@ public final class RouteBuilder {
         // Istio drops zero-weight destinations when there are others
         if (w == 0) continue;
         total += w;
-        WeightedCluster.ClusterWeight.Builder cw = WeightedCluster.ClusterWeight.newBuilder()
-            .setName(clusterFor(vs, d.getDestination(), port))
-            .setWeight(Protos.u32(w));
+        WeightedCluster.ClusterWeight.Builder cw =
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(clusterFor(vs, d.getDestination(), port))
+                .setWeight(Protos.u32(w));
         if (d.getHeaders() != null) {
           HeadersHeaderOperations req = d.getHeaders().getRequest();
           HeadersHeaderOperations resp = d.getHeaders().getResponse();
@@ -456,7 +526,8 @@ public final class RouteBuilder {
       ra.setWeightedClusters(wc);
     }
     boolean fault = r.getFault() != null;
-    com.google.protobuf.Duration timeout = r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
+    com.google.protobuf.Duration timeout =
+        r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
     List<RouteAction.HashPolicy> hash = List.of();
     if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
@@ -471,30 +542,43 @@ public final class RouteBuilder {
     ra.setMaxStreamDuration(maxStreamDuration(timeout));
     if (r.getRewrite() != null) {
       if (r.getRewrite().getUri() != null) ra.setPrefixRewrite(r.getRewrite().getUri());
-      if (r.getRewrite().getAuthority() != null) ra.setHostRewriteLiteral(r.getRewrite().getAuthority());
+      if (r.getRewrite().getAuthority() != null)
+        ra.setHostRewriteLiteral(r.getRewrite().getAuthority());
       if (r.getRewrite().getUriRegexRewrite() != null) {
-        ra.setRegexRewrite(RegexMatchAndSubstitute.newBuilder()
-            .setPattern(RegexMatcher.newBuilder().setRegex(r.getRewrite().getUriRegexRewrite().getMatch()))
-            .setSubstitution(r.getRewrite().getUriRegexRewrite().getRewrite()));
+        ra.setRegexRewrite(
+            RegexMatchAndSubstitute.newBuilder()
+                .setPattern(
+                    RegexMatcher.newBuilder()
+                        .setRegex(r.getRewrite().getUriRegexRewrite().getMatch()))
+                .setSubstitution(r.getRewrite().getUriRegexRewrite().getRewrite()));
       }
     }
     if (r.getMirror() != null) {
-      ra.addRequestMirrorPolicies(mirror(vs, r.getMirror(), mirrorPercent(r.getMirrorPercentage(), r.getMirrorPercent()), port));
+      ra.addRequestMirrorPolicies(
+          mirror(
+              vs,
+              r.getMirror(),
+              mirrorPercent(r.getMirrorPercentage(), r.getMirrorPercent()),
+              port));
     }
     if (r.getMirrors() != null) {
       for (HTTPMirrorPolicy mp : r.getMirrors()) {
-        ra.addRequestMirrorPolicies(mirror(vs, mp.getDestination(), mirrorPercent(mp.getPercentage(), null), port));
+        ra.addRequestMirrorPolicies(
+            mirror(vs, mp.getDestination(), mirrorPercent(mp.getPercentage(), null), port));
       }
     }
     ra.addAllHashPolicy(hash);
     return ra.build();
   }
 
-  /** {@code outbound|port|subset|host} for a destination; port defaults to the service's only port. */
+  /**
+   * {@code outbound|port|subset|host} for a destination; port defaults to the service's only port.
+   */
   String clusterFor(Located<VirtualService> vs, Destination d, int vhPort) {
     if (d == null) return ClusterNames.BLACK_HOLE;
     String host = PushContext.resolveHost(d.getHost(), vs.namespace());
-    return ClusterNames.outbound(destinationPort(host, d, vhPort), emptyToNull(d.getSubset()), host);
+    return ClusterNames.outbound(
+        destinationPort(host, d, vhPort), emptyToNull(d.getSubset()), host);
   }
 
   int destinationPort(String host, Destination d, int vhPort) {
@@ -510,10 +594,12 @@ public final class RouteBuilder {
     return s == null || s.isEmpty() ? null : s;
   }
 
-  RouteAction.RequestMirrorPolicy mirror(Located<VirtualService> vs, Destination d, RuntimeFractionalPercent pct, int port) {
-    RouteAction.RequestMirrorPolicy.Builder b = RouteAction.RequestMirrorPolicy.newBuilder()
-        .setCluster(clusterFor(vs, d, port))
-        .setTraceSampled(Protos.bool(false));
+  RouteAction.RequestMirrorPolicy mirror(
+      Located<VirtualService> vs, Destination d, RuntimeFractionalPercent pct, int port) {
+    RouteAction.RequestMirrorPolicy.Builder b =
+        RouteAction.RequestMirrorPolicy.newBuilder()
+            .setCluster(clusterFor(vs, d, port))
+            .setTraceSampled(Protos.bool(false));
     if (pct != null) b.setRuntimeFraction(pct);
     return b.build();
   }
@@ -521,16 +607,25 @@ public final class RouteBuilder {
   /** Istio's mirrorPercent: mirrorPercentage (0 disables), deprecated mirrorPercent, else 100%. */
   static RuntimeFractionalPercent mirrorPercent(Percent pct, Integer legacy) {
     if (pct != null && pct.getValue() != null) {
-      return RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.percent(pct.getValue())).build();
+      return RuntimeFractionalPercent.newBuilder()
+          .setDefaultValue(Protos.percent(pct.getValue()))
+          .build();
     }
     if (legacy != null) {
-      return RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(legacy)).build();
+      return RuntimeFractionalPercent.newBuilder()
+          .setDefaultValue(Protos.integerPercent(legacy))
+          .build();
     }
-    return RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(100)).build();
+    return RuntimeFractionalPercent.newBuilder()
+        .setDefaultValue(Protos.integerPercent(100))
+        .build();
   }
 
   static RouteAction.MaxStreamDuration maxStreamDuration(com.google.protobuf.Duration d) {
-    return RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(d).setGrpcTimeoutHeaderMax(d).build();
+    return RouteAction.MaxStreamDuration.newBuilder()
+        .setMaxStreamDuration(d)
+        .setGrpcTimeoutHeaderMax(d)
+        .build();
   }
 
   // ---------------------------------------------------------------- match
@@ -555,16 +650,19 @@ public final class RouteBuilder {
       m.getWithoutHeaders().forEach((name, sm) -> b.addHeaders(headerMatcher(name, sm, true)));
     }
     if (m.getMethod() != null) b.addHeaders(headerMatcher(":method", m.getMethod(), false));
-    if (m.getAuthority() != null) b.addHeaders(headerMatcher(":authority", m.getAuthority(), false));
+    if (m.getAuthority() != null)
+      b.addHeaders(headerMatcher(":authority", m.getAuthority(), false));
     if (m.getScheme() != null) b.addHeaders(headerMatcher(":scheme", m.getScheme(), false));
     if (m.getQueryParams() != null) {
-      m.getQueryParams().forEach((name, sm) -> {
-        QueryParameterMatcher.Builder q = QueryParameterMatcher.newBuilder().setName(name);
-        StringMatcher s = stringMatcher(sm);
-        if (s == null) q.setPresentMatch(true);
-        else q.setStringMatch(s);
-        b.addQueryParameters(q);
-      });
+      m.getQueryParams()
+          .forEach(
+              (name, sm) -> {
+                QueryParameterMatcher.Builder q = QueryParameterMatcher.newBuilder().setName(name);
+                StringMatcher s = stringMatcher(sm);
+                if (s == null) q.setPresentMatch(true);
+                else q.setStringMatch(s);
+                b.addQueryParameters(q);
+              });
     }
     return b.build();
   }
@@ -581,10 +679,14 @@ public final class RouteBuilder {
 
   static StringMatcher stringMatcher(StringMatch sm) {
     if (sm == null || sm.getMatchType() == null) return null;
-    if (sm.getMatchType() instanceof StringMatchExact e) return StringMatcher.newBuilder().setExact(e.getExact()).build();
-    if (sm.getMatchType() instanceof StringMatchPrefix p) return StringMatcher.newBuilder().setPrefix(p.getPrefix()).build();
+    if (sm.getMatchType() instanceof StringMatchExact e)
+      return StringMatcher.newBuilder().setExact(e.getExact()).build();
+    if (sm.getMatchType() instanceof StringMatchPrefix p)
+      return StringMatcher.newBuilder().setPrefix(p.getPrefix()).build();
     if (sm.getMatchType() instanceof StringMatchRegex r) {
-      return StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex())).build();
+      return StringMatcher.newBuilder()
+          .setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex()))
+          .build();
     }
     return null;
   }
@@ -596,9 +698,10 @@ public final class RouteBuilder {
     return RetryPolicy.newBuilder()
         .setRetryOn(DEFAULT_RETRY_ON)
         .setNumRetries(Protos.u32(2))
-        .addRetryHostPredicate(RetryPolicy.RetryHostPredicate.newBuilder()
-            .setName("envoy.retry_host_predicates.previous_hosts")
-            .setTypedConfig(Protos.any(PreviousHostsPredicate.getDefaultInstance())))
+        .addRetryHostPredicate(
+            RetryPolicy.RetryHostPredicate.newBuilder()
+                .setName("envoy.retry_host_predicates.previous_hosts")
+                .setTypedConfig(Protos.any(PreviousHostsPredicate.getDefaultInstance())))
         .setHostSelectionRetryMaxAttempts(5)
         .build();
   }
@@ -619,20 +722,24 @@ public final class RouteBuilder {
       for (String part : in.getRetryOn().split(",")) {
         String p = part.trim();
         if (p.isEmpty()) continue;
-        if (p.chars().allMatch(Character::isDigit) && p.length() == 3) codes.add(Integer.parseInt(p));
+        if (p.chars().allMatch(Character::isDigit) && p.length() == 3)
+          codes.add(Integer.parseInt(p));
         else on.add(p);
       }
-      if (!codes.isEmpty() && !on.contains("retriable-status-codes")) on.add("retriable-status-codes");
+      if (!codes.isEmpty() && !on.contains("retriable-status-codes"))
+        on.add("retriable-status-codes");
       b.setRetryOn(String.join(",", on));
       b.clearRetriableStatusCodes().addAllRetriableStatusCodes(codes);
     }
     if (in.getPerTryTimeout() != null) b.setPerTryTimeout(Protos.duration(in.getPerTryTimeout()));
     if (in.getRetryIgnorePreviousHosts() != null) {
       b.clearRetryHostPredicate();
-      if (in.getRetryIgnorePreviousHosts()) b.addAllRetryHostPredicate(defaultRetryPolicy().getRetryHostPredicateList());
+      if (in.getRetryIgnorePreviousHosts())
+        b.addAllRetryHostPredicate(defaultRetryPolicy().getRetryHostPredicateList());
     }
     if (in.getBackoff() != null) {
-      b.setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(Protos.duration(in.getBackoff())));
+      b.setRetryBackOff(
+          RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(Protos.duration(in.getBackoff())));
     }
     return b.build();
   }
@@ -668,7 +775,8 @@ public final class RouteBuilder {
     }
   }
 
-  private static io.envoyproxy.envoy.type.v3.FractionalPercent faultPercent(Percent p, Integer legacy) {
+  private static io.envoyproxy.envoy.type.v3.FractionalPercent faultPercent(
+      Percent p, Integer legacy) {
     if (p != null && p.getValue() != null) return Protos.percent(p.getValue());
     if (legacy != null) return Protos.integerPercent(legacy);
     return Protos.integerPercent(100);
@@ -683,14 +791,18 @@ public final class RouteBuilder {
       }
     }
     if (c.getAllowOrigin() != null) {
-      for (String o : c.getAllowOrigin()) b.addAllowOriginStringMatch(StringMatcher.newBuilder().setExact(o));
+      for (String o : c.getAllowOrigin())
+        b.addAllowOriginStringMatch(StringMatcher.newBuilder().setExact(o));
     }
     if (c.getAllowMethods() != null) b.setAllowMethods(String.join(",", c.getAllowMethods()));
     if (c.getAllowHeaders() != null) b.setAllowHeaders(String.join(",", c.getAllowHeaders()));
     if (c.getExposeHeaders() != null) b.setExposeHeaders(String.join(",", c.getExposeHeaders()));
-    if (c.getMaxAge() != null) b.setMaxAge(String.valueOf(Protos.duration(c.getMaxAge()).getSeconds()));
-    if (c.getAllowCredentials() != null) b.setAllowCredentials(Protos.bool(c.getAllowCredentials()));
-    b.setFilterEnabled(RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(100)));
+    if (c.getMaxAge() != null)
+      b.setMaxAge(String.valueOf(Protos.duration(c.getMaxAge()).getSeconds()));
+    if (c.getAllowCredentials() != null)
+      b.setAllowCredentials(Protos.bool(c.getAllowCredentials()));
+    b.setFilterEnabled(
+        RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(100)));
     return b.build();
   }
 
@@ -699,15 +811,17 @@ public final class RouteBuilder {
     if (r.getUri() != null) b.setPathRedirect(r.getUri());
     if (r.getAuthority() != null) b.setHostRedirect(r.getAuthority());
     if (r.getScheme() != null) b.setSchemeRedirect(r.getScheme());
-    if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null) b.setPortRedirect(p.getPort().intValue());
+    if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null)
+      b.setPortRedirect(p.getPort().intValue());
     long code = r.getRedirectCode() == null || r.getRedirectCode() == 0 ? 301 : r.getRedirectCode();
-    b.setResponseCode(switch ((int) code) {
-      case 302 -> RedirectAction.RedirectResponseCode.FOUND;
-      case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
-      case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
-      case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
-      default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
-    });
+    b.setResponseCode(
+        switch ((int) code) {
+          case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+          case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+          case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+          case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+          default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+        });
     return b.build();
   }
 
@@ -727,23 +841,34 @@ public final class RouteBuilder {
   static List<HeaderValueOption> headerOptions(HeadersHeaderOperations ops) {
     List<HeaderValueOption> out = new ArrayList<>();
     if (ops.getSet() != null) {
-      ops.getSet().forEach((k, v) -> out.add(HeaderValueOption.newBuilder()
-          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-          .setAppendAction(HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
-          .build()));
+      ops.getSet()
+          .forEach(
+              (k, v) ->
+                  out.add(
+                      HeaderValueOption.newBuilder()
+                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                          .setAppendAction(
+                              HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                          .build()));
     }
     if (ops.getAdd() != null) {
-      ops.getAdd().forEach((k, v) -> out.add(HeaderValueOption.newBuilder()
-          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-          .setAppendAction(HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD)
-          .build()));
+      ops.getAdd()
+          .forEach(
+              (k, v) ->
+                  out.add(
+                      HeaderValueOption.newBuilder()
+                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                          .setAppendAction(
+                              HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD)
+                          .build()));
     }
     return out;
   }
 
   /** Route hash policy from the destination's consistentHash load balancer. */
   List<RouteAction.HashPolicy> hashPolicy(String host, String subset, int port) {
-    TrafficPolicies tp = TrafficPolicies.forCluster(ctx.destinationRule(host), emptyToNull(subset), port);
+    TrafficPolicies tp =
+        TrafficPolicies.forCluster(ctx.destinationRule(host), emptyToNull(subset), port);
     if (tp.loadBalancer() == null
         || !(tp.loadBalancer().getLbPolicy() instanceof LoadBalancerSettingsConsistentHash ch)
         || ch.getConsistentHash() == null) {
@@ -753,17 +878,23 @@ public final class RouteBuilder {
     RouteAction.HashPolicy.Builder hp = RouteAction.HashPolicy.newBuilder();
     if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBHttpHeaderName n) {
       hp.setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(n.getHttpHeaderName()));
-    } else if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBHttpCookie c && c.getHttpCookie() != null) {
-      RouteAction.HashPolicy.Cookie.Builder cb = RouteAction.HashPolicy.Cookie.newBuilder()
-          .setName(c.getHttpCookie().getName());
+    } else if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBHttpCookie c
+        && c.getHttpCookie() != null) {
+      RouteAction.HashPolicy.Cookie.Builder cb =
+          RouteAction.HashPolicy.Cookie.newBuilder().setName(c.getHttpCookie().getName());
       if (c.getHttpCookie().getPath() != null) cb.setPath(c.getHttpCookie().getPath());
-      if (c.getHttpCookie().getTtl() != null) cb.setTtl(Protos.duration(c.getHttpCookie().getTtl()));
+      if (c.getHttpCookie().getTtl() != null)
+        cb.setTtl(Protos.duration(c.getHttpCookie().getTtl()));
       hp.setCookie(cb);
     } else if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBUseSourceIp s
         && Boolean.TRUE.equals(s.getUseSourceIp())) {
-      hp.setConnectionProperties(RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true));
-    } else if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBHttpQueryParameterName q) {
-      hp.setQueryParameter(RouteAction.HashPolicy.QueryParameter.newBuilder().setName(q.getHttpQueryParameterName()));
+      hp.setConnectionProperties(
+          RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true));
+    } else if (h.getHashKey()
+        instanceof LoadBalancerSettingsConsistentHashLBHttpQueryParameterName q) {
+      hp.setQueryParameter(
+          RouteAction.HashPolicy.QueryParameter.newBuilder()
+              .setName(q.getHttpQueryParameterName()));
     } else {
       return List.of();
     }

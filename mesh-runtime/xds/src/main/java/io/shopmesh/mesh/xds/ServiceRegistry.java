@@ -14,11 +14,13 @@ import java.util.Map;
 public record ServiceRegistry(List<WorkloadInstance> workloads) {
 
   public ServiceRegistry {
-    workloads = workloads.stream()
-        .sorted(Comparator.comparing(WorkloadInstance::namespace)
-            .thenComparing(WorkloadInstance::podName)
-            .thenComparing(WorkloadInstance::ip))
-        .toList();
+    workloads =
+        workloads.stream()
+            .sorted(
+                Comparator.comparing(WorkloadInstance::namespace)
+                    .thenComparing(WorkloadInstance::podName)
+                    .thenComparing(WorkloadInstance::ip))
+            .toList();
   }
 
   public static ServiceRegistry empty() {
@@ -42,17 +44,27 @@ public record ServiceRegistry(List<WorkloadInstance> workloads) {
         labels.putAll(dep.getSpec().getTemplate().getMetadata().getLabels());
       }
       List<PodPort> ports = new ArrayList<>();
-      dep.getSpec().getTemplate().getSpec().getContainers().forEach(c -> {
-        if (c.getPorts() != null) {
-          for (ContainerPort p : c.getPorts()) {
-            ports.add(new PodPort(p.getName(), p.getContainerPort(),
-                p.getProtocol() == null ? "TCP" : p.getProtocol()));
-          }
-        }
-      });
+      dep.getSpec()
+          .getTemplate()
+          .getSpec()
+          .getContainers()
+          .forEach(
+              c -> {
+                if (c.getPorts() != null) {
+                  for (ContainerPort p : c.getPorts()) {
+                    ports.add(
+                        new PodPort(
+                            p.getName(),
+                            p.getContainerPort(),
+                            p.getProtocol() == null ? "TCP" : p.getProtocol()));
+                  }
+                }
+              });
       for (int i = 0; i < replicas; i++, next++) {
         String ip = "127.0.1." + next;
-        out.add(new WorkloadInstance(d.name() + "-" + i, d.namespace(), ip, labels, d.name(), ports, true));
+        out.add(
+            new WorkloadInstance(
+                d.name() + "-" + i, d.namespace(), ip, labels, d.name(), ports, true));
       }
     }
     return new ServiceRegistry(out);

@@ -36,14 +36,21 @@ record TrafficPolicies(
 
   private TrafficPolicies with(TrafficPolicy tp, int port) {
     if (tp == null) return this;
-    TrafficPolicies r = new TrafficPolicies(
-        or(tp.getConnectionPool(), connectionPool), or(tp.getLoadBalancer(), loadBalancer),
-        or(tp.getOutlierDetection(), outlierDetection), or(tp.getTls(), tls));
+    TrafficPolicies r =
+        new TrafficPolicies(
+            or(tp.getConnectionPool(), connectionPool), or(tp.getLoadBalancer(), loadBalancer),
+            or(tp.getOutlierDetection(), outlierDetection), or(tp.getTls(), tls));
     if (tp.getPortLevelSettings() != null) {
       for (TrafficPolicyPortTrafficPolicy pl : tp.getPortLevelSettings()) {
-        if (pl.getPort() != null && pl.getPort().getNumber() != null && pl.getPort().getNumber() == port) {
-          r = new TrafficPolicies(or(pl.getConnectionPool(), r.connectionPool), or(pl.getLoadBalancer(), r.loadBalancer),
-              or(pl.getOutlierDetection(), r.outlierDetection), or(pl.getTls(), r.tls));
+        if (pl.getPort() != null
+            && pl.getPort().getNumber() != null
+            && pl.getPort().getNumber() == port) {
+          r =
+              new TrafficPolicies(
+                  or(pl.getConnectionPool(), r.connectionPool),
+                  or(pl.getLoadBalancer(), r.loadBalancer),
+                  or(pl.getOutlierDetection(), r.outlierDetection),
+                  or(pl.getTls(), r.tls));
         }
       }
     }

@@ -22,7 +22,9 @@ public record WorkloadInstance(
     ports = List.copyOf(ports);
   }
 
-  /** Istio's canonical service: the {@code service.istio.io/canonical-name} or {@code app} label. */
+  /**
+   * Istio's canonical service: the {@code service.istio.io/canonical-name} or {@code app} label.
+   */
   public String canonicalService() {
     String v = labels.get("service.istio.io/canonical-name");
     if (v == null) v = labels.get("app.kubernetes.io/name");

@@ -18,7 +18,8 @@ public final class XdsGenerator {
 
   private XdsGenerator() {}
 
-  public static XdsResources generate(MeshConfig config, ServiceRegistry registry, ProxyNode proxy) {
+  public static XdsResources generate(
+      MeshConfig config, ServiceRegistry registry, ProxyNode proxy) {
     return generate(new PushContext(config), registry, proxy);
   }
 
@@ -61,11 +62,15 @@ public final class XdsGenerator {
         if (target <= 0) continue;
         ClusterBuilder.InboundPort existing = byPort.get(target);
         if (existing == null) {
-          byPort.put(target, new ClusterBuilder.InboundPort(target, p.protocol(), p.name(), List.of(svc)));
+          byPort.put(
+              target, new ClusterBuilder.InboundPort(target, p.protocol(), p.name(), List.of(svc)));
         } else {
           List<MeshService> svcs = new ArrayList<>(existing.services());
           svcs.add(svc);
-          byPort.put(target, new ClusterBuilder.InboundPort(target, existing.protocol(), existing.portName(), svcs));
+          byPort.put(
+              target,
+              new ClusterBuilder.InboundPort(
+                  target, existing.protocol(), existing.portName(), svcs));
         }
       }
     }

@@ -33,6 +33,9 @@ public record XdsResources(
   }
 
   public ClusterLoadAssignment endpoints(String cluster) {
-    return endpoints.stream().filter(e -> e.getClusterName().equals(cluster)).findFirst().orElse(null);
+    return endpoints.stream()
+        .filter(e -> e.getClusterName().equals(cluster))
+        .findFirst()
+        .orElse(null);
   }
 }

@@ -11,7 +11,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** DestinationRule traffic policies, one row each: the {@code trafficPolicy:} YAML and the cluster it gives. */
+/**
+ * DestinationRule traffic policies, one row each: the {@code trafficPolicy:} YAML and the cluster
+ * it gives.
+ */
 class ClusterTableTest {
 
   static final String CLUSTER = "outbound|8080||product-service.default.svc.cluster.local";
@@ -22,84 +25,131 @@ class ClusterTableTest {
 
   static Stream<Arguments> rows() {
     return Stream.of(
-        row("no policy: LEAST_REQUEST, EDS over ADS, default thresholds", "{}", c -> {
-          assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
-          assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
-          assertThat(c.getEdsClusterConfig().getServiceName()).isEqualTo(CLUSTER);
-          assertThat(c.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
-          assertThat(c.getConnectTimeout().getSeconds()).isEqualTo(10);
-          var t = c.getCircuitBreakers().getThresholds(0);
-          assertThat(t.getMaxConnections().getValue()).isEqualTo(-1); // 4294967295 as unsigned
-          assertThat(t.getTrackRemaining()).isTrue();
-          var istio = c.getMetadata().getFilterMetadataOrThrow("istio");
-          assertThat(istio.getFieldsOrThrow("default_original_port").getNumberValue()).isEqualTo(8080);
-          assertThat(istio.getFieldsOrThrow("services").getListValue().getValues(0).getStructValue()
-              .getFieldsOrThrow("host").getStringValue()).isEqualTo("product-service.default.svc.cluster.local");
-        }),
-        row("simple ROUND_ROBIN", "{loadBalancer: {simple: ROUND_ROBIN}}",
+        row(
+            "no policy: LEAST_REQUEST, EDS over ADS, default thresholds",
+            "{}",
+            c -> {
+              assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+              assertThat(c.getEdsClusterConfig().getServiceName()).isEqualTo(CLUSTER);
+              assertThat(c.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
+              assertThat(c.getConnectTimeout().getSeconds()).isEqualTo(10);
+              var t = c.getCircuitBreakers().getThresholds(0);
+              assertThat(t.getMaxConnections().getValue()).isEqualTo(-1); // 4294967295 as unsigned
+              assertThat(t.getTrackRemaining()).isTrue();
+              var istio = c.getMetadata().getFilterMetadataOrThrow("istio");
+              assertThat(istio.getFieldsOrThrow("default_original_port").getNumberValue())
+                  .isEqualTo(8080);
+              assertThat(
+                      istio
+                          .getFieldsOrThrow("services")
+                          .getListValue()
+                          .getValues(0)
+                          .getStructValue()
+                          .getFieldsOrThrow("host")
+                          .getStringValue())
+                  .isEqualTo("product-service.default.svc.cluster.local");
+            }),
+        row(
+            "simple ROUND_ROBIN",
+            "{loadBalancer: {simple: ROUND_ROBIN}}",
             c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN)),
-        row("simple RANDOM", "{loadBalancer: {simple: RANDOM}}",
+        row(
+            "simple RANDOM",
+            "{loadBalancer: {simple: RANDOM}}",
             c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM)),
-        row("simple PASSTHROUGH: original destination", "{loadBalancer: {simple: PASSTHROUGH}}", c -> {
-          assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
-          assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.CLUSTER_PROVIDED);
-        }),
-        row("consistentHash ring hash", "{loadBalancer: {consistentHash: {useSourceIp: true}}}", c -> {
-          assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RING_HASH);
-          assertThat(c.getRingHashLbConfig().getMinimumRingSize().getValue()).isEqualTo(1024);
-        }),
-        row("consistentHash maglev", "{loadBalancer: {consistentHash: {httpQueryParameterName: u, maglev: {tableSize: 65537}}}}", c -> {
-          assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.MAGLEV);
-          assertThat(c.getMaglevLbConfig().getTableSize().getValue()).isEqualTo(65537);
-        }),
-        row("connectionPool tcp/http", """
+        row(
+            "simple PASSTHROUGH: original destination",
+            "{loadBalancer: {simple: PASSTHROUGH}}",
+            c -> {
+              assertThat(c.getType()).isEqualTo(Cluster.DiscoveryType.ORIGINAL_DST);
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.CLUSTER_PROVIDED);
+            }),
+        row(
+            "consistentHash ring hash",
+            "{loadBalancer: {consistentHash: {useSourceIp: true}}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RING_HASH);
+              assertThat(c.getRingHashLbConfig().getMinimumRingSize().getValue()).isEqualTo(1024);
+            }),
+        row(
+            "consistentHash maglev",
+            "{loadBalancer: {consistentHash: {httpQueryParameterName: u, maglev: {tableSize: 65537}}}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.MAGLEV);
+              assertThat(c.getMaglevLbConfig().getTableSize().getValue()).isEqualTo(65537);
+            }),
+        row(
+            "connectionPool tcp/http",
+            """
             {connectionPool: {tcp: {maxConnections: 5, connectTimeout: 3s},
               http: {http1MaxPendingRequests: 1, http2MaxRequests: 7, maxRetries: 2, maxRequestsPerConnection: 10, idleTimeout: 30s}}}
-            """, c -> {
-          var t = c.getCircuitBreakers().getThresholds(0);
-          assertThat(t.getMaxConnections().getValue()).isEqualTo(5);
-          assertThat(t.getMaxPendingRequests().getValue()).isEqualTo(1);
-          assertThat(t.getMaxRequests().getValue()).isEqualTo(7);
-          assertThat(t.getMaxRetries().getValue()).isEqualTo(2);
-          assertThat(c.getConnectTimeout().getSeconds()).isEqualTo(3);
-          HttpProtocolOptions o = unpack(c);
-          assertThat(o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue()).isEqualTo(10);
-          assertThat(o.getCommonHttpProtocolOptions().getIdleTimeout().getSeconds()).isEqualTo(30);
-          assertThat(o.getExplicitHttpConfig().hasHttpProtocolOptions()).isTrue();
-        }),
-        row("outlierDetection as Istio maps it", """
+            """,
+            c -> {
+              var t = c.getCircuitBreakers().getThresholds(0);
+              assertThat(t.getMaxConnections().getValue()).isEqualTo(5);
+              assertThat(t.getMaxPendingRequests().getValue()).isEqualTo(1);
+              assertThat(t.getMaxRequests().getValue()).isEqualTo(7);
+              assertThat(t.getMaxRetries().getValue()).isEqualTo(2);
+              assertThat(c.getConnectTimeout().getSeconds()).isEqualTo(3);
+              HttpProtocolOptions o = unpack(c);
+              assertThat(o.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue())
+                  .isEqualTo(10);
+              assertThat(o.getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                  .isEqualTo(30);
+              assertThat(o.getExplicitHttpConfig().hasHttpProtocolOptions()).isTrue();
+            }),
+        row(
+            "outlierDetection as Istio maps it",
+            """
             {outlierDetection: {consecutive5xxErrors: 3, consecutiveGatewayErrors: 2, interval: 5s, baseEjectionTime: 30s, maxEjectionPercent: 50}}
-            """, c -> {
-          var o = c.getOutlierDetection();
-          assertThat(o.getConsecutive5Xx().getValue()).isEqualTo(3);
-          assertThat(o.getEnforcingConsecutive5Xx().getValue()).isEqualTo(100);
-          assertThat(o.getConsecutiveGatewayFailure().getValue()).isEqualTo(2);
-          assertThat(o.getEnforcingConsecutiveGatewayFailure().getValue()).isEqualTo(100);
-          assertThat(o.getEnforcingSuccessRate().getValue()).isZero();
-          assertThat(o.getInterval().getSeconds()).isEqualTo(5);
-          assertThat(o.getBaseEjectionTime().getSeconds()).isEqualTo(30);
-          assertThat(o.getMaxEjectionPercent().getValue()).isEqualTo(50);
-          assertThat(c.getCommonLbConfig().getHealthyPanicThreshold().getValue()).isZero();
-        }),
-        row("tls SIMPLE with CA and SNI", "{tls: {mode: SIMPLE, sni: products.example.com, caCertificates: /etc/certs/ca.crt}}", c -> {
-          assertThat(c.getTransportSocket().getName()).isEqualTo("envoy.transport_sockets.tls");
-          UpstreamTlsContext t = unpackTls(c);
-          assertThat(t.getSni()).isEqualTo("products.example.com");
-          assertThat(t.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename()).isEqualTo("/etc/certs/ca.crt");
-        }),
-        row("tls DISABLE", "{tls: {mode: DISABLE}}", c -> assertThat(c.hasTransportSocket()).isFalse()),
-        row("portLevelSettings for this port override the top level", """
+            """,
+            c -> {
+              var o = c.getOutlierDetection();
+              assertThat(o.getConsecutive5Xx().getValue()).isEqualTo(3);
+              assertThat(o.getEnforcingConsecutive5Xx().getValue()).isEqualTo(100);
+              assertThat(o.getConsecutiveGatewayFailure().getValue()).isEqualTo(2);
+              assertThat(o.getEnforcingConsecutiveGatewayFailure().getValue()).isEqualTo(100);
+              assertThat(o.getEnforcingSuccessRate().getValue()).isZero();
+              assertThat(o.getInterval().getSeconds()).isEqualTo(5);
+              assertThat(o.getBaseEjectionTime().getSeconds()).isEqualTo(30);
+              assertThat(o.getMaxEjectionPercent().getValue()).isEqualTo(50);
+              assertThat(c.getCommonLbConfig().getHealthyPanicThreshold().getValue()).isZero();
+            }),
+        row(
+            "tls SIMPLE with CA and SNI",
+            "{tls: {mode: SIMPLE, sni: products.example.com, caCertificates: /etc/certs/ca.crt}}",
+            c -> {
+              assertThat(c.getTransportSocket().getName()).isEqualTo("envoy.transport_sockets.tls");
+              UpstreamTlsContext t = unpackTls(c);
+              assertThat(t.getSni()).isEqualTo("products.example.com");
+              assertThat(
+                      t.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename())
+                  .isEqualTo("/etc/certs/ca.crt");
+            }),
+        row(
+            "tls DISABLE",
+            "{tls: {mode: DISABLE}}",
+            c -> assertThat(c.hasTransportSocket()).isFalse()),
+        row(
+            "portLevelSettings for this port override the top level",
+            """
             {loadBalancer: {simple: RANDOM}, portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}]}
-            """, c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN)),
-        row("portLevelSettings for another port do not apply", """
+            """,
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN)),
+        row(
+            "portLevelSettings for another port do not apply",
+            """
             {portLevelSettings: [{port: {number: 9090}, loadBalancer: {simple: ROUND_ROBIN}}]}
-            """, c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)));
+            """,
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("rows")
   void translates(String name, String policy, Consumer<Cluster> check) {
-    String dr = """
+    String dr =
+        """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
         metadata:
@@ -113,20 +163,28 @@ class ClusterTableTest {
           - name: v2
             labels: {version: v2}
             trafficPolicy: {loadBalancer: {simple: RANDOM}}
-        """.formatted(policy.equals("{}") ? "" : "trafficPolicy: " + policy.strip().replace("\n", " "));
+        """
+            .formatted(
+                policy.equals("{}") ? "" : "trafficPolicy: " + policy.strip().replace("\n", " "));
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr);
-    XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    XdsResources r =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
     check.accept(r.cluster(CLUSTER));
     // subset clusters carry their subset, and the subset's own policy wins
     Cluster v2 = r.cluster("outbound|8080|v2|product-service.default.svc.cluster.local");
     assertThat(v2.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM);
-    assertThat(v2.getMetadata().getFilterMetadataOrThrow("istio").getFieldsOrThrow("subset").getStringValue())
+    assertThat(
+            v2.getMetadata()
+                .getFilterMetadataOrThrow("istio")
+                .getFieldsOrThrow("subset")
+                .getStringValue())
         .isEqualTo("v2");
   }
 
   static HttpProtocolOptions unpack(Cluster c) {
     try {
-      return c.getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
+      return c.getTypedExtensionProtocolOptionsOrThrow(
+              "envoy.extensions.upstreams.http.v3.HttpProtocolOptions")
           .unpack(HttpProtocolOptions.class);
     } catch (com.google.protobuf.InvalidProtocolBufferException e) {
       throw new AssertionError(e);

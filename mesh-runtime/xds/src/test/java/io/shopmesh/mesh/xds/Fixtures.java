@@ -15,9 +15,15 @@ final class Fixtures {
 
   static final Path MANIFESTS = Path.of("../../manifests").toAbsolutePath().normalize();
 
-  static final WorkloadInstance GATEWAY_POD = new WorkloadInstance("istio-ingressgateway-0", "istio-system",
-      "127.0.1.100", Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"), "istio-ingressgateway",
-      List.of(new PodPort("http2", 8080, "TCP"), new PodPort("https", 8443, "TCP")), false);
+  static final WorkloadInstance GATEWAY_POD =
+      new WorkloadInstance(
+          "istio-ingressgateway-0",
+          "istio-system",
+          "127.0.1.100",
+          Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
+          "istio-ingressgateway",
+          List.of(new PodPort("http2", 8080, "TCP"), new PodPort("https", 8443, "TCP")),
+          false);
 
   private Fixtures() {}
 
@@ -27,7 +33,8 @@ final class Fixtures {
   }
 
   static ServiceRegistry registry(MeshConfig config) {
-    List<WorkloadInstance> ws = new ArrayList<>(ServiceRegistry.fromDeployments(config).workloads());
+    List<WorkloadInstance> ws =
+        new ArrayList<>(ServiceRegistry.fromDeployments(config).workloads());
     ws.add(GATEWAY_POD);
     return new ServiceRegistry(ws);
   }
@@ -52,7 +59,8 @@ final class Fixtures {
     }
   }
 
-  static final String PRODUCT_SERVICE = """
+  static final String PRODUCT_SERVICE =
+      """
       apiVersion: v1
       kind: Service
       metadata:
@@ -65,7 +73,8 @@ final class Fixtures {
           app: product-service
       """;
 
-  static final String PRODUCT_DR = """
+  static final String PRODUCT_DR =
+      """
       apiVersion: networking.istio.io/v1
       kind: DestinationRule
       metadata:
@@ -82,20 +91,39 @@ final class Fixtures {
       """;
 
   static ServiceRegistry productPods() {
-    return new ServiceRegistry(List.of(
-        new WorkloadInstance("product-service-v1-0", "default", "127.0.1.5",
-            Map.of("app", "product-service", "version", "v1"), "product-service-v1",
-            List.of(new PodPort(null, 8080, "TCP")), true),
-        new WorkloadInstance("product-service-v2-0", "default", "127.0.1.7",
-            Map.of("app", "product-service", "version", "v2"), "product-service-v2",
-            List.of(new PodPort(null, 8080, "TCP")), true),
-        new WorkloadInstance("frontend-0", "default", "127.0.1.1",
-            Map.of("app", "frontend", "version", "v1"), "frontend",
-            List.of(new PodPort(null, 80, "TCP")), true)));
+    return new ServiceRegistry(
+        List.of(
+            new WorkloadInstance(
+                "product-service-v1-0",
+                "default",
+                "127.0.1.5",
+                Map.of("app", "product-service", "version", "v1"),
+                "product-service-v1",
+                List.of(new PodPort(null, 8080, "TCP")),
+                true),
+            new WorkloadInstance(
+                "product-service-v2-0",
+                "default",
+                "127.0.1.7",
+                Map.of("app", "product-service", "version", "v2"),
+                "product-service-v2",
+                List.of(new PodPort(null, 8080, "TCP")),
+                true),
+            new WorkloadInstance(
+                "frontend-0",
+                "default",
+                "127.0.1.1",
+                Map.of("app", "frontend", "version", "v1"),
+                "frontend",
+                List.of(new PodPort(null, 80, "TCP")),
+                true)));
   }
 
   static ProxyNode frontendSidecar() {
-    return ProxyNode.sidecar(productPods().workloads().stream()
-        .filter(w -> w.podName().equals("frontend-0")).findFirst().orElseThrow());
+    return ProxyNode.sidecar(
+        productPods().workloads().stream()
+            .filter(w -> w.podName().equals("frontend-0"))
+            .findFirst()
+            .orElseThrow());
   }
 }

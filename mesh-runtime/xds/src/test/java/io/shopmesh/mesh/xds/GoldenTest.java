@@ -25,15 +25,22 @@ class GoldenTest {
     MeshConfig config = Fixtures.manifests();
     ServiceRegistry reg = Fixtures.registry(config);
     return Stream.of(
-        Arguments.of("frontend-sidecar", config, reg, ProxyNode.sidecar(Fixtures.pod(reg, "frontend-0"))),
-        Arguments.of("product-v1-sidecar", config, reg, ProxyNode.sidecar(Fixtures.pod(reg, "product-service-v1-0"))),
-        Arguments.of("order-sidecar", config, reg, ProxyNode.sidecar(Fixtures.pod(reg, "order-service-0"))),
+        Arguments.of(
+            "frontend-sidecar", config, reg, ProxyNode.sidecar(Fixtures.pod(reg, "frontend-0"))),
+        Arguments.of(
+            "product-v1-sidecar",
+            config,
+            reg,
+            ProxyNode.sidecar(Fixtures.pod(reg, "product-service-v1-0"))),
+        Arguments.of(
+            "order-sidecar", config, reg, ProxyNode.sidecar(Fixtures.pod(reg, "order-service-0"))),
         Arguments.of("ingressgateway", config, reg, ProxyNode.router(Fixtures.GATEWAY_POD)));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("proxies")
-  void matchesGolden(String name, MeshConfig config, ServiceRegistry reg, ProxyNode proxy) throws IOException {
+  void matchesGolden(String name, MeshConfig config, ServiceRegistry reg, ProxyNode proxy)
+      throws IOException {
     assertThat(config.virtualServices()).hasSize(4);
     XdsResources r = XdsGenerator.generate(config, reg, proxy);
     check(name + "/lds.json", r.listeners());
@@ -45,7 +52,8 @@ class GoldenTest {
   static void check(String file, List<? extends Message> messages) throws IOException {
     String actual = EnvoyJson.printAll(messages);
     Path p = GOLDEN.resolve(file);
-    if (Boolean.getBoolean("golden.update") || !Files.exists(p) && Boolean.getBoolean("golden.create")) {
+    if (Boolean.getBoolean("golden.update")
+        || !Files.exists(p) && Boolean.getBoolean("golden.create")) {
       Files.createDirectories(p.getParent());
       Files.writeString(p, actual);
     }

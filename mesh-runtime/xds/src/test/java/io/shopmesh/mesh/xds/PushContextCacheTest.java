@@ -6,7 +6,9 @@ import io.shopmesh.mesh.config.MeshConfig;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** The per-push indexes give what a fresh translation gives: endpoints per registry, VS precedence. */
+/**
+ * The per-push indexes give what a fresh translation gives: endpoints per registry, VS precedence.
+ */
 class PushContextCacheTest {
 
   @Test
@@ -14,23 +16,30 @@ class PushContextCacheTest {
     MeshConfig config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR);
     PushContext ctx = new PushContext(config);
     ServiceRegistry all = Fixtures.productPods();
-    ServiceRegistry v1Only = new ServiceRegistry(all.workloads().stream()
-        .filter(w -> !w.podName().equals("product-service-v2-0")).toList());
+    ServiceRegistry v1Only =
+        new ServiceRegistry(
+            all.workloads().stream()
+                .filter(w -> !w.podName().equals("product-service-v2-0"))
+                .toList());
     String cluster = "outbound|8080||product-service.default.svc.cluster.local";
     for (ServiceRegistry reg : List.of(all, v1Only, all)) {
       XdsResources shared = XdsGenerator.generate(ctx, reg, Fixtures.frontendSidecar());
-      XdsResources fresh = XdsGenerator.generate(new PushContext(config), reg, Fixtures.frontendSidecar());
+      XdsResources fresh =
+          XdsGenerator.generate(new PushContext(config), reg, Fixtures.frontendSidecar());
       assertThat(shared.endpoints()).isEqualTo(fresh.endpoints());
     }
     XdsResources r = XdsGenerator.generate(ctx, v1Only, Fixtures.frontendSidecar());
     assertThat(r.endpoints(cluster).getEndpoints(0).getLbEndpointsCount()).isEqualTo(1);
-    assertThat(r.endpoints("outbound|8080|v2|product-service.default.svc.cluster.local").getEndpointsCount())
+    assertThat(
+            r.endpoints("outbound|8080|v2|product-service.default.svc.cluster.local")
+                .getEndpointsCount())
         .isZero();
   }
 
   @Test
   void sidecarVirtualServiceExactHostBeatsAnEarlierWildcard() {
-    String wildcard = """
+    String wildcard =
+        """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata:
@@ -43,7 +52,8 @@ class PushContextCacheTest {
             - destination:
                 host: product-service
         """;
-    String exact = """
+    String exact =
+        """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata:
@@ -57,8 +67,10 @@ class PushContextCacheTest {
                 host: product-service
         """;
     PushContext ctx = new PushContext(Fixtures.yaml(Fixtures.PRODUCT_SERVICE, wildcard, exact));
-    assertThat(ctx.sidecarVirtualService("product-service.default.svc.cluster.local").name()).isEqualTo("b-exact");
-    assertThat(ctx.sidecarVirtualService("other.default.svc.cluster.local").name()).isEqualTo("a-wildcard");
+    assertThat(ctx.sidecarVirtualService("product-service.default.svc.cluster.local").name())
+        .isEqualTo("b-exact");
+    assertThat(ctx.sidecarVirtualService("other.default.svc.cluster.local").name())
+        .isEqualTo("a-wildcard");
     assertThat(ctx.sidecarVirtualService("other.shop.svc.cluster.local")).isNull();
   }
 }

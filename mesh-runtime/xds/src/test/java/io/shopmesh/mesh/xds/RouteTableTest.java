@@ -18,7 +18,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** VirtualService http features, one row each: the {@code http:} YAML and what the Envoy routes must say. */
+/**
+ * VirtualService http features, one row each: the {@code http:} YAML and what the Envoy routes must
+ * say.
+ */
 class RouteTableTest {
 
   static final String VH = "product-service.default.svc.cluster.local:8080";
@@ -29,29 +32,47 @@ class RouteTableTest {
 
   static Stream<Arguments> rows() {
     return Stream.of(
-        row("uri exact", """
+        row(
+            "uri exact",
+            """
             - match: [{uri: {exact: /api/products}}]
               route: [{destination: {host: product-service}}]
-            """, r -> assertThat(r.get(0).getMatch().getPath()).isEqualTo("/api/products")),
-        row("uri prefix; Istio's config metadata and operation", """
+            """,
+            r -> assertThat(r.get(0).getMatch().getPath()).isEqualTo("/api/products")),
+        row(
+            "uri prefix; Istio's config metadata and operation",
+            """
             - match: [{uri: {prefix: /api}}]
               route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               assertThat(r.get(0).getMatch().getPrefix()).isEqualTo("/api");
               assertThat(r.get(0).getMatch().getCaseSensitive().getValue()).isTrue();
               assertThat(r.get(0).getDecorator().getOperation())
                   .isEqualTo("product-service.default.svc.cluster.local:8080/api*");
-              assertThat(r.get(0).getMetadata().getFilterMetadataOrThrow("istio").getFieldsOrThrow("config")
-                  .getStringValue()).isEqualTo("/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/product-vs");
+              assertThat(
+                      r.get(0)
+                          .getMetadata()
+                          .getFilterMetadataOrThrow("istio")
+                          .getFieldsOrThrow("config")
+                          .getStringValue())
+                  .isEqualTo(
+                      "/apis/networking.istio.io/v1alpha3/namespaces/default/virtual-service/product-vs");
             }),
-        row("uri regex and ignoreUriCase", """
+        row(
+            "uri regex and ignoreUriCase",
+            """
             - match: [{uri: {regex: "/api/v[0-9]+/.*"}, ignoreUriCase: true}]
               route: [{destination: {host: product-service}}]
-            """, r -> {
-              assertThat(r.get(0).getMatch().getSafeRegex().getRegex()).isEqualTo("/api/v[0-9]+/.*");
+            """,
+            r -> {
+              assertThat(r.get(0).getMatch().getSafeRegex().getRegex())
+                  .isEqualTo("/api/v[0-9]+/.*");
               assertThat(r.get(0).getMatch().getCaseSensitive().getValue()).isFalse();
             }),
-        row("headers exact, prefix, regex, present; withoutHeaders inverts", """
+        row(
+            "headers exact, prefix, regex, present; withoutHeaders inverts",
+            """
             - match:
               - headers:
                   user-type: {exact: premium}
@@ -61,7 +82,8 @@ class RouteTableTest {
                 withoutHeaders:
                   x-debug: {exact: "1"}
               route: [{destination: {host: product-service, subset: v2}}]
-            """, r -> {
+            """,
+            r -> {
               var h = r.get(0).getMatch().getHeadersList();
               assertThat(h).hasSize(5);
               assertThat(h.get(0).getName()).isEqualTo("user-type");
@@ -74,151 +96,204 @@ class RouteTableTest {
               assertThat(r.get(0).getRoute().getCluster())
                   .isEqualTo("outbound|8080|v2|product-service.default.svc.cluster.local");
             }),
-        row("method and authority are pseudo-header matches", """
+        row(
+            "method and authority are pseudo-header matches",
+            """
             - match: [{method: {exact: POST}, authority: {prefix: product}}]
               route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               var h = r.get(0).getMatch().getHeadersList();
               assertThat(h.get(0).getName()).isEqualTo(":method");
               assertThat(h.get(0).getStringMatch().getExact()).isEqualTo("POST");
               assertThat(h.get(1).getName()).isEqualTo(":authority");
               assertThat(h.get(1).getStringMatch().getPrefix()).isEqualTo("product");
             }),
-        row("queryParams exact, regex and present", """
+        row(
+            "queryParams exact, regex and present",
+            """
             - match: [{queryParams: {id: {exact: "7"}, q: {regex: "a.*"}, debug: {}}}]
               route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               var q = r.get(0).getMatch().getQueryParametersList();
               assertThat(q.get(0).getName()).isEqualTo("id");
               assertThat(q.get(0).getStringMatch().getExact()).isEqualTo("7");
               assertThat(q.get(1).getStringMatch().getSafeRegex().getRegex()).isEqualTo("a.*");
               assertThat(q.get(2).getPresentMatch()).isTrue();
             }),
-        row("match entries are ORed: one route per entry; a catch-all ends the list", """
+        row(
+            "match entries are ORed: one route per entry; a catch-all ends the list",
+            """
             - match: [{uri: {prefix: /a}}, {uri: {prefix: /b}}]
               route: [{destination: {host: product-service, subset: v1}}]
             - route: [{destination: {host: product-service, subset: v2}}]
             - route: [{destination: {host: product-service, subset: v1}}]
-            """, r -> {
+            """,
+            r -> {
               assertThat(r).hasSize(3);
               assertThat(r.get(2).getMatch().getPrefix()).isEqualTo("/");
             }),
-        row("match port other than the virtual host's is left out", """
+        row(
+            "match port other than the virtual host's is left out",
+            """
             - match: [{port: 9090, uri: {prefix: /x}}]
               route: [{destination: {host: product-service}}]
             - match: [{port: 8080, uri: {prefix: /y}}]
               route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               assertThat(r).hasSize(1);
               assertThat(r.get(0).getMatch().getPrefix()).isEqualTo("/y");
             }),
-        row("weighted destinations with total weight", """
+        row(
+            "weighted destinations with total weight",
+            """
             - route:
               - {destination: {host: product-service, subset: v1}, weight: 80}
               - {destination: {host: product-service, subset: v2}, weight: 20}
-            """, r -> {
+            """,
+            r -> {
               var wc = r.get(0).getRoute().getWeightedClusters();
-              assertThat(wc.getClustersList()).extracting(c -> c.getName() + "=" + c.getWeight().getValue())
-                  .containsExactly("outbound|8080|v1|product-service.default.svc.cluster.local=80",
+              assertThat(wc.getClustersList())
+                  .extracting(c -> c.getName() + "=" + c.getWeight().getValue())
+                  .containsExactly(
+                      "outbound|8080|v1|product-service.default.svc.cluster.local=80",
                       "outbound|8080|v2|product-service.default.svc.cluster.local=20");
               assertThat(wc.getTotalWeight().getValue()).isEqualTo(100);
             }),
-        row("timeout and retries with numeric retryOn codes", """
+        row(
+            "timeout and retries with numeric retryOn codes",
+            """
             - route: [{destination: {host: product-service}}]
               timeout: 5s
               retries: {attempts: 3, perTryTimeout: 2s, retryOn: "gateway-error,503,connect-failure"}
-            """, r -> {
+            """,
+            r -> {
               var a = r.get(0).getRoute();
               assertThat(a.getTimeout().getSeconds()).isEqualTo(5);
               assertThat(a.getRetryPolicy().getNumRetries().getValue()).isEqualTo(3);
               assertThat(a.getRetryPolicy().getPerTryTimeout().getSeconds()).isEqualTo(2);
-              assertThat(a.getRetryPolicy().getRetryOn()).isEqualTo("gateway-error,connect-failure,retriable-status-codes");
+              assertThat(a.getRetryPolicy().getRetryOn())
+                  .isEqualTo("gateway-error,connect-failure,retriable-status-codes");
               assertThat(a.getRetryPolicy().getRetriableStatusCodesList()).containsExactly(503);
               assertThat(a.getRetryPolicy().getRetryHostPredicate(0).getName())
                   .isEqualTo("envoy.retry_host_predicates.previous_hosts");
               assertThat(a.getRetryPolicy().getHostSelectionRetryMaxAttempts()).isEqualTo(5);
             }),
-        row("no retries block: Istio's default policy, no timeout", """
+        row(
+            "no retries block: Istio's default policy, no timeout",
+            """
             - route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               var a = r.get(0).getRoute();
               assertThat(a.getTimeout().getSeconds()).isZero();
               assertThat(a.getRetryPolicy()).isEqualTo(RouteBuilder.defaultRetryPolicy());
               assertThat(a.getRetryPolicy().getRetryOn())
-                  .isEqualTo("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+                  .isEqualTo(
+                      "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
               assertThat(a.getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
             }),
-        row("attempts 0 disables retries", """
+        row(
+            "attempts 0 disables retries",
+            """
             - route: [{destination: {host: product-service}}]
               retries: {attempts: 0}
-            """, r -> assertThat(r.get(0).getRoute().hasRetryPolicy()).isFalse()),
-        row("fault delay and abort with percentages; no retries or timeout", """
+            """,
+            r -> assertThat(r.get(0).getRoute().hasRetryPolicy()).isFalse()),
+        row(
+            "fault delay and abort with percentages; no retries or timeout",
+            """
             - route: [{destination: {host: product-service}}]
               timeout: 1s
               retries: {attempts: 3}
               fault:
                 delay: {fixedDelay: 7s, percentage: {value: 10}}
                 abort: {httpStatus: 503, percentage: {value: 0.5}}
-            """, r -> {
+            """,
+            r -> {
               HTTPFault f = unpack(r.get(0), "envoy.filters.http.fault", HTTPFault.class);
               assertThat(f.getDelay().getFixedDelay().getSeconds()).isEqualTo(7);
               assertThat(f.getDelay().getPercentage().getNumerator()).isEqualTo(100000);
-              assertThat(f.getDelay().getPercentage().getDenominator()).isEqualTo(FractionalPercent.DenominatorType.MILLION);
+              assertThat(f.getDelay().getPercentage().getDenominator())
+                  .isEqualTo(FractionalPercent.DenominatorType.MILLION);
               assertThat(f.getAbort().getHttpStatus()).isEqualTo(503);
               assertThat(f.getAbort().getPercentage().getNumerator()).isEqualTo(5000);
               assertThat(r.get(0).getRoute().hasRetryPolicy()).isFalse();
               assertThat(r.get(0).getRoute().getTimeout().getSeconds()).isZero();
             }),
-        row("mirror with mirrorPercentage", """
+        row(
+            "mirror with mirrorPercentage",
+            """
             - route: [{destination: {host: product-service, subset: v1}}]
               mirror: {host: product-service, subset: v2}
               mirrorPercentage: {value: 25}
-            """, r -> {
+            """,
+            r -> {
               var m = r.get(0).getRoute().getRequestMirrorPolicies(0);
-              assertThat(m.getCluster()).isEqualTo("outbound|8080|v2|product-service.default.svc.cluster.local");
+              assertThat(m.getCluster())
+                  .isEqualTo("outbound|8080|v2|product-service.default.svc.cluster.local");
               assertThat(m.getRuntimeFraction().getDefaultValue().getNumerator()).isEqualTo(250000);
             }),
-        row("mirror without percentage mirrors everything", """
+        row(
+            "mirror without percentage mirrors everything",
+            """
             - route: [{destination: {host: product-service, subset: v1}}]
               mirror: {host: product-service, subset: v2}
-            """, r -> {
+            """,
+            r -> {
               var m = r.get(0).getRoute().getRequestMirrorPolicies(0);
               assertThat(m.getRuntimeFraction().getDefaultValue().getNumerator()).isEqualTo(100);
               assertThat(m.getRuntimeFraction().getDefaultValue().getDenominator())
                   .isEqualTo(FractionalPercent.DenominatorType.HUNDRED);
             }),
-        row("redirect", """
+        row(
+            "redirect",
+            """
             - match: [{uri: {exact: /old}}]
               redirect: {uri: /new, authority: shop.example.com, redirectCode: 302}
-            """, r -> {
+            """,
+            r -> {
               RedirectAction a = r.get(0).getRedirect();
               assertThat(a.getPathRedirect()).isEqualTo("/new");
               assertThat(a.getHostRedirect()).isEqualTo("shop.example.com");
               assertThat(a.getResponseCode()).isEqualTo(RedirectAction.RedirectResponseCode.FOUND);
             }),
-        row("rewrite uri and authority", """
+        row(
+            "rewrite uri and authority",
+            """
             - match: [{uri: {prefix: /v1/}}]
               rewrite: {uri: /, authority: products.internal}
               route: [{destination: {host: product-service}}]
-            """, r -> {
+            """,
+            r -> {
               assertThat(r.get(0).getRoute().getPrefixRewrite()).isEqualTo("/");
-              assertThat(r.get(0).getRoute().getHostRewriteLiteral()).isEqualTo("products.internal");
+              assertThat(r.get(0).getRoute().getHostRewriteLiteral())
+                  .isEqualTo("products.internal");
             }),
-        row("headers set/add/remove on request and response", """
+        row(
+            "headers set/add/remove on request and response",
+            """
             - route: [{destination: {host: product-service}}]
               headers:
                 request: {set: {x-a: "1"}, add: {x-b: "2"}, remove: [x-c]}
                 response: {set: {x-d: "3"}, remove: [server]}
-            """, r -> {
+            """,
+            r -> {
               Route x = r.get(0);
-              assertThat(x.getRequestHeadersToAddList()).extracting(h -> h.getHeader().getKey() + ":" + h.getAppendAction())
-                  .containsExactly("x-a:" + HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
+              assertThat(x.getRequestHeadersToAddList())
+                  .extracting(h -> h.getHeader().getKey() + ":" + h.getAppendAction())
+                  .containsExactly(
+                      "x-a:" + HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD,
                       "x-b:" + HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD);
               assertThat(x.getRequestHeadersToRemoveList()).containsExactly("x-c");
               assertThat(x.getResponseHeadersToAdd(0).getHeader().getValue()).isEqualTo("3");
               assertThat(x.getResponseHeadersToRemoveList()).containsExactly("server");
             }),
-        row("corsPolicy", """
+        row(
+            "corsPolicy",
+            """
             - route: [{destination: {host: product-service}}]
               corsPolicy:
                 allowOrigins: [{exact: "https://shop.example.com"}, {regex: ".*\\\\.example\\\\.com"}]
@@ -227,9 +302,11 @@ class RouteTableTest {
                 exposeHeaders: [x-b]
                 maxAge: 24h
                 allowCredentials: true
-            """, r -> {
+            """,
+            r -> {
               CorsPolicy c = unpack(r.get(0), "envoy.filters.http.cors", CorsPolicy.class);
-              assertThat(c.getAllowOriginStringMatch(0).getExact()).isEqualTo("https://shop.example.com");
+              assertThat(c.getAllowOriginStringMatch(0).getExact())
+                  .isEqualTo("https://shop.example.com");
               assertThat(c.getAllowOriginStringMatch(1).hasSafeRegex()).isTrue();
               assertThat(c.getAllowMethods()).isEqualTo("GET,POST");
               assertThat(c.getAllowHeaders()).isEqualTo("x-a");
@@ -238,18 +315,23 @@ class RouteTableTest {
               assertThat(c.getAllowCredentials().getValue()).isTrue();
               assertThat(c.getFilterEnabled().getDefaultValue().getNumerator()).isEqualTo(100);
             }),
-        row("directResponse", """
+        row(
+            "directResponse",
+            """
             - directResponse: {status: 418, body: {string: teapot}}
-            """, r -> {
+            """,
+            r -> {
               assertThat(r.get(0).getDirectResponse().getStatus()).isEqualTo(418);
-              assertThat(r.get(0).getDirectResponse().getBody().getInlineString()).isEqualTo("teapot");
+              assertThat(r.get(0).getDirectResponse().getBody().getInlineString())
+                  .isEqualTo("teapot");
             }));
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("rows")
   void translates(String name, String http, Consumer<List<Route>> check) {
-    String vs = """
+    String vs =
+        """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata:
@@ -257,9 +339,11 @@ class RouteTableTest {
         spec:
           hosts: [product-service]
           http:
-        """ + http.indent(2);
+        """
+            + http.indent(2);
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR, vs);
-    XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    XdsResources r =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
     VirtualHost vh = vhost(r.route("8080"), VH);
     check.accept(vh.getRoutesList());
   }
@@ -267,25 +351,46 @@ class RouteTableTest {
   @Test
   void domainsFollowIstioAndShortNameOnlyInTheSameNamespace() {
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE);
-    XdsResources same = XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
-    assertThat(vhost(same.route("8080"), VH).getDomainsList()).containsExactly(
-        "product-service.default.svc.cluster.local", "product-service.default.svc.cluster.local:8080",
-        "product-service", "product-service:8080", "product-service.default.svc", "product-service.default.svc:8080",
-        "product-service.default", "product-service.default:8080");
-    ProxyNode other = new ProxyNode(ProxyNode.Type.SIDECAR, "sidecar~127.0.2.1~x-0.shop~shop.svc.cluster.local",
-        "127.0.2.1", "x-0", "shop", java.util.Map.of("app", "x"), "x", List.of(), "NONE");
+    XdsResources same =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    assertThat(vhost(same.route("8080"), VH).getDomainsList())
+        .containsExactly(
+            "product-service.default.svc.cluster.local",
+            "product-service.default.svc.cluster.local:8080",
+            "product-service",
+            "product-service:8080",
+            "product-service.default.svc",
+            "product-service.default.svc:8080",
+            "product-service.default",
+            "product-service.default:8080");
+    ProxyNode other =
+        new ProxyNode(
+            ProxyNode.Type.SIDECAR,
+            "sidecar~127.0.2.1~x-0.shop~shop.svc.cluster.local",
+            "127.0.2.1",
+            "x-0",
+            "shop",
+            java.util.Map.of("app", "x"),
+            "x",
+            List.of(),
+            "NONE");
     XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), other);
-    assertThat(vhost(r.route("8080"), VH).getDomainsList()).containsExactly(
-        "product-service.default.svc.cluster.local", "product-service.default.svc.cluster.local:8080",
-        "product-service.default", "product-service.default:8080", "product-service.default.svc",
-        "product-service.default.svc:8080");
+    assertThat(vhost(r.route("8080"), VH).getDomainsList())
+        .containsExactly(
+            "product-service.default.svc.cluster.local",
+            "product-service.default.svc.cluster.local:8080",
+            "product-service.default",
+            "product-service.default:8080",
+            "product-service.default.svc",
+            "product-service.default.svc:8080");
     RouteConfiguration rc = r.route("8080");
     assertThat(rc.getVirtualHosts(rc.getVirtualHostsCount() - 1).getName()).isEqualTo("allow_any");
   }
 
   @Test
   void consistentHashBecomesTheRouteHashPolicy() {
-    String dr = """
+    String dr =
+        """
         apiVersion: networking.istio.io/v1
         kind: DestinationRule
         metadata:
@@ -303,7 +408,8 @@ class RouteTableTest {
                 consistentHash: {httpCookie: {name: session, ttl: 60s}}
         """;
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr);
-    XdsResources r = XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    XdsResources r =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
     Route def = vhost(r.route("8080"), VH).getRoutes(0);
     assertThat(def.getName()).isEqualTo("default");
     assertThat(def.getRoute().getHashPolicy(0).getHeader().getHeaderName()).isEqualTo("x-user");
@@ -311,7 +417,8 @@ class RouteTableTest {
     assertThat(def.getRoute().getRetryPolicy().getRetryHostPredicateList()).isEmpty();
     assertThat(def.getRoute().getRetryPolicy().getNumRetries().getValue()).isEqualTo(2);
 
-    String vs = """
+    String vs =
+        """
         apiVersion: networking.istio.io/v1
         kind: VirtualService
         metadata:
@@ -321,15 +428,21 @@ class RouteTableTest {
           http:
           - route: [{destination: {host: product-service, subset: v1}}]
         """;
-    r = XdsGenerator.generate(Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr, vs), Fixtures.productPods(),
-        Fixtures.frontendSidecar());
+    r =
+        XdsGenerator.generate(
+            Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr, vs),
+            Fixtures.productPods(),
+            Fixtures.frontendSidecar());
     var hp = vhost(r.route("8080"), VH).getRoutes(0).getRoute().getHashPolicy(0);
     assertThat(hp.getCookie().getName()).isEqualTo("session");
     assertThat(hp.getCookie().getTtl().getSeconds()).isEqualTo(60);
   }
 
   static VirtualHost vhost(RouteConfiguration rc, String name) {
-    return rc.getVirtualHostsList().stream().filter(v -> v.getName().equals(name)).findFirst().orElseThrow();
+    return rc.getVirtualHostsList().stream()
+        .filter(v -> v.getName().equals(name))
+        .findFirst()
+        .orElseThrow();
   }
 
   static <T extends com.google.protobuf.Message> T unpack(Route r, String filter, Class<T> type) {

@@ -13,9 +13,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What the analyzers see: every object that was read (valid or not, as istioctl analyze does),
- * the workloads they run, and, like a cluster with Istio installed, the ingress gateway
- * (Service and pod istio-system/istio-ingressgateway) unless the config brings its own.
+ * What the analyzers see: every object that was read (valid or not, as istioctl analyze does), the
+ * workloads they run, and, like a cluster with Istio installed, the ingress gateway (Service and
+ * pod istio-system/istio-ingressgateway) unless the config brings its own.
  */
 public final class AnalysisContext {
 
@@ -44,15 +44,22 @@ public final class AnalysisContext {
         augment(podLabels, r.spec().path("nodeName").asText(""), nodes);
         workloads.add(new Workload(r.namespace(), r.name(), podLabels, r));
       } else if (r.is("apps", "Deployment") && r.spec().path("replicas").asInt(1) > 0) {
-        workloads.add(new Workload(r.namespace(), r.name(),
-            labels(r.spec().path("template").path("metadata").path("labels")), r));
+        workloads.add(
+            new Workload(
+                r.namespace(),
+                r.name(),
+                labels(r.spec().path("template").path("metadata").path("labels")),
+                r));
       }
     }
   }
 
   /** Istio's MeshConfig (as in istioctl analyze --meshConfigFile); only proxyMetadata is used. */
   public AnalysisContext withMeshConfig(JsonNode meshConfig) {
-    this.meshConfig = meshConfig == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : meshConfig;
+    this.meshConfig =
+        meshConfig == null
+            ? com.fasterxml.jackson.databind.node.MissingNode.getInstance()
+            : meshConfig;
     return this;
   }
 
@@ -94,7 +101,8 @@ public final class AnalysisContext {
    * Istio adds the locality of a pod's node and the node name to its labels, so DestinationRule
    * subsets can select by topology (label.AugmentLabels).
    */
-  private static void augment(Map<String, String> podLabels, String nodeName, Map<String, Map<String, String>> nodes) {
+  private static void augment(
+      Map<String, String> podLabels, String nodeName, Map<String, Map<String, String>> nodes) {
     Map<String, String> node = nodes.get(nodeName);
     if (node != null) {
       String region = node.getOrDefault("topology.kubernetes.io/region", "");
@@ -118,32 +126,83 @@ public final class AnalysisContext {
   /** Kubernetes' selector string: sorted {@code k=v} pairs joined by commas. */
   public static String selectorString(Map<String, String> selector) {
     StringBuilder sb = new StringBuilder();
-    new TreeMap<>(selector).forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ",").append(k).append('=').append(v));
+    new TreeMap<>(selector)
+        .forEach((k, v) -> sb.append(sb.length() == 0 ? "" : ",").append(k).append('=').append(v));
     return sb.toString();
   }
 
   private static void addDefaults(List<Resource> all) {
-    boolean hasService = all.stream().anyMatch(r -> r.is("", "Service") && INGRESS_NAME.equals(r.name())
-        && INGRESS_NAMESPACE.equals(r.namespace()));
-    boolean hasPod = all.stream().anyMatch(r -> (r.is("", "Pod") || r.is("apps", "Deployment"))
-        && INGRESS_NAMESPACE.equals(r.namespace()) && r.name() != null && r.name().startsWith(INGRESS_NAME));
+    boolean hasService =
+        all.stream()
+            .anyMatch(
+                r ->
+                    r.is("", "Service")
+                        && INGRESS_NAME.equals(r.name())
+                        && INGRESS_NAMESPACE.equals(r.namespace()));
+    boolean hasPod =
+        all.stream()
+            .anyMatch(
+                r ->
+                    (r.is("", "Pod") || r.is("apps", "Deployment"))
+                        && INGRESS_NAMESPACE.equals(r.namespace())
+                        && r.name() != null
+                        && r.name().startsWith(INGRESS_NAME));
     ObjectMapper om = new ObjectMapper();
     SourceRef builtIn = new SourceRef(Path.of("<built-in>"), 0);
     if (!hasService) {
-      JsonNode svc = om.createObjectNode()
-          .put("apiVersion", "v1").put("kind", "Service")
-          .set("metadata", om.createObjectNode().put("name", INGRESS_NAME).put("namespace", INGRESS_NAMESPACE));
-      ((com.fasterxml.jackson.databind.node.ObjectNode) svc).set("spec", om.valueToTree(Map.of(
-          "selector", Map.of("istio", "ingressgateway"),
-          "ports", List.of(
-              Map.of("name", "http2", "port", 80, "targetPort", 8080, "protocol", "TCP"),
-              Map.of("name", "https", "port", 443, "targetPort", 8443, "protocol", "TCP")))));
+      JsonNode svc =
+          om.createObjectNode()
+              .put("apiVersion", "v1")
+              .put("kind", "Service")
+              .set(
+                  "metadata",
+                  om.createObjectNode()
+                      .put("name", INGRESS_NAME)
+                      .put("namespace", INGRESS_NAMESPACE));
+      ((com.fasterxml.jackson.databind.node.ObjectNode) svc)
+          .set(
+              "spec",
+              om.valueToTree(
+                  Map.of(
+                      "selector", Map.of("istio", "ingressgateway"),
+                      "ports",
+                          List.of(
+                              Map.of(
+                                  "name",
+                                  "http2",
+                                  "port",
+                                  80,
+                                  "targetPort",
+                                  8080,
+                                  "protocol",
+                                  "TCP"),
+                              Map.of(
+                                  "name",
+                                  "https",
+                                  "port",
+                                  443,
+                                  "targetPort",
+                                  8443,
+                                  "protocol",
+                                  "TCP")))));
       all.add(new Resource("v1", "Service", INGRESS_NAMESPACE, INGRESS_NAME, svc, builtIn));
     }
     if (!hasPod) {
-      JsonNode pod = om.valueToTree(Map.of("apiVersion", "v1", "kind", "Pod", "metadata", Map.of(
-          "name", INGRESS_NAME, "namespace", INGRESS_NAMESPACE,
-          "labels", Map.of("istio", "ingressgateway", "app", INGRESS_NAME))));
+      JsonNode pod =
+          om.valueToTree(
+              Map.of(
+                  "apiVersion",
+                  "v1",
+                  "kind",
+                  "Pod",
+                  "metadata",
+                  Map.of(
+                      "name",
+                      INGRESS_NAME,
+                      "namespace",
+                      INGRESS_NAMESPACE,
+                      "labels",
+                      Map.of("istio", "ingressgateway", "app", INGRESS_NAME))));
       all.add(new Resource("v1", "Pod", INGRESS_NAMESPACE, INGRESS_NAME, pod, builtIn));
     }
   }

@@ -10,8 +10,8 @@ import java.util.List;
 import java.util.function.Predicate;
 
 /**
- * {@code istioctl analyze} for this mesh: read the files, validate every object (IST0106 /
- * IST0133 / IST0130 / IST0131), then run the analyzers over everything that was read.
+ * {@code istioctl analyze} for this mesh: read the files, validate every object (IST0106 / IST0133
+ * / IST0130 / IST0131), then run the analyzers over everything that was read.
  */
 public final class Analyzers {
 
@@ -44,12 +44,14 @@ public final class Analyzers {
     // rejects whatever istiod would reject
     out = new ArrayList<>(new ConfigLoader().build(resources, out).diagnostics());
     out.addAll(run(resources, true, a -> true));
-    // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it once
+    // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it
+    // once
     return sorted(new ArrayList<>(new java.util.LinkedHashSet<>(out)));
   }
 
   /** Runs the selected analyzers over resources (with or without the mesh's built-in gateway). */
-  public static List<Diagnostic> run(List<Resource> resources, boolean meshDefaults, Predicate<Analyzer> which) {
+  public static List<Diagnostic> run(
+      List<Resource> resources, boolean meshDefaults, Predicate<Analyzer> which) {
     return run(new AnalysisContext(resources, meshDefaults), which);
   }
 
@@ -66,9 +68,11 @@ public final class Analyzers {
 
   public static List<Diagnostic> sorted(List<Diagnostic> diags) {
     List<Diagnostic> out = new ArrayList<>(diags);
-    out.sort(Comparator.comparing((Diagnostic d) -> d.source() == null ? "" : String.valueOf(d.source().file()))
-        .thenComparingInt(d -> d.source() == null ? 0 : d.source().line())
-        .thenComparing(Diagnostic::code));
+    out.sort(
+        Comparator.comparing(
+                (Diagnostic d) -> d.source() == null ? "" : String.valueOf(d.source().file()))
+            .thenComparingInt(d -> d.source() == null ? 0 : d.source().line())
+            .thenComparing(Diagnostic::code));
     return out;
   }
 
@@ -76,5 +80,4 @@ public final class Analyzers {
   public static boolean hasErrors(List<Diagnostic> diags) {
     return diags.stream().anyMatch(d -> d.level() == Diagnostic.Level.ERROR);
   }
-
 }

@@ -41,8 +41,9 @@ final class DestinationRuleAnalyzers {
             }
           }
           if (!matched) {
-            out.add(Messages.subsetNotSelectPods(dr, "spec.subsets[" + i + "].name",
-                subsets.get(i).path("name").asText("")));
+            out.add(
+                Messages.subsetNotSelectPods(
+                    dr, "spec.subsets[" + i + "].name", subsets.get(i).path("name").asText("")));
           }
         }
       }
@@ -64,8 +65,9 @@ final class DestinationRuleAnalyzers {
         String host = spec.path("host").asText("");
         JsonNode tls = spec.path("trafficPolicy").path("tls");
         if (unverified(tls, selector)) {
-          out.add(Messages.noServerCertVerificationDestination(dr, "spec.trafficPolicy.tls.mode",
-              tls.path("mode").asText(), host));
+          out.add(
+              Messages.noServerCertVerificationDestination(
+                  dr, "spec.trafficPolicy.tls.mode", tls.path("mode").asText(), host));
         }
         JsonNode pls = spec.path("trafficPolicy").path("portLevelSettings");
         for (int i = 0; i < pls.size(); i++) {
@@ -73,8 +75,13 @@ final class DestinationRuleAnalyzers {
           if (unverified(ptls, selector)) {
             JsonNode port = pls.get(i).path("port");
             String portText = port.has("number") ? "number:" + port.get("number").asLong() : "";
-            out.add(Messages.noServerCertVerificationPort(dr, "spec.trafficPolicy.portLevelSettings[" + i
-                + "].tls.mode", ptls.path("mode").asText(), host, portText));
+            out.add(
+                Messages.noServerCertVerificationPort(
+                    dr,
+                    "spec.trafficPolicy.portLevelSettings[" + i + "].tls.mode",
+                    ptls.path("mode").asText(),
+                    host,
+                    portText));
           }
         }
       }

@@ -47,9 +47,19 @@ final class EgressTlsAnalyzer implements Analyzer {
           if (port == null || !Protocol.parse(port.protocol()).isTls()) {
             continue;
           }
-          String path = "spec.http[" + i + "].route[" + j + "].destination"
-              + (d.path("port").has("number") ? ".port.number" : ".host");
-          out.add(vs.diagnostic(Diagnostic.Level.WARNING, CODE, path, message(rule, host, port, e.serviceEntry())));
+          String path =
+              "spec.http["
+                  + i
+                  + "].route["
+                  + j
+                  + "].destination"
+                  + (d.path("port").has("number") ? ".port.number" : ".host");
+          out.add(
+              vs.diagnostic(
+                  Diagnostic.Level.WARNING,
+                  CODE,
+                  path,
+                  message(rule, host, port, e.serviceEntry())));
           break;
         }
       }
@@ -64,19 +74,35 @@ final class EgressTlsAnalyzer implements Analyzer {
     if (rule.has("retries")) {
       features.add("retries");
     }
-    for (String f : List.of("fault", "rewrite", "headers", "mirror", "mirrors", "corsPolicy", "match")) {
+    for (String f :
+        List.of("fault", "rewrite", "headers", "mirror", "mirrors", "corsPolicy", "match")) {
       if (rule.has(f)) {
         features.add(f);
       }
     }
-    String what = features.isEmpty() ? "HTTP route rules" : "HTTP route rules (" + String.join(", ", features) + ")";
-    return what + " for \"" + host + "\" go to port " + port.number() + ", which ServiceEntry " + se.id()
-        + " declares " + port.protocol().toUpperCase(java.util.Locale.ROOT) + ": the application speaks TLS itself,"
+    String what =
+        features.isEmpty()
+            ? "HTTP route rules"
+            : "HTTP route rules (" + String.join(", ", features) + ")";
+    return what
+        + " for \""
+        + host
+        + "\" go to port "
+        + port.number()
+        + ", which ServiceEntry "
+        + se.id()
+        + " declares "
+        + port.protocol().toUpperCase(java.util.Locale.ROOT)
+        + ": the application speaks TLS itself,"
         + " the sidecar sees only encrypted bytes and Istio builds no HTTP route for that port, so these rules"
-        + " cannot apply to application-originated TLS. Fix (egress TLS origination): the app calls http://" + host
-        + "; the ServiceEntry declares port 80 protocol HTTP with targetPort " + port.number()
+        + " cannot apply to application-originated TLS. Fix (egress TLS origination): the app calls http://"
+        + host
+        + "; the ServiceEntry declares port 80 protocol HTTP with targetPort "
+        + port.number()
         + "; this VirtualService routes to port 80; a DestinationRule sets trafficPolicy.portLevelSettings"
-        + " port 80 tls.mode SIMPLE (sni " + host + ") so the sidecar originates TLS"
+        + " port 80 tls.mode SIMPLE (sni "
+        + host
+        + ") so the sidecar originates TLS"
         + " (see manifests/payment-serviceentry.yaml, payment-virtualservice.yaml, payment-destination-rule.yaml).";
   }
 }

@@ -29,7 +29,8 @@ final class GatewayAnalyzers {
       for (Resource gw : ctx.istio("Gateway")) {
         Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
         String sel = AnalysisContext.selectorString(selector);
-        String selPath = selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
+        String selPath =
+            selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
         Set<Long> servicePorts = new HashSet<>();
         Map<Long, Long> portMapping = new HashMap<>();
         int matches = 0;
@@ -88,7 +89,8 @@ final class GatewayAnalyzers {
       // selector~port -> gateway -> host -> bind
       Map<String, Map<String, Map<String, String>>> index = new LinkedHashMap<>();
       for (Resource gw : ctx.istio("Gateway")) {
-        String sel = AnalysisContext.selectorString(AnalysisContext.labels(gw.spec().path("selector")));
+        String sel =
+            AnalysisContext.selectorString(AnalysisContext.labels(gw.spec().path("selector")));
         for (JsonNode server : gw.spec().path("servers")) {
           String key = sel + "~" + server.path("port").path("number").asLong(0);
           Map<String, String> hb = new HashMap<>();
@@ -136,8 +138,14 @@ final class GatewayAnalyzers {
           if (!conflicts.isEmpty()) {
             List<String> hosts = new ArrayList<>();
             server.path("hosts").forEach(h -> hosts.add(h.asText()));
-            out.add(Messages.conflictingGateways(gw, "spec.servers[" + i + "]",
-                String.join(",", new TreeSet<>(conflicts)), sel, port, String.join(",", hosts)));
+            out.add(
+                Messages.conflictingGateways(
+                    gw,
+                    "spec.servers[" + i + "]",
+                    String.join(",", new TreeSet<>(conflicts)),
+                    sel,
+                    port,
+                    String.join(",", hosts)));
           }
         }
       }
@@ -166,7 +174,9 @@ final class GatewayAnalyzers {
     }
   }
 
-  /** IST0138: the same certificate on Gateways of the same workloads (HTTP/2 connection reuse 404s). */
+  /**
+   * IST0138: the same certificate on Gateways of the same workloads (HTTP/2 connection reuse 404s).
+   */
   static final class Certificate implements Analyzer {
     @Override
     public String name() {
@@ -179,16 +189,22 @@ final class GatewayAnalyzers {
       for (Resource gw : gateways) {
         Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
         for (Resource other : gateways) {
-          if (other == gw || !(selector.isEmpty()
-              || subset(selector, AnalysisContext.labels(other.spec().path("selector"))))) {
+          if (other == gw
+              || !(selector.isEmpty()
+                  || subset(selector, AnalysisContext.labels(other.spec().path("selector"))))) {
             continue;
           }
           for (JsonNode s1 : gw.spec().path("servers")) {
             for (JsonNode s2 : other.spec().path("servers")) {
               if (s1.has("tls") && s2.has("tls") && sameCertificate(s1.get("tls"), s2.get("tls"))) {
-                out.add(gw.diagnostic(Diagnostic.Level.WARNING, "IST0138", "metadata.name",
-                    "Duplicate certificate in multiple gateways " + Messages.goList(List.of(gw.id(), other.id()))
-                        + " may cause 404s if clients re-use HTTP2 connections."));
+                out.add(
+                    gw.diagnostic(
+                        Diagnostic.Level.WARNING,
+                        "IST0138",
+                        "metadata.name",
+                        "Duplicate certificate in multiple gateways "
+                            + Messages.goList(List.of(gw.id(), other.id()))
+                            + " may cause 404s if clients re-use HTTP2 connections."));
               }
             }
           }
@@ -228,7 +244,10 @@ final class GatewayAnalyzers {
     }
   }
 
-  /** IST0101 (credentialName without Secret), IST0161 (Secret without a usable, current certificate). */
+  /**
+   * IST0101 (credentialName without Secret), IST0161 (Secret without a usable, current
+   * certificate).
+   */
   static final class Secrets implements Analyzer {
     @Override
     public String name() {
@@ -239,11 +258,18 @@ final class GatewayAnalyzers {
     public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
       for (Resource gw : ctx.istio("Gateway")) {
         Map<String, String> selector = AnalysisContext.labels(gw.spec().path("selector"));
-        String ns = ctx.workloads().stream().filter(w -> w.matches(selector)).map(Workload::namespace)
-            .findFirst().orElse(null);
+        String ns =
+            ctx.workloads().stream()
+                .filter(w -> w.matches(selector))
+                .map(Workload::namespace)
+                .findFirst()
+                .orElse(null);
         if (ns == null) {
-          String path = selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
-          out.add(Messages.referencedResourceNotFound(gw, path, "selector", AnalysisContext.selectorString(selector)));
+          String path =
+              selector.isEmpty() ? "spec" : "spec.selector." + selector.keySet().iterator().next();
+          out.add(
+              Messages.referencedResourceNotFound(
+                  gw, path, "selector", AnalysisContext.selectorString(selector)));
           continue;
         }
         JsonNode servers = gw.spec().path("servers");
@@ -253,21 +279,35 @@ final class GatewayAnalyzers {
             continue;
           }
           String full = cn.contains("/") ? cn : ns + "/" + cn;
-          Resource secret = ctx.resources().stream().filter(r -> r.is("", "Secret") && r.id().equals(full))
-              .findFirst().orElse(null);
+          Resource secret =
+              ctx.resources().stream()
+                  .filter(r -> r.is("", "Secret") && r.id().equals(full))
+                  .findFirst()
+                  .orElse(null);
           String path = "spec.servers[" + i + "].tls.credentialName";
           if (secret == null) {
             out.add(Messages.referencedResourceNotFound(gw, path, "credentialName", cn));
           } else if (!validCertificate(secret)) {
-            out.add(gw.diagnostic(Diagnostic.Level.ERROR, "IST0161", path, "The credential referenced by the Gateway "
-                + gw.name() + " in namespace " + ns + " is invalid, which can cause the traffic not to work as"
-                + " expected."));
+            out.add(
+                gw.diagnostic(
+                    Diagnostic.Level.ERROR,
+                    "IST0161",
+                    path,
+                    "The credential referenced by the Gateway "
+                        + gw.name()
+                        + " in namespace "
+                        + ns
+                        + " is invalid, which can cause the traffic not to work as"
+                        + " expected."));
           }
         }
       }
     }
 
-    /** Istio's rule: cert+key or tls.crt+tls.key, the first PEM block parses, every certificate is current. */
+    /**
+     * Istio's rule: cert+key or tls.crt+tls.key, the first PEM block parses, every certificate is
+     * current.
+     */
     private static boolean validCertificate(Resource secret) {
       JsonNode data = secret.object().path("data");
       byte[] cert = decode(data, "cert");
@@ -280,15 +320,18 @@ final class GatewayAnalyzers {
         return false;
       }
       String pem = new String(cert, java.nio.charset.StandardCharsets.US_ASCII);
-      java.util.regex.Matcher m = java.util.regex.Pattern
-          .compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----").matcher(pem);
+      java.util.regex.Matcher m =
+          java.util.regex.Pattern.compile(
+                  "-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----")
+              .matcher(pem);
       if (!m.find()) {
         return false;
       }
       try {
         byte[] der = java.util.Base64.getMimeDecoder().decode(m.group(2));
-        var certs = java.security.cert.CertificateFactory.getInstance("X.509")
-            .generateCertificates(new java.io.ByteArrayInputStream(der));
+        var certs =
+            java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificates(new java.io.ByteArrayInputStream(der));
         if (certs.isEmpty()) {
           return false;
         }

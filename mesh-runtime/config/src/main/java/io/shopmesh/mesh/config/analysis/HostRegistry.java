@@ -16,7 +16,11 @@ import java.util.Map;
 final class HostRegistry {
 
   /** A known host: its ports and, for a ServiceEntry, the entry itself. */
-  record Entry(List<Port> ports, Resource serviceEntry, Resource service, Map<String, String> workloadSelector) {}
+  record Entry(
+      List<Port> ports,
+      Resource serviceEntry,
+      Resource service,
+      Map<String, String> workloadSelector) {}
 
   record Port(long number, String name, String protocol) {}
 
@@ -27,9 +31,18 @@ final class HostRegistry {
       JsonNode spec = se.spec();
       List<Port> ports = new ArrayList<>();
       for (JsonNode p : spec.path("ports")) {
-        ports.add(new Port(p.path("number").asLong(), p.path("name").asText(""), p.path("protocol").asText("")));
+        ports.add(
+            new Port(
+                p.path("number").asLong(),
+                p.path("name").asText(""),
+                p.path("protocol").asText("")));
       }
-      Entry e = new Entry(ports, se, null, AnalysisContext.labels(spec.path("workloadSelector").path("labels")));
+      Entry e =
+          new Entry(
+              ports,
+              se,
+              null,
+              AnalysisContext.labels(spec.path("workloadSelector").path("labels")));
       JsonNode exportTo = spec.path("exportTo");
       for (JsonNode h : spec.path("hosts")) {
         String fqdn = Hosts.fqdn(h.asText(), se.namespace());
@@ -49,11 +62,20 @@ final class HostRegistry {
     for (Resource svc : ctx.services()) {
       List<Port> ports = new ArrayList<>();
       for (JsonNode p : svc.spec().path("ports")) {
-        ports.add(new Port(p.path("port").asLong(), p.path("name").asText(""), p.path("protocol").asText("TCP")));
+        ports.add(
+            new Port(
+                p.path("port").asLong(),
+                p.path("name").asText(""),
+                p.path("protocol").asText("TCP")));
       }
       Entry e = new Entry(ports, null, svc, Map.of());
       String fqdn = Hosts.fqdn(svc.name(), svc.namespace());
-      String anno = svc.object().path("metadata").path("annotations").path("networking.istio.io/exportTo").asText("");
+      String anno =
+          svc.object()
+              .path("metadata")
+              .path("annotations")
+              .path("networking.istio.io/exportTo")
+              .asText("");
       if (anno.isEmpty()) {
         scoped.put("*/" + fqdn, e);
       } else {
@@ -65,7 +87,9 @@ final class HostRegistry {
     }
   }
 
-  /** Istio's GetDestinationHost: the entry a host seen from {@code sourceNs} resolves to, or null. */
+  /**
+   * Istio's GetDestinationHost: the entry a host seen from {@code sourceNs} resolves to, or null.
+   */
   Entry lookup(String sourceNs, JsonNode exportTo, String host) {
     String fqdn = Hosts.fqdn(host, sourceNs);
     Entry e = scoped.get("*/" + fqdn);

@@ -71,7 +71,10 @@ final class ServiceEntryAnalyzers {
         for (String scope : scopes) {
           for (JsonNode h : se.spec().path("hosts")) {
             for (JsonNode p : se.spec().path("ports")) {
-              index.computeIfAbsent(scope + "|" + h.asText() + "|" + p.path("number").asLong(), k -> new ArrayList<>())
+              index
+                  .computeIfAbsent(
+                      scope + "|" + h.asText() + "|" + p.path("number").asLong(),
+                      k -> new ArrayList<>())
                   .add(new Entry(p.path("protocol").asText(""), se));
             }
           }
@@ -93,8 +96,13 @@ final class ServiceEntryAnalyzers {
         entries.forEach(x -> names.add(x.se().id()));
         for (Entry x : entries) {
           if (reported.add(x.se().id())) {
-            out.add(Messages.conflictingServiceEntryProtocol(x.se(), String.join(", ", names), key[1],
-                Long.parseLong(key[2]), String.join(", ", protocols)));
+            out.add(
+                Messages.conflictingServiceEntryProtocol(
+                    x.se(),
+                    String.join(", ", names),
+                    key[1],
+                    Long.parseLong(key[2]),
+                    String.join(", ", protocols)));
           }
         }
       }

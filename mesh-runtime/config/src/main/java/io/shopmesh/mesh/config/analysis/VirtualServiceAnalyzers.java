@@ -32,8 +32,11 @@ final class VirtualServiceAnalyzers {
       for (int i = 0; i < rules.size(); i++) {
         JsonNode route = rules.get(i).path("route");
         for (int j = 0; j < route.size(); j++) {
-          out.add(new Dest(kind, "spec." + kind + "[" + i + "].route[" + j + "].destination",
-              route.get(j).path("destination")));
+          out.add(
+              new Dest(
+                  kind,
+                  "spec." + kind + "[" + i + "].route[" + j + "].destination",
+                  route.get(j).path("destination")));
         }
       }
     }
@@ -49,8 +52,11 @@ final class VirtualServiceAnalyzers {
       }
       JsonNode mirrors = rules.get(i).path("mirrors");
       for (int j = 0; j < mirrors.size(); j++) {
-        out.add(new Dest("http.mirrors", "spec.http[" + i + "].mirrors[" + j + "].destination",
-            mirrors.get(j).path("destination")));
+        out.add(
+            new Dest(
+                "http.mirrors",
+                "spec.http[" + i + "].mirrors[" + j + "].destination",
+                mirrors.get(j).path("destination")));
       }
     }
     return out;
@@ -94,7 +100,9 @@ final class VirtualServiceAnalyzers {
         for (Dest d : mirrorDestinations(vs.spec())) {
           HostRegistry.Entry e = registry.lookup(vs.namespace(), exportTo, d.host());
           if (e == null) {
-            out.add(Messages.referencedResourceNotFound(vs, d.path() + ".host", "mirror host", d.host()));
+            out.add(
+                Messages.referencedResourceNotFound(
+                    vs, d.path() + ".host", "mirror host", d.host()));
             continue;
           }
           checkPorts(vs, d, e, out);
@@ -111,8 +119,12 @@ final class VirtualServiceAnalyzers {
               for (Map.Entry<String, List<JsonNode>> sd : subsetDestinations.entrySet()) {
                 for (JsonNode other : sd.getValue()) {
                   if (other.path("host").asText("").equals(d.path("host").asText(""))) {
-                    out.add(Messages.ingressRouteRulesNotAffected(vs, "spec.http[" + i + "].route[" + j
-                        + "].destination.host", sd.getKey(), vs.id()));
+                    out.add(
+                        Messages.ingressRouteRulesNotAffected(
+                            vs,
+                            "spec.http[" + i + "].route[" + j + "].destination.host",
+                            sd.getKey(),
+                            vs.id()));
                   }
                 }
               }
@@ -122,7 +134,8 @@ final class VirtualServiceAnalyzers {
       }
     }
 
-    private static void checkPorts(Resource vs, Dest d, HostRegistry.Entry e, List<Diagnostic> out) {
+    private static void checkPorts(
+        Resource vs, Dest d, HostRegistry.Entry e, List<Diagnostic> out) {
       JsonNode port = d.destination().path("port");
       if (port.isMissingNode()) {
         if (e.ports().size() > 1) {
@@ -133,8 +146,9 @@ final class VirtualServiceAnalyzers {
       }
       long number = port.path("number").asLong(0);
       if (e.ports().stream().noneMatch(p -> p.number() == number)) {
-        out.add(Messages.referencedResourceNotFound(vs, d.path() + ".port.number", "host:port",
-            d.host() + ":" + number));
+        out.add(
+            Messages.referencedResourceNotFound(
+                vs, d.path() + ".port.number", "host:port", d.host() + ":" + number));
       }
     }
   }
@@ -165,13 +179,16 @@ final class VirtualServiceAnalyzers {
       }
     }
 
-    private static void check(Resource vs, Dest d, String what, Set<String> known, List<Diagnostic> out) {
+    private static void check(
+        Resource vs, Dest d, String what, Set<String> known, List<Diagnostic> out) {
       String subset = d.destination().path("subset").asText("");
       if (subset.isEmpty()) {
         return;
       }
       if (!known.contains(HostRegistry.resourceName(vs.namespace(), d.host()) + "+" + subset)) {
-        out.add(Messages.referencedResourceNotFound(vs, d.path() + ".subset", what, d.host() + "+" + subset));
+        out.add(
+            Messages.referencedResourceNotFound(
+                vs, d.path() + ".subset", what, d.host() + "+" + subset));
       }
     }
   }
@@ -186,8 +203,8 @@ final class VirtualServiceAnalyzers {
     @Override
     public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
       List<Resource> gateways = ctx.istio("Gateway");
-      List<Resource> kubeGateways = ctx.resources().stream()
-          .filter(r -> r.is(ConfigLoader.GATEWAY_API, "Gateway")).toList();
+      List<Resource> kubeGateways =
+          ctx.resources().stream().filter(r -> r.is(ConfigLoader.GATEWAY_API, "Gateway")).toList();
       for (Resource vs : ctx.istio("VirtualService")) {
         JsonNode names = vs.spec().path("gateways");
         List<String> vsHosts = new ArrayList<>();
@@ -200,18 +217,31 @@ final class VirtualServiceAnalyzers {
           String path = "spec.gateways[" + i + "]";
           String local = gwName.contains("/") ? gwName.substring(gwName.indexOf('/') + 1) : gwName;
           if (local.contains("~istio-autogenerated-k8s-gateway~")) {
-            out.add(vs.diagnostic(Diagnostic.Level.WARNING, "IST0165", path, "Gateway reference in VirtualService "
-                + vs.id() + " is to an implementation-generated internal Gateway: " + gwName + "."));
+            out.add(
+                vs.diagnostic(
+                    Diagnostic.Level.WARNING,
+                    "IST0165",
+                    path,
+                    "Gateway reference in VirtualService "
+                        + vs.id()
+                        + " is to an implementation-generated internal Gateway: "
+                        + gwName
+                        + "."));
             continue;
           }
           String full = gwName.contains("/") ? gwName : vs.namespace() + "/" + gwName;
           Resource gw = gateways.stream().filter(g -> g.id().equals(full)).findFirst().orElse(null);
-          Resource kube = gw != null ? null
-              : kubeGateways.stream().filter(g -> g.id().equals(full)).findFirst().orElse(null);
+          Resource kube =
+              gw != null
+                  ? null
+                  : kubeGateways.stream().filter(g -> g.id().equals(full)).findFirst().orElse(null);
           if (gw == null && kube == null) {
             out.add(Messages.referencedResourceNotFound(vs, path, "gateway", gwName));
           }
-          boolean match = kube != null ? hostsInKubeGateway(kube, vsHosts) : hostsInGateway(gw, vsHosts, vs.namespace());
+          boolean match =
+              kube != null
+                  ? hostsInKubeGateway(kube, vsHosts)
+                  : hostsInGateway(gw, vsHosts, vs.namespace());
           if (!match) {
             out.add(Messages.hostNotFoundInGateway(vs, path, vsHosts, full));
           }
@@ -300,7 +330,9 @@ final class VirtualServiceAnalyzers {
         }
         for (String scope : scopes) {
           for (JsonNode h : vs.spec().path("hosts")) {
-            byHost.computeIfAbsent(scope + "/" + Hosts.fqdn(h.asText(), vs.namespace()), k -> new ArrayList<>())
+            byHost
+                .computeIfAbsent(
+                    scope + "/" + Hosts.fqdn(h.asText(), vs.namespace()), k -> new ArrayList<>())
                 .add(vs);
           }
         }
@@ -343,7 +375,8 @@ final class VirtualServiceAnalyzers {
       Map<String, List<Map<String, String>>> authnByNs = new LinkedHashMap<>();
       for (Resource ra : ctx.resources()) {
         if (ra.is(ConfigLoader.ISTIO_SECURITY, "RequestAuthentication")) {
-          authnByNs.computeIfAbsent(ra.namespace(), k -> new ArrayList<>())
+          authnByNs
+              .computeIfAbsent(ra.namespace(), k -> new ArrayList<>())
               .add(AnalysisContext.labels(ra.spec().path("selector").path("matchLabels")));
         }
       }
@@ -368,15 +401,26 @@ final class VirtualServiceAnalyzers {
             if (!pod.matches(selector)) {
               continue;
             }
-            List<Map<String, String>> selectors = new ArrayList<>(
-                authnByNs.getOrDefault(AnalysisContext.INGRESS_NAMESPACE, List.of()));
+            List<Map<String, String>> selectors =
+                new ArrayList<>(
+                    authnByNs.getOrDefault(AnalysisContext.INGRESS_NAMESPACE, List.of()));
             selectors.addAll(authnByNs.getOrDefault(pod.namespace(), List.of()));
             if (selectors.stream().noneMatch(pod::matches)) {
-              out.add(vs.diagnostic(Diagnostic.Level.ERROR, "IST0149", "metadata.name",
-                  "The virtual service uses the JWT claim based routing (key: " + key + ") but found no request"
-                      + " authentication for the gateway (" + full + ") pod (" + pod.name() + "). The request"
-                      + " authentication must first be applied for the gateway pods to validate the JWT token and"
-                      + " make the claims available for routing."));
+              out.add(
+                  vs.diagnostic(
+                      Diagnostic.Level.ERROR,
+                      "IST0149",
+                      "metadata.name",
+                      "The virtual service uses the JWT claim based routing (key: "
+                          + key
+                          + ") but found no request"
+                          + " authentication for the gateway ("
+                          + full
+                          + ") pod ("
+                          + pod.name()
+                          + "). The request"
+                          + " authentication must first be applied for the gateway pods to validate the JWT token and"
+                          + " make the claims available for routing."));
             }
           }
         }

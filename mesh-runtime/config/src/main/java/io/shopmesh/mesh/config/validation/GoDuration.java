@@ -7,13 +7,31 @@ import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Go's duration syntax ({@code 10s}, {@code 1.5s}, {@code 1h30m}, {@code 250ms}), as Istio reads it. */
+/**
+ * Go's duration syntax ({@code 10s}, {@code 1.5s}, {@code 1h30m}, {@code 250ms}), as Istio reads
+ * it.
+ */
 public final class GoDuration {
 
   private static final Pattern PART = Pattern.compile("(\\d*\\.?\\d*)(ns|us|µs|μs|ms|s|m|h)");
-  private static final Map<String, Long> NANOS = Map.of(
-      "ns", 1L, "us", 1_000L, "µs", 1_000L, "μs", 1_000L, "ms", 1_000_000L,
-      "s", 1_000_000_000L, "m", 60_000_000_000L, "h", 3_600_000_000_000L);
+  private static final Map<String, Long> NANOS =
+      Map.of(
+          "ns",
+          1L,
+          "us",
+          1_000L,
+          "µs",
+          1_000L,
+          "μs",
+          1_000L,
+          "ms",
+          1_000_000L,
+          "s",
+          1_000_000_000L,
+          "m",
+          60_000_000_000L,
+          "h",
+          3_600_000_000_000L);
 
   private GoDuration() {}
 

@@ -18,27 +18,59 @@ import java.util.regex.Pattern;
 
 /**
  * The checks of Istio's validating webhook (pkg/config/validation) for VirtualService,
- * DestinationRule, Gateway and ServiceEntry, with Istio's wording. Runs after the CRD schema
- * checks have passed, as the webhook does behind the API server.
+ * DestinationRule, Gateway and ServiceEntry, with Istio's wording. Runs after the CRD schema checks
+ * have passed, as the webhook does behind the API server.
  */
 public final class IstioValidator {
 
   private static final Pattern HEADER_NAME = Pattern.compile("^[!#$%&'*+\\-.^_`|~A-Za-z0-9]+$");
-  private static final Pattern LABEL_KEY = Pattern.compile(
-      "^([a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?"
-          + "((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$");
-  private static final Pattern LABEL_VALUE = Pattern.compile("^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$");
-  private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "reset-before-request",
-      "connect-failure", "retriable-4xx", "refused-stream", "retriable-status-codes", "retriable-headers",
-      "envoy-ratelimited", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal",
-      "resource-exhausted", "unavailable");
-  private static final Set<String> PSEUDO_HEADERS = Set.of(":method", ":scheme", ":authority", ":path", ":status");
-  private static final Set<String> CORS_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT",
-      "OPTIONS", "TRACE", "PATCH");
-  private static final Set<String> GRPC_STATUS = Set.of("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED");
+  private static final Pattern LABEL_KEY =
+      Pattern.compile(
+          "^([a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?)*/)?"
+              + "((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$");
+  private static final Pattern LABEL_VALUE =
+      Pattern.compile("^((?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$");
+  private static final Set<String> RETRY_ON =
+      Set.of(
+          "5xx",
+          "gateway-error",
+          "reset",
+          "reset-before-request",
+          "connect-failure",
+          "retriable-4xx",
+          "refused-stream",
+          "retriable-status-codes",
+          "retriable-headers",
+          "envoy-ratelimited",
+          "http3-post-connect-failure",
+          "cancelled",
+          "deadline-exceeded",
+          "internal",
+          "resource-exhausted",
+          "unavailable");
+  private static final Set<String> PSEUDO_HEADERS =
+      Set.of(":method", ":scheme", ":authority", ":path", ":status");
+  private static final Set<String> CORS_METHODS =
+      Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH");
+  private static final Set<String> GRPC_STATUS =
+      Set.of(
+          "OK",
+          "CANCELLED",
+          "UNKNOWN",
+          "INVALID_ARGUMENT",
+          "DEADLINE_EXCEEDED",
+          "NOT_FOUND",
+          "ALREADY_EXISTS",
+          "PERMISSION_DENIED",
+          "RESOURCE_EXHAUSTED",
+          "FAILED_PRECONDITION",
+          "ABORTED",
+          "OUT_OF_RANGE",
+          "UNIMPLEMENTED",
+          "INTERNAL",
+          "UNAVAILABLE",
+          "DATA_LOSS",
+          "UNAUTHENTICATED");
 
   private final List<Violation> out = new ArrayList<>();
   private final String namespace;
@@ -57,7 +89,7 @@ public final class IstioValidator {
       case "DestinationRule" -> v.destinationRule(spec);
       case "Gateway" -> v.gateway(object.path("metadata").path("name").asText(""), spec);
       case "ServiceEntry" -> v.serviceEntry(spec);
-      default -> { }
+      default -> {}
     }
     return v.out;
   }
@@ -150,13 +182,27 @@ public final class IstioValidator {
   }
 
   private void warnUnused(String path, String ruleno, String reason) {
-    out.add(new Violation(path, "VirtualService rule " + ruleno + " not used (" + reason + ").",
-        Diagnostic.Level.WARNING, "IST0130"));
+    out.add(
+        new Violation(
+            path,
+            "VirtualService rule " + ruleno + " not used (" + reason + ").",
+            Diagnostic.Level.WARNING,
+            "IST0130"));
   }
 
   private void warnIneffective(String path, String ruleno, String matchno, String dupno) {
-    out.add(new Violation(path, "VirtualService rule " + ruleno + " match " + matchno
-        + " is not used (duplicate/overlapping match in rule " + dupno + ").", Diagnostic.Level.INFO, "IST0131"));
+    out.add(
+        new Violation(
+            path,
+            "VirtualService rule "
+                + ruleno
+                + " match "
+                + matchno
+                + " is not used (duplicate/overlapping match in rule "
+                + dupno
+                + ").",
+            Diagnostic.Level.INFO,
+            "IST0131"));
   }
 
   private void jwtClaimRoutes(JsonNode route, String path, JsonNode gateways) {
@@ -167,8 +213,12 @@ public final class IstioValidator {
         while (names.hasNext()) {
           String key = names.next();
           if (key.startsWith("@request.auth.claims")) {
-            error(path + ".match[" + j + "]." + field + "." + key, "JWT claim based routing (key: " + key
-                + ") is only supported for gateway, found no gateways: " + goList(gateways));
+            error(
+                path + ".match[" + j + "]." + field + "." + key,
+                "JWT claim based routing (key: "
+                    + key
+                    + ") is only supported for gateway, found no gateways: "
+                    + goList(gateways));
           }
         }
       }
@@ -179,10 +229,14 @@ public final class IstioValidator {
     boolean root = !delegate && r.has("delegate");
     if (root) {
       if (r.has("redirect")) {
-        error(path + ".redirect", "root HTTP route " + r.path("name").asText("") + " must not specify redirect");
+        error(
+            path + ".redirect",
+            "root HTTP route " + r.path("name").asText("") + " must not specify redirect");
       }
       if (r.has("route")) {
-        error(path + ".route", "root HTTP route " + r.path("name").asText("") + " must not specify route");
+        error(
+            path + ".route",
+            "root HTTP route " + r.path("name").asText("") + " must not specify route");
       }
     } else {
       if (delegate && r.has("delegate")) {
@@ -227,18 +281,27 @@ public final class IstioValidator {
     fault(r.path("fault"), path + ".fault");
     if (r.has("mirrorPercent")) {
       if (r.get("mirrorPercent").asLong() > 100) {
-        error(path + ".mirrorPercent", "mirror_percent must have a max value of 100 (it has "
-            + r.get("mirrorPercent").asLong() + ")");
+        error(
+            path + ".mirrorPercent",
+            "mirror_percent must have a max value of 100 (it has "
+                + r.get("mirrorPercent").asLong()
+                + ")");
       }
-      warn(path + ".mirrorPercent", "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead");
+      warn(
+          path + ".mirrorPercent",
+          "using deprecated setting \"mirrorPercent\", use \"mirrorPercentage\" instead");
     }
     if (r.has("mirrorPercentage")) {
       double v = r.path("mirrorPercentage").path("value").asDouble(0);
       if (v > 100) {
-        error(path + ".mirrorPercentage", String.format("mirror_percentage must have a max value of 100 (it has %f)", v));
+        error(
+            path + ".mirrorPercentage",
+            String.format("mirror_percentage must have a max value of 100 (it has %f)", v));
       }
       if (v < 0) {
-        error(path + ".mirrorPercentage", String.format("mirror_percentage must have a min value of 0 (it has %f)", v));
+        error(
+            path + ".mirrorPercentage",
+            String.format("mirror_percentage must have a min value of 0 (it has %f)", v));
       }
     }
     if (r.has("mirror")) {
@@ -254,10 +317,14 @@ public final class IstioValidator {
       destination(mirrors.get(i).get("destination"), p + ".destination");
       double v = mirrors.get(i).path("percentage").path("value").asDouble(0);
       if (v > 100) {
-        error(p + ".percentage", String.format("mirror percentage must have a max value of 100 (it has %f)", v));
+        error(
+            p + ".percentage",
+            String.format("mirror percentage must have a max value of 100 (it has %f)", v));
       }
       if (v < 0) {
-        error(p + ".percentage", String.format("mirror percentage must have a min value of 0 (it has %f)", v));
+        error(
+            p + ".percentage",
+            String.format("mirror percentage must have a min value of 0 (it has %f)", v));
       }
     }
     redirect(r.path("redirect"), matches, path + ".redirect");
@@ -308,16 +375,20 @@ public final class IstioValidator {
     }
     labels(m.path("sourceLabels"), path + ".sourceLabels");
     gatewayNames(m.path("gateways"), path + ".gateways");
-    if (m.has("sourceNamespace") && !m.get("sourceNamespace").asText().isEmpty()
+    if (m.has("sourceNamespace")
+        && !m.get("sourceNamespace").asText().isEmpty()
         && !Hosts.isDns1123Label(m.get("sourceNamespace").asText())) {
-      error(path + ".sourceNamespace", "sourceNamespace match " + m.get("sourceNamespace").asText() + " is invalid");
+      error(
+          path + ".sourceNamespace",
+          "sourceNamespace match " + m.get("sourceNamespace").asText() + " is invalid");
     }
   }
 
   private void headerNameOrClaim(String name, String path) {
     if (name.isEmpty()) {
       error(path, "header name cannot be empty");
-    } else if (!name.startsWith("@request.auth.claims") && !PSEUDO_HEADERS.contains(name)
+    } else if (!name.startsWith("@request.auth.claims")
+        && !PSEUDO_HEADERS.contains(name)
         && !HEADER_NAME.matcher(name).matches()) {
       error(path, "header name " + name + " is not a valid header name");
     }
@@ -343,8 +414,13 @@ public final class IstioValidator {
     }
     String problem = Re2.check(re);
     if (problem != null) {
-      error(path, "\"" + where + "\": " + problem
-          + "; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)");
+      error(
+          path,
+          "\""
+              + where
+              + "\": "
+              + problem
+              + "; Istio uses RE2 style regex-based match (https://github.com/google/re2/wiki/Syntax)");
     }
   }
 
@@ -396,10 +472,14 @@ public final class IstioValidator {
     JsonNode origins = c.path("allowOrigins");
     for (int i = 0; i < origins.size(); i++) {
       JsonNode o = origins.get(i);
-      String m = o.has("exact") ? o.get("exact").asText() : o.has("prefix") ? o.get("prefix").asText()
-          : o.path("regex").asText("");
+      String m =
+          o.has("exact")
+              ? o.get("exact").asText()
+              : o.has("prefix") ? o.get("prefix").asText() : o.path("regex").asText("");
       if (m.isEmpty()) {
-        error(path + ".allowOrigins[" + i + "]", "'' is not a valid match type for CORS allow origins");
+        error(
+            path + ".allowOrigins[" + i + "]",
+            "'' is not a valid match type for CORS allow origins");
       } else if (o.has("regex")) {
         regex(m, "corsPolicy.allowOrigins", path + ".allowOrigins[" + i + "].regex");
       }
@@ -407,7 +487,9 @@ public final class IstioValidator {
     JsonNode methods = c.path("allowMethods");
     for (int i = 0; i < methods.size(); i++) {
       if (!CORS_METHODS.contains(methods.get(i).asText())) {
-        error(path + ".allowMethods[" + i + "]", "\"" + methods.get(i).asText() + "\" is not a supported HTTP method");
+        error(
+            path + ".allowMethods[" + i + "]",
+            "\"" + methods.get(i).asText() + "\" is not a supported HTTP method");
       }
     }
     for (String f : List.of("allowHeaders", "exposeHeaders")) {
@@ -441,9 +523,12 @@ public final class IstioValidator {
       percentage(abort.path("percentage"), path + ".abort.percentage");
       if (abort.has("grpcStatus")) {
         if (!GRPC_STATUS.contains(abort.get("grpcStatus").asText())) {
-          error(path + ".abort.grpcStatus", "gRPC status \"" + abort.get("grpcStatus").asText()
-              + "\" is not supported. See https://github.com/grpc/grpc/blob/master/doc/statuscodes.md for a list"
-              + " of supported codes, for example 'NOT_FOUND'");
+          error(
+              path + ".abort.grpcStatus",
+              "gRPC status \""
+                  + abort.get("grpcStatus").asText()
+                  + "\" is not supported. See https://github.com/grpc/grpc/blob/master/doc/statuscodes.md for a list"
+                  + " of supported codes, for example 'NOT_FOUND'");
         }
       } else if (abort.has("http2Error")) {
         error(path + ".abort.http2Error", "HTTP/2 abort fault injection not supported yet");
@@ -499,8 +584,12 @@ public final class IstioValidator {
         }
       }
     }
-    if (uri.isEmpty() && prefix.isEmpty() && r.path("authority").asText("").isEmpty() && !r.has("port")
-        && !r.has("derivePort") && r.path("scheme").asText("").isEmpty()) {
+    if (uri.isEmpty()
+        && prefix.isEmpty()
+        && r.path("authority").asText("").isEmpty()
+        && !r.has("port")
+        && !r.has("derivePort")
+        && r.path("scheme").asText("").isEmpty()) {
       error(path, "redirect must specify URI, authority, scheme, or port");
       return;
     }
@@ -524,9 +613,12 @@ public final class IstioValidator {
       return;
     }
     JsonNode body = d.path("body");
-    int size = body.path("string").asText("").length() + body.path("bytes").asText("").length() * 3 / 4;
+    int size =
+        body.path("string").asText("").length() + body.path("bytes").asText("").length() * 3 / 4;
     if (size > 1024 * 1024) {
-      error(path + ".body", "large direct_responses may impact control plane performance, must be less than 1MB");
+      error(
+          path + ".body",
+          "large direct_responses may impact control plane performance, must be less than 1MB");
     } else if (size > 100 * 1024) {
       warn(path + ".body", "large direct_responses may impact control plane performance");
     }
@@ -541,8 +633,10 @@ public final class IstioValidator {
     if (attempts < 0) {
       error(path + ".attempts", "attempts cannot be negative");
     }
-    if (attempts == 0 && (r.has("perTryTimeout") || !r.path("retryOn").asText("").isEmpty()
-        || r.has("retryRemoteLocalities"))) {
+    if (attempts == 0
+        && (r.has("perTryTimeout")
+            || !r.path("retryOn").asText("").isEmpty()
+            || r.has("retryRemoteLocalities"))) {
       error(path, "http retry policy configured when attempts are set to 0 (disabled)");
     }
     if (r.has("perTryTimeout")) {
@@ -581,17 +675,24 @@ public final class IstioValidator {
       return;
     }
     if (!uri && !regexRewrite && r.path("authority").asText("").isEmpty()) {
-      error(path, "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or"
-          + " UriRegexRewrite may be specified");
+      error(
+          path,
+          "rewrite must specify at least one of URI, UriRegexRewrite, or authority. Only one of URI or"
+              + " UriRegexRewrite may be specified");
       return;
     }
     if (regexRewrite) {
       JsonNode rr = r.get("uriRegexRewrite");
       if (rr.path("match").asText("").isEmpty() || rr.path("rewrite").asText("").isEmpty()) {
-        error(path + ".uriRegexRewrite", "UriRegexRewrite has errors: UriRegexRewrite requires both Rewrite and"
-            + " Match fields to be specified");
+        error(
+            path + ".uriRegexRewrite",
+            "UriRegexRewrite has errors: UriRegexRewrite requires both Rewrite and"
+                + " Match fields to be specified");
       } else {
-        regex(rr.get("match").asText(), "HTTPRewrite.UriRegexRewrite.Match", path + ".uriRegexRewrite.match");
+        regex(
+            rr.get("match").asText(),
+            "HTTPRewrite.UriRegexRewrite.Match",
+            path + ".uriRegexRewrite.match");
       }
     }
   }
@@ -690,7 +791,11 @@ public final class IstioValidator {
     String err = wildcardDomain(sni);
     if (err != null) {
       if (isIp(sni)) {
-        warn(path, "using an IP address (\"" + sni + "\") goes against SNI spec and most clients do not support this");
+        warn(
+            path,
+            "using an IP address (\""
+                + sni
+                + "\") goes against SNI spec and most clients do not support this");
         return;
       }
       if (!(appliesToGateway && sni.startsWith("outbound_"))) {
@@ -705,8 +810,13 @@ public final class IstioValidator {
         return;
       }
     }
-    error(path, "SNI host \"" + sni + "\" is not a compatible subset of any of the virtual service hosts: ["
-        + String.join(", ", hosts) + "]");
+    error(
+        path,
+        "SNI host \""
+            + sni
+            + "\" is not a compatible subset of any of the virtual service hosts: ["
+            + String.join(", ", hosts)
+            + "]");
   }
 
   private void l4Match(JsonNode m, String path) {
@@ -729,8 +839,15 @@ public final class IstioValidator {
       if (slash < 0) {
         if (name.contains(".")) {
           String[] parts = name.split("\\.");
-          warn(p, "using legacy gatewayName format \"" + name + "\"; prefer the <namespace>/<name> format: \""
-              + parts[1] + "/" + parts[0] + "\"");
+          warn(
+              p,
+              "using legacy gatewayName format \""
+                  + name
+                  + "\"; prefer the <namespace>/<name> format: \""
+                  + parts[1]
+                  + "/"
+                  + parts[0]
+                  + "\"");
         }
         String err = fqdn(name);
         if (err != null) {
@@ -781,10 +898,14 @@ public final class IstioValidator {
       }
       if (set.contains(namespace)) {
         if (set.size() > 1) {
-          error("spec.exportTo", "destination rule with workload selector cannot have multiple entries in exportTo");
+          error(
+              "spec.exportTo",
+              "destination rule with workload selector cannot have multiple entries in exportTo");
         }
       } else {
-        error("spec.exportTo", "destination rule with workload selector cannot have exportTo beyond current namespace");
+        error(
+            "spec.exportTo",
+            "destination rule with workload selector cannot have exportTo beyond current namespace");
       }
     }
   }
@@ -793,8 +914,14 @@ public final class IstioValidator {
     if (tp.isMissingNode() || tp.isNull()) {
       return;
     }
-    if (!(tp.has("outlierDetection") || tp.has("connectionPool") || tp.has("loadBalancer") || tp.has("tls")
-        || tp.has("portLevelSettings") || tp.has("tunnel") || tp.has("proxyProtocol") || tp.has("retryBudget"))) {
+    if (!(tp.has("outlierDetection")
+        || tp.has("connectionPool")
+        || tp.has("loadBalancer")
+        || tp.has("tls")
+        || tp.has("portLevelSettings")
+        || tp.has("tunnel")
+        || tp.has("proxyProtocol")
+        || tp.has("retryBudget"))) {
       error(path, "traffic policy must have at least one field");
       return;
     }
@@ -813,7 +940,10 @@ public final class IstioValidator {
       if (!t.has("port")) {
         error(p, "portTrafficPolicy must have valid port");
       }
-      if (!(t.has("outlierDetection") || t.has("connectionPool") || t.has("loadBalancer") || t.has("tls"))) {
+      if (!(t.has("outlierDetection")
+          || t.has("connectionPool")
+          || t.has("loadBalancer")
+          || t.has("tls"))) {
         error(p, "port traffic policy must have at least one field");
       } else {
         outlierDetection(t.path("outlierDetection"), p + ".outlierDetection");
@@ -831,18 +961,30 @@ public final class IstioValidator {
       String target = tunnel.path("targetHost").asText("");
       String fe = fqdn(target);
       if (fe != null && !isIp(target)) {
-        error(path + ".tunnel.targetHost", "tunnel target host must be valid FQDN or IP address: " + fe + "; "
-            + target + " is not a valid IP");
+        error(
+            path + ".tunnel.targetHost",
+            "tunnel target host must be valid FQDN or IP address: "
+                + fe
+                + "; "
+                + target
+                + " is not a valid IP");
       }
       long tport = tunnel.path("targetPort").asLong(0);
       if (tport < 1 || tport > 65535) {
-        error(path + ".tunnel.targetPort", "tunnel target port is invalid: port number " + tport
-            + " must be in the range 1..65535");
+        error(
+            path + ".tunnel.targetPort",
+            "tunnel target port is invalid: port number "
+                + tport
+                + " must be in the range 1..65535");
       }
     }
     JsonNode pp = tp.path("proxyProtocol");
-    if (!pp.isMissingNode() && pp.has("version") && !Set.of("V1", "V2").contains(pp.get("version").asText())) {
-      error(path + ".proxyProtocol.version", "proxy protocol version is invalid: " + pp.get("version").asText());
+    if (!pp.isMissingNode()
+        && pp.has("version")
+        && !Set.of("V1", "V2").contains(pp.get("version").asText())) {
+      error(
+          path + ".proxyProtocol.version",
+          "proxy protocol version is invalid: " + pp.get("version").asText());
     }
   }
 
@@ -854,13 +996,17 @@ public final class IstioValidator {
       duration(o.get("baseEjectionTime"), path + ".baseEjectionTime");
     }
     if (o.path("consecutiveErrors").asLong(0) != 0) {
-      warn(path + ".consecutiveErrors", "outlier detection consecutive errors is deprecated, use"
-          + " consecutiveGatewayErrors or consecutive5xxErrors instead");
+      warn(
+          path + ".consecutiveErrors",
+          "outlier detection consecutive errors is deprecated, use"
+              + " consecutiveGatewayErrors or consecutive5xxErrors instead");
     }
     if (!o.path("splitExternalLocalOriginErrors").asBoolean(false)
         && o.path("consecutiveLocalOriginFailures").asLong(0) > 0) {
-      error(path, "outlier detection consecutive local origin failures is specified, but split external local"
-          + " origin errors is set to false");
+      error(
+          path,
+          "outlier detection consecutive local origin failures is specified, but split external local"
+              + " origin errors is set to false");
     }
     if (o.has("interval")) {
       duration(o.get("interval"), path + ".interval");
@@ -882,15 +1028,25 @@ public final class IstioValidator {
       return;
     }
     JsonNode h = c.path("http");
-    nonNegative(h, "http1MaxPendingRequests", path + ".http", "http1 max pending requests must be non-negative");
+    nonNegative(
+        h,
+        "http1MaxPendingRequests",
+        path + ".http",
+        "http1 max pending requests must be non-negative");
     nonNegative(h, "http2MaxRequests", path + ".http", "http2 max requests must be non-negative");
-    nonNegative(h, "maxRequestsPerConnection", path + ".http", "max requests per connection must be non-negative");
+    nonNegative(
+        h,
+        "maxRequestsPerConnection",
+        path + ".http",
+        "max requests per connection must be non-negative");
     nonNegative(h, "maxRetries", path + ".http", "max retries must be non-negative");
-    nonNegative(h, "maxConcurrentStreams", path + ".http", "max concurrent streams must be non-negative");
+    nonNegative(
+        h, "maxConcurrentStreams", path + ".http", "max concurrent streams must be non-negative");
     if (h.has("idleTimeout")) {
       duration(h.get("idleTimeout"), path + ".http.idleTimeout");
     }
-    if (h.path("h2UpgradePolicy").asText("").equals("UPGRADE") && h.path("useClientProtocol").asBoolean(false)) {
+    if (h.path("h2UpgradePolicy").asText("").equals("UPGRADE")
+        && h.path("useClientProtocol").asBoolean(false)) {
       error(path + ".http", "use client protocol must not be true when H2UpgradePolicy is UPGRADE");
     }
     JsonNode ka = h.path("http2KeepAlive");
@@ -913,7 +1069,8 @@ public final class IstioValidator {
         duration(t.get(f), path + ".tcp." + f);
       }
     }
-    if (t.has("idleTimeout") && GoDuration.parse(t.get("idleTimeout").asText()).map(d -> !d.isZero()).orElse(true)) {
+    if (t.has("idleTimeout")
+        && GoDuration.parse(t.get("idleTimeout").asText()).map(d -> !d.isZero()).orElse(true)) {
       duration(t.get("idleTimeout"), path + ".tcp.idleTimeout");
     }
     for (String f : List.of("time", "interval")) {
@@ -940,10 +1097,14 @@ public final class IstioValidator {
         error(path + ".consistentHash.httpCookie", "name required for HttpCookie");
       }
       if (ch.path("minimumRingSize").asLong(0) != 0) {
-        warn(path + ".consistentHash.minimumRingSize", "consistent hash MinimumRingSize is deprecated, use"
-            + " ConsistentHashLB's RingHash configuration instead");
+        warn(
+            path + ".consistentHash.minimumRingSize",
+            "consistent hash MinimumRingSize is deprecated, use"
+                + " ConsistentHashLB's RingHash configuration instead");
         if (ch.has("ringHash") || ch.has("maglev")) {
-          error(path + ".consistentHash", "only one of MinimumRingSize or Maglev/Ringhash can be specified");
+          error(
+              path + ".consistentHash",
+              "only one of MinimumRingSize or Maglev/Ringhash can be specified");
         }
       }
       JsonNode ml = ch.path("maglev");
@@ -953,10 +1114,14 @@ public final class IstioValidator {
           error(path + ".consistentHash.maglev.tableSize", "tableSize must be set for maglev");
         }
         if (size >= 5000011) {
-          error(path + ".consistentHash.maglev.tableSize", "tableSize must be less than 5000011 for maglev");
+          error(
+              path + ".consistentHash.maglev.tableSize",
+              "tableSize must be less than 5000011 for maglev");
         }
         if (!isPrime(size)) {
-          error(path + ".consistentHash.maglev.tableSize", "tableSize must be a prime number for maglev");
+          error(
+              path + ".consistentHash.maglev.tableSize",
+              "tableSize must be a prime number for maglev");
         }
       }
     }
@@ -971,7 +1136,9 @@ public final class IstioValidator {
         duration(warm.get("duration"), path + ".warmup.duration");
       }
       if (warm.path("minimumPercent").asDouble(0) > 100) {
-        error(path + ".warmup.minimumPercent", "minimumPercent value should be less than or equal to 100");
+        error(
+            path + ".warmup.minimumPercent",
+            "minimumPercent value should be less than or equal to 100");
       }
       if (warm.has("aggression") && warm.path("aggression").asDouble(0) <= 0) {
         error(path + ".warmup.aggression", "aggression should be greater than 0");
@@ -1000,18 +1167,29 @@ public final class IstioValidator {
     String mode = tls.path("mode").asText("DISABLE");
     boolean hasCred = !tls.path("credentialName").asText("").isEmpty();
     if (tls.path("insecureSkipVerify").asBoolean(false)) {
-      if (mode.equals("SIMPLE") && (!tls.path("caCertificates").asText("").isEmpty() || hasCred
-          || tls.has("subjectAltNames"))) {
-        error(path, "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true");
+      if (mode.equals("SIMPLE")
+          && (!tls.path("caCertificates").asText("").isEmpty()
+              || hasCred
+              || tls.has("subjectAltNames"))) {
+        error(
+            path,
+            "cannot specify CaCertificates or CredentialName or SubjectAltNames when InsecureSkipVerify is set true");
       }
-      if (mode.equals("MUTUAL") && (!tls.path("caCertificates").asText("").isEmpty() || tls.has("subjectAltNames"))) {
-        error(path, "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
+      if (mode.equals("MUTUAL")
+          && (!tls.path("caCertificates").asText("").isEmpty() || tls.has("subjectAltNames"))) {
+        error(
+            path,
+            "cannot specify CaCertificates or SubjectAltNames when InsecureSkipVerify is set true");
       }
     }
     if ((mode.equals("SIMPLE") || mode.equals("MUTUAL")) && hasCred) {
-      if (!tls.path("clientCertificate").asText("").isEmpty() || !tls.path("caCertificates").asText("").isEmpty()
-          || !tls.path("privateKey").asText("").isEmpty() || !tls.path("caCrl").asText("").isEmpty()) {
-        error(path, "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
+      if (!tls.path("clientCertificate").asText("").isEmpty()
+          || !tls.path("caCertificates").asText("").isEmpty()
+          || !tls.path("privateKey").asText("").isEmpty()
+          || !tls.path("caCrl").asText("").isEmpty()) {
+        error(
+            path,
+            "cannot specify client certificates or CA certificate or CA CRL If credentialName is set");
       }
       return;
     }
@@ -1070,8 +1248,11 @@ public final class IstioValidator {
     } else {
       String proto = port.path("protocol").asText("");
       if (Protocol.parse(proto) == Protocol.UNSUPPORTED) {
-        error(path + ".port.protocol", "invalid protocol \"" + proto
-            + "\", supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP");
+        error(
+            path + ".port.protocol",
+            "invalid protocol \""
+                + proto
+                + "\", supported protocols are HTTP, HTTP2, GRPC, GRPC-WEB, MONGO, REDIS, MYSQL, TCP");
         portOk = false;
       }
       long number = port.path("number").asLong(0);
@@ -1104,7 +1285,8 @@ public final class IstioValidator {
         if (p.isHttp()) {
           boolean passThrough = tls.path("mode").asText("").equals("PASSTHROUGH");
           if (!tls.path("httpsRedirect").asBoolean(false) && !passThrough
-              || !tls.path("caCertificates").asText("").isEmpty() || !tls.path("privateKey").asText("").isEmpty()
+              || !tls.path("caCertificates").asText("").isEmpty()
+              || !tls.path("privateKey").asText("").isEmpty()
               || !tls.path("serverCertificate").asText("").isEmpty()) {
             error(path + ".tls", "server cannot have TLS settings for plain text HTTP ports");
           }
@@ -1174,10 +1356,13 @@ public final class IstioValidator {
     }
     int sources = (cert && key ? 1 : 0) + (cred ? 1 : 0) + (creds ? 1 : 0) + (tlsCerts ? 1 : 0);
     if (sources > 1) {
-      error(path, "only one of credential_name, credential_names, server_certificate/private_key, tls_certificates"
-          + " should be specified");
+      error(
+          path,
+          "only one of credential_name, credential_names, server_certificate/private_key, tls_certificates"
+              + " should be specified");
     }
-    boolean simpleOrMutual = mode.equals("SIMPLE") || mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL");
+    boolean simpleOrMutual =
+        mode.equals("SIMPLE") || mode.equals("MUTUAL") || mode.equals("OPTIONAL_MUTUAL");
     if (simpleOrMutual && (cred || creds)) {
       return;
     }
@@ -1207,7 +1392,9 @@ public final class IstioValidator {
     }
     if (!tls.path("caCrl").asText("").isEmpty()) {
       if (cred) {
-        error(path, "CRL is not supported with credentialName. CRL has to be specified in the credential");
+        error(
+            path,
+            "CRL is not supported with credentialName. CRL has to be specified in the credential");
       }
       if (mode.equals("SIMPLE")) {
         error(path, "CRL is not supported with SIMPLE TLS");
@@ -1223,8 +1410,10 @@ public final class IstioValidator {
     if (!selector.isMissingNode()) {
       labels(selector.path("labels"), "spec.workloadSelector.labels");
       if (selector.path("labels").isEmpty()) {
-        warn("spec.workloadSelector", "service entry: workload selector specified without labels, will be applied"
-            + " to all services in namespace");
+        warn(
+            "spec.workloadSelector",
+            "service entry: workload selector specified without labels, will be applied"
+                + " to all services in namespace");
       }
     }
     if (!selector.isMissingNode() && spec.has("endpoints")) {
@@ -1244,7 +1433,10 @@ public final class IstioValidator {
         if (err != null) {
           error(p, err);
         }
-        if (!resolution.equals("DYNAMIC_DNS") && h.contains("*") && h.length() != 1 && !h.startsWith("*.")) {
+        if (!resolution.equals("DYNAMIC_DNS")
+            && h.contains("*")
+            && h.length() != 1
+            && !h.startsWith("*.")) {
           warn(p, "partial wildcard \"" + h + "\" not allowed");
         }
       }
@@ -1278,8 +1470,10 @@ public final class IstioValidator {
       }
       String proto = port.path("protocol").asText("");
       if (addresses.isEmpty() && (proto.isEmpty() || proto.equals("TCP"))) {
-        warn(p, "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not"
-            + " enabled");
+        warn(
+            p,
+            "addresses are required for ports serving TCP (or unset) protocol when IP Autoallocation is not"
+                + " enabled");
       }
       if (!Hosts.isDns1123Label(name)) {
         error(p + ".name", "invalid port name: " + name);
@@ -1296,7 +1490,9 @@ public final class IstioValidator {
           error("spec.endpoints", "no endpoints should be provided for resolution type none");
         }
         if (!selector.isMissingNode()) {
-          warn("spec.workloadSelector", "workloadSelector should not be set when resolution mode is NONE");
+          warn(
+              "spec.workloadSelector",
+              "workloadSelector should not be set when resolution mode is NONE");
         }
       }
       case "STATIC" -> {
@@ -1309,14 +1505,21 @@ public final class IstioValidator {
           for (JsonNode h : hosts) {
             String err = fqdn(h.asText());
             if (err != null) {
-              error("spec.hosts", "hosts must be FQDN or contain only prefix wildcards if no endpoints are provided"
-                  + " for resolution mode " + resolution + ", " + err);
+              error(
+                  "spec.hosts",
+                  "hosts must be FQDN or contain only prefix wildcards if no endpoints are provided"
+                      + " for resolution mode "
+                      + resolution
+                      + ", "
+                      + err);
               break;
             }
           }
         }
         if (resolution.equals("DNS_ROUND_ROBIN") && endpoints.size() > 1) {
-          error("spec.endpoints", "there must only be 0 or 1 endpoint for resolution mode " + resolution);
+          error(
+              "spec.endpoints",
+              "there must only be 0 or 1 endpoint for resolution mode " + resolution);
         }
         for (int i = 0; i < endpoints.size(); i++) {
           workloadEntry(endpoints.get(i), "spec.endpoints[" + i + "]", portNames, true);
@@ -1324,8 +1527,10 @@ public final class IstioValidator {
         if (!addresses.isEmpty() && hosts.size() > 1) {
           for (JsonNode port : ports) {
             if (Protocol.parse(port.path("protocol").asText()).isTcp()) {
-              warn("spec", "service entry can not have more than one host specified simultaneously with address"
-                  + " and tcp port");
+              warn(
+                  "spec",
+                  "service entry can not have more than one host specified simultaneously with address"
+                      + " and tcp port");
               break;
             }
           }
@@ -1338,18 +1543,27 @@ public final class IstioValidator {
           }
         }
         if (!addresses.isEmpty()) {
-          error("spec.addresses", "addresses cannot be set for resolution type DYNAMIC_DNS. HTTP route domains will"
-              + " only be generatedfrom the hosts field values");
+          error(
+              "spec.addresses",
+              "addresses cannot be set for resolution type DYNAMIC_DNS. HTTP route domains will"
+                  + " only be generatedfrom the hosts field values");
         }
         if (!endpoints.isEmpty()) {
-          error("spec.endpoints", "endpoints cannot be set for resolution type DYNAMIC_DNS. Destination IP address"
-              + " determined from hostsfield values");
+          error(
+              "spec.endpoints",
+              "endpoints cannot be set for resolution type DYNAMIC_DNS. Destination IP address"
+                  + " determined from hostsfield values");
         }
         for (JsonNode port : ports) {
           Protocol pr = Protocol.parse(port.path("protocol").asText());
-          if (pr != Protocol.HTTP && pr != Protocol.TLS && pr != Protocol.GRPC && pr != Protocol.HTTP2) {
-            error("spec.ports", "only HTTP, TLS, GRPC, and HTTP2 protocols are supported for resolution type"
-                + " DYNAMIC_DNS");
+          if (pr != Protocol.HTTP
+              && pr != Protocol.TLS
+              && pr != Protocol.GRPC
+              && pr != Protocol.HTTP2) {
+            error(
+                "spec.ports",
+                "only HTTP, TLS, GRPC, and HTTP2 protocols are supported for resolution type"
+                    + " DYNAMIC_DNS");
           }
         }
       }
@@ -1371,7 +1585,9 @@ public final class IstioValidator {
     String address = we.path("address").asText("");
     if (dns) {
       if (!isIp(address) && fqdn(address) != null) {
-        error(path + ".address", "endpoint address \"" + address + "\" is not a valid FQDN or an IP address");
+        error(
+            path + ".address",
+            "endpoint address \"" + address + "\" is not a valid FQDN or an IP address");
       }
     } else if (address.isEmpty() && !we.has("network")) {
       error(path + ".address", "address is required");
@@ -1405,8 +1621,11 @@ public final class IstioValidator {
       String key = e.equals(".") ? namespace : e;
       String p = "spec.exportTo[" + i + "]";
       if (set.contains(key)) {
-        error(p, key.equals(e) ? "duplicate entries in exportTo for entry " + e
-            : "duplicate entries in exportTo: . and current namespace " + namespace);
+        error(
+            p,
+            key.equals(e)
+                ? "duplicate entries in exportTo for entry " + e
+                : "duplicate entries in exportTo: . and current namespace " + namespace);
       } else if (serviceEntry && e.equals("~")) {
         set.add(key);
       } else if (!key.equals("*") && !Hosts.isDns1123Label(key)) {
@@ -1416,7 +1635,9 @@ public final class IstioValidator {
       }
     }
     if (set.contains("*") && exportTo.size() > 1) {
-      error("spec.exportTo", "cannot have both public (*) and non-public exportTo values for a resource");
+      error(
+          "spec.exportTo",
+          "cannot have both public (*) and non-public exportTo values for a resource");
     }
     if (set.contains("~") && exportTo.size() > 1) {
       error("spec.exportTo", "cannot export service entry to no one (~) and someone");
@@ -1431,9 +1652,12 @@ public final class IstioValidator {
       if (!m.matches()) {
         error(path + "." + e.getKey(), "invalid tag key: \"" + e.getKey() + "\"");
       } else if (m.group(1) != null && m.group(1).length() - 1 > 253) {
-        error(path + "." + e.getKey(), "invalid tag key: \"" + e.getKey() + "\" (DNS prefix is too long)");
+        error(
+            path + "." + e.getKey(),
+            "invalid tag key: \"" + e.getKey() + "\" (DNS prefix is too long)");
       } else if (m.group(2).length() > 63) {
-        error(path + "." + e.getKey(), "invalid tag key: \"" + e.getKey() + "\" (name is too long)");
+        error(
+            path + "." + e.getKey(), "invalid tag key: \"" + e.getKey() + "\" (name is too long)");
       }
       if (!LABEL_VALUE.matcher(e.getValue().asText()).matches()) {
         error(path + "." + e.getKey(), "invalid tag value: \"" + e.getValue().asText() + "\"");
@@ -1511,7 +1735,11 @@ public final class IstioValidator {
     String[] parts = domain.split("\\.", -1);
     String tld = parts[parts.length - 1];
     if (tld.matches("[+-]?\\d+")) {
-      return "domain name \"" + domain + "\" invalid (top level domain \"" + tld + "\" cannot be all-numeric)";
+      return "domain name \""
+          + domain
+          + "\" invalid (top level domain \""
+          + tld
+          + "\" cannot be all-numeric)";
     }
     for (int i = 0; i < parts.length; i++) {
       if (i == parts.length - 1 && parts[i].isEmpty()) {
@@ -1567,10 +1795,14 @@ public final class IstioValidator {
   }
 
   private static String fmt(double v) {
-    return v == Math.floor(v) && !Double.isInfinite(v) ? String.valueOf((long) v) : String.valueOf(v);
+    return v == Math.floor(v) && !Double.isInfinite(v)
+        ? String.valueOf((long) v)
+        : String.valueOf(v);
   }
 
-  /** RE2 syntax check through re2j (Java's own regex would accept look-arounds that Envoy rejects). */
+  /**
+   * RE2 syntax check through re2j (Java's own regex would accept look-arounds that Envoy rejects).
+   */
   static final class Re2 {
     private Re2() {}
 

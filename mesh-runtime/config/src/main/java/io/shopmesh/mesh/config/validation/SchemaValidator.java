@@ -16,10 +16,10 @@ import java.util.function.BiPredicate;
 import java.util.regex.Pattern;
 
 /**
- * Structural validation against the OpenAPI v3 schemas of Istio's CRDs (networking.istio.io/v1),
- * as the Kubernetes API server applies them before Istio's webhook: unknown fields, types,
- * required fields, enums, ranges, one-of groups, list keys and the CRDs' CEL rules. Messages use
- * the API server's wording ({@code spec.hosts: Required value}).
+ * Structural validation against the OpenAPI v3 schemas of Istio's CRDs (networking.istio.io/v1), as
+ * the Kubernetes API server applies them before Istio's webhook: unknown fields, types, required
+ * fields, enums, ranges, one-of groups, list keys and the CRDs' CEL rules. Messages use the API
+ * server's wording ({@code spec.hosts: Required value}).
  *
  * <p>Unknown fields are errors: Istio's CRDs are structural (preserveUnknownFields false) and
  * kubectl applies with strict field validation by default, so a misspelt field is rejected rather
@@ -29,62 +29,95 @@ public final class SchemaValidator {
 
   private static final String RESOURCE = "istio-crd-schemas.json";
   private static final JsonNode SCHEMAS = loadSchemas();
-  private static final Pattern PORT_NAME = Pattern.compile("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$");
+  private static final Pattern PORT_NAME =
+      Pattern.compile("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$");
 
-  /** The CEL rules found in Istio's networking CRDs, each written out in Java; unknown rules pass. */
-  private static final Map<String, BiPredicate<JsonNode, JsonNode>> CEL = Map.ofEntries(
-      Map.entry("duration(self) >= duration('1ms')",
-          (self, p) -> GoDuration.parse(self.asText()).map(d -> d.compareTo(Duration.ofMillis(1)) >= 0).orElse(false)),
-      Map.entry("self.all(key, !key.contains(\"*\"))", (self, p) -> noKey(self, k -> k.contains("*"))),
-      Map.entry("self.all(key, key.size() != 0)", (self, p) -> noKey(self, String::isEmpty)),
-      Map.entry("!self.contains(\"*\")", (self, p) -> !self.asText().contains("*")),
-      Map.entry("(has(self.tlsCertificates) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1",
-          (self, p) -> count(self, "tlsCertificates", "credentialNames") <= 1),
-      Map.entry("(has(self.credentialName) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1",
-          (self, p) -> count(self, "credentialName", "credentialNames") <= 1),
-      Map.entry("(has(self.credentialNames) ? 1 : 0) + (has(self.tlsCertificates) ? 1 : 0) <= 1",
-          (self, p) -> count(self, "credentialNames", "tlsCertificates") <= 1),
-      Map.entry("(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1",
-          (self, p) -> count(self, "workloadSelector", "endpoints") <= 1),
-      Map.entry("!((has(self.addresses) ? self.addresses : []).exists(k, k.contains(\"/\")) && "
-              + "!((has(self.resolution) ? self.resolution : \"NONE\") in [\"STATIC\", \"NONE\"]))",
-          (self, p) -> {
-            boolean cidr = false;
-            for (JsonNode a : self.path("addresses")) {
-              cidr |= a.asText().contains("/");
-            }
-            String res = self.has("resolution") ? self.get("resolution").asText() : "NONE";
-            return !(cidr && !(res.equals("STATIC") || res.equals("NONE")));
-          }),
-      Map.entry("((has(self.resolution) ? self.resolution : \"NONE\") == \"NONE\") ? !has(self.endpoints) : true",
-          (self, p) -> !(self.has("resolution") ? self.get("resolution").asText() : "NONE").equals("NONE")
-              || !self.has("endpoints")),
-      Map.entry("((has(self.resolution) ? self.resolution : \"\") == \"DNS_ROUND_ROBIN\") ? "
-              + "((has(self.endpoints) ? self.endpoints : []).size() <= 1) : true",
-          (self, p) -> !self.path("resolution").asText("").equals("DNS_ROUND_ROBIN") || self.path("endpoints").size() <= 1),
-      Map.entry("has(self.address) || has(self.network)", (self, p) -> self.has("address") || self.has("network")),
-      Map.entry("(has(self.address) ? self.address : \"\").startsWith(\"unix://\") ? !has(self.ports) : true",
-          (self, p) -> !self.path("address").asText("").startsWith("unix://") || !self.has("ports")),
-      Map.entry("self.startsWith(\"unix://\") ? (self.substring(7, 8) == \"/\" || self.substring(7, 8) == \"@\") : true",
-          (self, p) -> {
-            String s = self.asText();
-            return !s.startsWith("unix://") || (s.length() > 7 && (s.charAt(7) == '/' || s.charAt(7) == '@'));
-          }),
-      Map.entry("self.startsWith(\"unix://\") ? !self.endsWith(\"/\") : true",
-          (self, p) -> !self.asText().startsWith("unix://") || !self.asText().endsWith("/")),
-      Map.entry("self.all(key, size(key) < 63 && key.matches(\"^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$\"))",
-          (self, p) -> noKey(self, k -> !(k.length() < 63 && PORT_NAME.matcher(k).matches()))),
-      Map.entry("0 < self && self <= 65535", (self, p) -> self.isNumber() && self.asLong() > 0 && self.asLong() <= 65535),
-      Map.entry("self != \"*\"", (self, p) -> !self.asText().equals("*")),
-      Map.entry("self.all(l1, self.exists_one(l2, l1.number == l2.number))", (self, p) -> {
-        Set<String> seen = new HashSet<>();
-        for (JsonNode port : self) {
-          if (!seen.add(port.path("number").asText())) {
-            return false;
-          }
-        }
-        return true;
-      }));
+  /**
+   * The CEL rules found in Istio's networking CRDs, each written out in Java; unknown rules pass.
+   */
+  private static final Map<String, BiPredicate<JsonNode, JsonNode>> CEL =
+      Map.ofEntries(
+          Map.entry(
+              "duration(self) >= duration('1ms')",
+              (self, p) ->
+                  GoDuration.parse(self.asText())
+                      .map(d -> d.compareTo(Duration.ofMillis(1)) >= 0)
+                      .orElse(false)),
+          Map.entry(
+              "self.all(key, !key.contains(\"*\"))",
+              (self, p) -> noKey(self, k -> k.contains("*"))),
+          Map.entry("self.all(key, key.size() != 0)", (self, p) -> noKey(self, String::isEmpty)),
+          Map.entry("!self.contains(\"*\")", (self, p) -> !self.asText().contains("*")),
+          Map.entry(
+              "(has(self.tlsCertificates) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1",
+              (self, p) -> count(self, "tlsCertificates", "credentialNames") <= 1),
+          Map.entry(
+              "(has(self.credentialName) ? 1 : 0) + (has(self.credentialNames) ? 1 : 0) <= 1",
+              (self, p) -> count(self, "credentialName", "credentialNames") <= 1),
+          Map.entry(
+              "(has(self.credentialNames) ? 1 : 0) + (has(self.tlsCertificates) ? 1 : 0) <= 1",
+              (self, p) -> count(self, "credentialNames", "tlsCertificates") <= 1),
+          Map.entry(
+              "(has(self.workloadSelector) ? 1 : 0) + (has(self.endpoints) ? 1 : 0) <= 1",
+              (self, p) -> count(self, "workloadSelector", "endpoints") <= 1),
+          Map.entry(
+              "!((has(self.addresses) ? self.addresses : []).exists(k, k.contains(\"/\")) && "
+                  + "!((has(self.resolution) ? self.resolution : \"NONE\") in [\"STATIC\", \"NONE\"]))",
+              (self, p) -> {
+                boolean cidr = false;
+                for (JsonNode a : self.path("addresses")) {
+                  cidr |= a.asText().contains("/");
+                }
+                String res = self.has("resolution") ? self.get("resolution").asText() : "NONE";
+                return !(cidr && !(res.equals("STATIC") || res.equals("NONE")));
+              }),
+          Map.entry(
+              "((has(self.resolution) ? self.resolution : \"NONE\") == \"NONE\") ? !has(self.endpoints) : true",
+              (self, p) ->
+                  !(self.has("resolution") ? self.get("resolution").asText() : "NONE")
+                          .equals("NONE")
+                      || !self.has("endpoints")),
+          Map.entry(
+              "((has(self.resolution) ? self.resolution : \"\") == \"DNS_ROUND_ROBIN\") ? "
+                  + "((has(self.endpoints) ? self.endpoints : []).size() <= 1) : true",
+              (self, p) ->
+                  !self.path("resolution").asText("").equals("DNS_ROUND_ROBIN")
+                      || self.path("endpoints").size() <= 1),
+          Map.entry(
+              "has(self.address) || has(self.network)",
+              (self, p) -> self.has("address") || self.has("network")),
+          Map.entry(
+              "(has(self.address) ? self.address : \"\").startsWith(\"unix://\") ? !has(self.ports) : true",
+              (self, p) ->
+                  !self.path("address").asText("").startsWith("unix://") || !self.has("ports")),
+          Map.entry(
+              "self.startsWith(\"unix://\") ? (self.substring(7, 8) == \"/\" || self.substring(7, 8) == \"@\") : true",
+              (self, p) -> {
+                String s = self.asText();
+                return !s.startsWith("unix://")
+                    || (s.length() > 7 && (s.charAt(7) == '/' || s.charAt(7) == '@'));
+              }),
+          Map.entry(
+              "self.startsWith(\"unix://\") ? !self.endsWith(\"/\") : true",
+              (self, p) -> !self.asText().startsWith("unix://") || !self.asText().endsWith("/")),
+          Map.entry(
+              "self.all(key, size(key) < 63 && key.matches(\"^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$\"))",
+              (self, p) -> noKey(self, k -> !(k.length() < 63 && PORT_NAME.matcher(k).matches()))),
+          Map.entry(
+              "0 < self && self <= 65535",
+              (self, p) -> self.isNumber() && self.asLong() > 0 && self.asLong() <= 65535),
+          Map.entry("self != \"*\"", (self, p) -> !self.asText().equals("*")),
+          Map.entry(
+              "self.all(l1, self.exists_one(l2, l1.number == l2.number))",
+              (self, p) -> {
+                Set<String> seen = new HashSet<>();
+                for (JsonNode port : self) {
+                  if (!seen.add(port.path("number").asText())) {
+                    return false;
+                  }
+                }
+                return true;
+              }));
 
   private SchemaValidator() {}
 
@@ -135,30 +168,74 @@ public final class SchemaValidator {
       for (JsonNode e : en) {
         sb.append(sb.length() == 0 ? "" : ", ").append('"').append(e.asText()).append('"');
       }
-      out.add(Violation.error(path, path + ": Unsupported value: " + quote(value) + ": supported values: " + sb));
+      out.add(
+          Violation.error(
+              path, path + ": Unsupported value: " + quote(value) + ": supported values: " + sb));
       return;
     }
     if (value.isNumber()) {
-      if (schema.has("minimum") && value.decimalValue().compareTo(schema.get("minimum").decimalValue()) < 0) {
-        out.add(Violation.error(path, path + ": Invalid value: " + value.asText() + ": " + path
-            + " in body should be greater than or equal to " + schema.get("minimum").asText()));
+      if (schema.has("minimum")
+          && value.decimalValue().compareTo(schema.get("minimum").decimalValue()) < 0) {
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Invalid value: "
+                    + value.asText()
+                    + ": "
+                    + path
+                    + " in body should be greater than or equal to "
+                    + schema.get("minimum").asText()));
       }
-      if (schema.has("maximum") && value.decimalValue().compareTo(schema.get("maximum").decimalValue()) > 0) {
-        out.add(Violation.error(path, path + ": Invalid value: " + value.asText() + ": " + path
-            + " in body should be less than or equal to " + schema.get("maximum").asText()));
+      if (schema.has("maximum")
+          && value.decimalValue().compareTo(schema.get("maximum").decimalValue()) > 0) {
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Invalid value: "
+                    + value.asText()
+                    + ": "
+                    + path
+                    + " in body should be less than or equal to "
+                    + schema.get("maximum").asText()));
       }
     }
-    if (value.isTextual() && schema.has("maxLength") && value.asText().length() > schema.get("maxLength").asInt()) {
-      out.add(Violation.error(path, path + ": Too long: may not be more than " + schema.get("maxLength").asInt() + " bytes"));
+    if (value.isTextual()
+        && schema.has("maxLength")
+        && value.asText().length() > schema.get("maxLength").asInt()) {
+      out.add(
+          Violation.error(
+              path,
+              path
+                  + ": Too long: may not be more than "
+                  + schema.get("maxLength").asInt()
+                  + " bytes"));
     }
     if (value.isArray()) {
       if (schema.has("maxItems") && value.size() > schema.get("maxItems").asInt()) {
-        out.add(Violation.error(path, path + ": Too many: " + value.size() + ": must have at most "
-            + schema.get("maxItems").asInt() + " items"));
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Too many: "
+                    + value.size()
+                    + ": must have at most "
+                    + schema.get("maxItems").asInt()
+                    + " items"));
       }
       if (schema.has("minItems") && value.size() < schema.get("minItems").asInt()) {
-        out.add(Violation.error(path, path + ": Invalid value: " + value.size() + ": " + path
-            + " in body should have at least " + schema.get("minItems").asInt() + " items"));
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Invalid value: "
+                    + value.size()
+                    + ": "
+                    + path
+                    + " in body should have at least "
+                    + schema.get("minItems").asInt()
+                    + " items"));
       }
       listKeys(schema, value, path, out);
       for (int i = 0; i < value.size(); i++) {
@@ -167,8 +244,15 @@ public final class SchemaValidator {
     }
     if (value.isObject()) {
       if (schema.has("maxProperties") && value.size() > schema.get("maxProperties").asInt()) {
-        out.add(Violation.error(path, path + ": Too many: " + value.size() + ": must have at most "
-            + schema.get("maxProperties").asInt() + " items"));
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Too many: "
+                    + value.size()
+                    + ": must have at most "
+                    + schema.get("maxProperties").asInt()
+                    + " items"));
       }
       for (JsonNode r : schema.path("required")) {
         if (!value.has(r.asText()) || value.get(r.asText()).isNull()) {
@@ -196,12 +280,22 @@ public final class SchemaValidator {
     for (JsonNode rule : schema.path("x-kubernetes-validations")) {
       BiPredicate<JsonNode, JsonNode> p = CEL.get(rule.path("rule").asText());
       if (p != null && !p.test(value, null)) {
-        out.add(Violation.error(path, path + ": Invalid value: \"" + typeName(value) + "\": " + rule.path("message").asText()));
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Invalid value: \""
+                    + typeName(value)
+                    + "\": "
+                    + rule.path("message").asText()));
       }
     }
   }
 
-  /** Istio's one-of groups: oneOf [not anyOf [required a, required b...], required a, required b...]. */
+  /**
+   * Istio's one-of groups: oneOf [not anyOf [required a, required b...], required a, required
+   * b...].
+   */
   private static void oneOf(JsonNode schema, JsonNode value, String path, List<Violation> out) {
     for (String key : List.of("oneOf", "anyOf")) {
       JsonNode alts = schema.get(key);
@@ -221,10 +315,19 @@ public final class SchemaValidator {
         }
       }
       if (key.equals("oneOf") && matching != 1) {
-        out.add(Violation.error(path, path + ": Invalid value: \"object\": must validate one and only one schema (oneOf)"
-            + (present.size() > 1 ? ": set only one of " + String.join(", ", present) : "")));
+        out.add(
+            Violation.error(
+                path,
+                path
+                    + ": Invalid value: \"object\": must validate one and only one schema (oneOf)"
+                    + (present.size() > 1
+                        ? ": set only one of " + String.join(", ", present)
+                        : "")));
       } else if (key.equals("anyOf") && matching == 0) {
-        out.add(Violation.error(path, path + ": Invalid value: \"object\": must validate at least one schema (anyOf)"));
+        out.add(
+            Violation.error(
+                path,
+                path + ": Invalid value: \"object\": must validate at least one schema (anyOf)"));
       }
     }
     for (JsonNode sub : schema.path("allOf")) {
@@ -278,12 +381,17 @@ public final class SchemaValidator {
         for (JsonNode k : schema.path("x-kubernetes-list-map-keys")) {
           JsonNode v = value.get(i).path(k.asText());
           key.append(k.asText()).append('=').append(v.asText()).append(';');
-          shown.append(shown.length() == 0 ? "" : ",").append('"').append(k.asText()).append("\":")
+          shown
+              .append(shown.length() == 0 ? "" : ",")
+              .append('"')
+              .append(k.asText())
+              .append("\":")
               .append(v.isMissingNode() ? "null" : v.toString());
         }
         if (!seen.add(key.toString())) {
           String p = path + "[" + i + "]";
-          out.add(Violation.error(p, p + ": Duplicate value: map[string]interface {}{" + shown + "}"));
+          out.add(
+              Violation.error(p, p + ": Duplicate value: map[string]interface {}{" + shown + "}"));
         }
       }
     } else if (type.equals("set")) {
@@ -297,7 +405,8 @@ public final class SchemaValidator {
     }
   }
 
-  private static boolean typeMatches(JsonNode schema, JsonNode value, String path, List<Violation> out) {
+  private static boolean typeMatches(
+      JsonNode schema, JsonNode value, String path, List<Violation> out) {
     if (schema.path("x-kubernetes-int-or-string").asBoolean(false)) {
       if (value.isIntegralNumber() || value.isTextual()) {
         return true;
@@ -305,22 +414,35 @@ public final class SchemaValidator {
       return typeError(path, value, "integer or string", out);
     }
     String type = schema.path("type").asText("");
-    boolean ok = switch (type) {
-      case "string" -> value.isTextual();
-      case "integer" -> value.isIntegralNumber()
-          || (value.isNumber() && value.decimalValue().stripTrailingZeros().scale() <= 0);
-      case "number" -> value.isNumber();
-      case "boolean" -> value.isBoolean();
-      case "object" -> value.isObject();
-      case "array" -> value.isArray();
-      default -> true;
-    };
+    boolean ok =
+        switch (type) {
+          case "string" -> value.isTextual();
+          case "integer" ->
+              value.isIntegralNumber()
+                  || (value.isNumber() && value.decimalValue().stripTrailingZeros().scale() <= 0);
+          case "number" -> value.isNumber();
+          case "boolean" -> value.isBoolean();
+          case "object" -> value.isObject();
+          case "array" -> value.isArray();
+          default -> true;
+        };
     return ok || typeError(path, value, type, out);
   }
 
   private static boolean typeError(String path, JsonNode value, String type, List<Violation> out) {
-    out.add(Violation.error(path, path + ": Invalid value: \"" + typeName(value) + "\": " + path
-        + " in body must be of type " + type + ": \"" + typeName(value) + "\""));
+    out.add(
+        Violation.error(
+            path,
+            path
+                + ": Invalid value: \""
+                + typeName(value)
+                + "\": "
+                + path
+                + " in body must be of type "
+                + type
+                + ": \""
+                + typeName(value)
+                + "\""));
     return false;
   }
 

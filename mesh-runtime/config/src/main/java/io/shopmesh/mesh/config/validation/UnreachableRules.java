@@ -23,8 +23,16 @@ final class UnreachableRules {
     void report(String path, String ruleno, String matchno, String dupno);
   }
 
-  private record PrefixMatch(String path, String routeStr, String matchStr, String prefix, long port,
-      String method, String authority, Map<String, String> headers, Map<String, String> query,
+  private record PrefixMatch(
+      String path,
+      String routeStr,
+      String matchStr,
+      String prefix,
+      long port,
+      String method,
+      String authority,
+      Map<String, String> headers,
+      Map<String, String> query,
       Map<String, String> withoutHeaders) {}
 
   private UnreachableRules() {}
@@ -58,7 +66,8 @@ final class UnreachableRules {
           JsonNode key = withoutName(match);
           Integer dup = seen.get(key);
           if (dup != null) {
-            ineffective.report(mpath, name, requestName(kind, match, m), routeName(kind, routes.get(dup), dup));
+            ineffective.report(
+                mpath, name, requestName(kind, match, m), routeName(kind, routes.get(dup), dup));
             duplicates++;
             continue;
           }
@@ -82,7 +91,10 @@ final class UnreachableRules {
             continue;
           }
           if (covered(pa, pb)) {
-            ineffective.report(pb.path(), pb.routeStr(), pb.matchStr() + " of prefix " + pb.prefix(),
+            ineffective.report(
+                pb.path(),
+                pb.routeStr(),
+                pb.matchStr() + " of prefix " + pb.prefix(),
                 pa.matchStr() + " of prefix " + pa.prefix() + " on " + pa.routeStr());
           }
         }
@@ -132,9 +144,17 @@ final class UnreachableRules {
     if (method.isEmpty()) {
       method = "exact:GET";
     }
-    return new PrefixMatch(path, routeStr, requestName("http", match, m), prefix, match.path("port").asLong(0),
-        method, exactOrPrefix(match.path("authority")), stringMatches(match.path("headers")),
-        stringMatches(match.path("queryParams")), stringMatches(match.path("withoutHeaders")));
+    return new PrefixMatch(
+        path,
+        routeStr,
+        requestName("http", match, m),
+        prefix,
+        match.path("port").asLong(0),
+        method,
+        exactOrPrefix(match.path("authority")),
+        stringMatches(match.path("headers")),
+        stringMatches(match.path("queryParams")),
+        stringMatches(match.path("withoutHeaders")));
   }
 
   private static Map<String, String> stringMatches(JsonNode n) {
@@ -157,7 +177,8 @@ final class UnreachableRules {
     if (!a.authority().equals(b.authority()) && !a.authority().startsWith(b.authority())) {
       return false;
     }
-    return mapCovered(a.headers(), b.headers()) && mapCovered(a.query(), b.query())
+    return mapCovered(a.headers(), b.headers())
+        && mapCovered(a.query(), b.query())
         && mapCovered(a.withoutHeaders(), b.withoutHeaders());
   }
 

@@ -39,15 +39,21 @@ public final class Validator {
         long p = ports.get(i).path("port").asLong(0);
         if (p < 1 || p > 65535) {
           String path = "spec.ports[" + i + "].port";
-          vs.add(Violation.error(path, path + ": Invalid value: " + p + ": must be between 1 and 65535, inclusive"));
+          vs.add(
+              Violation.error(
+                  path,
+                  path + ": Invalid value: " + p + ": must be between 1 and 65535, inclusive"));
         }
       }
     }
     List<Diagnostic> out = new ArrayList<>();
     for (Violation v : vs) {
       String code = v.code() != null ? v.code() : v.isError() ? "IST0106" : "IST0133";
-      String text = v.code() != null ? v.text()
-          : (v.isError() ? "Schema validation error: " : "Schema validation warning: ") + v.text();
+      String text =
+          v.code() != null
+              ? v.text()
+              : (v.isError() ? "Schema validation error: " : "Schema validation warning: ")
+                  + v.text();
       out.add(r.diagnostic(v.level(), code, v.path(), text));
     }
     return out;
@@ -62,16 +68,26 @@ public final class Validator {
     }
     String name = meta.path("name").asText("");
     if (name.isEmpty()) {
-      out.add(Violation.error("metadata.name", "metadata.name: Required value: name or generateName is required"));
+      out.add(
+          Violation.error(
+              "metadata.name", "metadata.name: Required value: name or generateName is required"));
     } else if (name.length() > 253 || !DNS1123_SUBDOMAIN.matcher(name).matches()) {
-      out.add(Violation.error("metadata.name", "metadata.name: Invalid value: \"" + name
-          + "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.',"
-          + " and must start and end with an alphanumeric character"));
+      out.add(
+          Violation.error(
+              "metadata.name",
+              "metadata.name: Invalid value: \""
+                  + name
+                  + "\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.',"
+                  + " and must start and end with an alphanumeric character"));
     }
     String ns = meta.path("namespace").asText("");
     if (!ns.isEmpty() && !ns.matches("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")) {
-      out.add(Violation.error("metadata.namespace", "metadata.namespace: Invalid value: \"" + ns
-          + "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"));
+      out.add(
+          Violation.error(
+              "metadata.namespace",
+              "metadata.namespace: Invalid value: \""
+                  + ns
+                  + "\": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-'"));
     }
     return out;
   }

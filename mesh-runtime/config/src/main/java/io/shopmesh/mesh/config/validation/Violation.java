@@ -23,7 +23,10 @@ public record Violation(String path, String message, Diagnostic.Level level, Str
 
   /** {@code path: message}, the shape of Kubernetes' field errors. */
   public String text() {
-    if (code != null || path == null || path.isEmpty() || message.startsWith(path + ":")
+    if (code != null
+        || path == null
+        || path.isEmpty()
+        || message.startsWith(path + ":")
         || message.startsWith("unknown field")) {
       return message;
     }

@@ -107,40 +107,41 @@ public final class YamlReader {
       this.lines = lines;
     }
 
-    JsonNode value(JsonParser p, String path)
-        throws IOException, YamlParseException {
+    JsonNode value(JsonParser p, String path) throws IOException, YamlParseException {
       JsonToken t = p.currentToken();
       switch (t) {
-        case START_OBJECT: {
-          ObjectNode obj = NODES.objectNode();
-          Map<String, Integer> seen = new HashMap<>();
-          while (p.nextToken() == JsonToken.FIELD_NAME) {
-            String name = p.currentName();
-            int line = p.currentTokenLocation().getLineNr() + offset;
-            Integer before = seen.put(name, line);
-            if (before != null) {
-              throw new YamlParseException(
-                  line, "mapping key \"" + name + "\" already defined at line " + before);
+        case START_OBJECT:
+          {
+            ObjectNode obj = NODES.objectNode();
+            Map<String, Integer> seen = new HashMap<>();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+              String name = p.currentName();
+              int line = p.currentTokenLocation().getLineNr() + offset;
+              Integer before = seen.put(name, line);
+              if (before != null) {
+                throw new YamlParseException(
+                    line, "mapping key \"" + name + "\" already defined at line " + before);
+              }
+              String child = path.isEmpty() ? name : path + "." + name;
+              lines.put(child, line);
+              p.nextToken();
+              obj.set(name, value(p, child));
             }
-            String child = path.isEmpty() ? name : path + "." + name;
-            lines.put(child, line);
-            p.nextToken();
-            obj.set(name, value(p, child));
+            return obj;
           }
-          return obj;
-        }
-        case START_ARRAY: {
-          ArrayNode arr = NODES.arrayNode();
-          boolean flow = charAt(p.currentTokenLocation().getCharOffset()) == '[';
-          int i = 0;
-          while (p.nextToken() != JsonToken.END_ARRAY) {
-            String child = path + "[" + i + "]";
-            lines.putIfAbsent(child, p.currentTokenLocation().getLineNr() + offset);
-            arr.add(flowScalar(p, value(p, child), flow));
-            i++;
+        case START_ARRAY:
+          {
+            ArrayNode arr = NODES.arrayNode();
+            boolean flow = charAt(p.currentTokenLocation().getCharOffset()) == '[';
+            int i = 0;
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+              String child = path + "[" + i + "]";
+              lines.putIfAbsent(child, p.currentTokenLocation().getLineNr() + offset);
+              arr.add(flowScalar(p, value(p, child), flow));
+              i++;
+            }
+            return arr;
           }
-          return arr;
-        }
         case VALUE_STRING:
           return NODES.textNode(p.getText());
         case VALUE_NUMBER_INT:

@@ -23,40 +23,67 @@ class AnalyzersTest {
 
   @Test
   void aVariantAfterTheManifestsReplacesTheObjectItRedefines() {
-    assertThat(Analyzers.analyze(List.of(MANIFESTS, MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
-        MANIFESTS.resolve("variants/product-virtualservice-header-routing.yaml")))).isEmpty();
+    assertThat(
+            Analyzers.analyze(
+                List.of(
+                    MANIFESTS,
+                    MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"),
+                    MANIFESTS.resolve("variants/product-virtualservice-header-routing.yaml"))))
+        .isEmpty();
   }
 
   @Test
   void walkthroughLiteralPaymentFilesExplainTheHttpsTrap() {
-    List<Diagnostic> d = Analyzers.analyze(List.of(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml")));
-    assertThat(d).singleElement().satisfies(m -> {
-      assertThat(m.code()).isEqualTo("SM0101");
-      assertThat(m.level()).isEqualTo(Diagnostic.Level.WARNING);
-      assertThat(m.name()).isEqualTo("payment-vs");
-      assertThat(m.message()).contains("cannot apply to application-originated TLS", "tls.mode SIMPLE",
-          "http://api.payment-provider.com", "port 443");
-    });
+    List<Diagnostic> d =
+        Analyzers.analyze(List.of(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml")));
+    assertThat(d)
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.code()).isEqualTo("SM0101");
+              assertThat(m.level()).isEqualTo(Diagnostic.Level.WARNING);
+              assertThat(m.name()).isEqualTo("payment-vs");
+              assertThat(m.message())
+                  .contains(
+                      "cannot apply to application-originated TLS",
+                      "tls.mode SIMPLE",
+                      "http://api.payment-provider.com",
+                      "port 443");
+            });
   }
 
   @Test
   void missingSubsetIsIst0101AtTheSubsetLine() throws IOException {
     Path f = dir.resolve("vs.yaml");
-    Files.writeString(f, Files.readString(MANIFESTS.resolve("product-virtualservice.yaml"))
-        .replaceFirst("subset: v2", "subset: v3"));
-    List<Diagnostic> d = Analyzers.analyze(List.of(f, MANIFESTS.resolve("product-destination-rule.yaml"),
-        MANIFESTS.resolve("product-service.yaml"), MANIFESTS.resolve("product-service-v1.yaml"),
-        MANIFESTS.resolve("product-service-v2.yaml")));
+    Files.writeString(
+        f,
+        Files.readString(MANIFESTS.resolve("product-virtualservice.yaml"))
+            .replaceFirst("subset: v2", "subset: v3"));
+    List<Diagnostic> d =
+        Analyzers.analyze(
+            List.of(
+                f,
+                MANIFESTS.resolve("product-destination-rule.yaml"),
+                MANIFESTS.resolve("product-service.yaml"),
+                MANIFESTS.resolve("product-service-v1.yaml"),
+                MANIFESTS.resolve("product-service-v2.yaml")));
     int line = lineOf(f, "subset: v3");
-    assertThat(d).extracting(Diagnostic::toIstioctlLine).containsExactly(
-        "Error [IST0101] (VirtualService default/product-vs " + f + ":" + line
-            + ") Referenced host+subset in destinationrule not found: \"product-service+v3\"");
+    assertThat(d)
+        .extracting(Diagnostic::toIstioctlLine)
+        .containsExactly(
+            "Error [IST0101] (VirtualService default/product-vs "
+                + f
+                + ":"
+                + line
+                + ") Referenced host+subset in destinationrule not found: \"product-service+v3\"");
   }
 
   @Test
   void hostsGatewaysAndSubsets() throws IOException {
     Path f = dir.resolve("all.yaml");
-    Files.writeString(f, """
+    Files.writeString(
+        f,
+        """
         apiVersion: v1
         kind: Service
         metadata: {name: reviews}
@@ -108,34 +135,45 @@ class AnalyzersTest {
           - route:
             - destination: {host: nowhere}
         """);
-    List<String> codes = Analyzers.analyze(List.of(f)).stream()
-        .map(d -> d.code() + " " + d.kind() + " " + d.name()).toList();
-    assertThat(codes).containsExactlyInAnyOrder(
-        "IST0112 VirtualService reviews",
-        "IST0173 DestinationRule reviews",
-        "IST0174 DestinationRule ghost",
-        "IST0101 VirtualService reviews-2",
-        "IST0101 VirtualService reviews-2",
-        "IST0132 VirtualService reviews-2",
-        "IST0109 VirtualService reviews",
-        "IST0109 VirtualService reviews-2");
+    List<String> codes =
+        Analyzers.analyze(List.of(f)).stream()
+            .map(d -> d.code() + " " + d.kind() + " " + d.name())
+            .toList();
+    assertThat(codes)
+        .containsExactlyInAnyOrder(
+            "IST0112 VirtualService reviews",
+            "IST0173 DestinationRule reviews",
+            "IST0174 DestinationRule ghost",
+            "IST0101 VirtualService reviews-2",
+            "IST0101 VirtualService reviews-2",
+            "IST0132 VirtualService reviews-2",
+            "IST0109 VirtualService reviews",
+            "IST0109 VirtualService reviews-2");
   }
 
   @Test
   void brokenExamplesGiveOneClearLineEach() {
     Path broken = Path.of("src/test/resources/broken");
-    List<String> lines = Analyzers.analyze(List.of(broken)).stream().map(Diagnostic::toIstioctlLine).toList();
-    assertThat(lines).containsExactly(
-        "Error [SM0001] (" + broken.resolve("bad-yaml.yaml") + ":8) cannot parse YAML: expected <block end>, but"
-            + " found '<block mapping start>' (while parsing a block mapping)",
-        "Error [IST0106] (VirtualService default/admin-vs " + broken.resolve("lookahead-regex.yaml") + ":11) Schema"
-            + " validation error: spec.http[0].match[0].uri.regex: \"uri\": error parsing regexp: invalid or"
-            + " unsupported Perl syntax: `(?!`; Istio uses RE2 style regex-based match"
-            + " (https://github.com/google/re2/wiki/Syntax)",
-        "Error [IST0106] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
-            + ":14) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0",
-        "Error [IST0101] (VirtualService default/product-vs " + broken.resolve("product-virtualservice.yaml")
-            + ":17) Referenced host+subset in destinationrule not found: \"product-service+v3\"");
+    List<String> lines =
+        Analyzers.analyze(List.of(broken)).stream().map(Diagnostic::toIstioctlLine).toList();
+    assertThat(lines)
+        .containsExactly(
+            "Error [SM0001] ("
+                + broken.resolve("bad-yaml.yaml")
+                + ":8) cannot parse YAML: expected <block end>, but"
+                + " found '<block mapping start>' (while parsing a block mapping)",
+            "Error [IST0106] (VirtualService default/admin-vs "
+                + broken.resolve("lookahead-regex.yaml")
+                + ":11) Schema"
+                + " validation error: spec.http[0].match[0].uri.regex: \"uri\": error parsing regexp: invalid or"
+                + " unsupported Perl syntax: `(?!`; Istio uses RE2 style regex-based match"
+                + " (https://github.com/google/re2/wiki/Syntax)",
+            "Error [IST0106] (VirtualService default/product-vs "
+                + broken.resolve("product-virtualservice.yaml")
+                + ":14) Schema validation error: spec.http[0].route[0].weight: weight -15 < 0",
+            "Error [IST0101] (VirtualService default/product-vs "
+                + broken.resolve("product-virtualservice.yaml")
+                + ":17) Referenced host+subset in destinationrule not found: \"product-service+v3\"");
   }
 
   private static int lineOf(Path f, String text) throws IOException {

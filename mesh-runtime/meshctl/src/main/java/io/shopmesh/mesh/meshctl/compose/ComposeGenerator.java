@@ -49,10 +49,13 @@ public final class ComposeGenerator {
   public static final String PAYMENT = Planner.PAYMENT_PROVIDER;
   public static final String CERTS_VOLUME = "payment-certs";
   public static final String CERTS_PATH = "/etc/certs/payment-provider";
+
   /** istio-proxy's uid and gid, excluded from the REDIRECT rules. */
   public static final String PROXY_USER = "1337:1337";
-  static final String JVM_FLAGS = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k"
-      + " -XX:ReservedCodeCacheSize=48m -Djava.net.preferIPv4Stack=true";
+
+  static final String JVM_FLAGS =
+      "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss512k"
+          + " -XX:ReservedCodeCacheSize=48m -Djava.net.preferIPv4Stack=true";
 
   private final MeshConfig config;
   private final Options opts;
@@ -84,12 +87,19 @@ public final class ComposeGenerator {
 
   public String generate() {
     out.setLength(0);
-    line(0, "# Generated from the manifests by `./meshctl compose` -- edit the manifests, then regenerate:");
+    line(
+        0,
+        "# Generated from the manifests by `./meshctl compose` -- edit the manifests, then regenerate:");
     line(0, "#   ./meshctl compose > docker-compose.yml");
-    line(0, "# Images: deploy/docker/build-images.sh (docs/containers.md). Then: docker compose up -d");
-    line(0, "# Interception: " + (opts.interception() == Interception.REDIRECT
-        ? "iptables REDIRECT set up by each pod's istio-init step; apps have no proxy setting."
-        : "none; apps use their sidecar as HTTP proxy (QUARKUS_REST_CLIENT_PROXY_ADDRESS)."));
+    line(
+        0,
+        "# Images: deploy/docker/build-images.sh (docs/containers.md). Then: docker compose up -d");
+    line(
+        0,
+        "# Interception: "
+            + (opts.interception() == Interception.REDIRECT
+                ? "iptables REDIRECT set up by each pod's istio-init step; apps have no proxy setting."
+                : "none; apps use their sidecar as HTTP proxy (QUARKUS_REST_CLIENT_PROXY_ADDRESS)."));
     line(0, "version: \"2.4\"");
     line(0, "");
     line(0, "networks:");
@@ -100,7 +110,9 @@ public final class ComposeGenerator {
     line(5, "gateway: " + opts.subnet() + ".1");
     line(0, "");
     line(0, "volumes:");
-    line(1, "# the payment provider's generated CA, read by the sidecars (DestinationRule payment-api)");
+    line(
+        1,
+        "# the payment provider's generated CA, read by the sidecars (DestinationRule payment-api)");
     line(1, CERTS_VOLUME + ": {}");
     line(0, "");
     line(0, "services:");
@@ -120,8 +132,18 @@ public final class ComposeGenerator {
     line(1, ISTIOD + ":");
     line(2, "image: " + PILOT_IMAGE);
     line(2, "hostname: " + ISTIOD);
-    list(2, "command", List.of("--config-dir", "/etc/istio/config", "--bind", "0.0.0.0",
-        "--xds-port", "15010", "--http-port", "15014"));
+    list(
+        2,
+        "command",
+        List.of(
+            "--config-dir",
+            "/etc/istio/config",
+            "--bind",
+            "0.0.0.0",
+            "--xds-port",
+            "15010",
+            "--http-port",
+            "15014"));
     line(2, "environment:");
     line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx256m " + JVM_FLAGS));
     line(2, "volumes:");
@@ -129,13 +151,16 @@ public final class ComposeGenerator {
     line(3, "- " + quote("${MESH_CONFIG_DIR:-" + opts.configDir() + "}:/etc/istio/config"));
     line(2, "ports:");
     line(3, "- " + quote("127.0.0.1:${ISTIOD_HTTP_PORT:-15014}:15014"));
-    network(2, istiodIp(), List.of("istiod.istio-system.svc", "istiod.istio-system.svc.cluster.local"));
+    network(
+        2, istiodIp(), List.of("istiod.istio-system.svc", "istiod.istio-system.svc.cluster.local"));
     healthcheck(2, "http://127.0.0.1:15014/ready");
   }
 
   private void gateway(Pod pod) {
     line(0, "");
-    line(1, "# the ingress gateway: Gateway port 80 is its listener 0.0.0.0_8080 (Service 80 -> 8080)");
+    line(
+        1,
+        "# the ingress gateway: Gateway port 80 is its listener 0.0.0.0_8080 (Service 80 -> 8080)");
     line(1, GATEWAY + ":");
     line(2, "image: " + PROXY_IMAGE);
     line(2, "hostname: " + pod.name());
@@ -147,15 +172,21 @@ public final class ComposeGenerator {
     line(3, "- " + quote("127.0.0.1:${GATEWAY_PORT:-8080}:" + Planner.GATEWAY_HTTP_PORT));
     line(2, "volumes:");
     line(3, "- " + quote(CERTS_VOLUME + ":" + CERTS_PATH + ":ro"));
-    network(2, ip(pod), List.of("istio-ingressgateway.istio-system.svc",
-        "istio-ingressgateway.istio-system.svc.cluster.local"));
+    network(
+        2,
+        ip(pod),
+        List.of(
+            "istio-ingressgateway.istio-system.svc",
+            "istio-ingressgateway.istio-system.svc.cluster.local"));
     dependsOn(2, Map.of(ISTIOD, "service_healthy", PAYMENT, "service_healthy"));
     healthcheck(2, "http://127.0.0.1:15021/healthz/ready");
   }
 
   private void payment(Pod pod) {
     line(0, "");
-    line(1, "# outside the mesh (no sidecar): reached as api.payment-provider.com through ServiceEntry payment-api");
+    line(
+        1,
+        "# outside the mesh (no sidecar): reached as api.payment-provider.com through ServiceEntry payment-api");
     line(1, PAYMENT + ":");
     line(2, "image: " + image(pod.containers().get(0), "example/payment-provider:latest"));
     line(2, "hostname: " + PAYMENT);
@@ -204,7 +235,9 @@ public final class ComposeGenerator {
     Map<String, String> deps = new java.util.TreeMap<>();
     deps.put(ISTIOD, "service_healthy");
     deps.put(PAYMENT, "service_healthy");
-    deps.put(redirect ? p + "-istio-init" : p, redirect ? "service_completed_successfully" : "service_started");
+    deps.put(
+        redirect ? p + "-istio-init" : p,
+        redirect ? "service_completed_successfully" : "service_started");
     dependsOn(2, deps);
     healthcheck(2, "http://127.0.0.1:15021/healthz/ready");
     for (Container c : pod.containers()) {
@@ -222,7 +255,8 @@ public final class ComposeGenerator {
       if (!redirect) {
         line(3, "QUARKUS_REST_CLIENT_PROXY_ADDRESS: " + quote("127.0.0.1:15001"));
       }
-      String heap = c.module() != null && c.module().equals("order-service") ? "-Xmx192m" : "-Xmx128m";
+      String heap =
+          c.module() != null && c.module().equals("order-service") ? "-Xmx192m" : "-Xmx128m";
       line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m " + heap + " " + JVM_FLAGS));
       line(2, "# like holdApplicationUntilProxyStarts: the app starts once its sidecar is ready");
       dependsOn(2, Map.of(p + "-istio-proxy", "service_healthy"));
@@ -231,24 +265,30 @@ public final class ComposeGenerator {
   }
 
   private List<String> proxyArgs(Pod pod, String role) {
-    List<String> args = new ArrayList<>(List.of(
-        "--role", role,
-        "--pod-name", pod.name(),
-        "--namespace", pod.namespace(),
-        "--pod-ip", ip(pod),
-        "--labels", pod.labelsFlag(),
-        "--workload-name", pod.workload(),
-        "--ports", ports(pod),
-        "--istiod", istiodIp() + ":15010",
-        "--bind", "0.0.0.0",
-        "--interception", opts.interception() == Interception.REDIRECT ? "redirect" : "none",
-        "--access-log", "-"));
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--role", role,
+                "--pod-name", pod.name(),
+                "--namespace", pod.namespace(),
+                "--pod-ip", ip(pod),
+                "--labels", pod.labelsFlag(),
+                "--workload-name", pod.workload(),
+                "--ports", ports(pod),
+                "--istiod", istiodIp() + ":15010",
+                "--bind", "0.0.0.0",
+                "--interception",
+                    opts.interception() == Interception.REDIRECT ? "redirect" : "none",
+                "--access-log", "-"));
     return args;
   }
 
   private static String ports(Pod pod) {
-    List<PortMapping> ports = pod.kind() == Kind.GATEWAY ? pod.containers().get(0).ports() : pod.appPorts();
-    return ports.stream().map(x -> Integer.toString(x.containerPort())).collect(Collectors.joining(","));
+    List<PortMapping> ports =
+        pod.kind() == Kind.GATEWAY ? pod.containers().get(0).ports() : pod.appPorts();
+    return ports.stream()
+        .map(x -> Integer.toString(x.containerPort()))
+        .collect(Collectors.joining(","));
   }
 
   /** The image the Deployment names for this container (the plan keeps the module only). */
@@ -259,8 +299,11 @@ public final class ComposeGenerator {
         continue;
       }
       for (var k : spec.getTemplate().getSpec().getContainers()) {
-        if (k.getName().equals(c.name()) && c.module() != null
-            && io.shopmesh.mesh.meshctl.local.ImageCatalog.moduleFor(k.getImage()).orElse("").equals(c.module())) {
+        if (k.getName().equals(c.name())
+            && c.module() != null
+            && io.shopmesh.mesh.meshctl.local.ImageCatalog.moduleFor(k.getImage())
+                .orElse("")
+                .equals(c.module())) {
           return k.getImage();
         }
       }
@@ -280,7 +323,8 @@ public final class ComposeGenerator {
       if (sel == null || sel.isEmpty() || !s.namespace().equals(pod.namespace())) {
         continue;
       }
-      if (sel.entrySet().stream().allMatch(e -> e.getValue().equals(pod.labels().get(e.getKey())))) {
+      if (sel.entrySet().stream()
+          .allMatch(e -> e.getValue().equals(pod.labels().get(e.getKey())))) {
         String n = s.name();
         names.add(n);
         names.add(n + "." + s.namespace());
@@ -302,15 +346,20 @@ public final class ComposeGenerator {
 
   private void dependsOn(int indent, Map<String, String> deps) {
     line(indent, "depends_on:");
-    new java.util.TreeMap<>(deps).forEach((k, v) -> {
-      line(indent + 1, k + ":");
-      line(indent + 2, "condition: " + v);
-    });
+    new java.util.TreeMap<>(deps)
+        .forEach(
+            (k, v) -> {
+              line(indent + 1, k + ":");
+              line(indent + 2, "condition: " + v);
+            });
   }
 
   private void healthcheck(int indent, String url) {
     line(indent, "healthcheck:");
-    list(indent + 1, "test", List.of("CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "2", url));
+    list(
+        indent + 1,
+        "test",
+        List.of("CMD", "curl", "-fsS", "-o", "/dev/null", "--max-time", "2", url));
     line(indent + 1, "interval: 2s");
     line(indent + 1, "timeout: 3s");
     line(indent + 1, "retries: 150");
@@ -318,7 +367,12 @@ public final class ComposeGenerator {
   }
 
   private void list(int indent, String key, List<String> items) {
-    line(indent, key + ": [" + items.stream().map(ComposeGenerator::quote).collect(Collectors.joining(", ")) + "]");
+    line(
+        indent,
+        key
+            + ": ["
+            + items.stream().map(ComposeGenerator::quote).collect(Collectors.joining(", "))
+            + "]");
   }
 
   static String quote(String s) {

@@ -46,7 +46,8 @@ public final class ConfigDump {
     JsonNode s = section("ListenersConfigDump");
     List<JsonNode> out = new ArrayList<>();
     field(s, "static_listeners").forEach(l -> add(out, field(l, "listener")));
-    field(s, "dynamic_listeners").forEach(l -> add(out, field(field(l, "active_state"), "listener")));
+    field(s, "dynamic_listeners")
+        .forEach(l -> add(out, field(field(l, "active_state"), "listener")));
     return out;
   }
 

@@ -57,7 +57,12 @@ public final class ProxyConfigView {
     if (withoutPort.size() <= 2) {
       return String.join(", ", withoutPort);
     }
-    return withoutPort.get(0) + ", " + withoutPort.get(1) + " + " + (withoutPort.size() - 2) + " more...";
+    return withoutPort.get(0)
+        + ", "
+        + withoutPort.get(1)
+        + " + "
+        + (withoutPort.size() - 2)
+        + " more...";
   }
 
   static String match(JsonNode m) {
@@ -77,11 +82,16 @@ public final class ProxyConfigView {
     for (JsonNode h : field(m, "headers")) {
       String name = field(h, "name").asText();
       JsonNode sm = field(h, "string_match");
-      String v = !field(sm, "exact").isMissingNode() ? "=" + field(sm, "exact").asText()
-          : !field(sm, "prefix").isMissingNode() ? "=" + field(sm, "prefix").asText() + "*"
-          : !path(sm, "safe_regex", "regex").isMissingNode() ? "~" + path(sm, "safe_regex", "regex").asText()
-          : !field(h, "exact_match").isMissingNode() ? "=" + field(h, "exact_match").asText()
-          : !field(h, "present_match").isMissingNode() ? " present" : "";
+      String v =
+          !field(sm, "exact").isMissingNode()
+              ? "=" + field(sm, "exact").asText()
+              : !field(sm, "prefix").isMissingNode()
+                  ? "=" + field(sm, "prefix").asText() + "*"
+                  : !path(sm, "safe_regex", "regex").isMissingNode()
+                      ? "~" + path(sm, "safe_regex", "regex").asText()
+                      : !field(h, "exact_match").isMissingNode()
+                          ? "=" + field(h, "exact_match").asText()
+                          : !field(h, "present_match").isMissingNode() ? " present" : "";
       headers.add(name + v);
     }
     return headers.isEmpty() ? path : path + " [" + String.join(", ", headers) + "]";
@@ -93,7 +103,10 @@ public final class ProxyConfigView {
     return istioConfigName(cfg);
   }
 
-  /** /apis/networking.istio.io/v1/namespaces/default/virtual-service/product-vs -> product-vs.default */
+  /**
+   * /apis/networking.istio.io/v1/namespaces/default/virtual-service/product-vs ->
+   * product-vs.default
+   */
   static String istioConfigName(String cfg) {
     if (cfg.isEmpty()) {
       return "";
@@ -130,10 +143,13 @@ public final class ProxyConfigView {
       ClusterName n = ClusterName.parse(field(c, "name").asText(""));
       String type = field(c, "type").asText("");
       if (type.isEmpty()) {
-        type = field(c, "cluster_type").isMissingNode() ? "STATIC"
-            : field(field(c, "cluster_type"), "name").asText("CUSTOM");
+        type =
+            field(c, "cluster_type").isMissingNode()
+                ? "STATIC"
+                : field(field(c, "cluster_type"), "name").asText("CUSTOM");
       }
-      String dr = istioConfigName(path(c, "metadata", "filter_metadata", "istio", "config").asText(""));
+      String dr =
+          istioConfigName(path(c, "metadata", "filter_metadata", "istio", "config").asText(""));
       t.row(n.fqdn(), n.port(), n.subset(), n.direction(), type, dr);
     }
     return t.render();
@@ -209,7 +225,8 @@ public final class ProxyConfigView {
               }
             }
           }
-          return clusters.size() == 1 ? "Inline Route: " + clusters.iterator().next()
+          return clusters.size() == 1
+              ? "Inline Route: " + clusters.iterator().next()
               : "Inline Route: " + field(rc, "name").asText("");
         }
         return "HTTP";
@@ -239,8 +256,11 @@ public final class ProxyConfigView {
         JsonNode hs = field(h, "health_status");
         String status = field(hs, "eds_health_status").asText("HEALTHY");
         boolean ejected = field(hs, "failed_outlier_check").asBoolean(false);
-        t.row(field(sa, "address").asText() + ":" + field(sa, "port_value").asText(), status,
-            ejected ? "FAILED" : "OK", cluster);
+        t.row(
+            field(sa, "address").asText() + ":" + field(sa, "port_value").asText(),
+            status,
+            ejected ? "FAILED" : "OK",
+            cluster);
       }
     }
     return t.render();
@@ -255,8 +275,11 @@ public final class ProxyConfigView {
         for (JsonNode lb : field(locality, "lb_endpoints")) {
           JsonNode sa = path(lb, "endpoint", "address", "socket_address");
           String status = field(lb, "health_status").asText("HEALTHY");
-          t.row(field(sa, "address").asText() + ":" + field(sa, "port_value").asText(),
-              status.equals("UNKNOWN") ? "HEALTHY" : status, "OK", cluster);
+          t.row(
+              field(sa, "address").asText() + ":" + field(sa, "port_value").asText(),
+              status.equals("UNKNOWN") ? "HEALTHY" : status,
+              "OK",
+              cluster);
         }
       }
     }

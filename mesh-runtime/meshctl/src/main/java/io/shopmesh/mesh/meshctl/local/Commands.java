@@ -24,9 +24,14 @@ public final class Commands {
    * JVM flags for the many small JVMs: C1 only and the serial collector start ~20 JVMs on two cores
    * quickly and keep each small; heaps sized per role.
    */
-  public static final List<String> COMMON_JVM_FLAGS = List.of(
-      "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k", "-XX:ReservedCodeCacheSize=48m",
-      "-Xshare:auto", "-Djava.net.preferIPv4Stack=true");
+  public static final List<String> COMMON_JVM_FLAGS =
+      List.of(
+          "-XX:TieredStopAtLevel=1",
+          "-XX:+UseSerialGC",
+          "-Xss512k",
+          "-XX:ReservedCodeCacheSize=48m",
+          "-Xshare:auto",
+          "-Djava.net.preferIPv4Stack=true");
 
   /** Where things are on this machine. */
   public record Layout(
@@ -40,7 +45,10 @@ public final class Commands {
       List<String> extraJvmFlags,
       Map<String, String> overrides) {
 
-    /** Overrides of what runs (keys istiodMain, proxyMain, appMain), for tests without the real parts. */
+    /**
+     * Overrides of what runs (keys istiodMain, proxyMain, appMain), for tests without the real
+     * parts.
+     */
     public String override(String key, String dflt) {
       return overrides == null ? dflt : overrides.getOrDefault(key, dflt);
     }
@@ -66,12 +74,16 @@ public final class Commands {
     }
 
     public Path appJar(String module) {
-      return home.resolve(module).resolve("target").resolve("quarkus-app").resolve("quarkus-run.jar");
+      return home.resolve(module)
+          .resolve("target")
+          .resolve("quarkus-app")
+          .resolve("quarkus-run.jar");
     }
   }
 
   /** A process to start: argv, extra environment, working directory. */
-  public record ProcessSpec(String pod, String container, List<String> argv, Map<String, String> env, Path workDir) {
+  public record ProcessSpec(
+      String pod, String container, List<String> argv, Map<String, String> env, Path workDir) {
     public ProcessSpec {
       argv = List.copyOf(argv);
       env = Map.copyOf(env);
@@ -102,42 +114,77 @@ public final class Commands {
 
   public ProcessSpec istiod() {
     List<String> argv = jvm("-Xmx256m");
-    argv.addAll(List.of("-cp", layout.runtimeClasspath(), layout.override("istiodMain", ISTIOD_MAIN),
-        "--config-dir", layout.configDir().toString(),
-        "--bind", plan.istiodAddress(),
-        "--xds-port", Integer.toString(plan.xdsPort()),
-        "--http-port", Integer.toString(plan.istiodHttpPort())));
+    argv.addAll(
+        List.of(
+            "-cp",
+            layout.runtimeClasspath(),
+            layout.override("istiodMain", ISTIOD_MAIN),
+            "--config-dir",
+            layout.configDir().toString(),
+            "--bind",
+            plan.istiodAddress(),
+            "--xds-port",
+            Integer.toString(plan.xdsPort()),
+            "--http-port",
+            Integer.toString(plan.istiodHttpPort())));
     return new ProcessSpec("istiod", "discovery", argv, Map.of(), layout.podDir("istiod"));
   }
 
   public ProcessSpec proxy(Pod pod) {
     List<String> argv = jvm("-Xmx128m");
-    argv.addAll(List.of("-cp", layout.runtimeClasspath(), layout.override("proxyMain", PROXY_MAIN),
-        "--role", pod.kind() == Kind.GATEWAY ? "router" : "sidecar",
-        "--pod-name", pod.name(),
-        "--namespace", pod.namespace(),
-        "--pod-ip", pod.ip(),
-        "--labels", pod.labelsFlag(),
-        "--workload-name", pod.workload(),
-        "--ports", portsFlag(pod),
-        "--istiod", plan.istiodAddress() + ":" + plan.xdsPort(),
-        "--bind", pod.ip(),
-        "--local-port-offset", Integer.toString(MeshPlan.LOW_PORT_OFFSET),
-        "--interception", "none",
-        "--hosts-file", layout.hostsFile().toString(),
-        "--certs-root", layout.certsRoot().toString(),
-        "--access-log", "-"));
+    argv.addAll(
+        List.of(
+            "-cp",
+            layout.runtimeClasspath(),
+            layout.override("proxyMain", PROXY_MAIN),
+            "--role",
+            pod.kind() == Kind.GATEWAY ? "router" : "sidecar",
+            "--pod-name",
+            pod.name(),
+            "--namespace",
+            pod.namespace(),
+            "--pod-ip",
+            pod.ip(),
+            "--labels",
+            pod.labelsFlag(),
+            "--workload-name",
+            pod.workload(),
+            "--ports",
+            portsFlag(pod),
+            "--istiod",
+            plan.istiodAddress() + ":" + plan.xdsPort(),
+            "--bind",
+            pod.ip(),
+            "--local-port-offset",
+            Integer.toString(MeshPlan.LOW_PORT_OFFSET),
+            "--interception",
+            "none",
+            "--hosts-file",
+            layout.hostsFile().toString(),
+            "--certs-root",
+            layout.certsRoot().toString(),
+            "--access-log",
+            "-"));
     if (pod.kind() == Kind.GATEWAY) {
-      argv.addAll(List.of("--listener-bind", Planner.GATEWAY_HTTP_PORT + "="
-          + plan.gatewayPublishAddress() + ":" + plan.gatewayPublishPort()));
+      argv.addAll(
+          List.of(
+              "--listener-bind",
+              Planner.GATEWAY_HTTP_PORT
+                  + "="
+                  + plan.gatewayPublishAddress()
+                  + ":"
+                  + plan.gatewayPublishPort()));
     }
-    return new ProcessSpec(pod.name(), Planner.PROXY_CONTAINER, argv, Map.of(), layout.podDir(pod.name()));
+    return new ProcessSpec(
+        pod.name(), Planner.PROXY_CONTAINER, argv, Map.of(), layout.podDir(pod.name()));
   }
 
   private static String portsFlag(Pod pod) {
-    List<PortMapping> ports = pod.kind() == Kind.GATEWAY
-        ? pod.containers().get(0).ports() : pod.appPorts();
-    return ports.stream().map(p -> Integer.toString(p.containerPort())).collect(Collectors.joining(","));
+    List<PortMapping> ports =
+        pod.kind() == Kind.GATEWAY ? pod.containers().get(0).ports() : pod.appPorts();
+    return ports.stream()
+        .map(p -> Integer.toString(p.containerPort()))
+        .collect(Collectors.joining(","));
   }
 
   public ProcessSpec app(Pod pod, Container c) {
@@ -187,8 +234,10 @@ public final class Commands {
   /** The hosts file the proxies resolve external names with: the provider's own address. */
   public String hostsFile() {
     StringBuilder sb = new StringBuilder("# written by meshctl up: names outside the mesh\n");
-    plan.pods().stream().filter(p -> p.kind() == Kind.EXTERNAL && p.workload().equals(Planner.PAYMENT_PROVIDER))
-        .forEach(p -> sb.append(p.ip()).append(' ').append(Planner.PAYMENT_PROVIDER_HOST).append('\n'));
+    plan.pods().stream()
+        .filter(p -> p.kind() == Kind.EXTERNAL && p.workload().equals(Planner.PAYMENT_PROVIDER))
+        .forEach(
+            p -> sb.append(p.ip()).append(' ').append(Planner.PAYMENT_PROVIDER_HOST).append('\n'));
     return sb.toString();
   }
 }

@@ -18,10 +18,11 @@ public final class Http {
     }
   }
 
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .connectTimeout(Duration.ofSeconds(2))
-      .version(HttpClient.Version.HTTP_1_1)
-      .build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .connectTimeout(Duration.ofSeconds(2))
+          .version(HttpClient.Version.HTTP_1_1)
+          .build();
 
   private Http() {}
 
@@ -29,10 +30,14 @@ public final class Http {
     return send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout).GET().build());
   }
 
-  public static Response post(String url, String contentType, String body, Duration timeout) throws IOException {
-    return send(HttpRequest.newBuilder(URI.create(url)).timeout(timeout)
-        .header("Content-Type", contentType)
-        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  public static Response post(String url, String contentType, String body, Duration timeout)
+      throws IOException {
+    return send(
+        HttpRequest.newBuilder(URI.create(url))
+            .timeout(timeout)
+            .header("Content-Type", contentType)
+            .POST(HttpRequest.BodyPublishers.ofString(body))
+            .build());
   }
 
   private static Response send(HttpRequest req) throws IOException {

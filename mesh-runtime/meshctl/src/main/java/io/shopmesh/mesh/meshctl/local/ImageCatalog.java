@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Maps a container image, as the manifests name it, to the module of this repository whose
- * Quarkus fast-jar runs it locally ({@code <module>/target/quarkus-app/quarkus-run.jar}).
+ * Maps a container image, as the manifests name it, to the module of this repository whose Quarkus
+ * fast-jar runs it locally ({@code <module>/target/quarkus-app/quarkus-run.jar}).
  */
 public final class ImageCatalog {
 
@@ -44,9 +44,16 @@ public final class ImageCatalog {
 
   /** The module for an image, or an error that says which images are known. */
   public static String requireModule(String image, String where) {
-    return moduleFor(image).orElseThrow(() -> new IllegalArgumentException(
-        where + ": no local module runs image '" + image + "' (known images: "
-            + String.join(", ", known()) + ")"));
+    return moduleFor(image)
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    where
+                        + ": no local module runs image '"
+                        + image
+                        + "' (known images: "
+                        + String.join(", ", known())
+                        + ")"));
   }
 
   public static java.util.List<String> known() {

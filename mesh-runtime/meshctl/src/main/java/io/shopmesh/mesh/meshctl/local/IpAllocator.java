@@ -20,11 +20,14 @@ public final class IpAllocator {
   private final String prefix;
   private int next = FIRST_POD_HOST;
 
-  /** @param subnet three octets inside 127/8, e.g. {@code 127.0.1} */
+  /**
+   * @param subnet three octets inside 127/8, e.g. {@code 127.0.1}
+   */
   public IpAllocator(String subnet) {
     String[] parts = subnet.split("\\.");
     if (parts.length != 3 || !parts[0].equals("127")) {
-      throw new IllegalArgumentException("subnet must be three octets in 127/8, e.g. 127.0.1: " + subnet);
+      throw new IllegalArgumentException(
+          "subnet must be three octets in 127/8, e.g. 127.0.1: " + subnet);
     }
     for (String p : parts) {
       int v = Integer.parseInt(p);
@@ -45,13 +48,19 @@ public final class IpAllocator {
 
   public String nextPod() {
     if (next > LAST_POD_HOST) {
-      throw new IllegalStateException("more than " + (LAST_POD_HOST - FIRST_POD_HOST + 1)
-          + " pods do not fit in " + prefix + "0/24");
+      throw new IllegalStateException(
+          "more than "
+              + (LAST_POD_HOST - FIRST_POD_HOST + 1)
+              + " pods do not fit in "
+              + prefix
+              + "0/24");
     }
     return prefix + next++;
   }
 
-  /** Whether this machine lets a process bind the address (Linux: any 127/8; macOS: only aliases). */
+  /**
+   * Whether this machine lets a process bind the address (Linux: any 127/8; macOS: only aliases).
+   */
   public static boolean bindable(String ip) {
     try (var s = new java.net.ServerSocket()) {
       s.bind(new java.net.InetSocketAddress(InetAddress.getByName(ip), 0));

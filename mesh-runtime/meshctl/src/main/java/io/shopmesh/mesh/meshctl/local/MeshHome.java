@@ -5,10 +5,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
- * Where the repository is (modules, manifests) and where runtime state lives ({@code .mesh/}).
- * The {@code ./meshctl} script sets {@code MESH_HOME}; otherwise the directory of meshctl.jar's
- * module, or the current directory, is used. {@code MESH_STATE_DIR} moves the state (tests run a
- * second mesh beside a developer's one).
+ * Where the repository is (modules, manifests) and where runtime state lives ({@code .mesh/}). The
+ * {@code ./meshctl} script sets {@code MESH_HOME}; otherwise the directory of meshctl.jar's module,
+ * or the current directory, is used. {@code MESH_STATE_DIR} moves the state (tests run a second
+ * mesh beside a developer's one).
  */
 public final class MeshHome {
 
@@ -65,7 +65,8 @@ public final class MeshHome {
       return jar.toString();
     }
     // children run in their pod's directory: a relative entry would not resolve there
-    return java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+    return java.util.Arrays.stream(
+            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
         .map(e -> Path.of(e).toAbsolutePath().toString())
         .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
   }
@@ -85,7 +86,9 @@ public final class MeshHome {
   }
 
   public static String javaBin() {
-    return ProcessHandle.current().info().command()
+    return ProcessHandle.current()
+        .info()
+        .command()
         .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
   }
 }

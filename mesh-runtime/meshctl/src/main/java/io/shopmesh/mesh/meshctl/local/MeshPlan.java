@@ -41,7 +41,9 @@ public record MeshPlan(
 
     @Override
     public String toString() {
-      return containerPort == localPort ? Integer.toString(containerPort) : containerPort + "->" + localPort;
+      return containerPort == localPort
+          ? Integer.toString(containerPort)
+          : containerPort + "->" + localPort;
     }
   }
 
@@ -74,8 +76,10 @@ public record MeshPlan(
     }
 
     public List<PortMapping> appPorts() {
-      return containers.stream().filter(c -> c.type() == ContainerType.APP)
-          .flatMap(c -> c.ports().stream()).toList();
+      return containers.stream()
+          .filter(c -> c.type() == ContainerType.APP)
+          .flatMap(c -> c.ports().stream())
+          .toList();
     }
 
     public boolean hasProxy() {
@@ -84,8 +88,10 @@ public record MeshPlan(
 
     /** Labels as the proxy flag wants them: k=v,k=v, sorted so the text is stable. */
     public String labelsFlag() {
-      return labels.entrySet().stream().sorted(Map.Entry.comparingByKey())
-          .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(","));
+      return labels.entrySet().stream()
+          .sorted(Map.Entry.comparingByKey())
+          .map(e -> e.getKey() + "=" + e.getValue())
+          .collect(Collectors.joining(","));
     }
   }
 

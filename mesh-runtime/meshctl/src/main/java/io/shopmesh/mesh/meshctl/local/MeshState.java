@@ -5,8 +5,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The running mesh as the supervisor records it in {@code .mesh/state.json}; {@code status},
- * {@code logs}, {@code down}, {@code apply}, {@code proxy-config} and {@code metrics} read it.
+ * The running mesh as the supervisor records it in {@code .mesh/state.json}; {@code status}, {@code
+ * logs}, {@code down}, {@code apply}, {@code proxy-config} and {@code metrics} read it.
  */
 @JsonIgnoreProperties(ignoreUnknown = true)
 public record MeshState(
@@ -61,14 +61,22 @@ public record MeshState(
 
     /** The container {@code logs} shows by default: the app, as Istio's default-container does. */
     public ContainerState defaultContainer() {
-      return containers.stream().filter(c -> !Planner.PROXY_CONTAINER.equals(c.name())).findFirst()
+      return containers.stream()
+          .filter(c -> !Planner.PROXY_CONTAINER.equals(c.name()))
+          .findFirst()
           .orElse(containers.get(0));
     }
   }
 
   @JsonIgnoreProperties(ignoreUnknown = true)
   public record ContainerState(
-      String name, long pid, long startMillis, int restarts, String log, boolean running, Integer exitCode) {}
+      String name,
+      long pid,
+      long startMillis,
+      int restarts,
+      String log,
+      boolean running,
+      Integer exitCode) {}
 
   public Optional<PodState> pod(String name) {
     return pods.stream().filter(p -> p.name().equals(name)).findFirst();
@@ -79,22 +87,60 @@ public record MeshState(
   }
 
   public String gatewayUrl() {
-    return "http://" + ("127.0.0.1".equals(gatewayPublishAddress) ? "localhost" : gatewayPublishAddress)
-        + ":" + gatewayPublishPort;
+    return "http://"
+        + ("127.0.0.1".equals(gatewayPublishAddress) ? "localhost" : gatewayPublishAddress)
+        + ":"
+        + gatewayPublishPort;
   }
 
   public MeshState withPhase(Phase p, String msg) {
-    return new MeshState(supervisorPid, supervisorStartMillis, p, msg, startedAtMillis, readyAtMillis,
-        configDir, istiodAddress, xdsPort, istiodHttpPort, gatewayPublishAddress, gatewayPublishPort, pods);
+    return new MeshState(
+        supervisorPid,
+        supervisorStartMillis,
+        p,
+        msg,
+        startedAtMillis,
+        readyAtMillis,
+        configDir,
+        istiodAddress,
+        xdsPort,
+        istiodHttpPort,
+        gatewayPublishAddress,
+        gatewayPublishPort,
+        pods);
   }
 
   public MeshState withReady(long at) {
-    return new MeshState(supervisorPid, supervisorStartMillis, Phase.READY, null, startedAtMillis, at,
-        configDir, istiodAddress, xdsPort, istiodHttpPort, gatewayPublishAddress, gatewayPublishPort, pods);
+    return new MeshState(
+        supervisorPid,
+        supervisorStartMillis,
+        Phase.READY,
+        null,
+        startedAtMillis,
+        at,
+        configDir,
+        istiodAddress,
+        xdsPort,
+        istiodHttpPort,
+        gatewayPublishAddress,
+        gatewayPublishPort,
+        pods);
   }
 
   public MeshState withPods(List<PodState> newPods) {
-    return new MeshState(supervisorPid, supervisorStartMillis, phase, message, startedAtMillis, readyAtMillis,
-        configDir, istiodAddress, xdsPort, istiodHttpPort, gatewayPublishAddress, gatewayPublishPort, newPods);
+    return new MeshState(
+        supervisorPid,
+        supervisorStartMillis,
+        phase,
+        message,
+        startedAtMillis,
+        readyAtMillis,
+        configDir,
+        istiodAddress,
+        xdsPort,
+        istiodHttpPort,
+        gatewayPublishAddress,
+        gatewayPublishPort,
+        newPods);
   }
 }

@@ -25,8 +25,10 @@ public final class Planner {
   public static final String PROXY_CONTAINER = "istio-proxy";
   public static final String PAYMENT_PROVIDER = "payment-provider";
   public static final String PAYMENT_PROVIDER_HOST = "api.payment-provider.com";
+
   /** The ingress gateway Service as Istio installs it: 80 -> 8080, 443 -> 8443. */
   public static final List<Integer> GATEWAY_PORTS = List.of(8080, 8443);
+
   public static final int GATEWAY_HTTP_PORT = 8080;
 
   public record Options(
@@ -53,24 +55,55 @@ public final class Planner {
     gwLabels.put("app", GATEWAY_WORKLOAD);
     gwLabels.put("istio", "ingressgateway");
     String gwHash = PodNames.templateHash(GATEWAY_WORKLOAD + gwLabels);
-    pods.add(new Pod(PodNames.podName(GATEWAY_WORKLOAD, gwHash, PodNames.suffix(random)),
-        GATEWAY_NAMESPACE, Kind.GATEWAY, GATEWAY_WORKLOAD, "-", ips.gateway(), gwLabels,
-        List.of(new MeshPlan.Container(PROXY_CONTAINER, ContainerType.PROXY, null,
-            GATEWAY_PORTS.stream().map(p -> new PortMapping(p, p)).toList()))));
+    pods.add(
+        new Pod(
+            PodNames.podName(GATEWAY_WORKLOAD, gwHash, PodNames.suffix(random)),
+            GATEWAY_NAMESPACE,
+            Kind.GATEWAY,
+            GATEWAY_WORKLOAD,
+            "-",
+            ips.gateway(),
+            gwLabels,
+            List.of(
+                new MeshPlan.Container(
+                    PROXY_CONTAINER,
+                    ContainerType.PROXY,
+                    null,
+                    GATEWAY_PORTS.stream().map(p -> new PortMapping(p, p)).toList()))));
 
     if (opts.paymentProvider()) {
-      pods.add(new Pod(PAYMENT_PROVIDER, "-", Kind.EXTERNAL, PAYMENT_PROVIDER, "-",
-          ips.paymentProvider(), Map.of("app", PAYMENT_PROVIDER),
-          List.of(new MeshPlan.Container(PAYMENT_PROVIDER, ContainerType.APP, PAYMENT_PROVIDER,
-              List.of(PortMapping.of(80), PortMapping.of(443))))));
+      pods.add(
+          new Pod(
+              PAYMENT_PROVIDER,
+              "-",
+              Kind.EXTERNAL,
+              PAYMENT_PROVIDER,
+              "-",
+              ips.paymentProvider(),
+              Map.of("app", PAYMENT_PROVIDER),
+              List.of(
+                  new MeshPlan.Container(
+                      PAYMENT_PROVIDER,
+                      ContainerType.APP,
+                      PAYMENT_PROVIDER,
+                      List.of(PortMapping.of(80), PortMapping.of(443))))));
     }
 
     for (Located<Deployment> located : config.deployments()) {
       Deployment d = located.object();
-      String where = "Deployment " + located.namespace() + "/" + located.name() + " (" + located.source() + ")";
+      String where =
+          "Deployment "
+              + located.namespace()
+              + "/"
+              + located.name()
+              + " ("
+              + located.source()
+              + ")";
       PodTemplateSpec template = d.getSpec() == null ? null : d.getSpec().getTemplate();
-      if (template == null || template.getSpec() == null
-          || template.getSpec().getContainers() == null || template.getSpec().getContainers().isEmpty()) {
+      if (template == null
+          || template.getSpec() == null
+          || template.getSpec().getContainers() == null
+          || template.getSpec().getContainers().isEmpty()) {
         throw new IllegalArgumentException(where + ": no containers in spec.template");
       }
       Map<String, String> labels = new TreeMap<>();
@@ -99,18 +132,35 @@ public final class Planner {
       int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
       String version = labels.getOrDefault("version", "-");
       for (int i = 0; i < replicas; i++) {
-        pods.add(new Pod(PodNames.podName(located.name(), hash, PodNames.suffix(random)),
-            located.namespace(), Kind.WORKLOAD, located.name(), version, ips.nextPod(), podLabels,
-            containers));
+        pods.add(
+            new Pod(
+                PodNames.podName(located.name(), hash, PodNames.suffix(random)),
+                located.namespace(),
+                Kind.WORKLOAD,
+                located.name(),
+                version,
+                ips.nextPod(),
+                podLabels,
+                containers));
       }
     }
-    return new MeshPlan(opts.subnet(), opts.istiodAddress(), opts.xdsPort(), opts.istiodHttpPort(),
-        opts.gatewayPublishAddress(), opts.gatewayPublishPort(), pods);
+    return new MeshPlan(
+        opts.subnet(),
+        opts.istiodAddress(),
+        opts.xdsPort(),
+        opts.istiodHttpPort(),
+        opts.gatewayPublishAddress(),
+        opts.gatewayPublishPort(),
+        pods);
   }
 
   /** The modules whose jars the plan needs. */
   public static List<String> modules(MeshPlan plan) {
-    return plan.pods().stream().flatMap(p -> p.containers().stream())
-        .filter(c -> c.type() == ContainerType.APP).map(MeshPlan.Container::module).distinct().toList();
+    return plan.pods().stream()
+        .flatMap(p -> p.containers().stream())
+        .filter(c -> c.type() == ContainerType.APP)
+        .map(MeshPlan.Container::module)
+        .distinct()
+        .toList();
   }
 }

@@ -7,9 +7,8 @@ import java.util.random.RandomGenerator;
  * Pod names as Kubernetes makes them: {@code <deployment>-<pod-template-hash>-<suffix>}.
  *
  * <p>The template hash is Kubernetes' own recipe (FNV-1a 32 of the template, printed in decimal and
- * passed through {@code SafeEncodeString}), so names look like the ones people know, e.g.
- * {@code frontend-7d4b9c8f6d-x2k9p}. The 5-character suffix is random, as the ReplicaSet
- * controller's is.
+ * passed through {@code SafeEncodeString}), so names look like the ones people know, e.g. {@code
+ * frontend-7d4b9c8f6d-x2k9p}. The 5-character suffix is random, as the ReplicaSet controller's is.
  */
 public final class PodNames {
 

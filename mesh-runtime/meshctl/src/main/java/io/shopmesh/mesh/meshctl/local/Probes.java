@@ -18,20 +18,27 @@ public final class Probes {
       int running, int total, boolean proxyReady, boolean appListening, SyncStatus.Proxy sync) {
 
     public boolean ready(boolean hasProxy) {
-      return running == total && appListening && (!hasProxy || (proxyReady && sync != null && sync.synced()));
+      return running == total
+          && appListening
+          && (!hasProxy || (proxyReady && sync != null && sync.synced()));
     }
   }
 
   public record Snapshot(boolean istiodReady, Map<String, PodHealth> pods, String syncError) {
     public boolean allReady(MeshState state) {
-      return istiodReady && state.pods().stream().allMatch(p -> {
-        PodHealth h = pods.get(p.name());
-        return h != null && h.ready(p.hasProxy());
-      });
+      return istiodReady
+          && state.pods().stream()
+              .allMatch(
+                  p -> {
+                    PodHealth h = pods.get(p.name());
+                    return h != null && h.ready(p.hasProxy());
+                  });
     }
 
     public long count(MeshState state, java.util.function.BiPredicate<PodState, PodHealth> test) {
-      return state.pods().stream().filter(p -> pods.containsKey(p.name()) && test.test(p, pods.get(p.name()))).count();
+      return state.pods().stream()
+          .filter(p -> pods.containsKey(p.name()) && test.test(p, pods.get(p.name())))
+          .count();
     }
   }
 
@@ -55,15 +62,20 @@ public final class Probes {
       }
     }
     Map<String, SyncStatus.Proxy> syncFinal = sync;
-    ExecutorService pool = Executors.newFixedThreadPool(8, r -> {
-      Thread t = new Thread(r, "probe");
-      t.setDaemon(true);
-      return t;
-    });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            8,
+            r -> {
+              Thread t = new Thread(r, "probe");
+              t.setDaemon(true);
+              return t;
+            });
     try {
       Map<String, CompletableFuture<PodHealth>> futures = new LinkedHashMap<>();
       for (PodState p : state.pods()) {
-        futures.put(p.name(), CompletableFuture.supplyAsync(() -> probePod(p, syncFinal.get(p.name())), pool));
+        futures.put(
+            p.name(),
+            CompletableFuture.supplyAsync(() -> probePod(p, syncFinal.get(p.name())), pool));
       }
       Map<String, PodHealth> out = new LinkedHashMap<>();
       futures.forEach((k, f) -> out.put(k, f.join()));

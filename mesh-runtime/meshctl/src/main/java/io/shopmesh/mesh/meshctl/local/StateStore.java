@@ -48,7 +48,8 @@ public final class StateStore {
       Path tmp = dir.resolve("state.json.tmp");
       JSON.writeValue(tmp.toFile(), state);
       try {
-        Files.move(tmp, file(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(
+            tmp, file(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
       } catch (AtomicMoveNotSupportedException e) {
         Files.move(tmp, file(), StandardCopyOption.REPLACE_EXISTING);
       }
@@ -67,8 +68,15 @@ public final class StateStore {
 
   /** Whether the process that wrote the state still runs (same pid and same start time). */
   public static boolean alive(long pid, long startMillis) {
-    return ProcessHandle.of(pid).filter(ProcessHandle::isAlive).filter(h -> startMillis <= 0
-        || h.info().startInstant().map(i -> Math.abs(i.toEpochMilli() - startMillis) < 2000).orElse(true))
+    return ProcessHandle.of(pid)
+        .filter(ProcessHandle::isAlive)
+        .filter(
+            h ->
+                startMillis <= 0
+                    || h.info()
+                        .startInstant()
+                        .map(i -> Math.abs(i.toEpochMilli() - startMillis) < 2000)
+                        .orElse(true))
         .isPresent();
   }
 

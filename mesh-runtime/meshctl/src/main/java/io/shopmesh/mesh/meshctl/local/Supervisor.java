@@ -26,8 +26,8 @@ import java.util.stream.Stream;
 /**
  * Runs a {@link MeshPlan} as local processes and keeps them running: starts istiod, then every
  * pod's sidecar and app, waits until all are ready and in sync, restarts a container that exits
- * afterwards (as a kubelet would), records everything in the state file, and stops it all,
- * leaving no process behind.
+ * afterwards (as a kubelet would), records everything in the state file, and stops it all, leaving
+ * no process behind.
  */
 public final class Supervisor {
 
@@ -54,11 +54,13 @@ public final class Supervisor {
   private final StateStore store;
   private final PrintStream out;
   private final List<Managed> managed = Collections.synchronizedList(new ArrayList<>());
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "meshctl-restarts");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "meshctl-restarts");
+            t.setDaemon(true);
+            return t;
+          });
   private volatile boolean stopping;
   private volatile boolean ready;
   private volatile String startupFailure;
@@ -80,8 +82,9 @@ public final class Supervisor {
   public boolean lock() {
     try {
       Files.createDirectories(store.dir());
-      lockChannel = FileChannel.open(store.dir().resolve("up.lock"),
-          StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      lockChannel =
+          FileChannel.open(
+              store.dir().resolve("up.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       lock = lockChannel.tryLock();
       return lock != null;
     } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
@@ -135,11 +138,18 @@ public final class Supervisor {
         return;
       }
       if (System.nanoTime() > deadline) {
-        fail(Http.probe(istiodReady)
-            ? "the payment provider made no CA at " + ca + " within " + istiodTimeout.toSeconds() + " s; see "
-                + layout.logFile(Planner.PAYMENT_PROVIDER, Planner.PAYMENT_PROVIDER)
-            : "istiod was not ready within " + istiodTimeout.toSeconds() + " s; see "
-                + layout.logFile("istiod", istiod.spec.container()));
+        fail(
+            Http.probe(istiodReady)
+                ? "the payment provider made no CA at "
+                    + ca
+                    + " within "
+                    + istiodTimeout.toSeconds()
+                    + " s; see "
+                    + layout.logFile(Planner.PAYMENT_PROVIDER, Planner.PAYMENT_PROVIDER)
+                : "istiod was not ready within "
+                    + istiodTimeout.toSeconds()
+                    + " s; see "
+                    + layout.logFile("istiod", istiod.spec.container()));
         return;
       }
       sleep(200);
@@ -179,10 +189,15 @@ public final class Supervisor {
         return true;
       }
       long proxies = st.pods().stream().filter(PodState::hasProxy).count();
-      String line = String.format("waiting: %d/%d proxies ready, %d/%d in sync, %d/%d pods up",
-          s.count(st, (p, h) -> p.hasProxy() && h.proxyReady()), proxies,
-          s.count(st, (p, h) -> p.hasProxy() && h.sync() != null && h.sync().synced()), proxies,
-          s.count(st, (p, h) -> h.running() == h.total() && h.appListening()), st.pods().size());
+      String line =
+          String.format(
+              "waiting: %d/%d proxies ready, %d/%d in sync, %d/%d pods up",
+              s.count(st, (p, h) -> p.hasProxy() && h.proxyReady()),
+              proxies,
+              s.count(st, (p, h) -> p.hasProxy() && h.sync() != null && h.sync().synced()),
+              proxies,
+              s.count(st, (p, h) -> h.running() == h.total() && h.appListening()),
+              st.pods().size());
       long now = System.currentTimeMillis();
       if (!line.equals(last) && now - lastPrinted > 3000) {
         progress.accept(line);
@@ -190,8 +205,12 @@ public final class Supervisor {
         lastPrinted = now;
       }
       if (System.nanoTime() > deadline) {
-        fail("not ready within " + timeout.toSeconds() + " s (" + line.substring("waiting: ".length())
-            + "); ./meshctl status shows which pod, ./meshctl logs POD why");
+        fail(
+            "not ready within "
+                + timeout.toSeconds()
+                + " s ("
+                + line.substring("waiting: ".length())
+                + "); ./meshctl status shows which pod, ./meshctl logs POD why");
         return false;
       }
       sleep(300);
@@ -221,11 +240,12 @@ public final class Supervisor {
     try {
       Files.createDirectories(log.getParent());
       Files.createDirectories(spec.workDir());
-      ProcessBuilder pb = new ProcessBuilder(spec.argv())
-          .directory(spec.workDir().toFile())
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-          .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+      ProcessBuilder pb =
+          new ProcessBuilder(spec.argv())
+              .directory(spec.workDir().toFile())
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
       pb.environment().putAll(spec.env());
       Process p = pb.start();
       m.process = p;
@@ -247,21 +267,43 @@ public final class Supervisor {
     }
     Path log = layout.logFile(m.spec.pod(), m.spec.container());
     if (!ready) {
-      fail("container " + m.spec.container() + " of " + m.spec.pod() + " exited with code " + m.exitCode
-          + " while starting; its log (" + log + ") ends with:\n" + tail(log, 15));
+      fail(
+          "container "
+              + m.spec.container()
+              + " of "
+              + m.spec.pod()
+              + " exited with code "
+              + m.exitCode
+              + " while starting; its log ("
+              + log
+              + ") ends with:\n"
+              + tail(log, 15));
       return;
     }
     long delay = Math.min(30, 1L << Math.min(m.restarts, 5));
-    out.println("meshctl: container " + m.spec.container() + " of " + m.spec.pod() + " exited with code "
-        + m.exitCode + "; restarting in " + delay + " s (log: " + log + ")");
+    out.println(
+        "meshctl: container "
+            + m.spec.container()
+            + " of "
+            + m.spec.pod()
+            + " exited with code "
+            + m.exitCode
+            + "; restarting in "
+            + delay
+            + " s (log: "
+            + log
+            + ")");
     writeState();
-    scheduler.schedule(() -> {
-      if (!stopping) {
-        m.restarts++;
-        launch(m);
-        writeState();
-      }
-    }, delay, TimeUnit.SECONDS);
+    scheduler.schedule(
+        () -> {
+          if (!stopping) {
+            m.restarts++;
+            launch(m);
+            writeState();
+          }
+        },
+        delay,
+        TimeUnit.SECONDS);
   }
 
   /** Stops every process: SIGTERM, a grace period, then SIGKILL to it and its descendants. */
@@ -344,18 +386,38 @@ public final class Supervisor {
       for (Managed m : all) {
         if (m.pod == pod) {
           Process p = m.process;
-          cs.add(new ContainerState(m.spec.container(), p == null ? 0 : p.pid(), m.startMillis, m.restarts,
-              layout.logFile(m.spec.pod(), m.spec.container()).toString(), p != null && p.isAlive(), m.exitCode));
+          cs.add(
+              new ContainerState(
+                  m.spec.container(),
+                  p == null ? 0 : p.pid(),
+                  m.startMillis,
+                  m.restarts,
+                  layout.logFile(m.spec.pod(), m.spec.container()).toString(),
+                  p != null && p.isAlive(),
+                  m.exitCode));
         }
       }
       List<String> ports = new ArrayList<>();
       if (pod.kind() == Kind.GATEWAY) {
-        ports.add(Planner.GATEWAY_HTTP_PORT + "->" + plan.gatewayPublishAddress() + ":" + plan.gatewayPublishPort());
+        ports.add(
+            Planner.GATEWAY_HTTP_PORT
+                + "->"
+                + plan.gatewayPublishAddress()
+                + ":"
+                + plan.gatewayPublishPort());
       } else {
         pod.appPorts().forEach(pm -> ports.add(pm.toString()));
       }
-      pods.add(new PodState(pod.name(), pod.namespace(), pod.kind().name(), pod.workload(), pod.version(),
-          pod.ip(), ports, cs));
+      pods.add(
+          new PodState(
+              pod.name(),
+              pod.namespace(),
+              pod.kind().name(),
+              pod.workload(),
+              pod.version(),
+              pod.ip(),
+              ports,
+              cs));
     }
     Managed istiod = all.isEmpty() ? null : all.get(0);
     long now = System.currentTimeMillis();
@@ -363,17 +425,40 @@ public final class Supervisor {
     List<PodState> withIstiod = new ArrayList<>();
     if (istiod != null && istiod.pod == null) {
       Process p = istiod.process;
-      withIstiod.add(new PodState("istiod", "istio-system", "CONTROL_PLANE", "istiod", "-", plan.istiodAddress(),
-          List.of(Integer.toString(plan.xdsPort()), Integer.toString(plan.istiodHttpPort())),
-          List.of(new ContainerState(istiod.spec.container(), p == null ? 0 : p.pid(), istiod.startMillis,
-              istiod.restarts, layout.logFile("istiod", istiod.spec.container()).toString(),
-              p != null && p.isAlive(), istiod.exitCode))));
+      withIstiod.add(
+          new PodState(
+              "istiod",
+              "istio-system",
+              "CONTROL_PLANE",
+              "istiod",
+              "-",
+              plan.istiodAddress(),
+              List.of(Integer.toString(plan.xdsPort()), Integer.toString(plan.istiodHttpPort())),
+              List.of(
+                  new ContainerState(
+                      istiod.spec.container(),
+                      p == null ? 0 : p.pid(),
+                      istiod.startMillis,
+                      istiod.restarts,
+                      layout.logFile("istiod", istiod.spec.container()).toString(),
+                      p != null && p.isAlive(),
+                      istiod.exitCode))));
     }
     withIstiod.addAll(pods);
-    return new MeshState(self.pid(), StateStore.startMillis(self), phase, startupFailure,
-        startedAtMillis == 0 ? now : startedAtMillis, readyAtMillis, layout.configDir().toString(),
-        plan.istiodAddress(), plan.xdsPort(), plan.istiodHttpPort(), plan.gatewayPublishAddress(),
-        plan.gatewayPublishPort(), withIstiod);
+    return new MeshState(
+        self.pid(),
+        StateStore.startMillis(self),
+        phase,
+        startupFailure,
+        startedAtMillis == 0 ? now : startedAtMillis,
+        readyAtMillis,
+        layout.configDir().toString(),
+        plan.istiodAddress(),
+        plan.xdsPort(),
+        plan.istiodHttpPort(),
+        plan.gatewayPublishAddress(),
+        plan.gatewayPublishPort(),
+        withIstiod);
   }
 
   private void writeState() {

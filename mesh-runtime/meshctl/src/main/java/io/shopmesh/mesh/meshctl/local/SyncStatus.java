@@ -9,8 +9,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * istiod's {@code /debug/syncz}, read as {@code istioctl proxy-status} shows it: for each proxy
- * (by pod name) the state of CDS, LDS, EDS and RDS: SYNCED, STALE or NOT SENT.
+ * istiod's {@code /debug/syncz}, read as {@code istioctl proxy-status} shows it: for each proxy (by
+ * pod name) the state of CDS, LDS, EDS and RDS: SYNCED, STALE or NOT SENT.
  */
 public final class SyncStatus {
 
@@ -28,7 +28,8 @@ public final class SyncStatus {
     /** In sync: nothing stale and at least the first config (CDS and LDS) acknowledged. */
     public boolean synced() {
       return types.values().stream().noneMatch(STALE::equals)
-          && SYNCED.equals(type("CDS")) && SYNCED.equals(type("LDS"));
+          && SYNCED.equals(type("CDS"))
+          && SYNCED.equals(type("LDS"));
     }
   }
 
@@ -91,7 +92,8 @@ public final class SyncStatus {
     if (node.isObject()) {
       for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
-        if (e.getKey().equalsIgnoreCase(type) || e.getKey().toUpperCase().startsWith(type + "_")
+        if (e.getKey().equalsIgnoreCase(type)
+            || e.getKey().toUpperCase().startsWith(type + "_")
             || e.getKey().endsWith(suffixOf(type))) {
           JsonNode v = e.getValue();
           if (v.isTextual()) {

@@ -49,14 +49,16 @@ public final class Selector {
       String body = q.substring(brace + 1, q.length() - 1);
       int i = 0;
       while (i < body.length()) {
-        while (i < body.length() && (body.charAt(i) == ',' || Character.isWhitespace(body.charAt(i)))) {
+        while (i < body.length()
+            && (body.charAt(i) == ',' || Character.isWhitespace(body.charAt(i)))) {
           i++;
         }
         if (i >= body.length()) {
           break;
         }
         int start = i;
-        while (i < body.length() && (Character.isLetterOrDigit(body.charAt(i)) || body.charAt(i) == '_')) {
+        while (i < body.length()
+            && (Character.isLetterOrDigit(body.charAt(i)) || body.charAt(i) == '_')) {
           i++;
         }
         String label = body.substring(start, i);
@@ -73,7 +75,8 @@ public final class Selector {
         } else if (body.startsWith("=", i)) {
           op = "=";
         } else {
-          throw new IllegalArgumentException("expected =, !=, =~ or !~ after " + label + " in " + query);
+          throw new IllegalArgumentException(
+              "expected =, !=, =~ or !~ after " + label + " in " + query);
         }
         i += op.length();
         while (Character.isWhitespace(body.charAt(i))) {
@@ -113,7 +116,8 @@ public final class Selector {
 
   /** {@code sum by (labels) (selector)}: label values (in the order given) to the sum. */
   public Map<List<String>, Double> sumBy(List<PromText.Sample> samples, List<String> by) {
-    Map<List<String>, Double> out = new TreeMap<>((a, b) -> String.join("\u0000", a).compareTo(String.join("\u0000", b)));
+    Map<List<String>, Double> out =
+        new TreeMap<>((a, b) -> String.join("\u0000", a).compareTo(String.join("\u0000", b)));
     for (PromText.Sample s : samples) {
       if (matches(s)) {
         List<String> key = by.stream().map(l -> s.labels().getOrDefault(l, "")).toList();

@@ -17,7 +17,8 @@ public final class Table {
 
   public Table row(Object... cells) {
     if (cells.length != headers.size()) {
-      throw new IllegalArgumentException("expected " + headers.size() + " cells, got " + cells.length);
+      throw new IllegalArgumentException(
+          "expected " + headers.size() + " cells, got " + cells.length);
     }
     rows.add(Arrays.stream(cells).map(c -> c == null ? "" : String.valueOf(c)).toList());
     return this;

@@ -5,10 +5,10 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * A Java agent that ends its JVM when the meshctl supervisor that started it is gone, even when
- * the supervisor was killed with SIGKILL and could run no shutdown hook. Loaded with
- * {@code -javaagent:meshctl-watchdog.jar=<supervisor pid>}; it has no dependencies so it fits any
- * JVM (Quarkus apps, istiod, proxies) without touching their class path.
+ * A Java agent that ends its JVM when the meshctl supervisor that started it is gone, even when the
+ * supervisor was killed with SIGKILL and could run no shutdown hook. Loaded with {@code
+ * -javaagent:meshctl-watchdog.jar=<supervisor pid>}; it has no dependencies so it fits any JVM
+ * (Quarkus apps, istiod, proxies) without touching their class path.
  */
 public final class ParentWatchdog {
 
@@ -51,18 +51,24 @@ public final class ParentWatchdog {
         return;
       }
       Optional<ProcessHandle> h = ProcessHandle.of(pid);
-      boolean alive = h.isPresent() && h.get().isAlive()
-          && (started.isEmpty() || h.get().info().startInstant().map(started.get()::equals).orElse(true));
+      boolean alive =
+          h.isPresent()
+              && h.get().isAlive()
+              && (started.isEmpty()
+                  || h.get().info().startInstant().map(started.get()::equals).orElse(true));
       if (!alive) {
         System.err.println("meshctl watchdog: supervisor " + pid + " is gone, exiting");
-        Thread killer = new Thread(() -> {
-          try {
-            Thread.sleep(EXIT_GRACE_MILLIS);
-          } catch (InterruptedException ignored) {
-            // halt anyway
-          }
-          Runtime.getRuntime().halt(143);
-        }, "meshctl-watchdog-halt");
+        Thread killer =
+            new Thread(
+                () -> {
+                  try {
+                    Thread.sleep(EXIT_GRACE_MILLIS);
+                  } catch (InterruptedException ignored) {
+                    // halt anyway
+                  }
+                  Runtime.getRuntime().halt(143);
+                },
+                "meshctl-watchdog-halt");
         killer.setDaemon(true);
         killer.start();
         System.exit(143);

@@ -22,10 +22,12 @@ class ComposeGeneratorTest {
 
   @Test
   void checkedInComposeFileIsTheGeneratedOne() throws IOException {
-    String generated = new ComposeGenerator(manifests(), ComposeGenerator.Options.defaults()).generate();
+    String generated =
+        new ComposeGenerator(manifests(), ComposeGenerator.Options.defaults()).generate();
     String committed = Files.readString(ROOT.resolve("docker-compose.yml"));
     assertThat(committed)
-        .as("docker-compose.yml is out of date with manifests/: run ./meshctl compose > docker-compose.yml")
+        .as(
+            "docker-compose.yml is out of date with manifests/: run ./meshctl compose > docker-compose.yml")
         .isEqualTo(generated);
   }
 
@@ -39,7 +41,8 @@ class ComposeGeneratorTest {
     assertThat(count(yml, "(?m)^  [a-z0-9-]+-istio-init:$")).isEqualTo(8);
     assertThat(count(yml, "(?m)^  [a-z0-9-]+-istio-proxy:$")).isEqualTo(8);
     assertThat(count(yml, "network_mode: \"service:")).isEqualTo(8 * 3);
-    assertThat(yml).contains("\"127.0.0.1:${GATEWAY_PORT:-8080}:8080\"")
+    assertThat(yml)
+        .contains("\"127.0.0.1:${GATEWAY_PORT:-8080}:8080\"")
         .contains("aliases: [\"api.payment-provider.com\"]")
         .contains("\"${MESH_CONFIG_DIR:-./manifests}:/etc/istio/config\"")
         .contains("condition: service_completed_successfully")
@@ -48,8 +51,12 @@ class ComposeGeneratorTest {
 
   @Test
   void interceptionNoneGivesAppsTheProxySettingAndNoInitStep() {
-    String yml = new ComposeGenerator(manifests(), new ComposeGenerator.Options(
-        "10.244.0", ComposeGenerator.Interception.NONE, "./manifests", 1L)).generate();
+    String yml =
+        new ComposeGenerator(
+                manifests(),
+                new ComposeGenerator.Options(
+                    "10.244.0", ComposeGenerator.Interception.NONE, "./manifests", 1L))
+            .generate();
     assertThat(count(yml, "QUARKUS_REST_CLIENT_PROXY_ADDRESS: \"127.0.0.1:15001\"")).isEqualTo(8);
     assertThat(yml).doesNotContain("istio-init").contains("\"--interception\", \"none\"");
   }

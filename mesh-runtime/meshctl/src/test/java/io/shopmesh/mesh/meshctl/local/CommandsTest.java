@@ -11,9 +11,17 @@ import org.junit.jupiter.api.Test;
 class CommandsTest {
 
   final MeshPlan plan = PlannerTest.walkthroughPlan();
-  final Commands.Layout layout = new Commands.Layout(Path.of("/repo"), Path.of("/repo/.mesh"), "/jdk/bin/java",
-      "/repo/mesh-runtime/meshctl/target/meshctl.jar", Path.of("/repo/mesh-runtime/meshctl/target/meshctl-watchdog.jar"),
-      4242, Path.of("/repo/manifests"), List.of(), null);
+  final Commands.Layout layout =
+      new Commands.Layout(
+          Path.of("/repo"),
+          Path.of("/repo/.mesh"),
+          "/jdk/bin/java",
+          "/repo/mesh-runtime/meshctl/target/meshctl.jar",
+          Path.of("/repo/mesh-runtime/meshctl/target/meshctl-watchdog.jar"),
+          4242,
+          Path.of("/repo/manifests"),
+          List.of(),
+          null);
   final Commands commands = new Commands(plan, layout);
 
   static String flag(List<String> argv, String name) {
@@ -35,14 +43,18 @@ class CommandsTest {
   @Test
   void everyJvmIsSmallAndWatched() {
     ProcessSpec s = commands.istiod();
-    assertThat(s.argv()).contains("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-        "-javaagent:/repo/mesh-runtime/meshctl/target/meshctl-watchdog.jar=4242");
+    assertThat(s.argv())
+        .contains(
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            "-javaagent:/repo/mesh-runtime/meshctl/target/meshctl-watchdog.jar=4242");
     assertThat(s.argv().get(0)).isEqualTo("/jdk/bin/java");
   }
 
   @Test
   void sidecarFlagsFollowTheContract() {
-    Pod frontend = plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
+    Pod frontend =
+        plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
     List<String> argv = commands.proxy(frontend).argv();
     assertThat(argv).contains(Commands.PROXY_MAIN);
     assertThat(flag(argv, "--role")).isEqualTo("sidecar");
@@ -50,7 +62,9 @@ class CommandsTest {
     assertThat(flag(argv, "--namespace")).isEqualTo("default");
     assertThat(flag(argv, "--pod-ip")).isEqualTo(frontend.ip());
     assertThat(flag(argv, "--bind")).isEqualTo(frontend.ip());
-    assertThat(flag(argv, "--labels")).startsWith("app=frontend,pod-template-hash=").endsWith(",version=v1");
+    assertThat(flag(argv, "--labels"))
+        .startsWith("app=frontend,pod-template-hash=")
+        .endsWith(",version=v1");
     assertThat(flag(argv, "--workload-name")).isEqualTo("frontend");
     assertThat(flag(argv, "--ports")).isEqualTo("80");
     assertThat(flag(argv, "--istiod")).isEqualTo("127.0.0.1:15010");
@@ -73,25 +87,35 @@ class CommandsTest {
 
   @Test
   void appsGetTheirPodEnvironment() {
-    Pod frontend = plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
+    Pod frontend =
+        plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
     ProcessSpec app = commands.app(frontend, frontend.containers().get(0));
-    assertThat(app.argv()).containsSequence("-jar", "/repo/frontend/target/quarkus-app/quarkus-run.jar");
+    assertThat(app.argv())
+        .containsSequence("-jar", "/repo/frontend/target/quarkus-app/quarkus-run.jar");
     assertThat(app.env())
         .containsEntry("POD_NAME", frontend.name())
         .containsEntry("POD_NAMESPACE", "default")
         .containsEntry("QUARKUS_HTTP_HOST", frontend.ip())
         .containsEntry("QUARKUS_HTTP_PORT", "10080")
         .containsEntry("QUARKUS_REST_CLIENT_PROXY_ADDRESS", frontend.ip() + ":15001");
-    assertThat(commands.pod(frontend)).extracting(ProcessSpec::container).containsExactly("istio-proxy", "frontend");
+    assertThat(commands.pod(frontend))
+        .extracting(ProcessSpec::container)
+        .containsExactly("istio-proxy", "frontend");
   }
 
   @Test
   void paymentProviderIsOutsideTheMeshAndNamedByTheHostsFile() {
-    Pod provider = plan.pods().stream().filter(p -> p.kind() == MeshPlan.Kind.EXTERNAL).findFirst().orElseThrow();
+    Pod provider =
+        plan.pods().stream()
+            .filter(p -> p.kind() == MeshPlan.Kind.EXTERNAL)
+            .findFirst()
+            .orElseThrow();
     List<ProcessSpec> specs = commands.pod(provider);
     assertThat(specs).hasSize(1);
-    assertThat(specs.get(0).env()).containsEntry("QUARKUS_HTTP_PORT", "10080")
-        .containsEntry("QUARKUS_HTTP_SSL_PORT", "10443").doesNotContainKey("QUARKUS_REST_CLIENT_PROXY_ADDRESS");
+    assertThat(specs.get(0).env())
+        .containsEntry("QUARKUS_HTTP_PORT", "10080")
+        .containsEntry("QUARKUS_HTTP_SSL_PORT", "10443")
+        .doesNotContainKey("QUARKUS_REST_CLIENT_PROXY_ADDRESS");
     assertThat(commands.hostsFile()).contains("127.0.1.2 api.payment-provider.com");
   }
 

@@ -19,7 +19,8 @@ class ImageCatalogTest {
 
   @Test
   void ignoresARegistryPrefix() {
-    assertThat(ImageCatalog.moduleFor("localhost:5000/example/product-service:v2")).contains("product-v2");
+    assertThat(ImageCatalog.moduleFor("localhost:5000/example/product-service:v2"))
+        .contains("product-v2");
     assertThat(ImageCatalog.moduleFor("docker.io/example/frontend:latest")).contains("frontend");
   }
 

@@ -27,7 +27,8 @@ class IpAllocatorTest {
 
   @Test
   void subnetMustBeLoopback() {
-    assertThatThrownBy(() -> new IpAllocator("10.0.0")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> new IpAllocator("10.0.0"))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> new IpAllocator("127.0")).isInstanceOf(IllegalArgumentException.class);
   }
 

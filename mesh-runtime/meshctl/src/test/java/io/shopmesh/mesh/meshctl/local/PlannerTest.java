@@ -31,13 +31,18 @@ class PlannerTest {
     // product v1 x2, v2 x2, frontend x3, order-service x1
     assertThat(workloads).hasSize(8);
     assertThat(workloads).filteredOn(p -> p.workload().equals("frontend")).hasSize(3);
-    assertThat(workloads).filteredOn(p -> p.workload().equals("product-service-v1")).hasSize(2)
+    assertThat(workloads)
+        .filteredOn(p -> p.workload().equals("product-service-v1"))
+        .hasSize(2)
         .allSatisfy(p -> assertThat(p.version()).isEqualTo("v1"));
     assertThat(plan.gateway().name()).matches("istio-ingressgateway-[a-z0-9]{1,10}-[a-z0-9]{5}");
     assertThat(plan.gateway().namespace()).isEqualTo("istio-system");
-    assertThat(plan.gateway().labels()).containsEntry("istio", "ingressgateway").containsEntry("app", "istio-ingressgateway");
+    assertThat(plan.gateway().labels())
+        .containsEntry("istio", "ingressgateway")
+        .containsEntry("app", "istio-ingressgateway");
     assertThat(plan.gateway().ip()).isEqualTo("127.0.1.1");
-    Pod provider = plan.pods().stream().filter(p -> p.kind() == Kind.EXTERNAL).findFirst().orElseThrow();
+    Pod provider =
+        plan.pods().stream().filter(p -> p.kind() == Kind.EXTERNAL).findFirst().orElseThrow();
     assertThat(provider.ip()).isEqualTo("127.0.1.2");
     assertThat(provider.hasProxy()).isFalse();
   }
@@ -45,10 +50,13 @@ class PlannerTest {
   @Test
   void podsAreNamedLikeKubernetesAndShareTheTemplateHashPerDeployment() {
     MeshPlan plan = walkthroughPlan();
-    List<Pod> frontends = plan.pods().stream().filter(p -> p.workload().equals("frontend")).toList();
-    assertThat(frontends).allSatisfy(p -> assertThat(p.name()).matches("frontend-[a-z0-9]{1,10}-[a-z0-9]{5}"));
+    List<Pod> frontends =
+        plan.pods().stream().filter(p -> p.workload().equals("frontend")).toList();
+    assertThat(frontends)
+        .allSatisfy(p -> assertThat(p.name()).matches("frontend-[a-z0-9]{1,10}-[a-z0-9]{5}"));
     String hash = frontends.get(0).labels().get("pod-template-hash");
-    assertThat(frontends).allSatisfy(p -> assertThat(p.labels()).containsEntry("pod-template-hash", hash));
+    assertThat(frontends)
+        .allSatisfy(p -> assertThat(p.labels()).containsEntry("pod-template-hash", hash));
     assertThat(frontends.stream().map(Pod::name).distinct()).hasSize(3);
   }
 
@@ -56,23 +64,33 @@ class PlannerTest {
   void everyPodHasItsOwnAddressAndLowPortsAreMapped() {
     MeshPlan plan = walkthroughPlan();
     assertThat(plan.pods().stream().map(Pod::ip).distinct()).hasSize(plan.pods().size());
-    Pod frontend = plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
+    Pod frontend =
+        plan.pods().stream().filter(p -> p.workload().equals("frontend")).findFirst().orElseThrow();
     assertThat(frontend.appPorts()).extracting(Object::toString).containsExactly("80->10080");
-    Pod product = plan.pods().stream().filter(p -> p.workload().equals("product-service-v2")).findFirst().orElseThrow();
+    Pod product =
+        plan.pods().stream()
+            .filter(p -> p.workload().equals("product-service-v2"))
+            .findFirst()
+            .orElseThrow();
     assertThat(product.appPorts()).extracting(Object::toString).containsExactly("8080");
-    assertThat(product.containers()).extracting(MeshPlan.Container::name).containsExactly("product-service", "istio-proxy");
+    assertThat(product.containers())
+        .extracting(MeshPlan.Container::name)
+        .containsExactly("product-service", "istio-proxy");
     assertThat(product.containers().get(0).module()).isEqualTo("product-v2");
   }
 
   @Test
   void neededModules() {
     assertThat(Planner.modules(walkthroughPlan()))
-        .containsExactlyInAnyOrder("payment-provider", "frontend", "order-service", "product-v1", "product-v2");
+        .containsExactlyInAnyOrder(
+            "payment-provider", "frontend", "order-service", "product-v1", "product-v2");
   }
 
   @Test
   void unknownImageIsAClearError(@TempDir Path dir) throws IOException {
-    Files.writeString(dir.resolve("web.yaml"), """
+    Files.writeString(
+        dir.resolve("web.yaml"),
+        """
         apiVersion: apps/v1
         kind: Deployment
         metadata:
@@ -91,6 +109,7 @@ class PlannerTest {
         """);
     MeshConfig config = new ConfigLoader().load(List.of(dir)).config();
     assertThatThrownBy(() -> Planner.plan(config, Planner.Options.defaults(), new Random(1)))
-        .hasMessageContaining("Deployment default/web").hasMessageContaining("nginx:1.27");
+        .hasMessageContaining("Deployment default/web")
+        .hasMessageContaining("nginx:1.27");
   }
 }

@@ -13,11 +13,34 @@ class StateStoreTest {
   void roundTripsTheState(@TempDir Path dir) {
     StateStore store = new StateStore(dir.resolve(".mesh"));
     assertThat(store.read()).isEmpty();
-    MeshState st = new MeshState(123, 456, MeshState.Phase.READY, null, 1000, 3000, "/repo/manifests",
-        "127.0.0.1", 15010, 15014, "127.0.0.1", 8080, List.of(new MeshState.PodState("frontend-a-b", "default",
-            "WORKLOAD", "frontend", "v1", "127.0.1.11", List.of("80->10080"),
-            List.of(new MeshState.ContainerState("istio-proxy", 11, 0, 0, "/l/p.log", true, null),
-                new MeshState.ContainerState("frontend", 12, 0, 2, "/l/f.log", true, null)))));
+    MeshState st =
+        new MeshState(
+            123,
+            456,
+            MeshState.Phase.READY,
+            null,
+            1000,
+            3000,
+            "/repo/manifests",
+            "127.0.0.1",
+            15010,
+            15014,
+            "127.0.0.1",
+            8080,
+            List.of(
+                new MeshState.PodState(
+                    "frontend-a-b",
+                    "default",
+                    "WORKLOAD",
+                    "frontend",
+                    "v1",
+                    "127.0.1.11",
+                    List.of("80->10080"),
+                    List.of(
+                        new MeshState.ContainerState(
+                            "istio-proxy", 11, 0, 0, "/l/p.log", true, null),
+                        new MeshState.ContainerState(
+                            "frontend", 12, 0, 2, "/l/f.log", true, null)))));
     store.write(st);
     MeshState back = store.read().orElseThrow();
     assertThat(back).isEqualTo(st);

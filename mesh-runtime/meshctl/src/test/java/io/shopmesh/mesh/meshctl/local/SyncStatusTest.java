@@ -9,7 +9,9 @@ class SyncStatusTest {
 
   @Test
   void readsNestedPerTypeStatus() throws Exception {
-    Map<String, SyncStatus.Proxy> m = SyncStatus.parse("""
+    Map<String, SyncStatus.Proxy> m =
+        SyncStatus.parse(
+            """
         [{"proxy":"sidecar~127.0.1.11~frontend-abc-x1y2z.default~default.svc.cluster.local",
           "pod":"frontend-abc-x1y2z","namespace":"default",
           "CDS":{"sent":"3","acked":"3","status":"SYNCED"},
@@ -26,7 +28,9 @@ class SyncStatusTest {
 
   @Test
   void takesThePodFromTheProxyIdAndStatusesAsStrings() throws Exception {
-    Map<String, SyncStatus.Proxy> m = SyncStatus.parse("""
+    Map<String, SyncStatus.Proxy> m =
+        SyncStatus.parse(
+            """
         {"proxies":[{"proxyId":"router~127.0.1.1~istio-ingressgateway-5c9d-abcde.istio-system~istio-system.svc.cluster.local",
           "types":{"cds":"SYNCED","lds":"SYNCED","eds":"SYNCED","rds":"SYNCED"}}]}
         """);
@@ -37,7 +41,9 @@ class SyncStatusTest {
 
   @Test
   void readsAListOfTypeEntries() throws Exception {
-    Map<String, SyncStatus.Proxy> m = SyncStatus.parse("""
+    Map<String, SyncStatus.Proxy> m =
+        SyncStatus.parse(
+            """
         [{"name":"p1","xds":[{"type":"type.googleapis.com/envoy.config.cluster.v3.Cluster","status":"SYNCED"},
                              {"type":"LDS","status":"SYNCED"}]}]
         """);

@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 
 class SelectorTest {
 
-  static final String TEXT = """
+  static final String TEXT =
+      """
       # HELP istio_requests_total Total requests.
       # TYPE istio_requests_total counter
       istio_requests_total{reporter="source",destination_service="product-service.default.svc.cluster.local",destination_version="v1",response_code="200"} 80
@@ -31,13 +32,17 @@ class SelectorTest {
   @Test
   void theWalkthroughsQuery() {
     List<PromText.Sample> s = PromText.parse(TEXT);
-    Selector v1 = Selector.parse(
-        "istio_requests_total{destination_service=\"product-service.default.svc.cluster.local\", destination_version=\"v1\"}");
+    Selector v1 =
+        Selector.parse(
+            "istio_requests_total{destination_service=\"product-service.default.svc.cluster.local\", destination_version=\"v1\"}");
     assertThat(v1.sum(s)).isEqualTo(159.0);
-    Selector src = Selector.parse("istio_requests_total{reporter=\"source\",destination_service=~\"product-.*\"}");
+    Selector src =
+        Selector.parse(
+            "istio_requests_total{reporter=\"source\",destination_service=~\"product-.*\"}");
     Map<List<String>, Double> by = src.sumBy(s, List.of("destination_version"));
     assertThat(by).containsEntry(List.of("v1"), 80.0).containsEntry(List.of("v2"), 20.0);
-    assertThat(Selector.parse("istio_requests_total{response_code!=\"200\"}").sum(s)).isEqualTo(1.0);
+    assertThat(Selector.parse("istio_requests_total{response_code!=\"200\"}").sum(s))
+        .isEqualTo(1.0);
     assertThat(Selector.parse("istio_requests_total").sum(s)).isEqualTo(180.0);
   }
 

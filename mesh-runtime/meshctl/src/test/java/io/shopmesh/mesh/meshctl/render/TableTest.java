@@ -8,8 +8,14 @@ class TableTest {
 
   @Test
   void alignsColumnsLikeKubectl() {
-    String out = new Table("NAME", "READY", "IP").row("frontend-abc", "2/2", "127.0.1.11").row("a", "1/1", "x").render();
-    assertThat(out).isEqualTo("""
+    String out =
+        new Table("NAME", "READY", "IP")
+            .row("frontend-abc", "2/2", "127.0.1.11")
+            .row("a", "1/1", "x")
+            .render();
+    assertThat(out)
+        .isEqualTo(
+            """
         NAME           READY   IP
         frontend-abc   2/2     127.0.1.11
         a              1/1     x

@@ -18,8 +18,8 @@ public final class AdminServer {
   private final IstioMetrics metrics;
   private final BooleanSupplier ready;
 
-  public AdminServer(ConfigDumper dumper, ClusterManager clusters, IstioMetrics metrics,
-      BooleanSupplier ready) {
+  public AdminServer(
+      ConfigDumper dumper, ClusterManager clusters, IstioMetrics metrics, BooleanSupplier ready) {
     this.dumper = dumper;
     this.clusters = clusters;
     this.metrics = metrics;
@@ -29,8 +29,12 @@ public final class AdminServer {
   public void admin(HttpServerRequest req) {
     String path = req.path();
     switch (path) {
-      case "/config_dump" -> reply(req, 200, "application/json",
-          dumper.json(req.params().contains("include_eds") || true));
+      case "/config_dump" ->
+          reply(
+              req,
+              200,
+              "application/json",
+              dumper.json(req.params().contains("include_eds") || true));
       case "/clusters" -> {
         if ("json".equals(req.getParam("format"))) {
           reply(req, 200, "application/json", clustersJson().encodePrettily());
@@ -39,12 +43,24 @@ public final class AdminServer {
         }
       }
       case "/stats" -> reply(req, 200, "text/plain", statsText());
-      case "/stats/prometheus" -> reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
+      case "/stats/prometheus" ->
+          reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
       case "/ready" -> readyReply(req);
-      case "/server_info" -> reply(req, 200, "application/json",
-          new JsonObject().put("state", ready.getAsBoolean() ? "LIVE" : "INITIALIZING").encode());
-      default -> reply(req, 404, "text/plain", "invalid path. admin commands are: /clusters "
-          + "/config_dump /ready /server_info /stats /stats/prometheus\n");
+      case "/server_info" ->
+          reply(
+              req,
+              200,
+              "application/json",
+              new JsonObject()
+                  .put("state", ready.getAsBoolean() ? "LIVE" : "INITIALIZING")
+                  .encode());
+      default ->
+          reply(
+              req,
+              404,
+              "text/plain",
+              "invalid path. admin commands are: /clusters "
+                  + "/config_dump /ready /server_info /stats /stats/prometheus\n");
     }
   }
 
@@ -85,8 +101,14 @@ public final class AdminServer {
       sb.append(n).append("::observability_name::").append(n).append('\n');
       sb.append(n).append("::outlier::success_rate_average::-1\n");
       sb.append(n).append("::outlier::success_rate_ejection_threshold::-1\n");
-      sb.append(n).append("::default_priority::max_connections::").append(c.maxConnections).append('\n');
-      sb.append(n).append("::default_priority::max_pending_requests::").append(c.maxPending).append('\n');
+      sb.append(n)
+          .append("::default_priority::max_connections::")
+          .append(c.maxConnections)
+          .append('\n');
+      sb.append(n)
+          .append("::default_priority::max_pending_requests::")
+          .append(c.maxPending)
+          .append('\n');
       sb.append(n).append("::default_priority::max_requests::").append(c.maxRequests).append('\n');
       sb.append(n).append("::default_priority::max_retries::").append(c.maxRetries).append('\n');
       sb.append(n).append("::added_via_api::true\n");
@@ -133,27 +155,39 @@ public final class AdminServer {
     for (UpstreamCluster c : sorted().values()) {
       JsonArray hosts = new JsonArray();
       for (Host h : c.hosts) {
-        JsonObject health = new JsonObject().put("eds_health_status", h.edsHealthy ? "HEALTHY" : "UNHEALTHY");
+        JsonObject health =
+            new JsonObject().put("eds_health_status", h.edsHealthy ? "HEALTHY" : "UNHEALTHY");
         if (h.ejected()) {
           health.put("failed_outlier_check", true);
         }
-        hosts.add(new JsonObject()
-            .put("address", new JsonObject().put("socket_address",
-                new JsonObject().put("address", h.address).put("port_value", h.port)))
-            .put("stats", new JsonArray()
-                .add(stat("cx_connect_fail", h.cxConnectFail.get()))
-                .add(stat("rq_active", h.active.get()))
-                .add(stat("rq_error", h.rqError.get()))
-                .add(stat("rq_success", h.rqSuccess.get()))
-                .add(stat("rq_timeout", h.rqTimeout.get()))
-                .add(stat("rq_total", h.rqTotal.get())))
-            .put("health_status", health)
-            .put("weight", h.weight)
-            .put("hostname", h.hostname == null ? "" : h.hostname)
-            .put("outlier_ejections", h.ejectionCount()));
+        hosts.add(
+            new JsonObject()
+                .put(
+                    "address",
+                    new JsonObject()
+                        .put(
+                            "socket_address",
+                            new JsonObject().put("address", h.address).put("port_value", h.port)))
+                .put(
+                    "stats",
+                    new JsonArray()
+                        .add(stat("cx_connect_fail", h.cxConnectFail.get()))
+                        .add(stat("rq_active", h.active.get()))
+                        .add(stat("rq_error", h.rqError.get()))
+                        .add(stat("rq_success", h.rqSuccess.get()))
+                        .add(stat("rq_timeout", h.rqTimeout.get()))
+                        .add(stat("rq_total", h.rqTotal.get())))
+                .put("health_status", health)
+                .put("weight", h.weight)
+                .put("hostname", h.hostname == null ? "" : h.hostname)
+                .put("outlier_ejections", h.ejectionCount()));
       }
-      statuses.add(new JsonObject().put("name", c.name).put("added_via_api", true)
-          .put("observability_name", c.name).put("host_statuses", hosts));
+      statuses.add(
+          new JsonObject()
+              .put("name", c.name)
+              .put("added_via_api", true)
+              .put("observability_name", c.name)
+              .put("host_statuses", hosts));
     }
     return new JsonObject().put("cluster_statuses", statuses);
   }
@@ -170,13 +204,19 @@ public final class AdminServer {
       sb.append(p).append("upstream_rq_active: ").append(c.activeRequests.get()).append('\n');
       sb.append(p).append("upstream_rq_retry: ").append(c.retries.get()).append('\n');
       sb.append(p).append("upstream_rq_pending_overflow: ").append(c.overflow.get()).append('\n');
-      sb.append(p).append("outlier_detection.ejections_total: ").append(c.ejectionsTotal.get()).append('\n');
+      sb.append(p)
+          .append("outlier_detection.ejections_total: ")
+          .append(c.ejectionsTotal.get())
+          .append('\n');
       sb.append(p).append("membership_total: ").append(c.hosts.size()).append('\n');
       long healthy = c.hosts.stream().filter(Host::healthy).count();
       sb.append(p).append("membership_healthy: ").append(healthy).append('\n');
     }
-    metrics.requestCounts().forEach((k, v) -> sb.append("istio_requests_total{").append(k).append("}: ")
-        .append(v).append('\n'));
+    metrics
+        .requestCounts()
+        .forEach(
+            (k, v) ->
+                sb.append("istio_requests_total{").append(k).append("}: ").append(v).append('\n'));
     return sb.toString();
   }
 }

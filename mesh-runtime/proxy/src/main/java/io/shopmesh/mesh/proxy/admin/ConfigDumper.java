@@ -20,42 +20,43 @@ import java.util.List;
 
 /** Envoy's /config_dump: a ConfigDump of Bootstrap, Clusters, Listeners, Routes (and Endpoints). */
 public final class ConfigDumper {
-  private static final List<String> TYPES = List.of(
-      "io.envoyproxy.envoy.admin.v3.ConfigDump",
-      "io.envoyproxy.envoy.admin.v3.BootstrapConfigDump",
-      "io.envoyproxy.envoy.admin.v3.ClustersConfigDump",
-      "io.envoyproxy.envoy.admin.v3.ListenersConfigDump",
-      "io.envoyproxy.envoy.admin.v3.RoutesConfigDump",
-      "io.envoyproxy.envoy.admin.v3.EndpointsConfigDump",
-      "io.envoyproxy.envoy.config.cluster.v3.Cluster",
-      "io.envoyproxy.envoy.config.listener.v3.Listener",
-      "io.envoyproxy.envoy.config.route.v3.RouteConfiguration",
-      "io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment",
-      "io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-      "io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
-      "io.envoyproxy.envoy.extensions.filters.http.router.v3.Router",
-      "io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault",
-      "io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors",
-      "io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy",
-      "io.envoyproxy.envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
-      "io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm",
-      "io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC",
-      "io.envoyproxy.envoy.extensions.filters.http.lua.v3.Lua",
-      "io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor",
-      "io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
-      "io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector",
-      "io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
-      "io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog",
-      "io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
-      "io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StderrAccessLog",
-      "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
-      "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
-      "io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
-      "io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-      "io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
-      "com.github.xds.type.v3.TypedStruct",
-      "com.github.udpa.udpa.type.v1.TypedStruct",
-      "com.google.protobuf.Struct");
+  private static final List<String> TYPES =
+      List.of(
+          "io.envoyproxy.envoy.admin.v3.ConfigDump",
+          "io.envoyproxy.envoy.admin.v3.BootstrapConfigDump",
+          "io.envoyproxy.envoy.admin.v3.ClustersConfigDump",
+          "io.envoyproxy.envoy.admin.v3.ListenersConfigDump",
+          "io.envoyproxy.envoy.admin.v3.RoutesConfigDump",
+          "io.envoyproxy.envoy.admin.v3.EndpointsConfigDump",
+          "io.envoyproxy.envoy.config.cluster.v3.Cluster",
+          "io.envoyproxy.envoy.config.listener.v3.Listener",
+          "io.envoyproxy.envoy.config.route.v3.RouteConfiguration",
+          "io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment",
+          "io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+          "io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+          "io.envoyproxy.envoy.extensions.filters.http.router.v3.Router",
+          "io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault",
+          "io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors",
+          "io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy",
+          "io.envoyproxy.envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
+          "io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm",
+          "io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC",
+          "io.envoyproxy.envoy.extensions.filters.http.lua.v3.Lua",
+          "io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor",
+          "io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst",
+          "io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector",
+          "io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector",
+          "io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog",
+          "io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+          "io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StderrAccessLog",
+          "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext",
+          "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+          "io.envoyproxy.envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer",
+          "io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+          "io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+          "com.github.xds.type.v3.TypedStruct",
+          "com.github.udpa.udpa.type.v1.TypedStruct",
+          "com.google.protobuf.Struct");
 
   private static final JsonFormat.TypeRegistry REGISTRY = registry();
   private final XdsState state;
@@ -71,7 +72,8 @@ public final class ConfigDumper {
     for (String cn : TYPES) {
       try {
         Class<?> c = Class.forName(cn);
-        Descriptors.Descriptor d = (Descriptors.Descriptor) c.getMethod("getDescriptor").invoke(null);
+        Descriptors.Descriptor d =
+            (Descriptors.Descriptor) c.getMethod("getDescriptor").invoke(null);
         b.add(d);
       } catch (ReflectiveOperationException | LinkageError e) {
         // type not on the classpath: skip
@@ -86,45 +88,60 @@ public final class ConfigDumper {
 
   public ConfigDump dump(boolean includeEds) {
     ConfigDump.Builder cd = ConfigDump.newBuilder();
-    cd.addConfigs(Any.pack(BootstrapConfigDump.newBuilder()
-        .setBootstrap(Bootstrap.newBuilder().setNode(node.node()))
-        .setLastUpdated(ts(Instant.now())).build()));
+    cd.addConfigs(
+        Any.pack(
+            BootstrapConfigDump.newBuilder()
+                .setBootstrap(Bootstrap.newBuilder().setNode(node.node()))
+                .setLastUpdated(ts(Instant.now()))
+                .build()));
     ClustersConfigDump.Builder cl = ClustersConfigDump.newBuilder();
     String cdsVersion = "";
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.cluster.v3.Cluster> v : state.clusters().values()) {
-      cl.addDynamicActiveClusters(ClustersConfigDump.DynamicCluster.newBuilder()
-          .setVersionInfo(v.version()).setCluster(Any.pack(v.resource()))
-          .setLastUpdated(ts(v.lastUpdated())));
+    for (XdsState.Versioned<io.envoyproxy.envoy.config.cluster.v3.Cluster> v :
+        state.clusters().values()) {
+      cl.addDynamicActiveClusters(
+          ClustersConfigDump.DynamicCluster.newBuilder()
+              .setVersionInfo(v.version())
+              .setCluster(Any.pack(v.resource()))
+              .setLastUpdated(ts(v.lastUpdated())));
       cdsVersion = v.version();
     }
     cl.setVersionInfo(cdsVersion);
     cd.addConfigs(Any.pack(cl.build()));
     ListenersConfigDump.Builder ls = ListenersConfigDump.newBuilder();
     String ldsVersion = "";
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.listener.v3.Listener> v : state.listeners().values()) {
-      ls.addDynamicListeners(ListenersConfigDump.DynamicListener.newBuilder()
-          .setName(v.resource().getName())
-          .setActiveState(ListenersConfigDump.DynamicListenerState.newBuilder()
-              .setVersionInfo(v.version()).setListener(Any.pack(v.resource()))
-              .setLastUpdated(ts(v.lastUpdated()))));
+    for (XdsState.Versioned<io.envoyproxy.envoy.config.listener.v3.Listener> v :
+        state.listeners().values()) {
+      ls.addDynamicListeners(
+          ListenersConfigDump.DynamicListener.newBuilder()
+              .setName(v.resource().getName())
+              .setActiveState(
+                  ListenersConfigDump.DynamicListenerState.newBuilder()
+                      .setVersionInfo(v.version())
+                      .setListener(Any.pack(v.resource()))
+                      .setLastUpdated(ts(v.lastUpdated()))));
       ldsVersion = v.version();
     }
     ls.setVersionInfo(ldsVersion);
     cd.addConfigs(Any.pack(ls.build()));
     RoutesConfigDump.Builder rs = RoutesConfigDump.newBuilder();
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> v : state.routes().values()) {
-      rs.addDynamicRouteConfigs(RoutesConfigDump.DynamicRouteConfig.newBuilder()
-          .setVersionInfo(v.version()).setRouteConfig(Any.pack(v.resource()))
-          .setLastUpdated(ts(v.lastUpdated())));
+    for (XdsState.Versioned<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> v :
+        state.routes().values()) {
+      rs.addDynamicRouteConfigs(
+          RoutesConfigDump.DynamicRouteConfig.newBuilder()
+              .setVersionInfo(v.version())
+              .setRouteConfig(Any.pack(v.resource()))
+              .setLastUpdated(ts(v.lastUpdated())));
     }
     cd.addConfigs(Any.pack(rs.build()));
     if (includeEds) {
       EndpointsConfigDump.Builder es = EndpointsConfigDump.newBuilder();
-      for (XdsState.Versioned<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> v
-          : state.endpoints().values()) {
-        es.addDynamicEndpointConfigs(EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
-            .setVersionInfo(v.version()).setEndpointConfig(Any.pack(v.resource()))
-            .setLastUpdated(ts(v.lastUpdated())));
+      for (XdsState.Versioned<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> v :
+          state.endpoints().values()) {
+        es.addDynamicEndpointConfigs(
+            EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
+                .setVersionInfo(v.version())
+                .setEndpointConfig(Any.pack(v.resource()))
+                .setLastUpdated(ts(v.lastUpdated())));
       }
       cd.addConfigs(Any.pack(es.build()));
     }

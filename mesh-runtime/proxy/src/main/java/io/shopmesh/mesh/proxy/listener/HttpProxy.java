@@ -51,16 +51,30 @@ import java.util.concurrent.TimeUnit;
  * work for one request runs on the event loop of its connection.
  */
 public final class HttpProxy {
-  public enum Direction { OUTBOUND, INBOUND, GATEWAY }
+  public enum Direction {
+    OUTBOUND,
+    INBOUND,
+    GATEWAY
+  }
 
   static final String UPSTREAM_CONNECT_ERROR =
       "upstream connect error or disconnect/reset before headers. reset reason: ";
   static final int BUFFER_LIMIT = 64 * 1024;
+
   /** Prefix of a binding's route config name that refers to a listener's inline route config. */
   public static final String INLINE = "inline:";
-  private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive",
-      "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "proxy-authenticate",
-      "http2-settings");
+
+  private static final Set<String> HOP_BY_HOP =
+      Set.of(
+          "connection",
+          "keep-alive",
+          "proxy-connection",
+          "transfer-encoding",
+          "upgrade",
+          "te",
+          "trailer",
+          "proxy-authenticate",
+          "http2-settings");
 
   private final Vertx vertx;
   private final XdsState xds;
@@ -71,10 +85,10 @@ public final class HttpProxy {
   private final PeerLabels self;
   // Sent on every outbound request: kept as Netty AsciiStrings, validated and encoded once (bulk
   // byte copies) rather than char by char on each request.
-  private static final CharSequence PEER_METADATA = io.vertx.core.http.HttpHeaders.createOptimized(
-      "x-envoy-peer-metadata");
-  private static final CharSequence PEER_METADATA_ID = io.vertx.core.http.HttpHeaders.createOptimized(
-      "x-envoy-peer-metadata-id");
+  private static final CharSequence PEER_METADATA =
+      io.vertx.core.http.HttpHeaders.createOptimized("x-envoy-peer-metadata");
+  private static final CharSequence PEER_METADATA_ID =
+      io.vertx.core.http.HttpHeaders.createOptimized("x-envoy-peer-metadata-id");
   private final CharSequence peerMetadataValue;
   private final CharSequence peerIdValue;
 
@@ -91,7 +105,11 @@ public final class HttpProxy {
   }
 
   /** Listener binding: direction, Envoy listener name, port, RDS name for gateways. */
-  public record Binding(Direction direction, String listenerName, int port, String routeConfigName,
+  public record Binding(
+      Direction direction,
+      String listenerName,
+      int port,
+      String routeConfigName,
       List<SniRoute> sniRoutes) {
     public Binding(Direction direction, String listenerName, int port, String routeConfigName) {
       this(direction, listenerName, port, routeConfigName, List.of());
@@ -102,8 +120,10 @@ public final class HttpProxy {
       if (sni != null) {
         for (SniRoute r : sniRoutes) {
           for (String n : r.serverNames()) {
-            if (n.equalsIgnoreCase(sni) || (n.startsWith("*.") && sni.toLowerCase(Locale.ROOT)
-                .endsWith(n.substring(1).toLowerCase(Locale.ROOT)))) {
+            if (n.equalsIgnoreCase(sni)
+                || (n.startsWith("*.")
+                    && sni.toLowerCase(Locale.ROOT)
+                        .endsWith(n.substring(1).toLowerCase(Locale.ROOT)))) {
               return r.routeConfigName();
             }
           }
@@ -154,8 +174,10 @@ public final class HttpProxy {
     long bytesSent;
     long upstreamServiceTime = -1;
     int attempts;
+
     /** The attempt whose outcome has been handled; its late callbacks are ignored. */
     int settled;
+
     int retriesUsed;
     boolean done;
     boolean responseStarted;
@@ -184,7 +206,8 @@ public final class HttpProxy {
       req.pause();
       MultiMap h = req.headers();
       // No smuggling: Envoy rejects Content-Length together with Transfer-Encoding.
-      if (req.version() != HttpVersion.HTTP_2 && h.contains(HttpHeaders.CONTENT_LENGTH)
+      if (req.version() != HttpVersion.HTTP_2
+          && h.contains(HttpHeaders.CONTENT_LENGTH)
           && h.contains(HttpHeaders.TRANSFER_ENCODING)) {
         flags |= ResponseFlags.DPE;
         localReply(400, "Bad Request", "http1.content_length_and_chunked_not_allowed");
@@ -193,13 +216,14 @@ public final class HttpProxy {
       }
       requestHeaderBytes = headerBytes(h) + req.method().name().length() + req.uri().length();
       grpc = String.valueOf(h.get("content-type")).startsWith("application/grpc");
-      resp.closeHandler(v -> {
-        if (!done) {
-          flags |= ResponseFlags.DC;
-          abortUpstream();
-          finish(resp.getStatusCode());
-        }
-      });
+      resp.closeHandler(
+          v -> {
+            if (!done) {
+              flags |= ResponseFlags.DC;
+              abortUpstream();
+              finish(resp.getStatusCode());
+            }
+          });
       parseTarget();
       requestId = h.get("x-request-id");
       if (requestId == null || requestId.isEmpty()) {
@@ -233,7 +257,10 @@ public final class HttpProxy {
       }
       if (auth == null) {
         HostAndPort hp = req.authority();
-        auth = hp == null ? req.headers().get("host") : (hp.port() > 0 ? hp.host() + ":" + hp.port() : hp.host());
+        auth =
+            hp == null
+                ? req.headers().get("host")
+                : (hp.port() > 0 ? hp.host() + ":" + hp.port() : hp.host());
       }
       authority = auth == null ? "" : auth;
       int q = pathAndQuery.indexOf('?');
@@ -298,18 +325,26 @@ public final class HttpProxy {
               noRoute();
               return;
             }
-            choice = new ClusterChoice(c.name, 1, io.shopmesh.mesh.proxy.router.HeaderOps.NONE,
-                io.shopmesh.mesh.proxy.router.HeaderOps.NONE);
+            choice =
+                new ClusterChoice(
+                    c.name,
+                    1,
+                    io.shopmesh.mesh.proxy.router.HeaderOps.NONE,
+                    io.shopmesh.mesh.proxy.router.HeaderOps.NONE);
             cluster = c;
             readBodyThenForward();
             return;
           }
         }
         case GATEWAY -> {
-          String rc = req.isSSL() ? binding.routeConfigFor(req.connection().indicatedServerName())
-              : binding.routeConfigName;
-          table = rc != null && rc.startsWith(INLINE) ? xds.inlineRouteTable(rc.substring(INLINE.length()))
-              : xds.routeTable(rc);
+          String rc =
+              req.isSSL()
+                  ? binding.routeConfigFor(req.connection().indicatedServerName())
+                  : binding.routeConfigName;
+          table =
+              rc != null && rc.startsWith(INLINE)
+                  ? xds.inlineRouteTable(rc.substring(INLINE.length()))
+                  : xds.routeTable(rc);
           if (table == null) {
             noRoute();
             return;
@@ -333,7 +368,8 @@ public final class HttpProxy {
         cluster = xds.clusterManager().get(choice.cluster());
       }
       cors = route.cors != null ? route.cors : vhost.cors;
-      if (cors != null && Cors.isPreflight(req.method().name(), req.headers())
+      if (cors != null
+          && Cors.isPreflight(req.method().name(), req.headers())
           && cors.originAllowed(origin)) {
         cors.preflightHeaders(origin, resp.headers());
         details = "cors_response";
@@ -345,15 +381,19 @@ public final class HttpProxy {
 
     private void applyFault() {
       HTTPFault f = route.fault;
-      if (f != null && f.hasDelay() && f.getDelay().hasFixedDelay()
+      if (f != null
+          && f.hasDelay()
+          && f.getDelay().hasFixedDelay()
           && RouteTable.sample(f.getDelay().getPercentage())) {
         flags |= ResponseFlags.DI;
         long ms = RouteTable.millis(f.getDelay().getFixedDelay());
-        vertx.setTimer(Math.max(1, ms), t -> {
-          if (!done) {
-            afterDelay();
-          }
-        });
+        vertx.setTimer(
+            Math.max(1, ms),
+            t -> {
+              if (!done) {
+                afterDelay();
+              }
+            });
         return;
       }
       afterDelay();
@@ -402,8 +442,12 @@ public final class HttpProxy {
       passthroughPort = port;
       cluster = xds.clusterManager().get("PassthroughCluster");
       if (choice == null) {
-        choice = new ClusterChoice("PassthroughCluster", 1, io.shopmesh.mesh.proxy.router.HeaderOps.NONE,
-            io.shopmesh.mesh.proxy.router.HeaderOps.NONE);
+        choice =
+            new ClusterChoice(
+                "PassthroughCluster",
+                1,
+                io.shopmesh.mesh.proxy.router.HeaderOps.NONE,
+                io.shopmesh.mesh.proxy.router.HeaderOps.NONE);
       }
       if (cluster == null) {
         flags |= ResponseFlags.NC;
@@ -415,8 +459,12 @@ public final class HttpProxy {
 
     private void redirect() {
       var r = route.redirect;
-      String scheme = r.getHttpsRedirect() ? "https" : (!r.getSchemeRedirect().isEmpty()
-          ? r.getSchemeRedirect() : (req.isSSL() ? "https" : "http"));
+      String scheme =
+          r.getHttpsRedirect()
+              ? "https"
+              : (!r.getSchemeRedirect().isEmpty()
+                  ? r.getSchemeRedirect()
+                  : (req.isSSL() ? "https" : "http"));
       String host = !r.getHostRedirect().isEmpty() ? r.getHostRedirect() : authorityHost();
       int port = r.getPortRedirect() > 0 ? r.getPortRedirect() : authorityPort(-1);
       if (r.getHttpsRedirect() && r.getPortRedirect() == 0) {
@@ -426,8 +474,10 @@ public final class HttpProxy {
       if (!r.getPathRedirect().isEmpty()) {
         p = r.getPathRedirect();
       } else if (!r.getPrefixRewrite().isEmpty() && route.matchedPrefix() != null) {
-        p = r.getPrefixRewrite() + pathAndQuery.substring(Math.min(pathAndQuery.length(),
-            route.matchedPrefix().length()));
+        p =
+            r.getPrefixRewrite()
+                + pathAndQuery.substring(
+                    Math.min(pathAndQuery.length(), route.matchedPrefix().length()));
       }
       if (r.getStripQuery()) {
         int q = p.indexOf('?');
@@ -435,13 +485,14 @@ public final class HttpProxy {
           p = p.substring(0, q);
         }
       }
-      int code = switch (r.getResponseCode()) {
-        case FOUND -> 302;
-        case SEE_OTHER -> 303;
-        case TEMPORARY_REDIRECT -> 307;
-        case PERMANENT_REDIRECT -> 308;
-        default -> 301;
-      };
+      int code =
+          switch (r.getResponseCode()) {
+            case FOUND -> 302;
+            case SEE_OTHER -> 303;
+            case TEMPORARY_REDIRECT -> 307;
+            case PERMANENT_REDIRECT -> 308;
+            default -> 301;
+          };
       resp.putHeader("location", scheme + "://" + host + (port > 0 ? ":" + port : "") + p);
       details = "via_route";
       localReply(code, null, null);
@@ -457,8 +508,13 @@ public final class HttpProxy {
     private void readBodyThenForward() {
       MultiMap h = req.headers();
       String cl = h.get(HttpHeaders.CONTENT_LENGTH);
-      boolean chunked = h.contains(HttpHeaders.TRANSFER_ENCODING) || (req.version() == HttpVersion.HTTP_2
-          && cl == null && !req.isEnded() && req.method() != HttpMethod.GET && req.method() != HttpMethod.HEAD);
+      boolean chunked =
+          h.contains(HttpHeaders.TRANSFER_ENCODING)
+              || (req.version() == HttpVersion.HTTP_2
+                  && cl == null
+                  && !req.isEnded()
+                  && req.method() != HttpMethod.GET
+                  && req.method() != HttpMethod.HEAD);
       long len = -1;
       if (cl != null) {
         try {
@@ -474,20 +530,24 @@ public final class HttpProxy {
           startForwarding();
         } else {
           req.endHandler(v -> startForwarding());
-          req.handler(b -> { });
+          req.handler(b -> {});
           req.resume();
         }
         return;
       }
       if (!chunked && len <= BUFFER_LIMIT) {
-        req.body().onSuccess(b -> {
-          body = b;
-          bytesReceived = b.length();
-          startForwarding();
-        }).onFailure(t -> {
-          flags |= ResponseFlags.DC;
-          finish(0);
-        });
+        req.body()
+            .onSuccess(
+                b -> {
+                  body = b;
+                  bytesReceived = b.length();
+                  startForwarding();
+                })
+            .onFailure(
+                t -> {
+                  flags |= ResponseFlags.DC;
+                  finish(0);
+                });
         req.resume();
         return;
       }
@@ -546,7 +606,10 @@ public final class HttpProxy {
         if (cluster.activeRequests.get() >= cluster.maxRequests) {
           cluster.overflow.incrementAndGet();
           flags |= ResponseFlags.UO;
-          localReply(503, UPSTREAM_CONNECT_ERROR + "overflow", "upstream_reset_before_response_started{overflow}");
+          localReply(
+              503,
+              UPSTREAM_CONNECT_ERROR + "overflow",
+              "upstream_reset_before_response_started{overflow}");
           return;
         }
         tried.add(host);
@@ -572,80 +635,93 @@ public final class HttpProxy {
       final int attemptNo = attempts;
       final Host h = host;
       boolean[] released = {false};
-      Runnable release = () -> {
-        if (!released[0]) {
-          released[0] = true;
-          c.activeRequests.decrementAndGet();
-          if (h != null) {
-            h.active.decrementAndGet();
-          }
-        }
-      };
-      RequestOptions ro = new RequestOptions()
-          .setServer(SocketAddress.inetSocketAddress(dialPort, dialIp))
-          .setMethod(req.method())
-          .setURI(upstreamPath())
-          .setHost(c.tls && c.sni != null ? c.sni : (h != null && h.hostname != null ? h.hostname : dialIp))
-          .setPort(dialPort)
-          .setHeaders(upstreamHeaders(attemptNo, originalDst));
+      Runnable release =
+          () -> {
+            if (!released[0]) {
+              released[0] = true;
+              c.activeRequests.decrementAndGet();
+              if (h != null) {
+                h.active.decrementAndGet();
+              }
+            }
+          };
+      RequestOptions ro =
+          new RequestOptions()
+              .setServer(SocketAddress.inetSocketAddress(dialPort, dialIp))
+              .setMethod(req.method())
+              .setURI(upstreamPath())
+              .setHost(
+                  c.tls && c.sni != null
+                      ? c.sni
+                      : (h != null && h.hostname != null ? h.hostname : dialIp))
+              .setPort(dialPort)
+              .setHeaders(upstreamHeaders(attemptNo, originalDst));
       RetrySpec rs = retry();
       if (rs != null && rs.perTryTimeoutMs > 0) {
         perTryTimer = vertx.setTimer(rs.perTryTimeoutMs, t -> onPerTryTimeout(attemptNo));
       }
       long sentAt = System.nanoTime();
       HttpClient client = c.client(vertx);
-      client.request(ro).onComplete(ar -> {
-        if (!live(attemptNo)) {
-          if (ar.succeeded()) {
-            ar.result().exceptionHandler(x -> { });
-            ar.result().reset();
-          }
-          release.run();
-          return;
-        }
-        if (ar.failed()) {
-          release.run();
-          settled = attemptNo;
-          onAttemptFailure(h, ar.cause(), true);
-          return;
-        }
-        HttpClientRequest creq = ar.result();
-        current = creq;
-        String hostHeader = upstreamAuthority();
-        creq.authority(HostAndPort.parseAuthority(hostHeader, -1) != null
-            ? HostAndPort.parseAuthority(hostHeader, -1) : HostAndPort.create(hostHeader, -1));
-        if (c.countOnConnection(creq.connection())) {
-          creq.putHeader("connection", "close");
-        }
-        creq.exceptionHandler(t -> {
-          if (live(attemptNo) && !responseStarted) {
-            release.run();
-            settled = attemptNo;
-            onAttemptFailure(h, t, false);
-          } else if (!responseStarted || done) {
-            release.run();
-          }
-        });
-        creq.response().onComplete(rar -> {
-          if (!live(attemptNo)) {
-            if (rar.succeeded()) {
-              rar.result().exceptionHandler(x -> { });
-              rar.result().request().reset();
-            }
-            release.run();
-            return;
-          }
-          if (rar.failed()) {
-            release.run();
-            settled = attemptNo;
-            onAttemptFailure(h, rar.cause(), false);
-            return;
-          }
-          settled = attemptNo;
-          onResponse(rar.result(), h, sentAt, release);
-        });
-        sendBody(creq);
-      });
+      client
+          .request(ro)
+          .onComplete(
+              ar -> {
+                if (!live(attemptNo)) {
+                  if (ar.succeeded()) {
+                    ar.result().exceptionHandler(x -> {});
+                    ar.result().reset();
+                  }
+                  release.run();
+                  return;
+                }
+                if (ar.failed()) {
+                  release.run();
+                  settled = attemptNo;
+                  onAttemptFailure(h, ar.cause(), true);
+                  return;
+                }
+                HttpClientRequest creq = ar.result();
+                current = creq;
+                String hostHeader = upstreamAuthority();
+                creq.authority(
+                    HostAndPort.parseAuthority(hostHeader, -1) != null
+                        ? HostAndPort.parseAuthority(hostHeader, -1)
+                        : HostAndPort.create(hostHeader, -1));
+                if (c.countOnConnection(creq.connection())) {
+                  creq.putHeader("connection", "close");
+                }
+                creq.exceptionHandler(
+                    t -> {
+                      if (live(attemptNo) && !responseStarted) {
+                        release.run();
+                        settled = attemptNo;
+                        onAttemptFailure(h, t, false);
+                      } else if (!responseStarted || done) {
+                        release.run();
+                      }
+                    });
+                creq.response()
+                    .onComplete(
+                        rar -> {
+                          if (!live(attemptNo)) {
+                            if (rar.succeeded()) {
+                              rar.result().exceptionHandler(x -> {});
+                              rar.result().request().reset();
+                            }
+                            release.run();
+                            return;
+                          }
+                          if (rar.failed()) {
+                            release.run();
+                            settled = attemptNo;
+                            onAttemptFailure(h, rar.cause(), false);
+                            return;
+                          }
+                          settled = attemptNo;
+                          onResponse(rar.result(), h, sentAt, release);
+                        });
+                sendBody(creq);
+              });
     }
 
     private boolean live(int attemptNo) {
@@ -660,14 +736,15 @@ public final class HttpProxy {
         } else {
           creq.setChunked(true);
         }
-        req.handler(buf -> {
-          bytesReceived += buf.length();
-          creq.write(buf);
-          if (creq.writeQueueFull()) {
-            req.pause();
-            creq.drainHandler(v -> req.resume());
-          }
-        });
+        req.handler(
+            buf -> {
+              bytesReceived += buf.length();
+              creq.write(buf);
+              if (creq.writeQueueFull()) {
+                req.pause();
+                creq.drainHandler(v -> req.resume());
+              }
+            });
         req.endHandler(v -> creq.end());
         req.resume();
       } else if (body != null) {
@@ -733,8 +810,11 @@ public final class HttpProxy {
       MultiMap out = MultiMap.caseInsensitiveMultiMap();
       for (Map.Entry<String, String> e : req.headers()) {
         String k = e.getKey().toLowerCase(Locale.ROOT);
-        if (HOP_BY_HOP.contains(k) || k.equals("host") || k.equals("content-length")
-            || k.equals("expect") || k.startsWith(":")) {
+        if (HOP_BY_HOP.contains(k)
+            || k.equals("host")
+            || k.equals("content-length")
+            || k.equals("expect")
+            || k.startsWith(":")) {
           continue;
         }
         if (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id")) {
@@ -758,8 +838,10 @@ public final class HttpProxy {
       out.set("x-envoy-attempt-count", Integer.toString(attemptNo));
       if (route != null && route.timeoutMs > 0) {
         RetrySpec rs = retry();
-        long t = rs != null && rs.perTryTimeoutMs > 0 ? Math.min(rs.perTryTimeoutMs, route.timeoutMs)
-            : route.timeoutMs;
+        long t =
+            rs != null && rs.perTryTimeoutMs > 0
+                ? Math.min(rs.perTryTimeoutMs, route.timeoutMs)
+                : route.timeoutMs;
         out.set("x-envoy-expected-rq-timeout-ms", Long.toString(t));
       }
       if (route != null) {
@@ -837,13 +919,18 @@ public final class HttpProxy {
     private void onAttemptFailure(Host h, Throwable cause, boolean connect) {
       cancelPerTry();
       current = null;
-      boolean connectFailure = connect || cause instanceof ConnectException
-          || String.valueOf(cause.getMessage()).contains("Connection refused");
+      boolean connectFailure =
+          connect
+              || cause instanceof ConnectException
+              || String.valueOf(cause.getMessage()).contains("Connection refused");
       boolean overflow = cause.getClass().getSimpleName().contains("TooBusy");
       if (overflow) {
         cluster.overflow.incrementAndGet();
         flags |= ResponseFlags.UO;
-        localReply(503, UPSTREAM_CONNECT_ERROR + "overflow", "upstream_reset_before_response_started{overflow}");
+        localReply(
+            503,
+            UPSTREAM_CONNECT_ERROR + "overflow",
+            "upstream_reset_before_response_started{overflow}");
         return;
       }
       if (h != null) {
@@ -855,8 +942,11 @@ public final class HttpProxy {
       }
       RetrySpec rs = retry();
       boolean refused = cause instanceof StreamResetException sre && sre.getCode() == 7;
-      boolean retriable = rs != null && (connectFailure ? rs.retriableConnectFailure()
-          : (refused ? (rs.onRefusedStream || rs.retriableReset()) : rs.retriableReset()));
+      boolean retriable =
+          rs != null
+              && (connectFailure
+                  ? rs.retriableConnectFailure()
+                  : (refused ? (rs.onRefusedStream || rs.retriableReset()) : rs.retriableReset()));
       if (retriable && canRetry()) {
         scheduleRetry();
         return;
@@ -866,11 +956,15 @@ public final class HttpProxy {
       }
       if (connectFailure) {
         flags |= ResponseFlags.UF;
-        localReply(503, UPSTREAM_CONNECT_ERROR + "connection failure",
+        localReply(
+            503,
+            UPSTREAM_CONNECT_ERROR + "connection failure",
             "upstream_reset_before_response_started{connection_failure}");
       } else {
         flags |= ResponseFlags.UC;
-        localReply(503, UPSTREAM_CONNECT_ERROR + "connection termination",
+        localReply(
+            503,
+            UPSTREAM_CONNECT_ERROR + "connection termination",
             "upstream_reset_before_response_started{connection_termination}");
       }
     }
@@ -892,10 +986,12 @@ public final class HttpProxy {
       cluster.retries.incrementAndGet();
       cluster.activeRetries.incrementAndGet();
       long delay = rs.backoffMs(retriesUsed);
-      vertx.setTimer(Math.max(1, delay), t -> {
-        cluster.activeRetries.decrementAndGet();
-        attempt();
-      });
+      vertx.setTimer(
+          Math.max(1, delay),
+          t -> {
+            cluster.activeRetries.decrementAndGet();
+            attempt();
+          });
     }
 
     private void cancelPerTry() {
@@ -918,7 +1014,7 @@ public final class HttpProxy {
       }
       RetrySpec rs = retry();
       if (rs != null && rs.retriableStatus(status) && canRetry()) {
-        ur.exceptionHandler(x -> { });
+        ur.exceptionHandler(x -> {});
         ur.request().reset();
         release.run();
         current = null;
@@ -938,7 +1034,8 @@ public final class HttpProxy {
         if (HOP_BY_HOP.contains(k)) {
           continue;
         }
-        if (fromPeer && (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id"))) {
+        if (fromPeer
+            && (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id"))) {
           continue; // read below, never passed on: not worth copying (and validating) ~400 chars
         }
         out.add(k, e.getValue());
@@ -960,35 +1057,39 @@ public final class HttpProxy {
       decorateResponse(out, true);
       resp.setStatusCode(status);
       String cl = ur.headers().get(HttpHeaders.CONTENT_LENGTH);
-      boolean noBody = status == 204 || status == 304 || status < 200 || req.method() == HttpMethod.HEAD;
+      boolean noBody =
+          status == 204 || status == 304 || status < 200 || req.method() == HttpMethod.HEAD;
       if (cl == null && req.version() != HttpVersion.HTTP_2 && !noBody) {
         resp.setChunked(true);
       }
-      ur.handler(buf -> {
-        bytesSent += buf.length();
-        resp.write(buf);
-        if (resp.writeQueueFull()) {
-          ur.pause();
-          resp.drainHandler(v -> ur.resume());
-        }
-      });
-      ur.exceptionHandler(t -> {
-        release.run();
-        if (!done) {
-          flags |= ResponseFlags.UR;
-          details = "upstream_reset_after_response_started{remote_reset}";
-          resetDownstream();
-        }
-      });
-      ur.endHandler(v -> {
-        release.run();
-        if (!done) {
-          done = true;
-          cancelTimers();
-          finish(status);
-          resp.end();
-        }
-      });
+      ur.handler(
+          buf -> {
+            bytesSent += buf.length();
+            resp.write(buf);
+            if (resp.writeQueueFull()) {
+              ur.pause();
+              resp.drainHandler(v -> ur.resume());
+            }
+          });
+      ur.exceptionHandler(
+          t -> {
+            release.run();
+            if (!done) {
+              flags |= ResponseFlags.UR;
+              details = "upstream_reset_after_response_started{remote_reset}";
+              resetDownstream();
+            }
+          });
+      ur.endHandler(
+          v -> {
+            release.run();
+            if (!done) {
+              done = true;
+              cancelTimers();
+              finish(status);
+              resp.end();
+            }
+          });
     }
 
     private void decorateResponse(MultiMap out, boolean proxied) {
@@ -1012,7 +1113,10 @@ public final class HttpProxy {
         out.set("server", "istio-envoy");
       }
       if (!out.contains("date")) {
-        out.set("date", java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)));
+        out.set(
+            "date",
+            java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(
+                java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC)));
       }
     }
 
@@ -1098,8 +1202,10 @@ public final class HttpProxy {
       e.method = req.method().name();
       String orig = req.headers().get("x-envoy-original-path");
       e.path = orig != null ? orig : pathAndQuery;
-      e.protocol = req.version() == HttpVersion.HTTP_2 ? "HTTP/2" : (req.version() == HttpVersion.HTTP_1_0
-          ? "HTTP/1.0" : "HTTP/1.1");
+      e.protocol =
+          req.version() == HttpVersion.HTTP_2
+              ? "HTTP/2"
+              : (req.version() == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : "HTTP/1.1");
       e.status = status;
       e.flags = flags;
       e.details = details;
@@ -1137,10 +1243,14 @@ public final class HttpProxy {
       l.put("destination_principal", "unknown");
       l.put("destination_app", dst.app());
       l.put("destination_version", dst.version());
-      String svcHost = cluster != null && cluster.serviceHost != null ? cluster.serviceHost : authorityHost();
-      String svcName = cluster != null && cluster.serviceName != null ? cluster.serviceName : svcHost;
-      String svcNs = cluster != null && cluster.serviceNamespace != null ? cluster.serviceNamespace
-          : (source ? "unknown" : self.namespace());
+      String svcHost =
+          cluster != null && cluster.serviceHost != null ? cluster.serviceHost : authorityHost();
+      String svcName =
+          cluster != null && cluster.serviceName != null ? cluster.serviceName : svcHost;
+      String svcNs =
+          cluster != null && cluster.serviceNamespace != null
+              ? cluster.serviceNamespace
+              : (source ? "unknown" : self.namespace());
       if (svcHost == null || svcHost.isEmpty()) {
         svcHost = "unknown";
         svcName = "unknown";
@@ -1157,7 +1267,8 @@ public final class HttpProxy {
       l.put("destination_canonical_service", dst.canonicalService());
       l.put("source_canonical_revision", src.canonicalRevision());
       l.put("destination_canonical_revision", dst.canonicalRevision());
-      metrics.record(l, durationMs, requestHeaderBytes + bytesReceived, responseHeaderBytes + bytesSent);
+      metrics.record(
+          l, durationMs, requestHeaderBytes + bytesReceived, responseHeaderBytes + bytesSent);
     }
 
     private PeerLabels destinationPeer() {
@@ -1179,26 +1290,39 @@ public final class HttpProxy {
       if (h == null) {
         return;
       }
-      String host = authorityHost() + "-shadow" + (authorityPort(-1) > 0 ? ":" + authorityPort(-1) : "");
+      String host =
+          authorityHost() + "-shadow" + (authorityPort(-1) > 0 ? ":" + authorityPort(-1) : "");
       boolean viaSidecar = h.sidecar && opts.interceptionNone;
       MultiMap headers = upstreamHeaders(1, viaSidecar ? h.key() : null);
-      RequestOptions ro = new RequestOptions()
-          .setServer(SocketAddress.inetSocketAddress(viaSidecar ? opts.peerInboundPort
-              : offsetPort(h.address, h.port), h.address))
-          .setMethod(req.method()).setURI(upstreamPath()).setHost(h.address)
-          .setHeaders(headers).setTimeout(route.timeoutMs > 0 ? route.timeoutMs : 30_000);
+      RequestOptions ro =
+          new RequestOptions()
+              .setServer(
+                  SocketAddress.inetSocketAddress(
+                      viaSidecar ? opts.peerInboundPort : offsetPort(h.address, h.port), h.address))
+              .setMethod(req.method())
+              .setURI(upstreamPath())
+              .setHost(h.address)
+              .setHeaders(headers)
+              .setTimeout(route.timeoutMs > 0 ? route.timeoutMs : 30_000);
       Buffer b = body;
-      mc.client(vertx).request(ro).onSuccess(cr -> {
-        cr.authority(HostAndPort.create(host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host,
-            authorityPort(-1)));
-        cr.response().onSuccess(r -> r.handler(x -> { }).exceptionHandler(x -> { }).endHandler(x -> { }));
-        cr.exceptionHandler(x -> { });
-        if (b != null) {
-          cr.end(b);
-        } else {
-          cr.end();
-        }
-      });
+      mc.client(vertx)
+          .request(ro)
+          .onSuccess(
+              cr -> {
+                cr.authority(
+                    HostAndPort.create(
+                        host.contains(":") ? host.substring(0, host.lastIndexOf(':')) : host,
+                        authorityPort(-1)));
+                cr.response()
+                    .onSuccess(
+                        r -> r.handler(x -> {}).exceptionHandler(x -> {}).endHandler(x -> {}));
+                cr.exceptionHandler(x -> {});
+                if (b != null) {
+                  cr.end(b);
+                } else {
+                  cr.end();
+                }
+              });
     }
 
     /** Route matching's view of the request. */
@@ -1270,10 +1394,10 @@ public final class HttpProxy {
     return n;
   }
 
-
   /**
    * A version 4 UUID for x-request-id, as Envoy generates one, from ThreadLocalRandom: not
-   * UUID.randomUUID(), whose SecureRandom is shared by all event loops and costs a lock per request.
+   * UUID.randomUUID(), whose SecureRandom is shared by all event loops and costs a lock per
+   * request.
    */
   static String newRequestId() {
     java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();

@@ -89,22 +89,33 @@ public final class OriginalDst {
     if (a != null && a.port() != listenerPort) {
       if (!told) {
         told = true;
-        LOG.info("inbound: original destination from SO_ORIGINAL_DST (first: " + a.ip() + ":" + a.port() + ")");
+        LOG.info(
+            "inbound: original destination from SO_ORIGINAL_DST (first: "
+                + a.ip()
+                + ":"
+                + a.port()
+                + ")");
       }
       return a.port();
     }
     if (podPorts.size() == 1) {
       if (!told) {
         told = true;
-        LOG.info("inbound: no SO_ORIGINAL_DST (" + (available() ? "connection not redirected, or not on epoll" : "no JNA")
-            + "), using the pod's only app port " + podPorts.get(0));
+        LOG.info(
+            "inbound: no SO_ORIGINAL_DST ("
+                + (available() ? "connection not redirected, or not on epoll" : "no JNA")
+                + "), using the pod's only app port "
+                + podPorts.get(0));
       }
       return podPorts.get(0);
     }
     if (!warned) {
       warned = true;
-      LOG.warning("no SO_ORIGINAL_DST and " + podPorts.size() + " app ports: inbound requests use port "
-          + listenerPort);
+      LOG.warning(
+          "no SO_ORIGINAL_DST and "
+              + podPorts.size()
+              + " app ports: inbound requests use port "
+              + listenerPort);
     }
     return listenerPort;
   }

@@ -17,8 +17,13 @@ public final class Cors {
   private final String maxAge;
   private final boolean allowCredentials;
 
-  private Cors(List<StringMatcher> origins, String methods, String headers, String expose,
-      String maxAge, boolean credentials) {
+  private Cors(
+      List<StringMatcher> origins,
+      String methods,
+      String headers,
+      String expose,
+      String maxAge,
+      boolean credentials) {
     this.origins = new ArrayList<>();
     for (StringMatcher m : origins) {
       this.origins.add(Matchers.string(m));
@@ -32,15 +37,24 @@ public final class Cors {
 
   static Cors of(CorsPolicy route, Any typed) {
     if (route != null) {
-      return new Cors(route.getAllowOriginStringMatchList(), route.getAllowMethods(),
-          route.getAllowHeaders(), route.getExposeHeaders(), route.getMaxAge(),
+      return new Cors(
+          route.getAllowOriginStringMatchList(),
+          route.getAllowMethods(),
+          route.getAllowHeaders(),
+          route.getExposeHeaders(),
+          route.getMaxAge(),
           route.hasAllowCredentials() && route.getAllowCredentials().getValue());
     }
     if (typed != null) {
-      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy c = RouteTable.unpack(typed,
-          io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class, "cors");
-      return new Cors(c.getAllowOriginStringMatchList(), c.getAllowMethods(), c.getAllowHeaders(),
-          c.getExposeHeaders(), c.getMaxAge(),
+      io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy c =
+          RouteTable.unpack(
+              typed, io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class, "cors");
+      return new Cors(
+          c.getAllowOriginStringMatchList(),
+          c.getAllowMethods(),
+          c.getAllowHeaders(),
+          c.getExposeHeaders(),
+          c.getMaxAge(),
           c.hasAllowCredentials() && c.getAllowCredentials().getValue());
     }
     return null;
@@ -60,7 +74,8 @@ public final class Cors {
 
   /** A preflight: OPTIONS with Origin and Access-Control-Request-Method. */
   public static boolean isPreflight(String method, MultiMap h) {
-    return "OPTIONS".equals(method) && h.contains("origin")
+    return "OPTIONS".equals(method)
+        && h.contains("origin")
         && h.contains("access-control-request-method");
   }
 

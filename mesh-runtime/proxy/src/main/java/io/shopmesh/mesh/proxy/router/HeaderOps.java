@@ -45,12 +45,16 @@ public final class HeaderOps {
         default:
           break;
       }
-      if (!o.hasAppend() && o.getAppendAction()
-          == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD) {
+      if (!o.hasAppend()
+          && o.getAppendAction() == HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD) {
         append = true;
       }
-      a.add(new Add(o.getHeader().getKey().toLowerCase(Locale.ROOT), o.getHeader().getValue(),
-          append, onlyIfAbsent));
+      a.add(
+          new Add(
+              o.getHeader().getKey().toLowerCase(Locale.ROOT),
+              o.getHeader().getValue(),
+              append,
+              onlyIfAbsent));
     }
     List<String> r = new ArrayList<>();
     for (String s : remove) {

@@ -17,26 +17,31 @@ public final class Matchers {
   public static Predicate<String> string(StringMatcher m) {
     boolean ic = m.getIgnoreCase();
     switch (m.getMatchPatternCase()) {
-      case EXACT: {
-        String v = m.getExact();
-        return s -> s != null && (ic ? s.equalsIgnoreCase(v) : s.equals(v));
-      }
-      case PREFIX: {
-        String v = ic ? m.getPrefix().toLowerCase(Locale.ROOT) : m.getPrefix();
-        return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).startsWith(v);
-      }
-      case SUFFIX: {
-        String v = ic ? m.getSuffix().toLowerCase(Locale.ROOT) : m.getSuffix();
-        return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).endsWith(v);
-      }
-      case CONTAINS: {
-        String v = ic ? m.getContains().toLowerCase(Locale.ROOT) : m.getContains();
-        return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).contains(v);
-      }
-      case SAFE_REGEX: {
-        Pattern p = regex(m.getSafeRegex().getRegex());
-        return s -> s != null && p.matches(s);
-      }
+      case EXACT:
+        {
+          String v = m.getExact();
+          return s -> s != null && (ic ? s.equalsIgnoreCase(v) : s.equals(v));
+        }
+      case PREFIX:
+        {
+          String v = ic ? m.getPrefix().toLowerCase(Locale.ROOT) : m.getPrefix();
+          return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).startsWith(v);
+        }
+      case SUFFIX:
+        {
+          String v = ic ? m.getSuffix().toLowerCase(Locale.ROOT) : m.getSuffix();
+          return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).endsWith(v);
+        }
+      case CONTAINS:
+        {
+          String v = ic ? m.getContains().toLowerCase(Locale.ROOT) : m.getContains();
+          return s -> s != null && (ic ? s.toLowerCase(Locale.ROOT) : s).contains(v);
+        }
+      case SAFE_REGEX:
+        {
+          Pattern p = regex(m.getSafeRegex().getRegex());
+          return s -> s != null && p.matches(s);
+        }
       default:
         throw new IllegalArgumentException("unsupported string matcher " + m.getMatchPatternCase());
     }
@@ -57,31 +62,36 @@ public final class Matchers {
     boolean presentOnly = false;
     boolean presentWanted = true;
     switch (h.getHeaderMatchSpecifierCase()) {
-      case EXACT_MATCH: {
-        String v = h.getExactMatch();
-        value = v::equals;
-        break;
-      }
-      case PREFIX_MATCH: {
-        String v = h.getPrefixMatch();
-        value = s -> s.startsWith(v);
-        break;
-      }
-      case SUFFIX_MATCH: {
-        String v = h.getSuffixMatch();
-        value = s -> s.endsWith(v);
-        break;
-      }
-      case CONTAINS_MATCH: {
-        String v = h.getContainsMatch();
-        value = s -> s.contains(v);
-        break;
-      }
-      case SAFE_REGEX_MATCH: {
-        Pattern p = regex(h.getSafeRegexMatch().getRegex());
-        value = p::matches;
-        break;
-      }
+      case EXACT_MATCH:
+        {
+          String v = h.getExactMatch();
+          value = v::equals;
+          break;
+        }
+      case PREFIX_MATCH:
+        {
+          String v = h.getPrefixMatch();
+          value = s -> s.startsWith(v);
+          break;
+        }
+      case SUFFIX_MATCH:
+        {
+          String v = h.getSuffixMatch();
+          value = s -> s.endsWith(v);
+          break;
+        }
+      case CONTAINS_MATCH:
+        {
+          String v = h.getContainsMatch();
+          value = s -> s.contains(v);
+          break;
+        }
+      case SAFE_REGEX_MATCH:
+        {
+          Pattern p = regex(h.getSafeRegexMatch().getRegex());
+          value = p::matches;
+          break;
+        }
       case STRING_MATCH:
         value = string(h.getStringMatch());
         break;
@@ -95,7 +105,8 @@ public final class Matchers {
         value = s -> true;
         break;
       default:
-        throw new IllegalArgumentException("unsupported header matcher " + h.getHeaderMatchSpecifierCase());
+        throw new IllegalArgumentException(
+            "unsupported header matcher " + h.getHeaderMatchSpecifierCase());
     }
     boolean invert = h.getInvertMatch();
     boolean treatMissingAsEmpty = h.getTreatMissingHeaderAsEmpty();
@@ -130,7 +141,9 @@ public final class Matchers {
 
   /** What a header matcher needs of a request. */
   public interface HeaderLookup {
-    /** All values of a header joined with ',', or null. Pseudo headers: :method, :path, :authority. */
+    /**
+     * All values of a header joined with ',', or null. Pseudo headers: :method, :path, :authority.
+     */
     String header(String lowerCaseName);
   }
 }

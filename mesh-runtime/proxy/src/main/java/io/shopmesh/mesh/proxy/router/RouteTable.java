@@ -26,9 +26,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Predicate;
 
 /**
- * A RouteConfiguration compiled for matching: virtual host selection by domain and first-match route
- * selection, with Envoy's semantics. Compiling throws IllegalArgumentException for config that cannot
- * be applied (the xDS client NACKs it).
+ * A RouteConfiguration compiled for matching: virtual host selection by domain and first-match
+ * route selection, with Envoy's semantics. Compiling throws IllegalArgumentException for config
+ * that cannot be applied (the xDS client NACKs it).
  */
 public final class RouteTable {
   public static final String FAULT_FILTER = "envoy.filters.http.fault";
@@ -57,8 +57,12 @@ public final class RouteTable {
         } else if (dom.endsWith("*")) {
           prefixes.add(Map.entry(dom.substring(0, dom.length() - 1), v));
         } else if (exact.putIfAbsent(dom, v) != null) {
-          throw new IllegalArgumentException("Only unique values for domains are permitted. Duplicate"
-              + " entry of domain " + dom + " in route " + rc.getName());
+          throw new IllegalArgumentException(
+              "Only unique values for domains are permitted. Duplicate"
+                  + " entry of domain "
+                  + dom
+                  + " in route "
+                  + rc.getName());
         }
       }
     }
@@ -67,7 +71,8 @@ public final class RouteTable {
     suffixes.sort(longestFirst);
     prefixes.sort(longestFirst);
     requestOps = HeaderOps.of(rc.getRequestHeadersToAddList(), rc.getRequestHeadersToRemoveList());
-    responseOps = HeaderOps.of(rc.getResponseHeadersToAddList(), rc.getResponseHeadersToRemoveList());
+    responseOps =
+        HeaderOps.of(rc.getResponseHeadersToAddList(), rc.getResponseHeadersToRemoveList());
   }
 
   public String name() {
@@ -114,11 +119,12 @@ public final class RouteTable {
 
   /** True with probability numerator/denominator. */
   public static boolean sample(FractionalPercent p) {
-    long denom = switch (p.getDenominator()) {
-      case TEN_THOUSAND -> 10_000L;
-      case MILLION -> 1_000_000L;
-      default -> 100L;
-    };
+    long denom =
+        switch (p.getDenominator()) {
+          case TEN_THOUSAND -> 10_000L;
+          case MILLION -> 1_000_000L;
+          default -> 100L;
+        };
     return ThreadLocalRandom.current().nextLong(denom) < p.getNumerator();
   }
 
@@ -134,10 +140,14 @@ public final class RouteTable {
 
     VHost(VirtualHost vh) {
       this.name = vh.getName();
-      this.requestOps = HeaderOps.of(vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList());
-      this.responseOps = HeaderOps.of(vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList());
+      this.requestOps =
+          HeaderOps.of(vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList());
+      this.responseOps =
+          HeaderOps.of(vh.getResponseHeadersToAddList(), vh.getResponseHeadersToRemoveList());
       this.retry = vh.hasRetryPolicy() ? new RetrySpec(vh.getRetryPolicy()) : null;
-      this.cors = Cors.of(vh.hasCors() ? vh.getCors() : null, vh.getTypedPerFilterConfigMap().get(CORS_FILTER));
+      this.cors =
+          Cors.of(
+              vh.hasCors() ? vh.getCors() : null, vh.getTypedPerFilterConfigMap().get(CORS_FILTER));
       this.includeAttemptCount = vh.getIncludeRequestAttemptCount();
       for (Route r : vh.getRoutesList()) {
         routes.add(new CompiledRoute(r, this));
@@ -162,10 +172,16 @@ public final class RouteTable {
     Map<String, List<String>> queryParams();
   }
 
-  public enum Kind { ROUTE, REDIRECT, DIRECT_RESPONSE, NON_FORWARDING }
+  public enum Kind {
+    ROUTE,
+    REDIRECT,
+    DIRECT_RESPONSE,
+    NON_FORWARDING
+  }
 
   /** One weighted cluster entry (or the single cluster). */
-  public record ClusterChoice(String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps) {}
+  public record ClusterChoice(
+      String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps) {}
 
   /** One request_mirror_policies entry. */
   public record Mirror(String cluster, FractionalPercent fraction) {}
@@ -206,32 +222,38 @@ public final class RouteTable {
       boolean cs = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
       String prefixForRewrite = null;
       switch (m.getPathSpecifierCase()) {
-        case PREFIX: {
-          String p = m.getPrefix();
-          prefixForRewrite = p;
-          pathMatch = cs ? s -> s.startsWith(p)
-              : s -> s.toLowerCase(Locale.ROOT).startsWith(p.toLowerCase(Locale.ROOT));
-          break;
-        }
-        case PATH: {
-          String p = m.getPath();
-          pathMatch = cs ? p::equals : p::equalsIgnoreCase;
-          break;
-        }
-        case SAFE_REGEX: {
-          Pattern p = Matchers.regex(m.getSafeRegex().getRegex());
-          pathMatch = p::matches;
-          break;
-        }
-        case PATH_SEPARATED_PREFIX: {
-          String p = m.getPathSeparatedPrefix();
-          prefixForRewrite = p;
-          pathMatch = s -> s.equals(p) || s.startsWith(p + "/");
-          break;
-        }
+        case PREFIX:
+          {
+            String p = m.getPrefix();
+            prefixForRewrite = p;
+            pathMatch =
+                cs
+                    ? s -> s.startsWith(p)
+                    : s -> s.toLowerCase(Locale.ROOT).startsWith(p.toLowerCase(Locale.ROOT));
+            break;
+          }
+        case PATH:
+          {
+            String p = m.getPath();
+            pathMatch = cs ? p::equals : p::equalsIgnoreCase;
+            break;
+          }
+        case SAFE_REGEX:
+          {
+            Pattern p = Matchers.regex(m.getSafeRegex().getRegex());
+            pathMatch = p::matches;
+            break;
+          }
+        case PATH_SEPARATED_PREFIX:
+          {
+            String p = m.getPathSeparatedPrefix();
+            prefixForRewrite = p;
+            pathMatch = s -> s.equals(p) || s.startsWith(p + "/");
+            break;
+          }
         default:
-          throw new IllegalArgumentException("route " + r.getName() + ": unsupported path specifier "
-              + m.getPathSpecifierCase());
+          throw new IllegalArgumentException(
+              "route " + r.getName() + ": unsupported path specifier " + m.getPathSpecifierCase());
       }
       matchedPrefix = prefixForRewrite;
       for (HeaderMatcher h : m.getHeadersList()) {
@@ -241,12 +263,15 @@ public final class RouteTable {
         queries.add(Matchers.query(q));
       }
       requestOps = HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
-      responseOps = HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList());
+      responseOps =
+          HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList());
       Any faultAny = r.getTypedPerFilterConfigMap().get(FAULT_FILTER);
       fault = faultAny == null ? null : unpack(faultAny, HTTPFault.class, r.getName());
       RouteAction a = r.getRoute();
-      cors = r.hasRoute() && a.hasCors() ? Cors.of(a.getCors(), null)
-          : Cors.of(null, r.getTypedPerFilterConfigMap().get(CORS_FILTER));
+      cors =
+          r.hasRoute() && a.hasCors()
+              ? Cors.of(a.getCors(), null)
+              : Cors.of(null, r.getTypedPerFilterConfigMap().get(CORS_FILTER));
       switch (r.getActionCase()) {
         case ROUTE:
           kind = Kind.ROUTE;
@@ -257,20 +282,30 @@ public final class RouteTable {
             case WEIGHTED_CLUSTERS:
               for (WeightedCluster.ClusterWeight cw : a.getWeightedClusters().getClustersList()) {
                 int w = cw.hasWeight() ? cw.getWeight().getValue() : 0;
-                clusters.add(new ClusterChoice(cw.getName(), w,
-                    HeaderOps.of(cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList()),
-                    HeaderOps.of(cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList())));
+                clusters.add(
+                    new ClusterChoice(
+                        cw.getName(),
+                        w,
+                        HeaderOps.of(
+                            cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList()),
+                        HeaderOps.of(
+                            cw.getResponseHeadersToAddList(),
+                            cw.getResponseHeadersToRemoveList())));
               }
               break;
             default:
-              throw new IllegalArgumentException("route " + r.getName()
-                  + ": unsupported cluster specifier " + a.getClusterSpecifierCase());
+              throw new IllegalArgumentException(
+                  "route "
+                      + r.getName()
+                      + ": unsupported cluster specifier "
+                      + a.getClusterSpecifierCase());
           }
           for (ClusterChoice c : clusters) {
             totalWeight += c.weight();
           }
           if (clusters.size() > 1 && totalWeight <= 0) {
-            throw new IllegalArgumentException("route " + r.getName() + ": weighted clusters sum to 0");
+            throw new IllegalArgumentException(
+                "route " + r.getName() + ": weighted clusters sum to 0");
           }
           prefixRewrite = a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite();
           if (a.hasRegexRewrite()) {
@@ -288,9 +323,12 @@ public final class RouteTable {
             hashPolicies.add(new HashPolicySpec(hp));
           }
           for (RouteAction.RequestMirrorPolicy mp : a.getRequestMirrorPoliciesList()) {
-            mirrors.add(new Mirror(mp.getCluster(), mp.hasRuntimeFraction()
-                ? mp.getRuntimeFraction().getDefaultValue()
-                : FractionalPercent.newBuilder().setNumerator(100).build()));
+            mirrors.add(
+                new Mirror(
+                    mp.getCluster(),
+                    mp.hasRuntimeFraction()
+                        ? mp.getRuntimeFraction().getDefaultValue()
+                        : FractionalPercent.newBuilder().setNumerator(100).build()));
           }
           redirect = null;
           directStatus = 0;
@@ -311,11 +349,12 @@ public final class RouteTable {
         case DIRECT_RESPONSE:
           kind = Kind.DIRECT_RESPONSE;
           directStatus = r.getDirectResponse().getStatus();
-          directBody = r.getDirectResponse().hasBody()
-              ? (r.getDirectResponse().getBody().hasInlineString()
-                  ? r.getDirectResponse().getBody().getInlineString()
-                  : r.getDirectResponse().getBody().getInlineBytes().toStringUtf8())
-              : null;
+          directBody =
+              r.getDirectResponse().hasBody()
+                  ? (r.getDirectResponse().getBody().hasInlineString()
+                      ? r.getDirectResponse().getBody().getInlineString()
+                      : r.getDirectResponse().getBody().getInlineBytes().toStringUtf8())
+                  : null;
           redirect = null;
           prefixRewrite = null;
           regexRewrite = null;
@@ -337,8 +376,8 @@ public final class RouteTable {
           directBody = null;
           break;
         default:
-          throw new IllegalArgumentException("route " + r.getName() + ": unsupported action "
-              + r.getActionCase());
+          throw new IllegalArgumentException(
+              "route " + r.getName() + ": unsupported action " + r.getActionCase());
       }
     }
 
@@ -383,7 +422,8 @@ public final class RouteTable {
       String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
       String query = q < 0 ? "" : pathAndQuery.substring(q);
       if (prefixRewrite != null && matchedPrefix != null) {
-        String rest = path.length() >= matchedPrefix.length() ? path.substring(matchedPrefix.length()) : "";
+        String rest =
+            path.length() >= matchedPrefix.length() ? path.substring(matchedPrefix.length()) : "";
         return prefixRewrite + rest + query;
       }
       if (prefixRewrite != null) {
@@ -425,7 +465,15 @@ public final class RouteTable {
     public final long maxIntervalMs;
 
     public RetrySpec(RetryPolicy p) {
-      boolean a = false, b = false, c = false, d = false, e = false, f = false, g = false, h = false, i = false;
+      boolean a = false,
+          b = false,
+          c = false,
+          d = false,
+          e = false,
+          f = false,
+          g = false,
+          h = false,
+          i = false;
       for (String s : p.getRetryOn().split(",")) {
         switch (s.trim()) {
           case "5xx" -> a = true;
@@ -437,7 +485,7 @@ public final class RouteTable {
           case "retriable-status-codes" -> g = true;
           case "unavailable" -> h = true;
           case "cancelled" -> i = true;
-          default -> { }
+          default -> {}
         }
       }
       on5xx = a;
@@ -460,10 +508,14 @@ public final class RouteTable {
       }
       previousHosts = prev;
       hostSelectionAttempts = (int) Math.max(1, p.getHostSelectionRetryMaxAttempts());
-      baseIntervalMs = p.hasRetryBackOff() && p.getRetryBackOff().hasBaseInterval()
-          ? Math.max(1, millis(p.getRetryBackOff().getBaseInterval())) : 25;
-      maxIntervalMs = p.hasRetryBackOff() && p.getRetryBackOff().hasMaxInterval()
-          ? millis(p.getRetryBackOff().getMaxInterval()) : baseIntervalMs * 10;
+      baseIntervalMs =
+          p.hasRetryBackOff() && p.getRetryBackOff().hasBaseInterval()
+              ? Math.max(1, millis(p.getRetryBackOff().getBaseInterval()))
+              : 25;
+      maxIntervalMs =
+          p.hasRetryBackOff() && p.getRetryBackOff().hasMaxInterval()
+              ? millis(p.getRetryBackOff().getMaxInterval())
+              : baseIntervalMs * 10;
     }
 
     /** Should this upstream response status be retried? */
@@ -521,7 +573,8 @@ public final class RouteTable {
     try {
       return any.unpack(type);
     } catch (InvalidProtocolBufferException e) {
-      throw new IllegalArgumentException(where + ": cannot unpack " + any.getTypeUrl() + ": " + e.getMessage());
+      throw new IllegalArgumentException(
+          where + ": cannot unpack " + any.getTypeUrl() + ": " + e.getMessage());
     }
   }
 }

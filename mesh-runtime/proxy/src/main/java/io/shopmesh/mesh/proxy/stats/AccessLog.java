@@ -47,12 +47,52 @@ public final class AccessLog implements AutoCloseable {
     public String routeName = "-";
 
     public String format() {
-      return "[" + TS.format(start) + "] \"" + method + " " + path + " " + protocol + "\" " + status
-          + " " + ResponseFlags.toString(flags) + " " + details + " - \"" + transportFailure + "\" "
-          + bytesReceived + " " + bytesSent + " " + durationMs + " " + upstreamServiceTime + " \""
-          + xff + "\" \"" + userAgent + "\" \"" + requestId + "\" \"" + authority + "\" \""
-          + upstreamHost + "\" " + upstreamCluster + " " + upstreamLocal + " " + downstreamLocal
-          + " " + downstreamRemote + " " + serverName + " " + routeName;
+      return "["
+          + TS.format(start)
+          + "] \""
+          + method
+          + " "
+          + path
+          + " "
+          + protocol
+          + "\" "
+          + status
+          + " "
+          + ResponseFlags.toString(flags)
+          + " "
+          + details
+          + " - \""
+          + transportFailure
+          + "\" "
+          + bytesReceived
+          + " "
+          + bytesSent
+          + " "
+          + durationMs
+          + " "
+          + upstreamServiceTime
+          + " \""
+          + xff
+          + "\" \""
+          + userAgent
+          + "\" \""
+          + requestId
+          + "\" \""
+          + authority
+          + "\" \""
+          + upstreamHost
+          + "\" "
+          + upstreamCluster
+          + " "
+          + upstreamLocal
+          + " "
+          + downstreamLocal
+          + " "
+          + downstreamRemote
+          + " "
+          + serverName
+          + " "
+          + routeName;
     }
   }
 
@@ -67,8 +107,9 @@ public final class AccessLog implements AutoCloseable {
     } else if (target.equals("-")) {
       out = System.out;
     } else {
-      OutputStream os = Files.newOutputStream(Path.of(target), StandardOpenOption.CREATE,
-          StandardOpenOption.APPEND);
+      OutputStream os =
+          Files.newOutputStream(
+              Path.of(target), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       out = new PrintStream(os, false, StandardCharsets.UTF_8);
     }
     writer = new Thread(this::drain, "access-log");

@@ -12,23 +12,45 @@ import java.util.concurrent.atomic.LongAdder;
 public final class IstioMetrics {
   /** Label names in the order Envoy prints Istio's metrics. */
   public static final String[] LABELS = {
-      "response_code", "reporter", "source_workload", "source_workload_namespace",
-      "source_principal", "source_app", "source_version", "source_cluster", "destination_workload",
-      "destination_workload_namespace", "destination_principal", "destination_app",
-      "destination_version", "destination_service", "destination_service_name",
-      "destination_service_namespace", "destination_cluster", "request_protocol", "response_flags",
-      "grpc_response_status", "connection_security_policy", "source_canonical_service",
-      "destination_canonical_service", "source_canonical_revision", "destination_canonical_revision"};
+    "response_code",
+    "reporter",
+    "source_workload",
+    "source_workload_namespace",
+    "source_principal",
+    "source_app",
+    "source_version",
+    "source_cluster",
+    "destination_workload",
+    "destination_workload_namespace",
+    "destination_principal",
+    "destination_app",
+    "destination_version",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "destination_cluster",
+    "request_protocol",
+    "response_flags",
+    "grpc_response_status",
+    "connection_security_policy",
+    "source_canonical_service",
+    "destination_canonical_service",
+    "source_canonical_revision",
+    "destination_canonical_revision"
+  };
 
-  public static final double[] DURATION_BUCKETS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
-      5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000};
-  public static final double[] BYTES_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-      100000000, 1000000000};
+  public static final double[] DURATION_BUCKETS = {
+    0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
+    1800000, 3600000
+  };
+  public static final double[] BYTES_BUCKETS = {
+    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000
+  };
 
   /**
    * One label set's series. Found per request by the label values (their hashes are cached in the
-   * strings, most of which are the same instances request after request); the Prometheus label
-   * text is rendered once, when the series is created, not on every request.
+   * strings, most of which are the same instances request after request); the Prometheus label text
+   * is rendered once, when the series is created, not on every request.
    */
   private static final class Series {
     final String rendered;
@@ -67,8 +89,12 @@ public final class IstioMetrics {
 
   static final class Histogram {
     final double[] bounds;
-    /** Per bucket, not cumulative: one increment per value; Prometheus' cumulative counts at render. */
+
+    /**
+     * Per bucket, not cumulative: one increment per value; Prometheus' cumulative counts at render.
+     */
     final AtomicLongArray counts;
+
     final LongAdder count = new LongAdder();
     final DoubleAdder sum = new DoubleAdder();
 
@@ -134,8 +160,10 @@ public final class IstioMetrics {
       if (i > 0) {
         sb.append(',');
       }
-      sb.append(LABELS[i]).append("=\"").append(values[i].replace("\\", "\\\\").replace("\"", "\\\"")
-          .replace("\n", "\\n")).append('"');
+      sb.append(LABELS[i])
+          .append("=\"")
+          .append(values[i].replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n"))
+          .append('"');
     }
     return sb.toString();
   }
@@ -143,8 +171,15 @@ public final class IstioMetrics {
   public String prometheus() {
     StringBuilder sb = new StringBuilder();
     sb.append("# TYPE istio_requests_total counter\n");
-    series.values().forEach(s -> sb.append("istio_requests_total{").append(s.rendered).append("} ")
-        .append(s.requests.sum()).append('\n'));
+    series
+        .values()
+        .forEach(
+            s ->
+                sb.append("istio_requests_total{")
+                    .append(s.rendered)
+                    .append("} ")
+                    .append(s.requests.sum())
+                    .append('\n'));
     histogram(sb, "istio_request_bytes", 1);
     histogram(sb, "istio_request_duration_milliseconds", 0);
     histogram(sb, "istio_response_bytes", 2);
@@ -153,20 +188,43 @@ public final class IstioMetrics {
 
   private void histogram(StringBuilder sb, String name, int which) {
     sb.append("# TYPE ").append(name).append(" histogram\n");
-    series.values().forEach(s -> {
-      Histogram h = which == 0 ? s.duration : which == 1 ? s.requestBytes : s.responseBytes;
-      String k = s.rendered;
-      long cumulative = 0;
-      for (int i = 0; i < h.bounds.length; i++) {
-        cumulative += h.counts.get(i);
-        sb.append(name).append("_bucket{").append(k).append(",le=\"").append(fmt(h.bounds[i]))
-            .append("\"} ").append(cumulative).append('\n');
-      }
-      sb.append(name).append("_bucket{").append(k).append(",le=\"+Inf\"} ").append(h.count.sum())
-          .append('\n');
-      sb.append(name).append("_sum{").append(k).append("} ").append(fmt(h.sum.sum())).append('\n');
-      sb.append(name).append("_count{").append(k).append("} ").append(h.count.sum()).append('\n');
-    });
+    series
+        .values()
+        .forEach(
+            s -> {
+              Histogram h = which == 0 ? s.duration : which == 1 ? s.requestBytes : s.responseBytes;
+              String k = s.rendered;
+              long cumulative = 0;
+              for (int i = 0; i < h.bounds.length; i++) {
+                cumulative += h.counts.get(i);
+                sb.append(name)
+                    .append("_bucket{")
+                    .append(k)
+                    .append(",le=\"")
+                    .append(fmt(h.bounds[i]))
+                    .append("\"} ")
+                    .append(cumulative)
+                    .append('\n');
+              }
+              sb.append(name)
+                  .append("_bucket{")
+                  .append(k)
+                  .append(",le=\"+Inf\"} ")
+                  .append(h.count.sum())
+                  .append('\n');
+              sb.append(name)
+                  .append("_sum{")
+                  .append(k)
+                  .append("} ")
+                  .append(fmt(h.sum.sum()))
+                  .append('\n');
+              sb.append(name)
+                  .append("_count{")
+                  .append(k)
+                  .append("} ")
+                  .append(h.count.sum())
+                  .append('\n');
+            });
   }
 
   static String fmt(double d) {

@@ -7,14 +7,21 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /** Workload labels as Istio derives them from peer (or own) node metadata. */
-public record PeerLabels(String workload, String namespace, String app, String version,
-    String canonicalService, String canonicalRevision, String cluster) {
+public record PeerLabels(
+    String workload,
+    String namespace,
+    String app,
+    String version,
+    String canonicalService,
+    String canonicalRevision,
+    String cluster) {
 
   public static final PeerLabels UNKNOWN =
       new PeerLabels("unknown", "unknown", "unknown", "unknown", "unknown", "latest", "unknown");
 
   /** Decoded peers by header value: a peer sends the same value on every request. Bounded. */
   private static final int CACHE_MAX = 512;
+
   private static final Map<String, PeerLabels> BY_HEADER = new ConcurrentHashMap<>();
   private static final Map<String, PeerLabels> BY_WORKLOAD_META = new ConcurrentHashMap<>();
 
@@ -49,20 +56,34 @@ public record PeerLabels(String workload, String namespace, String app, String v
       return UNKNOWN;
     }
     Map<String, Value> f = s.getFieldsMap();
-    Map<String, Value> labels = f.containsKey("LABELS") ? f.get("LABELS").getStructValue().getFieldsMap()
-        : Map.of();
+    Map<String, Value> labels =
+        f.containsKey("LABELS") ? f.get("LABELS").getStructValue().getFieldsMap() : Map.of();
     String workload = str(f, "WORKLOAD_NAME", str(f, "NAME", "unknown"));
     String app = str(labels, "app", str(labels, "app.kubernetes.io/name", "unknown"));
     String version = str(labels, "version", str(labels, "app.kubernetes.io/version", "unknown"));
-    String canonical = str(labels, "service.istio.io/canonical-name",
-        str(labels, "app.kubernetes.io/name", str(labels, "app", workload)));
-    String revision = str(labels, "service.istio.io/canonical-revision",
-        str(labels, "app.kubernetes.io/version", str(labels, "version", "latest")));
-    return new PeerLabels(workload, str(f, "NAMESPACE", "unknown"), app, version, canonical, revision,
+    String canonical =
+        str(
+            labels,
+            "service.istio.io/canonical-name",
+            str(labels, "app.kubernetes.io/name", str(labels, "app", workload)));
+    String revision =
+        str(
+            labels,
+            "service.istio.io/canonical-revision",
+            str(labels, "app.kubernetes.io/version", str(labels, "version", "latest")));
+    return new PeerLabels(
+        workload,
+        str(f, "NAMESPACE", "unknown"),
+        app,
+        version,
+        canonical,
+        revision,
         str(f, "CLUSTER_ID", "unknown"));
   }
 
-  /** From Istio's endpoint metadata istio.workload "name;namespace;canonical-name;revision;cluster". */
+  /**
+   * From Istio's endpoint metadata istio.workload "name;namespace;canonical-name;revision;cluster".
+   */
   public static PeerLabels fromWorkloadMeta(String meta) {
     if (meta == null || meta.isEmpty()) {
       return UNKNOWN;

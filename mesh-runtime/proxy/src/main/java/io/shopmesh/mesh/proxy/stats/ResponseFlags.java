@@ -16,8 +16,9 @@ public final class ResponseFlags {
   public static final int URX = 1 << 11;
   public static final int DPE = 1 << 12;
   public static final int NC = 1 << 13;
-  private static final String[] NAMES = {"UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI",
-      "DC", "URX", "DPE", "NC"};
+  private static final String[] NAMES = {
+    "UH", "UT", "LR", "UR", "UF", "UC", "UO", "NR", "DI", "FI", "DC", "URX", "DPE", "NC"
+  };
 
   private ResponseFlags() {}
 

@@ -43,12 +43,16 @@ public final class ClusterManager {
     Map<String, UpstreamCluster> out = new HashMap<>();
     for (Cluster c : resources.values()) {
       UpstreamCluster old = clusters.get(c.getName());
-      out.put(c.getName(), old != null && old.proto.equals(c) ? old : new UpstreamCluster(c, certsRoot));
+      out.put(
+          c.getName(),
+          old != null && old.proto.equals(c) ? old : new UpstreamCluster(c, certsRoot));
     }
     return out;
   }
 
-  /** Applies a compiled CDS state of the world; EDS clusters keep their endpoints until EDS says. */
+  /**
+   * Applies a compiled CDS state of the world; EDS clusters keep their endpoints until EDS says.
+   */
   public void apply(Map<String, UpstreamCluster> next, Map<String, ClusterLoadAssignment> eds) {
     for (UpstreamCluster u : next.values()) {
       UpstreamCluster old = clusters.get(u.name);
@@ -82,11 +86,12 @@ public final class ClusterManager {
   }
 
   private static final java.util.concurrent.ScheduledExecutorService JANITOR =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "cluster-janitor");
-        t.setDaemon(true);
-        return t;
-      });
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "cluster-janitor");
+            t.setDaemon(true);
+            return t;
+          });
 
   /** Requests in flight on a replaced cluster finish first (Envoy drains too). */
   private static void closeLater(UpstreamCluster c) {
@@ -96,7 +101,8 @@ public final class ClusterManager {
   /** Re-resolves the DNS clusters (Envoy's dns_refresh_rate, 5 s by default). */
   public void refreshDns() {
     for (UpstreamCluster u : clusters.values()) {
-      if ((u.type == Cluster.DiscoveryType.STRICT_DNS || u.type == Cluster.DiscoveryType.LOGICAL_DNS)
+      if ((u.type == Cluster.DiscoveryType.STRICT_DNS
+              || u.type == Cluster.DiscoveryType.LOGICAL_DNS)
           && u.proto.hasLoadAssignment()) {
         setEndpoints(u, u.proto.getLoadAssignment(), u);
       }
@@ -105,13 +111,18 @@ public final class ClusterManager {
 
   /** Starts the periodic DNS refresh. */
   public void startDnsRefresh() {
-    dnsRefresh = JANITOR.scheduleWithFixedDelay(() -> {
-      try {
-        refreshDns();
-      } catch (RuntimeException e) {
-        // keep the previous endpoints
-      }
-    }, 5, 5, java.util.concurrent.TimeUnit.SECONDS);
+    dnsRefresh =
+        JANITOR.scheduleWithFixedDelay(
+            () -> {
+              try {
+                refreshDns();
+              } catch (RuntimeException e) {
+                // keep the previous endpoints
+              }
+            },
+            5,
+            5,
+            java.util.concurrent.TimeUnit.SECONDS);
   }
 
   private java.util.concurrent.ScheduledFuture<?> dnsRefresh;
@@ -137,15 +148,16 @@ public final class ClusterManager {
     }
   }
 
-  private void setEndpoints(UpstreamCluster u, ClusterLoadAssignment cla, UpstreamCluster previous) {
+  private void setEndpoints(
+      UpstreamCluster u, ClusterLoadAssignment cla, UpstreamCluster previous) {
     Map<String, Host> keep = new HashMap<>();
     if (previous != null) {
       for (Host h : previous.hosts) {
         keep.put(h.key(), h);
       }
     }
-    boolean dns = u.type == Cluster.DiscoveryType.STRICT_DNS
-        || u.type == Cluster.DiscoveryType.LOGICAL_DNS;
+    boolean dns =
+        u.type == Cluster.DiscoveryType.STRICT_DNS || u.type == Cluster.DiscoveryType.LOGICAL_DNS;
     List<Host> hosts = new ArrayList<>();
     for (LocalityLbEndpoints l : cla.getEndpointsList()) {
       for (LbEndpoint e : l.getLbEndpointsList()) {
@@ -160,16 +172,20 @@ public final class ClusterManager {
           }
           addr = ip;
         }
-        boolean sidecar = "istio".equals(metaString(e, "envoy.transport_socket_match", "tlsMode"))
-            || "istio".equals(metaString(e, "istio", "tlsMode"));
+        boolean sidecar =
+            "istio".equals(metaString(e, "envoy.transport_socket_match", "tlsMode"))
+                || "istio".equals(metaString(e, "istio", "tlsMode"));
         String workload = metaString(e, "istio", "workload");
         String key = addr + ":" + sa.getPortValue();
         Host h = keep.get(key);
-        if (h == null || h.sidecar != sidecar || !h.workloadMeta.equals(workload == null ? "" : workload)) {
+        if (h == null
+            || h.sidecar != sidecar
+            || !h.workloadMeta.equals(workload == null ? "" : workload)) {
           h = new Host(addr, sa.getPortValue(), sidecar, workload, hostname);
         }
-        h.edsHealthy = e.getHealthStatus() == HealthStatus.HEALTHY
-            || e.getHealthStatus() == HealthStatus.UNKNOWN;
+        h.edsHealthy =
+            e.getHealthStatus() == HealthStatus.HEALTHY
+                || e.getHealthStatus() == HealthStatus.UNKNOWN;
         h.weight = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
         hosts.add(h);
         if (u.type == Cluster.DiscoveryType.LOGICAL_DNS) {

@@ -7,10 +7,13 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class Host {
   public final String address;
   public final int port;
+
   /** The endpoint runs a sidecar (tlsMode istio): in interception-none mode dial its :15006. */
   public final boolean sidecar;
+
   /** istio.workload metadata "name;namespace;canonical-name;revision;cluster", or "". */
   public final String workloadMeta;
+
   public final String hostname;
   public volatile int weight = 1;
   public volatile boolean edsHealthy = true;

@@ -46,7 +46,9 @@ public final class Resolver {
     return hosts;
   }
 
-  /** Resolves a name to an IP literal; returns the input when it is already an address. Blocking. */
+  /**
+   * Resolves a name to an IP literal; returns the input when it is already an address. Blocking.
+   */
   public String resolve(String name) {
     String ip = hosts().get(name.toLowerCase(Locale.ROOT));
     if (ip != null) {

@@ -54,8 +54,10 @@ public final class UpstreamCluster {
   public final int consecutiveGateway;
   public final long baseEjectionMs;
   public final int maxEjectionPercent;
+
   /** filter_metadata.istio.services[0]: host, name, namespace (null when absent). */
   public final String serviceHost;
+
   public final String serviceName;
   public final String serviceNamespace;
 
@@ -72,13 +74,16 @@ public final class UpstreamCluster {
   public UpstreamCluster(Cluster c, Path certsRoot) {
     this.name = c.getName();
     this.proto = c;
-    this.type = c.hasType() || c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
-        ? c.getType() : Cluster.DiscoveryType.STATIC;
+    this.type =
+        c.hasType() || c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+            ? c.getType()
+            : Cluster.DiscoveryType.STATIC;
     this.lbPolicy = c.getLbPolicy().name();
     if (c.getLbPolicy() == Cluster.LbPolicy.CLUSTER_PROVIDED
         || c.getLbPolicy() == Cluster.LbPolicy.LOAD_BALANCING_POLICY_CONFIG) {
       if (type != Cluster.DiscoveryType.ORIGINAL_DST) {
-        throw new IllegalArgumentException("cluster " + name + ": unsupported lb_policy " + lbPolicy);
+        throw new IllegalArgumentException(
+            "cluster " + name + ": unsupported lb_policy " + lbPolicy);
       }
     }
     this.lb = LoadBalancer.of(lbPolicy);
@@ -126,15 +131,18 @@ public final class UpstreamCluster {
     }
     maxRequestsPerConnection = mrpc;
     http2 = h2;
-    connectTimeoutMs = c.hasConnectTimeout() ? Math.max(1, RouteTable.millis(c.getConnectTimeout())) : 5000;
+    connectTimeoutMs =
+        c.hasConnectTimeout() ? Math.max(1, RouteTable.millis(c.getConnectTimeout())) : 5000;
     // TLS origination (DestinationRule tls.mode SIMPLE).
     boolean t = false;
     String s = null;
     Path ca = null;
-    if (c.hasTransportSocket() && c.getTransportSocket().getName().contains("tls")
+    if (c.hasTransportSocket()
+        && c.getTransportSocket().getName().contains("tls")
         && c.getTransportSocket().hasTypedConfig()) {
       try {
-        UpstreamTlsContext u = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        UpstreamTlsContext u =
+            c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
         t = true;
         s = u.getSni().isEmpty() ? null : u.getSni();
         String caFile = caFile(u.getCommonTlsContext());
@@ -158,11 +166,14 @@ public final class UpstreamCluster {
       int c5 = od.hasConsecutive5Xx() ? od.getConsecutive5Xx().getValue() : 5;
       int e5 = od.hasEnforcingConsecutive5Xx() ? od.getEnforcingConsecutive5Xx().getValue() : 100;
       int cg = od.hasConsecutiveGatewayFailure() ? od.getConsecutiveGatewayFailure().getValue() : 5;
-      int eg = od.hasEnforcingConsecutiveGatewayFailure()
-          ? od.getEnforcingConsecutiveGatewayFailure().getValue() : 0;
+      int eg =
+          od.hasEnforcingConsecutiveGatewayFailure()
+              ? od.getEnforcingConsecutiveGatewayFailure().getValue()
+              : 0;
       consecutive5xx = e5 > 0 ? c5 : 0;
       consecutiveGateway = eg > 0 ? cg : 0;
-      baseEjectionMs = od.hasBaseEjectionTime() ? RouteTable.millis(od.getBaseEjectionTime()) : 30_000;
+      baseEjectionMs =
+          od.hasBaseEjectionTime() ? RouteTable.millis(od.getBaseEjectionTime()) : 30_000;
       maxEjectionPercent = od.hasMaxEjectionPercent() ? od.getMaxEjectionPercent().getValue() : 10;
     } else {
       consecutive5xx = 0;
@@ -182,7 +193,8 @@ public final class UpstreamCluster {
       vc = ctx.getValidationContext();
     } else if (ctx.hasCombinedValidationContext()) {
       vc = ctx.getCombinedValidationContext().getDefaultValidationContext();
-      String sds = ctx.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
+      String sds =
+          ctx.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
       if (!vc.hasTrustedCa() && sds.startsWith("file-root:")) {
         return sds.substring("file-root:".length());
       }
@@ -210,7 +222,9 @@ public final class UpstreamCluster {
     Struct istio = c.getMetadata().getFilterMetadataMap().get("istio");
     if (istio != null) {
       Value services = istio.getFieldsMap().get("services");
-      if (services != null && services.hasListValue() && services.getListValue().getValuesCount() > 0) {
+      if (services != null
+          && services.hasListValue()
+          && services.getListValue().getValuesCount() > 0) {
         Struct s = services.getListValue().getValues(0).getStructValue();
         return new String[] {str(s, "host"), str(s, "name"), str(s, "namespace")};
       }
@@ -229,14 +243,15 @@ public final class UpstreamCluster {
     if (c == null) {
       synchronized (this) {
         if (client == null) {
-          HttpClientOptions o = new HttpClientOptions()
-              .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
-              .setKeepAlive(true)
-              .setKeepAliveTimeout(60)
-              .setDecompressionSupported(false)
-              .setTryUseCompression(false)
-              .setMaxHeaderSize(96 * 1024)
-              .setVerifyHost(false);
+          HttpClientOptions o =
+              new HttpClientOptions()
+                  .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
+                  .setKeepAlive(true)
+                  .setKeepAliveTimeout(60)
+                  .setDecompressionSupported(false)
+                  .setTryUseCompression(false)
+                  .setMaxHeaderSize(96 * 1024)
+                  .setVerifyHost(false);
           if (http2) {
             o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false);
           }
@@ -249,9 +264,11 @@ public final class UpstreamCluster {
             }
           }
           int pool = (int) Math.min(maxConnections, 4096);
-          PoolOptions p = new PoolOptions().setHttp1MaxSize(Math.max(1, pool))
-              .setHttp2MaxSize(Math.max(1, Math.min(pool, 16)))
-              .setMaxWaitQueueSize(maxPending >= Integer.MAX_VALUE ? -1 : (int) maxPending);
+          PoolOptions p =
+              new PoolOptions()
+                  .setHttp1MaxSize(Math.max(1, pool))
+                  .setHttp2MaxSize(Math.max(1, Math.min(pool, 16)))
+                  .setMaxWaitQueueSize(maxPending >= Integer.MAX_VALUE ? -1 : (int) maxPending);
           client = vertx.createHttpClient(o, p);
         }
         c = client;
@@ -265,10 +282,13 @@ public final class UpstreamCluster {
     if (maxRequestsPerConnection <= 0 || conn == null) {
       return false;
     }
-    AtomicInteger n = perConnection.computeIfAbsent(conn, k -> {
-      k.closeHandler(v -> perConnection.remove(k));
-      return new AtomicInteger();
-    });
+    AtomicInteger n =
+        perConnection.computeIfAbsent(
+            conn,
+            k -> {
+              k.closeHandler(v -> perConnection.remove(k));
+              return new AtomicInteger();
+            });
     return n.incrementAndGet() >= maxRequestsPerConnection;
   }
 

@@ -34,7 +34,8 @@ import java.util.logging.Logger;
  */
 public final class XdsClient implements AutoCloseable {
   public static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
-  public static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
+  public static final String EDS =
+      "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
   public static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   public static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
   private static final Logger LOG = Logger.getLogger(XdsClient.class.getName());
@@ -53,11 +54,13 @@ public final class XdsClient implements AutoCloseable {
   private final XdsState state;
   private final Runnable onFirstAck;
   private final Map<String, TypeState> types = new HashMap<>();
-  private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "xds-client");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "xds-client");
+            t.setDaemon(true);
+            return t;
+          });
   private ManagedChannel channel;
   private StreamObserver<DiscoveryRequest> requests;
   private int failures;
@@ -75,14 +78,21 @@ public final class XdsClient implements AutoCloseable {
   }
 
   public synchronized void start() {
-    channel = NettyChannelBuilder.forTarget(target).usePlaintext()
-        .keepAliveTime(30, TimeUnit.SECONDS).build();
+    channel =
+        NettyChannelBuilder.forTarget(target)
+            .usePlaintext()
+            .keepAliveTime(30, TimeUnit.SECONDS)
+            .build();
     openStream();
   }
 
   public synchronized Map<String, String> status() {
     Map<String, String> out = new HashMap<>();
-    types.forEach((k, v) -> out.put(k, v.acceptedVersion + (v.lastError != null ? " (NACK: " + v.lastError + ")" : "")));
+    types.forEach(
+        (k, v) ->
+            out.put(
+                k,
+                v.acceptedVersion + (v.lastError != null ? " (NACK: " + v.lastError + ")" : "")));
     return out;
   }
 
@@ -90,25 +100,26 @@ public final class XdsClient implements AutoCloseable {
     if (closed) {
       return;
     }
-    StreamObserver<DiscoveryResponse> responses = new StreamObserver<>() {
-      private volatile boolean gotResponse;
+    StreamObserver<DiscoveryResponse> responses =
+        new StreamObserver<>() {
+          private volatile boolean gotResponse;
 
-      @Override
-      public void onNext(DiscoveryResponse r) {
-        gotResponse = true;
-        handle(this, r);
-      }
+          @Override
+          public void onNext(DiscoveryResponse r) {
+            gotResponse = true;
+            handle(this, r);
+          }
 
-      @Override
-      public void onError(Throwable t) {
-        streamClosed(this, gotResponse, t.toString());
-      }
+          @Override
+          public void onError(Throwable t) {
+            streamClosed(this, gotResponse, t.toString());
+          }
 
-      @Override
-      public void onCompleted() {
-        streamClosed(this, gotResponse, "stream completed");
-      }
-    };
+          @Override
+          public void onCompleted() {
+            streamClosed(this, gotResponse, "stream completed");
+          }
+        };
     current = responses;
     requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(responses);
     for (TypeState ts : types.values()) {
@@ -140,7 +151,9 @@ public final class XdsClient implements AutoCloseable {
     // own cap is 30 s).
     long ceiling = Math.min(4_000L, 500L * (1L << Math.min(5, failures - 1)));
     long delay = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
-    LOG.log(Level.FINE, "xDS stream to {0} closed ({1}); reconnecting in {2} ms",
+    LOG.log(
+        Level.FINE,
+        "xDS stream to {0} closed ({1}); reconnecting in {2} ms",
         new Object[] {target, why, delay});
     scheduler.schedule(this::openStream, delay, TimeUnit.MILLISECONDS);
   }
@@ -151,12 +164,13 @@ public final class XdsClient implements AutoCloseable {
 
   private void send(String type, Status error) {
     TypeState ts = types.get(type);
-    DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder()
-        .setNode(node)
-        .setTypeUrl(type)
-        .setVersionInfo(ts.acceptedVersion)
-        .setResponseNonce(ts.lastNonce)
-        .addAllResourceNames(ts.names);
+    DiscoveryRequest.Builder b =
+        DiscoveryRequest.newBuilder()
+            .setNode(node)
+            .setTypeUrl(type)
+            .setVersionInfo(ts.acceptedVersion)
+            .setResponseNonce(ts.lastNonce)
+            .addAllResourceNames(ts.names);
     if (error != null) {
       b.setErrorDetail(error);
     }
@@ -181,13 +195,17 @@ public final class XdsClient implements AutoCloseable {
     Set<String> rdsBefore = state.rdsNames();
     try {
       switch (type) {
-        case CDS -> state.applyClusters(unpack(r.getResourcesList(), Cluster.class), r.getVersionInfo());
-        case EDS -> state.applyEndpoints(unpack(r.getResourcesList(), ClusterLoadAssignment.class),
-            r.getVersionInfo());
-        case LDS -> state.applyListeners(unpack(r.getResourcesList(), Listener.class), r.getVersionInfo());
-        case RDS -> state.applyRoutes(unpack(r.getResourcesList(), RouteConfiguration.class),
-            r.getVersionInfo());
-        default -> { }
+        case CDS ->
+            state.applyClusters(unpack(r.getResourcesList(), Cluster.class), r.getVersionInfo());
+        case EDS ->
+            state.applyEndpoints(
+                unpack(r.getResourcesList(), ClusterLoadAssignment.class), r.getVersionInfo());
+        case LDS ->
+            state.applyListeners(unpack(r.getResourcesList(), Listener.class), r.getVersionInfo());
+        case RDS ->
+            state.applyRoutes(
+                unpack(r.getResourcesList(), RouteConfiguration.class), r.getVersionInfo());
+        default -> {}
       }
     } catch (RuntimeException e) {
       ts.lastError = e.getMessage() == null ? e.toString() : e.getMessage();
@@ -230,13 +248,15 @@ public final class XdsClient implements AutoCloseable {
     }
   }
 
-  private static <T extends com.google.protobuf.Message> List<T> unpack(List<Any> in, Class<T> type) {
+  private static <T extends com.google.protobuf.Message> List<T> unpack(
+      List<Any> in, Class<T> type) {
     List<T> out = new ArrayList<>(in.size());
     for (Any a : in) {
       try {
         out.add(a.unpack(type));
       } catch (InvalidProtocolBufferException e) {
-        throw new IllegalArgumentException("cannot unpack " + a.getTypeUrl() + ": " + e.getMessage());
+        throw new IllegalArgumentException(
+            "cannot unpack " + a.getTypeUrl() + ": " + e.getMessage());
       }
     }
     return out;

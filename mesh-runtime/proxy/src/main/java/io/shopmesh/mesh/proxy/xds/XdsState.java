@@ -39,11 +39,15 @@ public final class XdsState {
   private volatile Map<String, Versioned<Listener>> listenerResources = Map.of();
   private volatile Map<String, Versioned<RouteConfiguration>> routeResources = Map.of();
   private volatile Map<String, RouteTable> routeTables = Map.of();
+
   /** Inline route configs of listener filter chains, keyed by listener name + chain index. */
   private volatile Map<String, RouteTable> inlineRouteTables = Map.of();
+
   private final List<Consumer<Map<String, Listener>>> listenerWatchers = new ArrayList<>();
+
   /** virtualInbound: destination port -> inline RouteTable or RDS name (String). */
   private volatile Map<Integer, Object> inboundByPort = Map.of();
+
   public static final String VIRTUAL_INBOUND = "virtualInbound";
 
   public XdsState(ClusterManager clusters) {
@@ -75,7 +79,9 @@ public final class XdsState {
     Instant now = Instant.now();
     for (Cluster c : byName.values()) {
       Versioned<Cluster> old = clusterResources.get(c.getName());
-      next.put(c.getName(), old != null && old.resource().equals(c) ? old : new Versioned<>(version, c, now));
+      next.put(
+          c.getName(),
+          old != null && old.resource().equals(c) ? old : new Versioned<>(version, c, now));
     }
     clusterResources = Collections.unmodifiableMap(next);
   }
@@ -140,7 +146,8 @@ public final class XdsState {
           continue;
         }
         int port = fc.getFilterChainMatch().getDestinationPort().getValue();
-        Object target = hcm.hasRds() ? hcm.getRds().getRouteConfigName() : inline.get(vi.getName() + "#" + i);
+        Object target =
+            hcm.hasRds() ? hcm.getRds().getRouteConfigName() : inline.get(vi.getName() + "#" + i);
         if (target != null) {
           inbound.putIfAbsent(port, target);
         }
@@ -151,7 +158,9 @@ public final class XdsState {
     Instant now = Instant.now();
     for (Listener l : byName.values()) {
       Versioned<Listener> old = listenerResources.get(l.getName());
-      next.put(l.getName(), old != null && old.resource().equals(l) ? old : new Versioned<>(version, l, now));
+      next.put(
+          l.getName(),
+          old != null && old.resource().equals(l) ? old : new Versioned<>(version, l, now));
     }
     listenerResources = Collections.unmodifiableMap(next);
     inlineRouteTables = Collections.unmodifiableMap(inline);
@@ -253,8 +262,9 @@ public final class XdsState {
   /** The HttpConnectionManager of a filter chain, or null. */
   public static HttpConnectionManager hcm(FilterChain fc) {
     for (Filter f : fc.getFiltersList()) {
-      if (f.hasTypedConfig() && (f.getName().equals(HCM)
-          || f.getTypedConfig().getTypeUrl().endsWith("HttpConnectionManager"))) {
+      if (f.hasTypedConfig()
+          && (f.getName().equals(HCM)
+              || f.getTypedConfig().getTypeUrl().endsWith("HttpConnectionManager"))) {
         return unpackHcm(f.getTypedConfig());
       }
     }

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Without iptables there is no original destination to read: the inbound port falls back to the
- * pod's single app port, or the listener's own port. (The REDIRECT path itself runs in the
- * docker compose e2e suite, where istio-init's rules exist.)
+ * pod's single app port, or the listener's own port. (The REDIRECT path itself runs in the docker
+ * compose e2e suite, where istio-init's rules exist.)
  */
 class OriginalDstTest {
 
@@ -31,14 +31,22 @@ class OriginalDstTest {
 
   private int serveAndAsk(List<Integer> podPorts) throws Exception {
     int[] seen = {-1};
-    HttpServer s = vertx.createHttpServer().requestHandler(r -> {
-      seen[0] = OriginalDst.inboundPort(r, podPorts, r.localAddress().port());
-      r.response().end("ok");
-    });
+    HttpServer s =
+        vertx
+            .createHttpServer()
+            .requestHandler(
+                r -> {
+                  seen[0] = OriginalDst.inboundPort(r, podPorts, r.localAddress().port());
+                  r.response().end("ok");
+                });
     s.listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
-    HttpResponse<String> resp = HttpClient.newHttpClient().send(
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.actualPort() + "/")).timeout(Duration.ofSeconds(5)).build(),
-        HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> resp =
+        HttpClient.newHttpClient()
+            .send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.actualPort() + "/"))
+                    .timeout(Duration.ofSeconds(5))
+                    .build(),
+                HttpResponse.BodyHandlers.ofString());
     assertThat(resp.body()).isEqualTo("ok");
     return seen[0] == s.actualPort() ? 0 : seen[0];
   }

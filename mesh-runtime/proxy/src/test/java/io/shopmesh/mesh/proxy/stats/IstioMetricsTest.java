@@ -2,13 +2,15 @@ package io.shopmesh.mesh.proxy.stats;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.Base64;
-import java.util.Map;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import java.util.Base64;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The per-request fast paths: one series per label set, cumulative buckets, cached peer decoding. */
+/**
+ * The per-request fast paths: one series per label set, cumulative buckets, cached peer decoding.
+ */
 class IstioMetricsTest {
 
   @Test
@@ -43,13 +45,19 @@ class IstioMetricsTest {
 
   @Test
   void peerHeaderDecodedAndCached() {
-    Struct s = Struct.newBuilder()
-        .putFields("WORKLOAD_NAME", Value.newBuilder().setStringValue("frontend").build())
-        .putFields("NAMESPACE", Value.newBuilder().setStringValue("default").build())
-        .putFields("LABELS", Value.newBuilder().setStructValue(Struct.newBuilder()
-            .putFields("app", Value.newBuilder().setStringValue("frontend").build())
-            .putFields("version", Value.newBuilder().setStringValue("v1").build())).build())
-        .build();
+    Struct s =
+        Struct.newBuilder()
+            .putFields("WORKLOAD_NAME", Value.newBuilder().setStringValue("frontend").build())
+            .putFields("NAMESPACE", Value.newBuilder().setStringValue("default").build())
+            .putFields(
+                "LABELS",
+                Value.newBuilder()
+                    .setStructValue(
+                        Struct.newBuilder()
+                            .putFields("app", Value.newBuilder().setStringValue("frontend").build())
+                            .putFields("version", Value.newBuilder().setStringValue("v1").build()))
+                    .build())
+            .build();
     String header = Base64.getEncoder().encodeToString(s.toByteArray());
     PeerLabels p = PeerLabels.fromHeader(header);
     assertThat(p).isEqualTo(PeerLabels.fromStruct(s));
