@@ -13,14 +13,22 @@ import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.is;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.shopmesh.testing.DownstreamWireMock;
+import io.shopmesh.testing.InjectWireMock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
-@WithTestResource(DownstreamWireMock.class)
+@WithTestResource(
+    value = DownstreamWireMock.class,
+    initArgs =
+        @ResourceArg(
+            name = DownstreamWireMock.REST_CLIENTS,
+            value = "product-service,order-service"))
 class FrontendTest {
 
   static final String PRODUCTS =

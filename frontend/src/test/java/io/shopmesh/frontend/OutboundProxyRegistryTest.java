@@ -15,6 +15,7 @@ import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.shopmesh.testing.InjectWireMock;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -14,6 +14,7 @@ import com.github.tomakehurst.wiremock.WireMockServer;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.shopmesh.testing.InjectWireMock;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -13,13 +13,19 @@ import static org.hamcrest.Matchers.startsWith;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
+import io.shopmesh.testing.DownstreamWireMock;
+import io.shopmesh.testing.InjectWireMock;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 @QuarkusTest
-@QuarkusTestResource(DownstreamWireMock.class)
+@QuarkusTestResource(
+    value = DownstreamWireMock.class,
+    initArgs =
+        @ResourceArg(name = DownstreamWireMock.REST_CLIENTS, value = "product-service,payment-api"))
 class OrderResourceTest {
 
   @InjectWireMock WireMockServer wm;

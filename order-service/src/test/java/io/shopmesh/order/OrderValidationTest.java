@@ -9,16 +9,22 @@ import static org.hamcrest.Matchers.is;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.restassured.response.ValidatableResponse;
+import io.shopmesh.testing.DownstreamWireMock;
+import io.shopmesh.testing.InjectWireMock;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Every invalid field gets a 400 problem+json that names it; nothing is called downstream. */
 @QuarkusTest
-@QuarkusTestResource(DownstreamWireMock.class)
+@QuarkusTestResource(
+    value = DownstreamWireMock.class,
+    initArgs =
+        @ResourceArg(name = DownstreamWireMock.REST_CLIENTS, value = "product-service,payment-api"))
 class OrderValidationTest {
 
   @InjectWireMock WireMockServer wm;

@@ -1,4 +1,4 @@
-package io.shopmesh.frontend;
+package io.shopmesh.testing;
 
 import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
