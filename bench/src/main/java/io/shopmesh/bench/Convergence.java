@@ -1,5 +1,6 @@
 package io.shopmesh.bench;
 
+import io.shopmesh.mesh.testing.AdsTestClient;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.WorkloadInstance;
@@ -38,7 +39,7 @@ final class Convergence implements AutoCloseable {
   }
 
   private final Env env;
-  private final List<SimProxy> proxies = new ArrayList<>();
+  private final List<AdsTestClient> proxies = new ArrayList<>();
   private final Map<String, String> vars = new LinkedHashMap<>();
   private Process istiod;
   private Path config;
@@ -89,9 +90,10 @@ final class Convergence implements AutoCloseable {
                 "sim-client",
                 List.of(new PodPort("http", 9080, "TCP")),
                 true);
-        proxies.add(new SimProxy(env.ip(2), 15010, ProxyNode.sidecar(w).toNode()));
+        proxies.add(
+            new AdsTestClient(env.ip(2), 15010, ProxyNode.sidecar(w).toNode(), Map.of(), false));
       }
-      if (!Http.await(() -> proxies.stream().allMatch(SimProxy::synced), 120_000)) {
+      if (!Http.await(() -> proxies.stream().allMatch(AdsTestClient::hasAll), 120_000)) {
         throw new IOException("not all " + n + " simulated proxies got their config in 120 s");
       }
       Thread.sleep(500); // the connect pushes settle
@@ -99,7 +101,7 @@ final class Convergence implements AutoCloseable {
       double[] med = new double[env.o.rounds];
       double cpu0 = Procs.cpuSeconds(istiod.pid());
       for (int r = 0; r < env.o.rounds; r++) {
-        List<String> before = proxies.stream().map(p -> p.rds().version()).toList();
+        List<String> before = proxies.stream().map(p -> p.latest.get("RDS").version()).toList();
         long t0 = System.nanoTime();
         timeout++;
         writeVs();
@@ -107,7 +109,7 @@ final class Convergence implements AutoCloseable {
             Http.await(
                 () -> {
                   for (int i = 0; i < proxies.size(); i++) {
-                    SimProxy.Acked a = proxies.get(i).rds();
+                    AdsTestClient.Received a = proxies.get(i).latest.get("RDS");
                     if (a.version().equals(before.get(i)) || a.nanos() < t0) return false;
                   }
                   return true;
@@ -117,7 +119,10 @@ final class Convergence implements AutoCloseable {
           throw new IOException(
               "the VirtualService change did not reach all " + n + " proxies in 30 s");
         double[] each =
-            proxies.stream().mapToDouble(p -> (p.rds().nanos() - t0) / 1e6).sorted().toArray();
+            proxies.stream()
+                .mapToDouble(p -> (p.latest.get("RDS").nanos() - t0) / 1e6)
+                .sorted()
+                .toArray();
         last[r] = each[each.length - 1];
         med[r] = each[each.length / 2];
         Thread.sleep(300);
@@ -156,7 +161,7 @@ final class Convergence implements AutoCloseable {
 
   @Override
   public void close() {
-    for (SimProxy p : proxies) p.close();
+    for (AdsTestClient p : proxies) p.close();
     proxies.clear();
     Procs.stop(istiod);
   }

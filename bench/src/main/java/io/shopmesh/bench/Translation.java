@@ -1,6 +1,5 @@
 package io.shopmesh.bench;
 
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.ConfigLoader;
@@ -8,6 +7,7 @@ import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.istiod.XdsServer;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
@@ -15,14 +15,11 @@ import io.shopmesh.mesh.xds.ServiceRegistry;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import io.shopmesh.mesh.xds.XdsGenerator;
 import io.shopmesh.mesh.xds.XdsResources;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -172,27 +169,11 @@ public final class Translation {
   /** Versions as istiod computes them: a hash of each type's resources, deterministic bytes. */
   static String[] hashes(XdsResources r) throws IOException {
     return new String[] {
-      hash(r.clusters()), hash(r.endpoints()), hash(r.listeners()), hash(r.routes())
+      XdsServer.hash(r.clusters()),
+      XdsServer.hash(r.endpoints()),
+      XdsServer.hash(r.listeners()),
+      XdsServer.hash(r.routes())
     };
-  }
-
-  static String hash(List<? extends Message> messages) throws IOException {
-    try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      ByteArrayOutputStream bos = new ByteArrayOutputStream();
-      for (Message m : messages) {
-        bos.reset();
-        CodedOutputStream out = CodedOutputStream.newInstance(bos);
-        out.useDeterministicSerialization();
-        m.writeTo(out);
-        out.flush();
-        md.update(bos.toByteArray());
-        md.update((byte) 0);
-      }
-      return HexFormat.of().formatHex(md.digest()).substring(0, 16);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
   }
 
   static long size(XdsResources r) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shopmesh.mesh.testing.Manifests;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -129,22 +130,7 @@ class WalkthroughTest {
       Path invalid =
           Files.writeString(
               Files.createTempFile("invalid-vs", ".yaml"),
-              """
-          apiVersion: networking.istio.io/v1alpha3
-          kind: VirtualService
-          metadata:
-            name: product-vs
-          spec:
-            hosts:
-            - product-service
-            http:
-            - route:
-              - destination:
-                  host: product-service
-                  subset: v1
-                weight: 90
-              timeout: 5 seconds
-          """);
+              Manifests.productVirtualService().replace("timeout: 5s ", "timeout: 5 seconds "));
       MeshTarget.Result rejected = mesh.apply(invalid);
       assertThat(rejected.exitCode()).as(rejected.output()).isNotZero();
       assertThat(rejected.output()).contains("Error");

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.shopmesh.mesh.testing.Manifests;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -211,7 +212,7 @@ class ConfigLoaderTest {
 
   @Test
   void theProjectManifestsLoadCleanly() {
-    Path manifests = Path.of("../../manifests");
+    Path manifests = Manifests.dir();
     LoadResult r = new ConfigLoader().load(List.of(manifests, manifests.resolve("variants")));
     assertThat(r.diagnostics()).isEmpty();
     assertThat(r.config().deployments()).hasSize(4);

@@ -207,7 +207,11 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     }
   }
 
-  static String hash(List<? extends Message> messages) {
+  /**
+   * The version of a resource list: SHA-256 over each message's deterministic serialization, cut to
+   * 16 hex digits. Public so that bench measures the same hashing istiod does on every push.
+   */
+  public static String hash(List<? extends Message> messages) {
     try {
       MessageDigest md = MessageDigest.getInstance("SHA-256");
       ByteArrayOutputStream bos = new ByteArrayOutputStream();

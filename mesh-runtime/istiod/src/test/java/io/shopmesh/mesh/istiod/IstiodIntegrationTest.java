@@ -8,6 +8,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.shopmesh.mesh.testing.AdsTestClient;
+import io.shopmesh.mesh.testing.Manifests;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.WorkloadInstance;
@@ -43,7 +45,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IstiodIntegrationTest {
 
-  static final Path MANIFESTS = Path.of("../../manifests").toAbsolutePath().normalize();
+  static final Path MANIFESTS = Manifests.dir();
   static final String V1 = "outbound|8080|v1|product-service.default.svc.cluster.local";
   static final String V2 = "outbound|8080|v2|product-service.default.svc.cluster.local";
 
@@ -94,7 +96,7 @@ class IstiodIntegrationTest {
   @Test
   @Order(1)
   void frontendSidecarReceivesAllTypesAndAcks() throws Exception {
-    frontend = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(FRONTEND));
+    frontend = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(FRONTEND).toNode());
     await(frontend::hasAll, 10_000);
     await(() -> allSynced(FRONTEND.podName()), 5_000);
 
@@ -151,21 +153,7 @@ class IstiodIntegrationTest {
     long pushes = totalPushes();
     Files.writeString(
         dir.resolve("product-virtualservice.yaml"),
-        """
-        apiVersion: networking.istio.io/v1alpha3
-        kind: VirtualService
-        metadata:
-          name: product-vs
-        spec:
-          hosts:
-          - product-service
-          http:
-          - route:
-            - destination:
-                host: product-service
-                subset: v1
-              weight: fifty
-        """);
+        Manifests.productVirtualService().replaceFirst("weight: 80", "weight: fifty"));
     await(() -> istiod.store().rejectedTotal() > 0, 5_000);
     Thread.sleep(500);
     assertThat(frontend.received).as("nothing pushed").isEmpty();
@@ -190,21 +178,7 @@ class IstiodIntegrationTest {
     long rejected = istiod.store().rejectedTotal();
     Files.writeString(
         dir.resolve("product-virtualservice.yaml"),
-        """
-        apiVersion: networking.istio.io/v1alpha3
-        kind: VirtualService
-        metadata:
-          name: product-vs
-        spec:
-          hosts:
-          - product-service
-          http:
-          - timeout: soon
-            route:
-            - destination:
-                host: product-service
-                subset: v1
-        """);
+        Manifests.productVirtualService().replace("timeout: 5s ", "timeout: soon "));
     await(() -> istiod.store().rejectedTotal() > rejected, 5_000);
     Thread.sleep(500);
     assertThat(frontend.received).as("nothing pushed").isEmpty();
@@ -220,7 +194,7 @@ class IstiodIntegrationTest {
   void secondProxyAppearsInEdsAndLeavesOnDisconnect() throws Exception {
     assertThat(frontend.endpoints(V2).getEndpointsCount()).isZero();
     try (AdsTestClient product =
-        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(PRODUCT_V2))) {
+        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(PRODUCT_V2).toNode())) {
       await(() -> addresses(V2).contains("127.0.1.7:8080"), 5_000);
       LbEndpoint ep = frontend.endpoints(V2).getEndpoints(0).getLbEndpoints(0);
       assertThat(
@@ -259,7 +233,7 @@ class IstiodIntegrationTest {
             FRONTEND.ports(),
             true);
     try (AdsTestClient reconnecting =
-        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(again), had)) {
+        new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(again).toNode(), had)) {
       await(reconnecting::hasAll, 5_000);
       await(() -> allSynced("frontend-1"), 5_000);
     }
@@ -300,20 +274,7 @@ class IstiodIntegrationTest {
   @Order(6)
   void applyValidatesAndWritesIntoTheWatchedDirectory() throws Exception {
     HttpResponse<String> bad =
-        post(
-            "/apply",
-            """
-        apiVersion: networking.istio.io/v1alpha3
-        kind: VirtualService
-        metadata:
-          name: product-vs
-        spec:
-          hosts: [product-service]
-          http:
-          - timeout: soon
-            route:
-            - destination: {host: product-service, subset: v1}
-        """);
+        post("/apply", Manifests.productVirtualService().replace("timeout: 5s ", "timeout: soon "));
     assertThat(bad.statusCode()).isEqualTo(400);
     assertThat(bad.body()).contains("diagnostics");
     frontend.received.clear();

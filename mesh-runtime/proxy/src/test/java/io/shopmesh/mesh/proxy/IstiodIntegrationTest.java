@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shopmesh.mesh.istiod.DirectoryConfigSource;
 import io.shopmesh.mesh.istiod.Istiod;
+import io.shopmesh.mesh.testing.Manifests;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -28,31 +29,7 @@ class IstiodIntegrationTest {
   }
 
   static String vs(int v1, int v2) {
-    return """
-        apiVersion: networking.istio.io/v1alpha3
-        kind: VirtualService
-        metadata:
-          name: product-vs
-        spec:
-          hosts:
-          - product-service
-          http:
-          - route:
-            - destination:
-                host: product-service
-                subset: v1
-              weight: %d
-            - destination:
-                host: product-service
-                subset: v2
-              weight: %d
-            timeout: 5s
-            retries:
-              attempts: 3
-              perTryTimeout: 2s
-              retryOn: "gateway-error,connect-failure,refused-stream"
-        """
-        .formatted(v1, v2);
+    return Manifests.productVirtualService(v1, v2);
   }
 
   Proxy sidecar(
@@ -98,20 +75,8 @@ class IstiodIntegrationTest {
           selector:
             app: product-service
         ---
-        apiVersion: networking.istio.io/v1alpha3
-        kind: DestinationRule
-        metadata:
-          name: product-service
-        spec:
-          host: product-service
-          subsets:
-          - name: v1
-            labels:
-              version: v1
-          - name: v2
-            labels:
-              version: v2
-        """);
+        """
+            + Manifests.productDestinationRule());
     Files.writeString(dir.resolve("product-vs.yaml"), vs(80, 20));
     istiod = new Istiod(new DirectoryConfigSource(dir)).start("127.0.0.1", 0, 0);
 

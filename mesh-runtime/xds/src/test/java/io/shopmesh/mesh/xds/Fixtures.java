@@ -3,6 +3,7 @@ package io.shopmesh.mesh.xds;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.testing.Manifests;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +14,7 @@ import java.util.Map;
 /** The walkthrough's manifests, a registry like {@code meshctl up} makes, and YAML snippets. */
 final class Fixtures {
 
-  static final Path MANIFESTS = Path.of("../../manifests").toAbsolutePath().normalize();
+  static final Path MANIFESTS = Manifests.dir();
 
   static final WorkloadInstance GATEWAY_POD =
       new WorkloadInstance(
@@ -59,36 +60,9 @@ final class Fixtures {
     }
   }
 
-  static final String PRODUCT_SERVICE =
-      """
-      apiVersion: v1
-      kind: Service
-      metadata:
-        name: product-service
-      spec:
-        ports:
-        - port: 8080
-          name: http
-        selector:
-          app: product-service
-      """;
+  static final String PRODUCT_SERVICE = Manifests.productService();
 
-  static final String PRODUCT_DR =
-      """
-      apiVersion: networking.istio.io/v1
-      kind: DestinationRule
-      metadata:
-        name: product-service
-      spec:
-        host: product-service
-        subsets:
-        - name: v1
-          labels:
-            version: v1
-        - name: v2
-          labels:
-            version: v2
-      """;
+  static final String PRODUCT_DR = Manifests.productDestinationRule();
 
   static ServiceRegistry productPods() {
     return new ServiceRegistry(

@@ -3,6 +3,7 @@ package io.shopmesh.mesh.config.analysis;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.shopmesh.mesh.config.Diagnostic;
+import io.shopmesh.mesh.testing.Manifests;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -14,7 +15,7 @@ class AnalyzersTest {
 
   @TempDir Path dir;
 
-  private static final Path MANIFESTS = Path.of("../../manifests");
+  private static final Path MANIFESTS = Manifests.dir();
 
   @Test
   void projectManifestsHaveNoIssues() {

@@ -1,10 +1,11 @@
-package io.shopmesh.mesh.istiod;
+package io.shopmesh.mesh.testing;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.rpc.Status;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -17,7 +18,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
-import io.shopmesh.mesh.xds.ProxyNode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,34 +29,59 @@ import java.util.concurrent.TimeUnit;
 /**
  * A minimal Envoy-like ADS client on the generated gRPC stubs: subscribes CDS and LDS (wildcard),
  * then EDS for the EDS clusters and RDS for the route configs the listeners name, ACKs every
- * response (or NACKs one on request), and records what arrives.
+ * response (or NACKs one on request), and records what arrives. istiod's tests use it as a proxy
+ * they can inspect; bench uses many of them, without history, as simulated proxies.
  */
-final class AdsTestClient implements AutoCloseable {
+public final class AdsTestClient implements AutoCloseable {
 
-  /** One response as received. */
-  record Received(String type, String version, String nonce, long nanos, List<Any> resources) {}
+  /**
+   * One response as received; {@code nanos} is when it arrived (the ACK follows at once), {@code
+   * resources} is empty for a client without history.
+   */
+  public record Received(
+      String type, String version, String nonce, long nanos, List<Any> resources) {}
 
   private final ManagedChannel channel;
   private final StreamObserver<DiscoveryRequest> requests;
-  private final io.envoyproxy.envoy.config.core.v3.Node node;
-  final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
-  final Map<String, Received> latest = new ConcurrentHashMap<>();
+  private final Node node;
+  private final boolean history;
+
+  /** Every response in arrival order, NACKed ones included (empty without history). */
+  public final LinkedBlockingQueue<Received> received = new LinkedBlockingQueue<>();
+
+  /** The last accepted response by short type (CDS, EDS, LDS, RDS). */
+  public final Map<String, Received> latest = new ConcurrentHashMap<>();
+
   private final Map<String, List<String>> subscribed = new ConcurrentHashMap<>();
   private final Map<String, String> acked = new ConcurrentHashMap<>();
   private final Map<String, String> nonces = new ConcurrentHashMap<>();
-  volatile String nackNext;
-  volatile Throwable error;
 
-  AdsTestClient(int port, ProxyNode proxy) {
-    this(port, proxy, Map.of());
+  /** The short type (e.g. "RDS") of the next response to NACK instead of ACK. */
+  public volatile String nackNext;
+
+  public volatile Throwable error;
+
+  /** A client of the ADS server on 127.0.0.1:{@code port}, as the proxy {@code node}. */
+  public AdsTestClient(int port, Node node) {
+    this(port, node, Map.of());
   }
 
   /**
    * @param versions the versions a reconnecting proxy already has, by type URL
    */
-  AdsTestClient(int port, ProxyNode proxy, Map<String, String> versions) {
-    this.node = proxy.toNode();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  public AdsTestClient(int port, Node node, Map<String, String> versions) {
+    this("127.0.0.1", port, node, versions, true);
+  }
+
+  /**
+   * @param history whether to keep every response and its resources ({@link #received}, {@link
+   *     #route}, {@link #endpoints}); without, only the type, version and arrival time of the last
+   */
+  public AdsTestClient(
+      String host, int port, Node node, Map<String, String> versions, boolean history) {
+    this.node = node;
+    this.history = history;
+    channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
     requests =
         AggregatedDiscoveryServiceGrpc.newStub(channel)
             .streamAggregatedResources(
@@ -104,14 +129,18 @@ final class AdsTestClient implements AutoCloseable {
   }
 
   private void handle(DiscoveryResponse r) {
-    String type = XdsServer.shortType(r.getTypeUrl());
+    String type = shortType(r.getTypeUrl());
     Received rec =
         new Received(
-            type, r.getVersionInfo(), r.getNonce(), System.nanoTime(), r.getResourcesList());
+            type,
+            r.getVersionInfo(),
+            r.getNonce(),
+            System.nanoTime(),
+            history ? r.getResourcesList() : List.of());
     nonces.put(r.getTypeUrl(), r.getNonce());
     if (type.equals(nackNext)) {
       nackNext = null;
-      received.add(rec);
+      record(rec);
       send(
           DiscoveryRequest.newBuilder()
               .setNode(node)
@@ -125,7 +154,7 @@ final class AdsTestClient implements AutoCloseable {
       return;
     }
     latest.put(type, rec);
-    received.add(rec);
+    record(rec);
     acked.put(r.getTypeUrl(), r.getVersionInfo());
     send(
         DiscoveryRequest.newBuilder()
@@ -140,7 +169,11 @@ final class AdsTestClient implements AutoCloseable {
         TreeSet<String> eds = new TreeSet<>();
         for (Any a : r.getResourcesList()) {
           Cluster c = a.unpack(Cluster.class);
-          if (c.getType() == Cluster.DiscoveryType.EDS) eds.add(c.getName());
+          if (c.getType() == Cluster.DiscoveryType.EDS) {
+            // EDS is asked for by the cluster's service name when it has one, as Envoy does
+            String service = c.getEdsClusterConfig().getServiceName();
+            eds.add(service.isEmpty() ? c.getName() : service);
+          }
         }
         List<String> names = new ArrayList<>(eds);
         if (!names.equals(subscribed.get(Resources.V3.ENDPOINT_TYPE_URL))) {
@@ -158,7 +191,9 @@ final class AdsTestClient implements AutoCloseable {
             for (Filter f : fc.getFiltersList()) {
               if (f.getTypedConfig().is(HttpConnectionManager.class)) {
                 HttpConnectionManager h = f.getTypedConfig().unpack(HttpConnectionManager.class);
-                if (h.hasRds()) rds.add(h.getRds().getRouteConfigName());
+                if (h.hasRds()) {
+                  rds.add(h.getRds().getRouteConfigName());
+                }
               }
             }
           }
@@ -177,39 +212,73 @@ final class AdsTestClient implements AutoCloseable {
     }
   }
 
-  boolean hasAll() {
+  private void record(Received rec) {
+    if (history) {
+      received.add(rec);
+    }
+  }
+
+  /** "CDS" for the Cluster type URL, and so on; other types by their URL. */
+  static String shortType(String typeUrl) {
+    return switch (typeUrl) {
+      case Resources.V3.CLUSTER_TYPE_URL -> "CDS";
+      case Resources.V3.ENDPOINT_TYPE_URL -> "EDS";
+      case Resources.V3.LISTENER_TYPE_URL -> "LDS";
+      case Resources.V3.ROUTE_TYPE_URL -> "RDS";
+      default -> typeUrl;
+    };
+  }
+
+  /** Whether a response of each of CDS, EDS, LDS and RDS was accepted. */
+  public boolean hasAll() {
     return latest.keySet().containsAll(List.of("CDS", "EDS", "LDS", "RDS"));
   }
 
-  RouteConfiguration route(String name) throws InvalidProtocolBufferException {
+  /** The route config of that name in the last accepted RDS response, or null. */
+  public RouteConfiguration route(String name) throws InvalidProtocolBufferException {
     Received r = latest.get("RDS");
-    if (r == null) return null;
+    if (r == null) {
+      return null;
+    }
     for (Any a : r.resources()) {
       RouteConfiguration rc = a.unpack(RouteConfiguration.class);
-      if (rc.getName().equals(name)) return rc;
+      if (rc.getName().equals(name)) {
+        return rc;
+      }
     }
     return null;
   }
 
-  ClusterLoadAssignment endpoints(String cluster) throws InvalidProtocolBufferException {
+  /** The load assignment of that cluster in the last accepted EDS response, or null. */
+  public ClusterLoadAssignment endpoints(String cluster) throws InvalidProtocolBufferException {
     Received r = latest.get("EDS");
-    if (r == null) return null;
+    if (r == null) {
+      return null;
+    }
     for (Any a : r.resources()) {
       ClusterLoadAssignment c = a.unpack(ClusterLoadAssignment.class);
-      if (c.getClusterName().equals(cluster)) return c;
+      if (c.getClusterName().equals(cluster)) {
+        return c;
+      }
     }
     return null;
   }
 
   /** Waits (bounded) for the next response of a type. */
-  Received next(String type, long timeoutMillis) throws InterruptedException {
+  public Received next(String type, long timeoutMillis) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
     while (true) {
       long left = deadline - System.nanoTime();
-      if (left <= 0) return null;
+      if (left <= 0) {
+        return null;
+      }
       Received r = received.poll(left, TimeUnit.NANOSECONDS);
-      if (r == null) return null;
-      if (r.type().equals(type)) return r;
+      if (r == null) {
+        return null;
+      }
+      if (r.type().equals(type)) {
+        return r;
+      }
     }
   }
 
