@@ -29,6 +29,11 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode;
+import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.RouteNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -43,8 +48,8 @@ import java.util.TreeMap;
  */
 public final class ListenerBuilder {
 
-  public static final String HCM = "envoy.filters.network.http_connection_manager";
-  public static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+  public static final String HCM = Wellknown.HTTP_CONNECTION_MANAGER;
+  public static final String TCP_PROXY = Wellknown.TCP_PROXY;
   public static final int OUTBOUND_PORT = 15001;
   public static final int INBOUND_PORT = 15006;
 
@@ -66,11 +71,11 @@ public final class ListenerBuilder {
                   FilterChain.newBuilder()
                       .addFilters(
                           hcm(
-                              httpManager("outbound_0.0.0.0_" + port, false)
+                              httpManager(ListenerNames.outboundStatPrefix(port), false)
                                   .setRds(
                                       Rds.newBuilder()
                                           .setConfigSource(Protos.ads())
-                                          .setRouteConfigName(String.valueOf(port)))
+                                          .setRouteConfigName(RouteNames.sidecar(port)))
                                   .build())))
               .build());
     }
@@ -113,7 +118,7 @@ public final class ListenerBuilder {
 
   private static Listener.Builder outboundListener(int port) {
     return Listener.newBuilder()
-        .setName("0.0.0.0_" + port)
+        .setName(ListenerNames.forPort(port))
         .setAddress(Protos.address("0.0.0.0", port))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .setBindToPort(Protos.bool(false));
@@ -121,19 +126,19 @@ public final class ListenerBuilder {
 
   static Listener virtualOutbound() {
     return Listener.newBuilder()
-        .setName("virtualOutbound")
+        .setName(ListenerNames.VIRTUAL_OUTBOUND)
         .setAddress(Protos.address("0.0.0.0", OUTBOUND_PORT))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .setUseOriginalDst(Protos.bool(true))
         .addFilterChains(
             FilterChain.newBuilder()
-                .setName("virtualOutbound-blackhole")
+                .setName(ListenerNames.VIRTUAL_OUTBOUND_BLACKHOLE)
                 .setFilterChainMatch(
                     FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(OUTBOUND_PORT)))
                 .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)))
         .addFilterChains(
             FilterChain.newBuilder()
-                .setName("virtualOutbound-catchall-tcp")
+                .setName(ListenerNames.VIRTUAL_OUTBOUND_CATCHALL)
                 .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
         .build();
   }
@@ -141,17 +146,17 @@ public final class ListenerBuilder {
   Listener virtualInbound(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
     Listener.Builder l =
         Listener.newBuilder()
-            .setName("virtualInbound")
+            .setName(ListenerNames.VIRTUAL_INBOUND)
             .setAddress(Protos.address("0.0.0.0", INBOUND_PORT))
             .setTrafficDirection(TrafficDirection.INBOUND)
             .setUseOriginalDst(Protos.bool(true))
             .addListenerFilters(
                 ListenerFilter.newBuilder()
-                    .setName("envoy.filters.listener.original_dst")
+                    .setName(Wellknown.ORIGINAL_DST)
                     .setTypedConfig(Protos.any(OriginalDst.getDefaultInstance())))
             .addFilterChains(
                 FilterChain.newBuilder()
-                    .setName("virtualInbound-blackhole")
+                    .setName(ListenerNames.VIRTUAL_INBOUND_BLACKHOLE)
                     .setFilterChainMatch(
                         FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(INBOUND_PORT)))
                     .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)));
@@ -159,10 +164,10 @@ public final class ListenerBuilder {
       String cluster = ClusterNames.inbound(ip.targetPort());
       FilterChain.Builder fc =
           FilterChain.newBuilder()
-              .setName("0.0.0.0_" + ip.targetPort())
+              .setName(ListenerNames.forPort(ip.targetPort()))
               .setFilterChainMatch(
                   FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(ip.targetPort())));
-      if (ip.protocol().isHttp()) {
+      if (ip.protocol().isHttpOrSniffed()) {
         String op =
             ip.services().isEmpty()
                 ? cluster
@@ -172,7 +177,7 @@ public final class ListenerBuilder {
                 .setName(cluster)
                 .addVirtualHosts(
                     VirtualHost.newBuilder()
-                        .setName("inbound|http|" + ip.targetPort())
+                        .setName(ListenerNames.inboundHttpRoute(ip.targetPort()))
                         .addDomains("*")
                         .addRoutes(
                             Route.newBuilder()
@@ -189,7 +194,7 @@ public final class ListenerBuilder {
                 .build();
         fc.addFilters(
             hcm(
-                httpManager("inbound_0.0.0.0_" + ip.targetPort(), false)
+                httpManager(ListenerNames.inboundStatPrefix(ip.targetPort()), false)
                     .setRouteConfig(rc)
                     .build()));
       } else {
@@ -199,7 +204,7 @@ public final class ListenerBuilder {
     }
     l.addFilterChains(
         FilterChain.newBuilder()
-            .setName("virtualInbound")
+            .setName(ListenerNames.VIRTUAL_INBOUND)
             .setFilterChainMatch(
                 FilterChainMatch.newBuilder()
                     .addPrefixRanges(
@@ -228,7 +233,7 @@ public final class ListenerBuilder {
             (listenerPort, servers) -> {
               Listener.Builder l =
                   Listener.newBuilder()
-                      .setName("0.0.0.0_" + listenerPort)
+                      .setName(ListenerNames.forPort(listenerPort))
                       .setAddress(Protos.address("0.0.0.0", listenerPort))
                       .setTrafficDirection(TrafficDirection.OUTBOUND);
               boolean plainHttp = false;
@@ -250,14 +255,14 @@ public final class ListenerBuilder {
                           .setTransportSocket(downstreamTls(tls))
                           .addFilters(
                               hcm(
-                                  httpManager("outbound_0.0.0.0_" + listenerPort, true)
+                                  httpManager(ListenerNames.outboundStatPrefix(listenerPort), true)
                                       .setRds(
                                           Rds.newBuilder()
                                               .setConfigSource(Protos.ads())
                                               .setRouteConfigName(rdsName))
                                       .build()));
                   tlsChains.putIfAbsent(rdsName, fc.build());
-                } else if (gs.protocol().isHttp()) {
+                } else if (gs.protocol().isHttpOrSniffed()) {
                   plainHttp = true;
                 }
               }
@@ -270,7 +275,7 @@ public final class ListenerBuilder {
                     FilterChain.newBuilder()
                         .addFilters(
                             hcm(
-                                httpManager("outbound_0.0.0.0_" + listenerPort, true)
+                                httpManager(ListenerNames.outboundStatPrefix(listenerPort), true)
                                     .setRds(
                                         Rds.newBuilder()
                                             .setConfigSource(Protos.ads())
@@ -323,7 +328,7 @@ public final class ListenerBuilder {
 
   static ListenerFilter tlsInspector() {
     return ListenerFilter.newBuilder()
-        .setName("envoy.filters.listener.tls_inspector")
+        .setName(Wellknown.TLS_INSPECTOR)
         .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance()))
         .build();
   }
@@ -341,7 +346,7 @@ public final class ListenerBuilder {
                 .setTypedConfig(Protos.any(Cors.getDefaultInstance())))
         .addHttpFilters(
             HttpFilter.newBuilder()
-                .setName("envoy.filters.http.router")
+                .setName(Wellknown.ROUTER)
                 .setTypedConfig(Protos.any(Router.getDefaultInstance())))
         .setUseRemoteAddress(Protos.bool(gateway))
         .setNormalizePath(Protos.bool(true))

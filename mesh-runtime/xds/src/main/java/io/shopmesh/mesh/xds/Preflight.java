@@ -12,6 +12,7 @@ import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.Protocol;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;

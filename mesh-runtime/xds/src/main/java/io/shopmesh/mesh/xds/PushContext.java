@@ -13,6 +13,8 @@ import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -270,7 +272,7 @@ public final class PushContext {
           new MeshService.Port(
               p.getName(),
               p.getPort(),
-              Protocol.fromServicePort(p.getName(), p.getAppProtocol()),
+              Protocol.fromServicePort(p.getName(), p.getAppProtocol(), p.getProtocol()),
               target,
               targetName));
     }
@@ -337,17 +339,11 @@ public final class PushContext {
                 we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
       }
     }
-    String path = configPath("serviceentry", lse.namespace(), lse.name());
+    String path = IstioMetadata.configPath("serviceentry", lse.namespace(), lse.name());
     for (String h : spec.getHosts()) {
       out.add(new MeshService(h, h, lse.namespace(), ports, null, res, external, true, eps, path));
     }
     return out;
-  }
-
-  /** Istio's config metadata path for a resource, as it appears in filter_metadata.istio.config. */
-  static String configPath(String kind, String ns, String name) {
-    // Istio's internal schema version for networking kinds is still v1alpha3
-    return "/apis/networking.istio.io/v1alpha3/namespaces/" + ns + "/" + kind + "/" + name;
   }
 
   static <T> List<T> nn(Collection<T> c) {

@@ -51,6 +51,11 @@ import io.fabric8.istio.api.api.networking.v1alpha3.StringMatchRegex;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.RouteNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -68,8 +73,8 @@ public final class RouteBuilder {
 
   public static final String DEFAULT_RETRY_ON =
       "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
-  static final String FAULT_FILTER = "envoy.filters.http.fault";
-  static final String CORS_FILTER = "envoy.filters.http.cors";
+  static final String FAULT_FILTER = Wellknown.FAULT;
+  static final String CORS_FILTER = Wellknown.CORS;
 
   private final PushContext ctx;
 
@@ -84,7 +89,7 @@ public final class RouteBuilder {
     Set<Integer> ports = new java.util.TreeSet<>();
     for (MeshService s : ctx.services()) {
       for (MeshService.Port p : s.ports()) {
-        if (p.protocol().isHttp()) ports.add(p.port());
+        if (p.protocol().isHttpOrSniffed()) ports.add(p.port());
       }
     }
     return new ArrayList<>(ports);
@@ -96,7 +101,7 @@ public final class RouteBuilder {
     for (MeshService svc : ctx.services()) {
       Located<VirtualService> vs = sidecarVirtualService(svc.hostname());
       for (MeshService.Port port : svc.ports()) {
-        if (!port.protocol().isHttp()) continue;
+        if (!port.protocol().isHttpOrSniffed()) continue;
         Set<String> used = usedDomains.computeIfAbsent(port.port(), k -> new HashSet<>());
         List<String> domains = new ArrayList<>();
         for (String d : domains(svc, port.port(), proxy.namespace())) {
@@ -126,7 +131,7 @@ public final class RouteBuilder {
           all.add(allowAny());
           out.add(
               RouteConfiguration.newBuilder()
-                  .setName(String.valueOf(port))
+                  .setName(RouteNames.sidecar(port))
                   .addAllVirtualHosts(all)
                   .setValidateClusters(Protos.bool(false))
                   .build());
@@ -257,7 +262,7 @@ public final class RouteBuilder {
         .forEach(
             (listenerPort, servers) -> {
               List<GatewayServer> http =
-                  servers.stream().filter(s -> s.protocol().isHttp()).toList();
+                  servers.stream().filter(s -> s.protocol().isHttpOrSniffed()).toList();
               if (!http.isEmpty())
                 out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
               for (GatewayServer gs : servers) {
@@ -339,7 +344,7 @@ public final class RouteBuilder {
   }
 
   public static String gatewayRouteName(int listenerPort) {
-    return "http." + listenerPort;
+    return RouteNames.gateway(listenerPort);
   }
 
   static boolean intersects(List<String> serverHosts, String vsHost) {
@@ -458,12 +463,12 @@ public final class RouteBuilder {
     rb.setMetadata(
         io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
             .putFilterMetadata(
-                "istio",
+                IstioMetadata.ISTIO,
                 com.google.protobuf.Struct.newBuilder()
                     .putFields(
-                        "config",
+                        IstioMetadata.CONFIG,
                         Protos.str(
-                            PushContext.configPath("virtual-service", vs.namespace(), vs.name())))
+                            IstioMetadata.configPath("virtual-service", vs.namespace(), vs.name())))
                     .build()));
     rb.setDecorator(Decorator.newBuilder().setOperation(operation(rb, vs.name(), port)));
     return rb.build();
@@ -700,7 +705,7 @@ public final class RouteBuilder {
         .setNumRetries(Protos.u32(2))
         .addRetryHostPredicate(
             RetryPolicy.RetryHostPredicate.newBuilder()
-                .setName("envoy.retry_host_predicates.previous_hosts")
+                .setName(Wellknown.PREVIOUS_HOSTS)
                 .setTypedConfig(Protos.any(PreviousHostsPredicate.getDefaultInstance())))
         .setHostSelectionRetryMaxAttempts(5)
         .build();

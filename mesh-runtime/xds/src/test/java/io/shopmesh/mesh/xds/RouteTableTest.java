@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.shopmesh.mesh.wire.NodeId;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -365,7 +366,7 @@ class RouteTableTest {
             "product-service.default:8080");
     ProxyNode other =
         new ProxyNode(
-            ProxyNode.Type.SIDECAR,
+            NodeId.Type.SIDECAR,
             "sidecar~127.0.2.1~x-0.shop~shop.svc.cluster.local",
             "127.0.2.1",
             "x-0",
