@@ -183,6 +183,20 @@ class RouteTableTest {
               assertThat(a.getRetryPolicy().getHostSelectionRetryMaxAttempts()).isEqualTo(5);
             }),
         row(
+            "timeout 500ms is milliseconds, as analyze reads it (not 500m then s)",
+            """
+            - route: [{destination: {host: product-service}}]
+              timeout: 500ms
+              retries: {attempts: 2, perTryTimeout: 1.5s}
+            """,
+            r -> {
+              var a = r.get(0).getRoute();
+              assertThat(a.getTimeout().getSeconds()).isZero();
+              assertThat(a.getTimeout().getNanos()).isEqualTo(500_000_000);
+              assertThat(a.getRetryPolicy().getPerTryTimeout().getSeconds()).isEqualTo(1);
+              assertThat(a.getRetryPolicy().getPerTryTimeout().getNanos()).isEqualTo(500_000_000);
+            }),
+        row(
             "no retries block: Istio's default policy, no timeout",
             """
             - route: [{destination: {host: product-service}}]
@@ -347,6 +361,24 @@ class RouteTableTest {
         XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
     VirtualHost vh = vhost(r.route("8080"), VH);
     check.accept(vh.getRoutesList());
+  }
+
+  @Test
+  void aTimeoutInMillisecondsPassesPreflightAsItPassesAnalyze() {
+    String vs =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - route: [{destination: {host: product-service}}]
+            timeout: 500ms
+        """;
+    var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR, vs);
+    assertThat(Preflight.check(config)).isEmpty();
   }
 
   @Test
