@@ -11,6 +11,7 @@ import io.fabric8.istio.api.networking.v1.ServiceEntry;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.Protocol;
@@ -60,7 +61,7 @@ public final class PushContext {
       MeshService ms = fromKubernetes(s);
       if (ms != null) services.put(ms.hostname(), ms);
     }
-    String ingress = INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local";
+    String ingress = Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE);
     services.putIfAbsent(ingress, builtInIngressService());
     for (Located<ServiceEntry> se : config.serviceEntries()) {
       for (MeshService ms : fromServiceEntry(se)) {
@@ -115,9 +116,7 @@ public final class PushContext {
 
   /** Expands a short name to the FQDN in the given namespace, as Istio resolves VS/DR hosts. */
   public static String resolveHost(String host, String namespace) {
-    if (host == null) return null;
-    if (host.contains("*") || host.contains(".")) return host;
-    return host + "." + namespace + ".svc." + "cluster.local";
+    return Hosts.fqdn(host, namespace);
   }
 
   /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
@@ -209,16 +208,14 @@ public final class PushContext {
     return config.gateways();
   }
 
-  /** Istio host matching: exact, or {@code *.suffix} / {@code *} wildcards on either side. */
+  /** Istio's host.Name.SubsetOf: does {@code pattern} cover {@code host}? */
   public static boolean hostMatches(String pattern, String host) {
-    if (pattern.equals(host) || pattern.equals("*")) return true;
-    if (pattern.startsWith("*")) return host.endsWith(pattern.substring(1));
-    return false;
+    return Hosts.subsetOf(host, pattern);
   }
 
-  /** Hosts intersect if either matches the other (gateway server hosts vs VirtualService hosts). */
+  /** Istio's host.Name.Matches: gateway server hosts against VirtualService hosts. */
   public static boolean hostsIntersect(String a, String b) {
-    return hostMatches(a, b) || hostMatches(b, a);
+    return Hosts.matches(a, b);
   }
 
   /** Services whose selector picks a pod with these labels in this namespace. */
@@ -250,7 +247,7 @@ public final class PushContext {
   private static MeshService fromKubernetes(Located<Service> ls) {
     Service s = ls.object();
     if (s.getSpec() == null || s.getSpec().getPorts() == null) return null;
-    String host = ls.name() + "." + ls.namespace() + ".svc." + "cluster.local";
+    String host = Hosts.fqdn(ls.name(), ls.namespace());
     List<MeshService.Port> ports = new ArrayList<>();
     for (io.fabric8.kubernetes.api.model.ServicePort p : s.getSpec().getPorts()) {
       int target = p.getPort();
@@ -294,7 +291,7 @@ public final class PushContext {
   /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
   static MeshService builtInIngressService() {
     return new MeshService(
-        INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local",
+        Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE),
         INGRESS_SERVICE,
         INGRESS_NAMESPACE,
         List.of(
