@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryLocation;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryResolution;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
@@ -18,12 +19,15 @@ import io.shopmesh.mesh.config.Protocol;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
@@ -51,6 +55,12 @@ public final class PushContext {
 
   private final Map<String, List<Located<VirtualService>>> gatewayVirtualServices =
       new LinkedHashMap<>();
+
+  /** Routes of each VirtualService per (port, gateway): translated once per push context. */
+  private final Map<Located<VirtualService>, Map<String, List<Route>>> routesByVs =
+      Collections.synchronizedMap(new IdentityHashMap<>());
+
+  private final HttpRouteTranslator routeTranslator = new HttpRouteTranslator(this);
 
   /** Endpoints per cluster for one registry snapshot; replaced when the registry changes. */
   private volatile EndpointCache endpointCache;
@@ -151,6 +161,22 @@ public final class PushContext {
       if (hostMatches(e.getKey(), hostname)) return e.getValue();
     }
     return null;
+  }
+
+  /** The VirtualService translator whose results this push context keeps. */
+  HttpRouteTranslator routeTranslator() {
+    return routeTranslator;
+  }
+
+  /**
+   * The routes of a VirtualService for one virtual-host port and gateway (null for sidecars),
+   * translated on first use and shared by every proxy of this push (Istio translates each
+   * VirtualService once per push, too). A translation that fails is not kept.
+   */
+  List<Route> cachedRoutes(
+      Located<VirtualService> vs, int port, String gateway, Supplier<List<Route>> translate) {
+    Map<String, List<Route>> byKey = routesByVs.computeIfAbsent(vs, k -> new ConcurrentHashMap<>());
+    return byKey.computeIfAbsent(port + "|" + gateway, k -> List.copyOf(translate.get()));
   }
 
   /** VirtualServices bound to a gateway, given as namespace/name. */

@@ -28,6 +28,7 @@ public final class XdsGenerator {
     ClusterBuilder clusters = new ClusterBuilder(ctx);
     RouteBuilder routes = new RouteBuilder(ctx);
     ListenerBuilder listeners = new ListenerBuilder(ctx, routes);
+    GatewayBuilder gateways = new GatewayBuilder(ctx);
     EndpointBuilder endpoints = new EndpointBuilder(ctx, registry);
 
     List<Cluster> cds = new ArrayList<>();
@@ -35,8 +36,8 @@ public final class XdsGenerator {
     List<RouteConfiguration> rds;
     if (proxy.type() == NodeId.Type.ROUTER) {
       cds.addAll(clusters.buildOutbound(proxy));
-      lds = listeners.buildGateway(proxy);
-      rds = routes.buildGateway(proxy);
+      lds = gateways.buildListeners(proxy);
+      rds = gateways.buildRoutes(proxy);
     } else {
       List<ClusterBuilder.InboundPort> inbound = inboundPorts(ctx, proxy);
       cds.addAll(clusters.buildOutbound(proxy));

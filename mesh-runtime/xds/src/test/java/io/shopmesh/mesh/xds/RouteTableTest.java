@@ -204,7 +204,7 @@ class RouteTableTest {
             r -> {
               var a = r.get(0).getRoute();
               assertThat(a.getTimeout().getSeconds()).isZero();
-              assertThat(a.getRetryPolicy()).isEqualTo(RouteBuilder.defaultRetryPolicy());
+              assertThat(a.getRetryPolicy()).isEqualTo(RetryPolicies.defaultRetryPolicy());
               assertThat(a.getRetryPolicy().getRetryOn())
                   .isEqualTo(
                       "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
