@@ -7,6 +7,7 @@ import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.shopmesh.mesh.wire.NodeId;
 import java.util.List;
 
 /**
@@ -24,7 +25,7 @@ public record MeshConfig(
     List<Located<Namespace>> namespaces) {
 
   public static final String DEFAULT_NAMESPACE = "default";
-  public static final String DOMAIN_SUFFIX = "svc.cluster.local";
+  public static final String DOMAIN_SUFFIX = NodeId.DOMAIN_SUFFIX;
 
   public static MeshConfig empty() {
     return new MeshConfig(

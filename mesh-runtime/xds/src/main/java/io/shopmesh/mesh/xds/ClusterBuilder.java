@@ -36,6 +36,11 @@ import io.fabric8.istio.api.api.networking.v1alpha3.OutlierDetection;
 import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.NodeId;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -48,7 +53,7 @@ public final class ClusterBuilder {
 
   static final String HTTP_PROTOCOL_OPTIONS =
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
-  static final String TLS_SOCKET = "envoy.transport_sockets.tls";
+  static final String TLS_SOCKET = Wellknown.TRANSPORT_SOCKET_TLS;
   static final long MAX = 4294967295L;
   static final com.google.protobuf.Duration CONNECT_TIMEOUT = Protos.seconds(10);
 
@@ -73,7 +78,7 @@ public final class ClusterBuilder {
       }
     }
     out.add(blackHole());
-    if (proxy.type() == ProxyNode.Type.SIDECAR) {
+    if (proxy.type() == NodeId.Type.SIDECAR) {
       out.add(passthrough());
       out.add(inboundPassthrough());
     }
@@ -104,7 +109,10 @@ public final class ClusterBuilder {
                                                   Protos.address(proxy.ip(), ip.targetPort()))))));
       Metadata.Builder md = Metadata.newBuilder();
       md.putFilterMetadata(
-          "istio", Struct.newBuilder().putFields("services", servicesList(ip.services())).build());
+          IstioMetadata.ISTIO,
+          Struct.newBuilder()
+              .putFields(IstioMetadata.SERVICES, servicesList(ip.services()))
+              .build());
       c.setMetadata(md);
       if (ip.protocol().isHttp2()) {
         c.putTypedExtensionProtocolOptions(
@@ -183,13 +191,13 @@ public final class ClusterBuilder {
     Struct.Builder istio = Struct.newBuilder();
     if (dr != null) {
       istio.putFields(
-          "config",
-          Protos.str(PushContext.configPath("destination-rule", dr.namespace(), dr.name())));
+          IstioMetadata.CONFIG,
+          Protos.str(IstioMetadata.configPath("destination-rule", dr.namespace(), dr.name())));
     }
-    istio.putFields("default_original_port", Protos.num(port.port()));
-    istio.putFields("services", servicesList(List.of(svc)));
-    if (subsetName != null) istio.putFields("subset", Protos.str(subsetName));
-    c.setMetadata(Metadata.newBuilder().putFilterMetadata("istio", istio.build()));
+    istio.putFields(IstioMetadata.DEFAULT_ORIGINAL_PORT, Protos.num(port.port()));
+    istio.putFields(IstioMetadata.SERVICES, servicesList(List.of(svc)));
+    if (subsetName != null) istio.putFields(IstioMetadata.SUBSET, Protos.str(subsetName));
+    c.setMetadata(Metadata.newBuilder().putFilterMetadata(IstioMetadata.ISTIO, istio.build()));
     return c.build();
   }
 
@@ -199,9 +207,9 @@ public final class ClusterBuilder {
       vs.add(
           Protos.struct(
               Struct.newBuilder()
-                  .putFields("host", Protos.str(s.hostname()))
-                  .putFields("name", Protos.str(s.name()))
-                  .putFields("namespace", Protos.str(s.namespace()))
+                  .putFields(IstioMetadata.SERVICE_HOST, Protos.str(s.hostname()))
+                  .putFields(IstioMetadata.SERVICE_NAME, Protos.str(s.name()))
+                  .putFields(IstioMetadata.SERVICE_NAMESPACE, Protos.str(s.namespace()))
                   .build()));
     }
     return Protos.list(vs.toArray(new com.google.protobuf.Value[0]));
@@ -317,7 +325,7 @@ public final class ClusterBuilder {
     c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(th));
     boolean h2 = protocol.isHttp2();
     boolean auto = protocol == Protocol.UNSUPPORTED;
-    if (!(hasCommon || h2 || auto) || !protocol.isHttp()) return;
+    if (!(hasCommon || h2 || auto) || !protocol.isHttpOrSniffed()) return;
     var opts = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
     if (hasCommon) opts.setCommonHttpProtocolOptions(common);
     if (h2) {

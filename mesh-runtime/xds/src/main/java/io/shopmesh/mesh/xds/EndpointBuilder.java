@@ -11,6 +11,9 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -113,11 +116,14 @@ public final class EndpointBuilder {
     Metadata.Builder md = Metadata.newBuilder();
     if (sidecar) {
       md.putFilterMetadata(
-          "envoy.transport_socket_match",
-          Struct.newBuilder().putFields("tlsMode", Protos.str("istio")).build());
+          Wellknown.TRANSPORT_SOCKET_MATCH,
+          Struct.newBuilder()
+              .putFields(IstioMetadata.TLS_MODE, Protos.str(IstioMetadata.TLS_MODE_ISTIO))
+              .build());
     }
     md.putFilterMetadata(
-        "istio", Struct.newBuilder().putFields("workload", Protos.str(workload)).build());
+        IstioMetadata.ISTIO,
+        Struct.newBuilder().putFields(IstioMetadata.WORKLOAD, Protos.str(workload)).build());
     return LbEndpoint.newBuilder()
         .setEndpoint(Endpoint.newBuilder().setAddress(Protos.address(ip, port)))
         .setHealthStatus(HealthStatus.HEALTHY)

@@ -1,9 +1,7 @@
 package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
-import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -24,13 +22,11 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
-import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
-import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.RouteNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -38,13 +34,13 @@ import java.util.TreeMap;
 /**
  * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port ({@code
  * 0.0.0.0_8080}, HTTP through RDS by port, TLS/TCP through tcp_proxy), {@code virtualOutbound}
- * (15001) and {@code virtualInbound} (15006, one filter chain per destination port); for a router,
- * one listener per Gateway server port.
+ * (15001) and {@code virtualInbound} (15006, one filter chain per destination port). A router's
+ * listeners are built by {@link GatewayBuilder}.
  */
 public final class ListenerBuilder {
 
-  public static final String HCM = "envoy.filters.network.http_connection_manager";
-  public static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+  public static final String HCM = Wellknown.HTTP_CONNECTION_MANAGER;
+  public static final String TCP_PROXY = Wellknown.TCP_PROXY;
   public static final int OUTBOUND_PORT = 15001;
   public static final int INBOUND_PORT = 15006;
 
@@ -66,11 +62,11 @@ public final class ListenerBuilder {
                   FilterChain.newBuilder()
                       .addFilters(
                           hcm(
-                              httpManager("outbound_0.0.0.0_" + port, false)
+                              httpManager(ListenerNames.outboundStatPrefix(port), false)
                                   .setRds(
                                       Rds.newBuilder()
                                           .setConfigSource(Protos.ads())
-                                          .setRouteConfigName(String.valueOf(port)))
+                                          .setRouteConfigName(RouteNames.sidecar(port)))
                                   .build())))
               .build());
     }
@@ -113,7 +109,7 @@ public final class ListenerBuilder {
 
   private static Listener.Builder outboundListener(int port) {
     return Listener.newBuilder()
-        .setName("0.0.0.0_" + port)
+        .setName(ListenerNames.forPort(port))
         .setAddress(Protos.address("0.0.0.0", port))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .setBindToPort(Protos.bool(false));
@@ -121,19 +117,19 @@ public final class ListenerBuilder {
 
   static Listener virtualOutbound() {
     return Listener.newBuilder()
-        .setName("virtualOutbound")
+        .setName(ListenerNames.VIRTUAL_OUTBOUND)
         .setAddress(Protos.address("0.0.0.0", OUTBOUND_PORT))
         .setTrafficDirection(TrafficDirection.OUTBOUND)
         .setUseOriginalDst(Protos.bool(true))
         .addFilterChains(
             FilterChain.newBuilder()
-                .setName("virtualOutbound-blackhole")
+                .setName(ListenerNames.VIRTUAL_OUTBOUND_BLACKHOLE)
                 .setFilterChainMatch(
                     FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(OUTBOUND_PORT)))
                 .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)))
         .addFilterChains(
             FilterChain.newBuilder()
-                .setName("virtualOutbound-catchall-tcp")
+                .setName(ListenerNames.VIRTUAL_OUTBOUND_CATCHALL)
                 .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
         .build();
   }
@@ -141,17 +137,17 @@ public final class ListenerBuilder {
   Listener virtualInbound(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
     Listener.Builder l =
         Listener.newBuilder()
-            .setName("virtualInbound")
+            .setName(ListenerNames.VIRTUAL_INBOUND)
             .setAddress(Protos.address("0.0.0.0", INBOUND_PORT))
             .setTrafficDirection(TrafficDirection.INBOUND)
             .setUseOriginalDst(Protos.bool(true))
             .addListenerFilters(
                 ListenerFilter.newBuilder()
-                    .setName("envoy.filters.listener.original_dst")
+                    .setName(Wellknown.ORIGINAL_DST)
                     .setTypedConfig(Protos.any(OriginalDst.getDefaultInstance())))
             .addFilterChains(
                 FilterChain.newBuilder()
-                    .setName("virtualInbound-blackhole")
+                    .setName(ListenerNames.VIRTUAL_INBOUND_BLACKHOLE)
                     .setFilterChainMatch(
                         FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(INBOUND_PORT)))
                     .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)));
@@ -159,10 +155,10 @@ public final class ListenerBuilder {
       String cluster = ClusterNames.inbound(ip.targetPort());
       FilterChain.Builder fc =
           FilterChain.newBuilder()
-              .setName("0.0.0.0_" + ip.targetPort())
+              .setName(ListenerNames.forPort(ip.targetPort()))
               .setFilterChainMatch(
                   FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(ip.targetPort())));
-      if (ip.protocol().isHttp()) {
+      if (ip.protocol().isHttpOrSniffed()) {
         String op =
             ip.services().isEmpty()
                 ? cluster
@@ -172,7 +168,7 @@ public final class ListenerBuilder {
                 .setName(cluster)
                 .addVirtualHosts(
                     VirtualHost.newBuilder()
-                        .setName("inbound|http|" + ip.targetPort())
+                        .setName(ListenerNames.inboundHttpRoute(ip.targetPort()))
                         .addDomains("*")
                         .addRoutes(
                             Route.newBuilder()
@@ -183,13 +179,13 @@ public final class ListenerBuilder {
                                         .setCluster(cluster)
                                         .setTimeout(Protos.ZERO)
                                         .setMaxStreamDuration(
-                                            RouteBuilder.maxStreamDuration(Protos.ZERO)))
+                                            HttpRouteTranslator.maxStreamDuration(Protos.ZERO)))
                                 .setDecorator(Decorator.newBuilder().setOperation(op))))
                 .setValidateClusters(Protos.bool(false))
                 .build();
         fc.addFilters(
             hcm(
-                httpManager("inbound_0.0.0.0_" + ip.targetPort(), false)
+                httpManager(ListenerNames.inboundStatPrefix(ip.targetPort()), false)
                     .setRouteConfig(rc)
                     .build()));
       } else {
@@ -199,7 +195,7 @@ public final class ListenerBuilder {
     }
     l.addFilterChains(
         FilterChain.newBuilder()
-            .setName("virtualInbound")
+            .setName(ListenerNames.VIRTUAL_INBOUND)
             .setFilterChainMatch(
                 FilterChainMatch.newBuilder()
                     .addPrefixRanges(
@@ -219,111 +215,9 @@ public final class ListenerBuilder {
     return ip.targetPort();
   }
 
-  /** Router listeners: one per listener port of the selected Gateway servers. */
-  public List<Listener> buildGateway(ProxyNode proxy) {
-    List<Listener> out = new ArrayList<>();
-    routes
-        .gatewayServers(proxy)
-        .forEach(
-            (listenerPort, servers) -> {
-              Listener.Builder l =
-                  Listener.newBuilder()
-                      .setName("0.0.0.0_" + listenerPort)
-                      .setAddress(Protos.address("0.0.0.0", listenerPort))
-                      .setTrafficDirection(TrafficDirection.OUTBOUND);
-              boolean plainHttp = false;
-              Map<String, FilterChain> tlsChains = new LinkedHashMap<>();
-              for (RouteBuilder.GatewayServer gs : servers) {
-                ServerTLSSettings tls = gs.server().getTls();
-                boolean terminates =
-                    gs.protocol() == Protocol.HTTPS
-                        && tls != null
-                        && (tls.getMode() == ServerTLSSettingsTLSmode.SIMPLE
-                            || tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL);
-                if (terminates) {
-                  String rdsName = RouteBuilder.httpsRouteName(gs);
-                  FilterChain.Builder fc =
-                      FilterChain.newBuilder()
-                          .setFilterChainMatch(
-                              FilterChainMatch.newBuilder()
-                                  .addAllServerNames(serverNames(gs.server().getHosts())))
-                          .setTransportSocket(downstreamTls(tls))
-                          .addFilters(
-                              hcm(
-                                  httpManager("outbound_0.0.0.0_" + listenerPort, true)
-                                      .setRds(
-                                          Rds.newBuilder()
-                                              .setConfigSource(Protos.ads())
-                                              .setRouteConfigName(rdsName))
-                                      .build()));
-                  tlsChains.putIfAbsent(rdsName, fc.build());
-                } else if (gs.protocol().isHttp()) {
-                  plainHttp = true;
-                }
-              }
-              if (!tlsChains.isEmpty()) {
-                l.addListenerFilters(tlsInspector());
-                l.addAllFilterChains(tlsChains.values());
-              }
-              if (plainHttp) {
-                l.addFilterChains(
-                    FilterChain.newBuilder()
-                        .addFilters(
-                            hcm(
-                                httpManager("outbound_0.0.0.0_" + listenerPort, true)
-                                    .setRds(
-                                        Rds.newBuilder()
-                                            .setConfigSource(Protos.ads())
-                                            .setRouteConfigName(
-                                                RouteBuilder.gatewayRouteName(listenerPort)))
-                                    .build())));
-              }
-              if (l.getFilterChainsCount() > 0) out.add(l.build());
-            });
-    return out;
-  }
-
-  private static List<String> serverNames(List<String> hosts) {
-    List<String> out = new ArrayList<>();
-    if (hosts == null) return out;
-    for (String h : hosts) {
-      String host = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
-      if (!host.equals("*")) out.add(host);
-    }
-    return out;
-  }
-
-  /**
-   * Gateway TLS termination. serverCertificate/privateKey are files; a credentialName stands for
-   * the files {@code /etc/certs/<credentialName>/tls.crt} and {@code tls.key} (a mounted secret).
-   */
-  static TransportSocket downstreamTls(ServerTLSSettings tls) {
-    String cert = tls.getServerCertificate();
-    String key = tls.getPrivateKey();
-    if (tls.getCredentialName() != null) {
-      cert = "/etc/certs/" + tls.getCredentialName() + "/tls.crt";
-      key = "/etc/certs/" + tls.getCredentialName() + "/tls.key";
-    }
-    CommonTlsContext.Builder common =
-        CommonTlsContext.newBuilder().addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
-    if (cert != null) {
-      common.addTlsCertificates(
-          TlsCertificate.newBuilder()
-              .setCertificateChain(DataSource.newBuilder().setFilename(cert))
-              .setPrivateKey(DataSource.newBuilder().setFilename(key == null ? "" : key)));
-    }
-    DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder().setCommonTlsContext(common);
-    if (tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL)
-      d.setRequireClientCertificate(Protos.bool(true));
-    return TransportSocket.newBuilder()
-        .setName(ClusterBuilder.TLS_SOCKET)
-        .setTypedConfig(Protos.any(d.build()))
-        .build();
-  }
-
   static ListenerFilter tlsInspector() {
     return ListenerFilter.newBuilder()
-        .setName("envoy.filters.listener.tls_inspector")
+        .setName(Wellknown.TLS_INSPECTOR)
         .setTypedConfig(Protos.any(TlsInspector.getDefaultInstance()))
         .build();
   }
@@ -333,15 +227,15 @@ public final class ListenerBuilder {
         .setStatPrefix(statPrefix)
         .addHttpFilters(
             HttpFilter.newBuilder()
-                .setName(RouteBuilder.FAULT_FILTER)
+                .setName(Wellknown.FAULT)
                 .setTypedConfig(Protos.any(HTTPFault.getDefaultInstance())))
         .addHttpFilters(
             HttpFilter.newBuilder()
-                .setName(RouteBuilder.CORS_FILTER)
+                .setName(Wellknown.CORS)
                 .setTypedConfig(Protos.any(Cors.getDefaultInstance())))
         .addHttpFilters(
             HttpFilter.newBuilder()
-                .setName("envoy.filters.http.router")
+                .setName(Wellknown.ROUTER)
                 .setTypedConfig(Protos.any(Router.getDefaultInstance())))
         .setUseRemoteAddress(Protos.bool(gateway))
         .setNormalizePath(Protos.bool(true))

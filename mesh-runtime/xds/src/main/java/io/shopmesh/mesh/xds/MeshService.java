@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.xds;
 
+import io.shopmesh.mesh.config.Protocol;
 import java.util.List;
 import java.util.Map;
 

@@ -12,6 +12,7 @@ import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.Protocol;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -30,12 +31,25 @@ public final class Preflight {
   private Preflight() {}
 
   public static List<Failure> check(MeshConfig config) {
-    PushContext ctx = new PushContext(config);
-    RouteBuilder routes = new RouteBuilder(ctx);
+    return check(new PushContext(config));
+  }
+
+  /**
+   * Checks the config of a push context. VirtualServices are translated through the context's
+   * cache, at the ports the proxies will ask for, so a push from the same context translates each
+   * of them only once.
+   */
+  public static List<Failure> check(PushContext ctx) {
+    MeshConfig config = ctx.config();
+    HttpRouteTranslator routes = ctx.routeTranslator();
     List<Failure> out = new ArrayList<>();
     for (Located<VirtualService> vs : config.virtualServices()) {
       try {
-        for (int port : ports(vs)) routes.translateRoutes(vs, port, "preflight:" + port, null);
+        for (String gateway : gateways(vs)) {
+          for (int port : ports(ctx, vs, gateway)) {
+            routes.translateRoutes(vs, port, gateway);
+          }
+        }
       } catch (RuntimeException e) {
         out.add(new Failure(vs, message(e)));
       }
@@ -67,7 +81,7 @@ public final class Preflight {
           for (Server s : gw.object().getSpec().getServers()) {
             if (s.getPort() == null || s.getPort().getNumber() == null)
               throw new IllegalArgumentException("server without port");
-            if (s.getTls() != null) ListenerBuilder.downstreamTls(s.getTls());
+            if (s.getTls() != null) GatewayBuilder.downstreamTls(s.getTls());
           }
         }
       } catch (RuntimeException e) {
@@ -86,17 +100,65 @@ public final class Preflight {
     return out;
   }
 
-  private static Set<Integer> ports(Located<VirtualService> vs) {
+  /** Where the VirtualService applies: null for sidecars ("mesh"), else namespace/name. */
+  private static List<String> gateways(Located<VirtualService> vs) {
+    List<String> gws = vs.object().getSpec().getGateways();
+    List<String> out = new ArrayList<>();
+    if (gws == null || gws.isEmpty()) {
+      out.add(null);
+      return out;
+    }
+    for (String g : gws) {
+      out.add(g.equals("mesh") ? null : g.contains("/") ? g : vs.namespace() + "/" + g);
+    }
+    return out;
+  }
+
+  /**
+   * The ports a push translates this VirtualService at: the HTTP ports of the services it is the
+   * sidecar VirtualService of, or the ports of the Gateway's servers; the ports its matches name
+   * and 80 when there are none, so that every VirtualService is checked.
+   */
+  private static Set<Integer> ports(PushContext ctx, Located<VirtualService> vs, String gateway) {
     Set<Integer> ports = new TreeSet<>();
-    ports.add(80);
+    if (gateway == null) {
+      for (MeshService svc : ctx.services()) {
+        if (ctx.sidecarVirtualService(svc.hostname()) == vs) {
+          for (MeshService.Port p : svc.ports()) {
+            if (p.protocol().isHttpOrSniffed()) {
+              ports.add(p.port());
+            }
+          }
+        }
+      }
+    } else {
+      for (Located<Gateway> gw : ctx.gateways()) {
+        if (!gateway.equals(gw.namespace() + "/" + gw.name())
+            || gw.object().getSpec().getServers() == null) {
+          continue;
+        }
+        for (Server s : gw.object().getSpec().getServers()) {
+          if (s.getPort() != null && s.getPort().getNumber() != null) {
+            ports.add(s.getPort().getNumber().intValue());
+          }
+        }
+      }
+    }
     List<HTTPRoute> http = vs.object().getSpec().getHttp();
     if (http != null) {
       for (HTTPRoute r : http) {
-        if (r.getMatch() == null) continue;
+        if (r.getMatch() == null) {
+          continue;
+        }
         for (HTTPMatchRequest m : r.getMatch()) {
-          if (m != null && m.getPort() != null) ports.add(m.getPort().intValue());
+          if (m != null && m.getPort() != null) {
+            ports.add(m.getPort().intValue());
+          }
         }
       }
+    }
+    if (ports.isEmpty()) {
+      ports.add(80);
     }
     return ports;
   }

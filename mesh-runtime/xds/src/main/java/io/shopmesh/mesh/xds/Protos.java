@@ -14,47 +14,28 @@ import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
-import java.math.BigDecimal;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import io.shopmesh.mesh.config.validation.GoDuration;
 
 /** Small builders for protobuf values that every xDS builder needs. */
 final class Protos {
 
-  private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|m|s|ms|us|µs|ns)");
-
   private Protos() {}
 
-  /** Parses a Go/Istio duration ({@code 5s}, {@code 100ms}, {@code 1m30s}, {@code 1.5s}). */
+  /**
+   * A Go/Istio duration ({@code 5s}, {@code 500ms}, {@code 1m30s}, {@code 1.5s}) as the validator
+   * reads it ({@link GoDuration}), so that what {@code analyze} accepts also translates.
+   */
   static Duration duration(String text) {
     if (text == null || text.isBlank()) {
       throw new IllegalArgumentException("empty duration");
     }
-    Matcher m = DURATION.matcher(text.trim());
-    BigDecimal nanos = BigDecimal.ZERO;
-    int end = 0;
-    while (m.find()) {
-      if (m.start() != end) throw new IllegalArgumentException("bad duration: " + text);
-      end = m.end();
-      BigDecimal v = new BigDecimal(m.group(1));
-      long unit =
-          switch (m.group(2)) {
-            case "h" -> 3_600_000_000_000L;
-            case "m" -> 60_000_000_000L;
-            case "s" -> 1_000_000_000L;
-            case "ms" -> 1_000_000L;
-            case "us", "µs" -> 1_000L;
-            default -> 1L;
-          };
-      nanos = nanos.add(v.multiply(BigDecimal.valueOf(unit)));
+    var d =
+        GoDuration.parse(text.trim())
+            .orElseThrow(() -> new IllegalArgumentException("bad duration: " + text));
+    if (d.isNegative()) {
+      throw new IllegalArgumentException("negative duration: " + text);
     }
-    if (end != text.trim().length() || end == 0)
-      throw new IllegalArgumentException("bad duration: " + text);
-    long total = nanos.longValue();
-    return Duration.newBuilder()
-        .setSeconds(total / 1_000_000_000L)
-        .setNanos((int) (total % 1_000_000_000L))
-        .build();
+    return Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
   }
 
   static Duration seconds(long s) {

@@ -6,6 +6,8 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.shopmesh.mesh.wire.NodeId;
+import io.shopmesh.mesh.wire.NodeMetadata;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,7 +20,7 @@ import java.util.TreeMap;
  * LABELS, INSTANCE_IPS, WORKLOAD_NAME, POD_PORTS, INTERCEPTION_MODE).
  */
 public record ProxyNode(
-    Type type,
+    NodeId.Type type,
     String id,
     String ip,
     String podName,
@@ -28,35 +30,20 @@ public record ProxyNode(
     List<PodPort> ports,
     String interceptionMode) {
 
-  public enum Type {
-    SIDECAR("sidecar"),
-    ROUTER("router");
-
-    private final String prefix;
-
-    Type(String prefix) {
-      this.prefix = prefix;
-    }
-
-    public String prefix() {
-      return prefix;
-    }
-  }
-
   public ProxyNode {
     labels = Map.copyOf(labels);
     ports = List.copyOf(ports);
   }
 
   /** Istio's node id for a pod. */
-  public static String nodeId(Type type, String ip, String pod, String ns) {
-    return type.prefix() + "~" + ip + "~" + pod + "." + ns + "~" + ns + ".svc.cluster.local";
+  public static String nodeId(NodeId.Type type, String ip, String pod, String ns) {
+    return NodeId.format(type, ip, pod, ns);
   }
 
   public static ProxyNode sidecar(WorkloadInstance w) {
     return new ProxyNode(
-        Type.SIDECAR,
-        nodeId(Type.SIDECAR, w.ip(), w.podName(), w.namespace()),
+        NodeId.Type.SIDECAR,
+        nodeId(NodeId.Type.SIDECAR, w.ip(), w.podName(), w.namespace()),
         w.ip(),
         w.podName(),
         w.namespace(),
@@ -68,8 +55,8 @@ public record ProxyNode(
 
   public static ProxyNode router(WorkloadInstance w) {
     return new ProxyNode(
-        Type.ROUTER,
-        nodeId(Type.ROUTER, w.ip(), w.podName(), w.namespace()),
+        NodeId.Type.ROUTER,
+        nodeId(NodeId.Type.ROUTER, w.ip(), w.podName(), w.namespace()),
         w.ip(),
         w.podName(),
         w.namespace(),
@@ -82,7 +69,7 @@ public record ProxyNode(
   /** The workload this proxy stands for, as the registry keeps it. */
   public WorkloadInstance toWorkload() {
     return new WorkloadInstance(
-        podName, namespace, ip, labels, workloadName, ports, type == Type.SIDECAR);
+        podName, namespace, ip, labels, workloadName, ports, type == NodeId.Type.SIDECAR);
   }
 
   /** The Envoy node this proxy sends, with Istio's metadata keys. */
@@ -104,15 +91,15 @@ public record ProxyNode(
     pp.append(']');
     Struct md =
         Struct.newBuilder()
-            .putFields("NAME", str(podName))
-            .putFields("NAMESPACE", str(namespace))
-            .putFields("LABELS", Value.newBuilder().setStructValue(lbl).build())
-            .putFields("INSTANCE_IPS", str(ip))
-            .putFields("WORKLOAD_NAME", str(workloadName))
-            .putFields("POD_PORTS", str(pp.toString()))
-            .putFields("CLUSTER_ID", str("Kubernetes"))
-            .putFields("MESH_ID", str("cluster.local"))
-            .putFields("INTERCEPTION_MODE", str(interceptionMode))
+            .putFields(NodeMetadata.NAME, str(podName))
+            .putFields(NodeMetadata.NAMESPACE, str(namespace))
+            .putFields(NodeMetadata.LABELS, Value.newBuilder().setStructValue(lbl).build())
+            .putFields(NodeMetadata.INSTANCE_IPS, str(ip))
+            .putFields(NodeMetadata.WORKLOAD_NAME, str(workloadName))
+            .putFields(NodeMetadata.POD_PORTS, str(pp.toString()))
+            .putFields(NodeMetadata.CLUSTER_ID, str(NodeMetadata.DEFAULT_CLUSTER_ID))
+            .putFields(NodeMetadata.MESH_ID, str(NodeMetadata.DEFAULT_MESH_ID))
+            .putFields(NodeMetadata.INTERCEPTION_MODE, str(interceptionMode))
             .build();
     return Node.newBuilder()
         .setId(id)
@@ -124,30 +111,24 @@ public record ProxyNode(
   /** Reads a node as Envoy sends it. Missing metadata falls back to what the node id says. */
   public static ProxyNode fromNode(Node node) {
     String id = node.getId();
-    String[] parts = id.split("~", -1);
-    Type type = parts.length > 0 && parts[0].equals("router") ? Type.ROUTER : Type.SIDECAR;
-    String idIp = parts.length > 1 ? parts[1] : "";
-    String idPod = "";
-    String idNs = "default";
-    if (parts.length > 2) {
-      String podNs = parts[2];
-      int dot = podNs.lastIndexOf('.');
-      idPod = dot > 0 ? podNs.substring(0, dot) : podNs;
-      if (dot > 0) idNs = podNs.substring(dot + 1);
-    }
+    NodeId parsed = NodeId.parse(id);
+    NodeId.Type type = parsed.type();
+    String idIp = parsed.ip();
+    String idPod = parsed.podName();
+    String idNs = parsed.namespace();
     Map<String, Value> md = node.getMetadata().getFieldsMap();
-    String name = text(md, "NAME", idPod);
-    String ns = text(md, "NAMESPACE", idNs);
-    String ips = text(md, "INSTANCE_IPS", idIp);
+    String name = text(md, NodeMetadata.NAME, idPod);
+    String ns = text(md, NodeMetadata.NAMESPACE, idNs);
+    String ips = text(md, NodeMetadata.INSTANCE_IPS, idIp);
     String ip = ips.split(",")[0].trim();
     Map<String, String> labels = new LinkedHashMap<>();
-    Value l = md.get("LABELS");
+    Value l = md.get(NodeMetadata.LABELS);
     if (l != null && l.hasStructValue()) {
       l.getStructValue()
           .getFieldsMap()
           .forEach((k, v) -> labels.put(k, v.hasStringValue() ? v.getStringValue() : v.toString()));
     }
-    String workload = text(md, "WORKLOAD_NAME", "");
+    String workload = text(md, NodeMetadata.WORKLOAD_NAME, "");
     if (workload.isEmpty()) {
       String cluster = node.getCluster();
       workload =
@@ -155,8 +136,8 @@ public record ProxyNode(
               ? cluster.substring(0, cluster.length() - ns.length() - 1)
               : name;
     }
-    List<PodPort> ports = parsePorts(text(md, "POD_PORTS", ""));
-    String mode = text(md, "INTERCEPTION_MODE", "REDIRECT");
+    List<PodPort> ports = parsePorts(text(md, NodeMetadata.POD_PORTS, ""));
+    String mode = text(md, NodeMetadata.INTERCEPTION_MODE, "REDIRECT");
     return new ProxyNode(type, id, ip, name, ns, labels, workload, ports, mode);
   }
 

@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryLocation;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryResolution;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
@@ -11,16 +12,22 @@ import io.fabric8.istio.api.networking.v1.ServiceEntry;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
@@ -49,6 +56,12 @@ public final class PushContext {
   private final Map<String, List<Located<VirtualService>>> gatewayVirtualServices =
       new LinkedHashMap<>();
 
+  /** Routes of each VirtualService per (port, gateway): translated once per push context. */
+  private final Map<Located<VirtualService>, Map<String, List<Route>>> routesByVs =
+      Collections.synchronizedMap(new IdentityHashMap<>());
+
+  private final HttpRouteTranslator routeTranslator = new HttpRouteTranslator(this);
+
   /** Endpoints per cluster for one registry snapshot; replaced when the registry changes. */
   private volatile EndpointCache endpointCache;
 
@@ -58,7 +71,7 @@ public final class PushContext {
       MeshService ms = fromKubernetes(s);
       if (ms != null) services.put(ms.hostname(), ms);
     }
-    String ingress = INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local";
+    String ingress = Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE);
     services.putIfAbsent(ingress, builtInIngressService());
     for (Located<ServiceEntry> se : config.serviceEntries()) {
       for (MeshService ms : fromServiceEntry(se)) {
@@ -113,9 +126,7 @@ public final class PushContext {
 
   /** Expands a short name to the FQDN in the given namespace, as Istio resolves VS/DR hosts. */
   public static String resolveHost(String host, String namespace) {
-    if (host == null) return null;
-    if (host.contains("*") || host.contains(".")) return host;
-    return host + "." + namespace + ".svc." + "cluster.local";
+    return Hosts.fqdn(host, namespace);
   }
 
   /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
@@ -150,6 +161,22 @@ public final class PushContext {
       if (hostMatches(e.getKey(), hostname)) return e.getValue();
     }
     return null;
+  }
+
+  /** The VirtualService translator whose results this push context keeps. */
+  HttpRouteTranslator routeTranslator() {
+    return routeTranslator;
+  }
+
+  /**
+   * The routes of a VirtualService for one virtual-host port and gateway (null for sidecars),
+   * translated on first use and shared by every proxy of this push (Istio translates each
+   * VirtualService once per push, too). A translation that fails is not kept.
+   */
+  List<Route> cachedRoutes(
+      Located<VirtualService> vs, int port, String gateway, Supplier<List<Route>> translate) {
+    Map<String, List<Route>> byKey = routesByVs.computeIfAbsent(vs, k -> new ConcurrentHashMap<>());
+    return byKey.computeIfAbsent(port + "|" + gateway, k -> List.copyOf(translate.get()));
   }
 
   /** VirtualServices bound to a gateway, given as namespace/name. */
@@ -207,16 +234,14 @@ public final class PushContext {
     return config.gateways();
   }
 
-  /** Istio host matching: exact, or {@code *.suffix} / {@code *} wildcards on either side. */
+  /** Istio's host.Name.SubsetOf: does {@code pattern} cover {@code host}? */
   public static boolean hostMatches(String pattern, String host) {
-    if (pattern.equals(host) || pattern.equals("*")) return true;
-    if (pattern.startsWith("*")) return host.endsWith(pattern.substring(1));
-    return false;
+    return Hosts.subsetOf(host, pattern);
   }
 
-  /** Hosts intersect if either matches the other (gateway server hosts vs VirtualService hosts). */
+  /** Istio's host.Name.Matches: gateway server hosts against VirtualService hosts. */
   public static boolean hostsIntersect(String a, String b) {
-    return hostMatches(a, b) || hostMatches(b, a);
+    return Hosts.matches(a, b);
   }
 
   /** Services whose selector picks a pod with these labels in this namespace. */
@@ -248,7 +273,7 @@ public final class PushContext {
   private static MeshService fromKubernetes(Located<Service> ls) {
     Service s = ls.object();
     if (s.getSpec() == null || s.getSpec().getPorts() == null) return null;
-    String host = ls.name() + "." + ls.namespace() + ".svc." + "cluster.local";
+    String host = Hosts.fqdn(ls.name(), ls.namespace());
     List<MeshService.Port> ports = new ArrayList<>();
     for (io.fabric8.kubernetes.api.model.ServicePort p : s.getSpec().getPorts()) {
       int target = p.getPort();
@@ -270,7 +295,7 @@ public final class PushContext {
           new MeshService.Port(
               p.getName(),
               p.getPort(),
-              Protocol.fromServicePort(p.getName(), p.getAppProtocol()),
+              Protocol.fromServicePort(p.getName(), p.getAppProtocol(), p.getProtocol()),
               target,
               targetName));
     }
@@ -292,7 +317,7 @@ public final class PushContext {
   /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
   static MeshService builtInIngressService() {
     return new MeshService(
-        INGRESS_SERVICE + "." + INGRESS_NAMESPACE + ".svc." + "cluster.local",
+        Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE),
         INGRESS_SERVICE,
         INGRESS_NAMESPACE,
         List.of(
@@ -337,17 +362,11 @@ public final class PushContext {
                 we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
       }
     }
-    String path = configPath("serviceentry", lse.namespace(), lse.name());
+    String path = IstioMetadata.configPath("serviceentry", lse.namespace(), lse.name());
     for (String h : spec.getHosts()) {
       out.add(new MeshService(h, h, lse.namespace(), ports, null, res, external, true, eps, path));
     }
     return out;
-  }
-
-  /** Istio's config metadata path for a resource, as it appears in filter_metadata.istio.config. */
-  static String configPath(String kind, String ns, String name) {
-    // Istio's internal schema version for networking kinds is still v1alpha3
-    return "/apis/networking.istio.io/v1alpha3/namespaces/" + ns + "/" + kind + "/" + name;
   }
 
   static <T> List<T> nn(Collection<T> c) {

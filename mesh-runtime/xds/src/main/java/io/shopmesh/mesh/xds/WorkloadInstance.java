@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.xds;
 
+import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.List;
 import java.util.Map;
 
@@ -26,7 +27,7 @@ public record WorkloadInstance(
    * Istio's canonical service: the {@code service.istio.io/canonical-name} or {@code app} label.
    */
   public String canonicalService() {
-    String v = labels.get("service.istio.io/canonical-name");
+    String v = labels.get(IstioMetadata.CANONICAL_NAME_LABEL);
     if (v == null) v = labels.get("app.kubernetes.io/name");
     if (v == null) v = labels.get("app");
     return v == null ? workloadName : v;
@@ -34,7 +35,7 @@ public record WorkloadInstance(
 
   /** Istio's canonical revision: {@code version} label, else {@code latest}. */
   public String canonicalRevision() {
-    String v = labels.get("service.istio.io/canonical-revision");
+    String v = labels.get(IstioMetadata.CANONICAL_REVISION_LABEL);
     if (v == null) v = labels.get("app.kubernetes.io/version");
     if (v == null) v = labels.get("version");
     return v == null ? "latest" : v;

@@ -5,6 +5,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.wire.NodeId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,15 +28,16 @@ public final class XdsGenerator {
     ClusterBuilder clusters = new ClusterBuilder(ctx);
     RouteBuilder routes = new RouteBuilder(ctx);
     ListenerBuilder listeners = new ListenerBuilder(ctx, routes);
+    GatewayBuilder gateways = new GatewayBuilder(ctx);
     EndpointBuilder endpoints = new EndpointBuilder(ctx, registry);
 
     List<Cluster> cds = new ArrayList<>();
     List<Listener> lds;
     List<RouteConfiguration> rds;
-    if (proxy.type() == ProxyNode.Type.ROUTER) {
+    if (proxy.type() == NodeId.Type.ROUTER) {
       cds.addAll(clusters.buildOutbound(proxy));
-      lds = listeners.buildGateway(proxy);
-      rds = routes.buildGateway(proxy);
+      lds = gateways.buildListeners(proxy);
+      rds = gateways.buildRoutes(proxy);
     } else {
       List<ClusterBuilder.InboundPort> inbound = inboundPorts(ctx, proxy);
       cds.addAll(clusters.buildOutbound(proxy));

@@ -73,4 +73,52 @@ class PushContextCacheTest {
         .isEqualTo("a-wildcard");
     assertThat(ctx.sidecarVirtualService("other.shop.svc.cluster.local")).isNull();
   }
+
+  @Test
+  void eachVirtualServiceIsTranslatedOncePerPushContext() {
+    String vs =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - route:
+            - {destination: {host: product-service, subset: v1}, weight: 80}
+            - {destination: {host: product-service, subset: v2}, weight: 20}
+            timeout: 500ms
+        """;
+    PushContext ctx =
+        new PushContext(Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR, vs));
+    ServiceRegistry reg = Fixtures.productPods();
+    assertThat(Preflight.check(ctx)).isEmpty();
+    // the check translated it at the port the push asks for
+    assertThat(
+            ctx.cachedRoutes(
+                ctx.config().virtualServices().get(0),
+                8080,
+                null,
+                () -> {
+                  throw new AssertionError("translated again");
+                }))
+        .hasSize(1);
+    String vh = "product-service.default.svc.cluster.local:8080";
+    var afterPreflight =
+        RouteTableTest.vhost(
+                XdsGenerator.generate(ctx, reg, Fixtures.frontendSidecar()).route("8080"), vh)
+            .getRoutes(0);
+    ProxyNode product = ProxyNode.sidecar(reg.workloads().get(0));
+    var otherProxy =
+        RouteTableTest.vhost(XdsGenerator.generate(ctx, reg, product).route("8080"), vh)
+            .getRoutes(0);
+    // the same translated object: neither the second proxy nor the push after the check
+    // translated the VirtualService again
+    assertThat(otherProxy).isSameAs(afterPreflight);
+    var freshCtx =
+        RouteTableTest.vhost(XdsGenerator.generate(ctx.config(), reg, product).route("8080"), vh)
+            .getRoutes(0);
+    assertThat(freshCtx).isEqualTo(afterPreflight).isNotSameAs(afterPreflight);
+  }
 }

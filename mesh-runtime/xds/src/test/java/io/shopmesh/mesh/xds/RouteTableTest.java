@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.shopmesh.mesh.wire.NodeId;
 import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -182,6 +183,20 @@ class RouteTableTest {
               assertThat(a.getRetryPolicy().getHostSelectionRetryMaxAttempts()).isEqualTo(5);
             }),
         row(
+            "timeout 500ms is milliseconds, as analyze reads it (not 500m then s)",
+            """
+            - route: [{destination: {host: product-service}}]
+              timeout: 500ms
+              retries: {attempts: 2, perTryTimeout: 1.5s}
+            """,
+            r -> {
+              var a = r.get(0).getRoute();
+              assertThat(a.getTimeout().getSeconds()).isZero();
+              assertThat(a.getTimeout().getNanos()).isEqualTo(500_000_000);
+              assertThat(a.getRetryPolicy().getPerTryTimeout().getSeconds()).isEqualTo(1);
+              assertThat(a.getRetryPolicy().getPerTryTimeout().getNanos()).isEqualTo(500_000_000);
+            }),
+        row(
             "no retries block: Istio's default policy, no timeout",
             """
             - route: [{destination: {host: product-service}}]
@@ -189,7 +204,7 @@ class RouteTableTest {
             r -> {
               var a = r.get(0).getRoute();
               assertThat(a.getTimeout().getSeconds()).isZero();
-              assertThat(a.getRetryPolicy()).isEqualTo(RouteBuilder.defaultRetryPolicy());
+              assertThat(a.getRetryPolicy()).isEqualTo(RetryPolicies.defaultRetryPolicy());
               assertThat(a.getRetryPolicy().getRetryOn())
                   .isEqualTo(
                       "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
@@ -349,6 +364,24 @@ class RouteTableTest {
   }
 
   @Test
+  void aTimeoutInMillisecondsPassesPreflightAsItPassesAnalyze() {
+    String vs =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - route: [{destination: {host: product-service}}]
+            timeout: 500ms
+        """;
+    var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR, vs);
+    assertThat(Preflight.check(config)).isEmpty();
+  }
+
+  @Test
   void domainsFollowIstioAndShortNameOnlyInTheSameNamespace() {
     var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE);
     XdsResources same =
@@ -365,7 +398,7 @@ class RouteTableTest {
             "product-service.default:8080");
     ProxyNode other =
         new ProxyNode(
-            ProxyNode.Type.SIDECAR,
+            NodeId.Type.SIDECAR,
             "sidecar~127.0.2.1~x-0.shop~shop.svc.cluster.local",
             "127.0.2.1",
             "x-0",

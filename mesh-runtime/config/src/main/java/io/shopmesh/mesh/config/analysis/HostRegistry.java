@@ -1,12 +1,15 @@
 package io.shopmesh.mesh.config.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.shopmesh.mesh.config.ExportTo;
 import io.shopmesh.mesh.config.Hosts;
+import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.Resource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The hosts the mesh knows, with the namespaces that can see them: ServiceEntry hosts (as written,
@@ -43,19 +46,11 @@ final class HostRegistry {
               se,
               null,
               AnalysisContext.labels(spec.path("workloadSelector").path("labels")));
-      JsonNode exportTo = spec.path("exportTo");
+      Set<String> scopes = ExportTo.scopes(ExportTo.of(spec.path("exportTo")), se.namespace());
       for (JsonNode h : spec.path("hosts")) {
         String fqdn = Hosts.fqdn(h.asText(), se.namespace());
-        if (exportTo.isEmpty()) {
-          scoped.put("*/" + fqdn, e);
-          continue;
-        }
-        for (JsonNode ns : exportTo) {
-          String scope = ns.asText().equals(".") ? se.namespace() : ns.asText();
+        for (String scope : scopes) {
           scoped.put(scope + "/" + fqdn, e);
-          if (scope.equals("*")) {
-            break;
-          }
         }
       }
     }
@@ -76,13 +71,8 @@ final class HostRegistry {
               .path("annotations")
               .path("networking.istio.io/exportTo")
               .asText("");
-      if (anno.isEmpty()) {
-        scoped.put("*/" + fqdn, e);
-      } else {
-        for (String ns : anno.split(",")) {
-          ns = ns.trim();
-          scoped.put((ns.equals(".") ? svc.namespace() : ns) + "/" + fqdn, e);
-        }
+      for (String scope : ExportTo.scopes(ExportTo.ofAnnotation(anno), svc.namespace())) {
+        scoped.put(scope + "/" + fqdn, e);
       }
     }
   }
@@ -96,18 +86,13 @@ final class HostRegistry {
     if (e != null) {
       return e;
     }
-    if (exportTo == null || exportTo.isEmpty()) {
-      e = scoped.get(sourceNs + "/" + fqdn);
+    // where the referring resource is visible: its own namespace unless exportTo says otherwise
+    List<String> visibleIn = exportTo == null ? List.of() : ExportTo.of(exportTo);
+    for (String scope :
+        visibleIn.isEmpty() ? Set.of(sourceNs) : ExportTo.namespaces(visibleIn, sourceNs)) {
+      e = scoped.get(scope + "/" + fqdn);
       if (e != null) {
         return e;
-      }
-    } else {
-      for (JsonNode ns : exportTo) {
-        String scope = ns.asText().equals(".") ? sourceNs : ns.asText();
-        e = scoped.get(scope + "/" + fqdn);
-        if (e != null) {
-          return e;
-        }
       }
     }
     for (Map.Entry<String, Entry> s : scoped.entrySet()) {
@@ -127,7 +112,7 @@ final class HostRegistry {
 
   /** Istio's GetResourceNameFromHost: {@code namespace/name} of a Kubernetes-style host. */
   static String resourceName(String defaultNs, String host) {
-    String suffix = ".svc.cluster.local";
+    String suffix = "." + MeshConfig.DOMAIN_SUFFIX;
     if (host.endsWith(suffix)) {
       String rest = host.substring(0, host.length() - suffix.length());
       int dot = rest.lastIndexOf('.');

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.config.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.shopmesh.mesh.config.Diagnostic;
+import io.shopmesh.mesh.config.ExportTo;
 import io.shopmesh.mesh.config.Resource;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -57,17 +58,8 @@ final class ServiceEntryAnalyzers {
     public void analyze(AnalysisContext ctx, List<Diagnostic> out) {
       Map<String, List<Entry>> index = new LinkedHashMap<>();
       for (Resource se : ctx.istio("ServiceEntry")) {
-        Set<String> scopes = new TreeSet<>();
-        JsonNode exportTo = se.spec().path("exportTo");
-        boolean all = exportTo.isEmpty();
-        for (JsonNode e : exportTo) {
-          all |= e.asText().equals("*");
-        }
-        if (all) {
-          scopes.add("*");
-        } else {
-          exportTo.forEach(e -> scopes.add(e.asText().equals(".") ? se.namespace() : e.asText()));
-        }
+        Set<String> scopes =
+            ExportTo.scopes(ExportTo.of(se.spec().path("exportTo")), se.namespace());
         for (String scope : scopes) {
           for (JsonNode h : se.spec().path("hosts")) {
             for (JsonNode p : se.spec().path("ports")) {

@@ -3,6 +3,7 @@ package io.shopmesh.mesh.config.analysis;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Diagnostic;
+import io.shopmesh.mesh.config.ExportTo;
 import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Resource;
 import java.util.ArrayList;
@@ -317,17 +318,8 @@ final class VirtualServiceAnalyzers {
         if (!mesh) {
           continue;
         }
-        Set<String> scopes = new TreeSet<>();
-        JsonNode exportTo = vs.spec().path("exportTo");
-        boolean all = exportTo.isEmpty();
-        for (JsonNode e : exportTo) {
-          all |= e.asText().equals("*");
-        }
-        if (all) {
-          scopes.add("*");
-        } else {
-          exportTo.forEach(e -> scopes.add(e.asText().equals(".") ? vs.namespace() : e.asText()));
-        }
+        Set<String> scopes =
+            ExportTo.scopes(ExportTo.of(vs.spec().path("exportTo")), vs.namespace());
         for (String scope : scopes) {
           for (JsonNode h : vs.spec().path("hosts")) {
             byHost

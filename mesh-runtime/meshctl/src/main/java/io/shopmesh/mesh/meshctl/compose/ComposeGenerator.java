@@ -10,6 +10,8 @@ import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.PortMapping;
 import io.shopmesh.mesh.meshctl.local.Planner;
+import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.NodeId;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -152,7 +154,9 @@ public final class ComposeGenerator {
     line(2, "ports:");
     line(3, "- " + quote("127.0.0.1:${ISTIOD_HTTP_PORT:-15014}:15014"));
     network(
-        2, istiodIp(), List.of("istiod.istio-system.svc", "istiod.istio-system.svc.cluster.local"));
+        2,
+        istiodIp(),
+        List.of("istiod.istio-system.svc", "istiod." + NodeId.dnsDomain("istio-system")));
     healthcheck(2, "http://127.0.0.1:15014/ready");
   }
 
@@ -160,12 +164,14 @@ public final class ComposeGenerator {
     line(0, "");
     line(
         1,
-        "# the ingress gateway: Gateway port 80 is its listener 0.0.0.0_8080 (Service 80 -> 8080)");
+        "# the ingress gateway: Gateway port 80 is its listener "
+            + ListenerNames.forPort(8080)
+            + " (Service 80 -> 8080)");
     line(1, GATEWAY + ":");
     line(2, "image: " + PROXY_IMAGE);
     line(2, "hostname: " + pod.name());
     line(2, "user: " + quote(PROXY_USER));
-    list(2, "command", proxyArgs(pod, "router"));
+    list(2, "command", proxyArgs(pod, NodeId.Type.ROUTER.prefix()));
     line(2, "environment:");
     line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx128m " + JVM_FLAGS));
     line(2, "ports:");
@@ -177,7 +183,7 @@ public final class ComposeGenerator {
         ip(pod),
         List.of(
             "istio-ingressgateway.istio-system.svc",
-            "istio-ingressgateway.istio-system.svc.cluster.local"));
+            "istio-ingressgateway." + NodeId.dnsDomain("istio-system")));
     dependsOn(2, Map.of(ISTIOD, "service_healthy", PAYMENT, "service_healthy"));
     healthcheck(2, "http://127.0.0.1:15021/healthz/ready");
   }
@@ -227,7 +233,7 @@ public final class ComposeGenerator {
     line(2, "image: " + PROXY_IMAGE);
     line(2, "user: " + quote(PROXY_USER));
     line(2, "network_mode: " + quote("service:" + p));
-    list(2, "command", proxyArgs(pod, "sidecar"));
+    list(2, "command", proxyArgs(pod, NodeId.Type.SIDECAR.prefix()));
     line(2, "environment:");
     line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx128m " + JVM_FLAGS));
     line(2, "volumes:");

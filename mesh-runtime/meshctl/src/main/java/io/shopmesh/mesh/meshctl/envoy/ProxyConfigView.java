@@ -5,6 +5,8 @@ import static io.shopmesh.mesh.meshctl.envoy.ConfigDump.path;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.shopmesh.mesh.meshctl.render.Table;
+import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -99,7 +101,9 @@ public final class ProxyConfigView {
 
   /** The VirtualService a route came from, from Istio's route metadata: name.namespace. */
   static String virtualService(JsonNode route) {
-    String cfg = path(route, "metadata", "filter_metadata", "istio", "config").asText("");
+    String cfg =
+        path(route, "metadata", "filter_metadata", IstioMetadata.ISTIO, IstioMetadata.CONFIG)
+            .asText("");
     return istioConfigName(cfg);
   }
 
@@ -129,9 +133,13 @@ public final class ProxyConfigView {
   public record ClusterName(String fqdn, String port, String subset, String direction) {
     /** Istio's cluster names: direction|port|subset|fqdn; anything else is a plain name. */
     public static ClusterName parse(String name) {
-      String[] p = name.split("\\|", -1);
-      if (p.length == 4) {
-        return new ClusterName(p[3], p[1], p[2].isEmpty() ? "-" : p[2], p[0]);
+      ClusterNames.Parsed p = ClusterNames.parse(name);
+      if (p != null) {
+        return new ClusterName(
+            p.host(),
+            Integer.toString(p.port()),
+            p.subset() == null ? "-" : p.subset(),
+            p.direction());
       }
       return new ClusterName(name, "-", "-", "-");
     }
@@ -149,7 +157,9 @@ public final class ProxyConfigView {
                 : field(field(c, "cluster_type"), "name").asText("CUSTOM");
       }
       String dr =
-          istioConfigName(path(c, "metadata", "filter_metadata", "istio", "config").asText(""));
+          istioConfigName(
+              path(c, "metadata", "filter_metadata", IstioMetadata.ISTIO, IstioMetadata.CONFIG)
+                  .asText(""));
       t.row(n.fqdn(), n.port(), n.subset(), n.direction(), type, dr);
     }
     return t.render();

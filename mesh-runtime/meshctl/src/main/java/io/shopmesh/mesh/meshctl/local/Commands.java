@@ -4,6 +4,7 @@ import io.shopmesh.mesh.meshctl.local.MeshPlan.Container;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.PortMapping;
+import io.shopmesh.mesh.wire.NodeId;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -138,7 +139,7 @@ public final class Commands {
             layout.runtimeClasspath(),
             layout.override("proxyMain", PROXY_MAIN),
             "--role",
-            pod.kind() == Kind.GATEWAY ? "router" : "sidecar",
+            (pod.kind() == Kind.GATEWAY ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR).prefix(),
             "--pod-name",
             pod.name(),
             "--namespace",

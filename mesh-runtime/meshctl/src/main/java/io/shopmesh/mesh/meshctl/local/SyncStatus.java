@@ -2,6 +2,7 @@ package io.shopmesh.mesh.meshctl.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shopmesh.mesh.wire.NodeId;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -53,16 +54,12 @@ public final class SyncStatus {
       String pod = text(firstField(p, "pod", "podName", "pod_name", "name"));
       String ns = text(firstField(p, "namespace", "podNamespace"));
       if ((pod == null || ns == null) && id != null) {
-        // sidecar~10.0.0.1~pod.ns~ns.svc.cluster.local
-        String[] parts = id.split("~");
-        if (parts.length >= 3) {
-          int dot = parts[2].lastIndexOf('.');
-          if (pod == null) {
-            pod = dot > 0 ? parts[2].substring(0, dot) : parts[2];
-          }
-          if (ns == null && dot > 0) {
-            ns = parts[2].substring(dot + 1);
-          }
+        NodeId nodeId = NodeId.parse(id);
+        if (pod == null && !nodeId.podName().isEmpty()) {
+          pod = nodeId.podName();
+        }
+        if (ns == null && NodeId.hasPodNamespace(id)) {
+          ns = nodeId.namespace();
         }
       }
       if (pod == null) {

@@ -1,0 +1,152 @@
+package io.shopmesh.mesh.xds;
+
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjection;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortGrpcStatus;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
+import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
+import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
+import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Per-route policies of a VirtualService http route: fault injection, CORS, redirects and header
+ * operations, as Istio translates them.
+ */
+public final class RoutePolicies {
+
+  private RoutePolicies() {}
+
+  static HTTPFault fault(HTTPFaultInjection f) {
+    HTTPFault.Builder b = HTTPFault.newBuilder();
+    if (f.getDelay() != null) {
+      FaultDelay.Builder d = FaultDelay.newBuilder();
+      if (f.getDelay().getHttpDelayType() instanceof HTTPFaultInjectionDelayFixedDelay fd) {
+        d.setFixedDelay(Protos.duration(fd.getFixedDelay()));
+      }
+      d.setPercentage(faultPercent(f.getDelay().getPercentage(), f.getDelay().getPercent()));
+      b.setDelay(d);
+    }
+    if (f.getAbort() != null) {
+      FaultAbort.Builder a = FaultAbort.newBuilder();
+      if (f.getAbort().getErrorType() instanceof HTTPFaultInjectionAbortHttpStatus hs) {
+        a.setHttpStatus(hs.getHttpStatus());
+      } else if (f.getAbort().getErrorType() instanceof HTTPFaultInjectionAbortGrpcStatus gs) {
+        a.setGrpcStatus(grpcCode(gs.getGrpcStatus()));
+      }
+      a.setPercentage(faultPercent(f.getAbort().getPercentage(), null));
+      b.setAbort(a);
+    }
+    return b.build();
+  }
+
+  private static int grpcCode(String s) {
+    try {
+      return io.grpc.Status.Code.valueOf(s).value();
+    } catch (RuntimeException e) {
+      return 2;
+    }
+  }
+
+  private static io.envoyproxy.envoy.type.v3.FractionalPercent faultPercent(
+      Percent p, Integer legacy) {
+    if (p != null && p.getValue() != null) return Protos.percent(p.getValue());
+    if (legacy != null) return Protos.integerPercent(legacy);
+    return Protos.integerPercent(100);
+  }
+
+  static CorsPolicy cors(io.fabric8.istio.api.api.networking.v1alpha3.CorsPolicy c) {
+    CorsPolicy.Builder b = CorsPolicy.newBuilder();
+    if (c.getAllowOrigins() != null) {
+      for (StringMatch sm : c.getAllowOrigins()) {
+        StringMatcher s = RouteMatches.stringMatcher(sm);
+        if (s != null) b.addAllowOriginStringMatch(s);
+      }
+    }
+    if (c.getAllowOrigin() != null) {
+      for (String o : c.getAllowOrigin())
+        b.addAllowOriginStringMatch(StringMatcher.newBuilder().setExact(o));
+    }
+    if (c.getAllowMethods() != null) b.setAllowMethods(String.join(",", c.getAllowMethods()));
+    if (c.getAllowHeaders() != null) b.setAllowHeaders(String.join(",", c.getAllowHeaders()));
+    if (c.getExposeHeaders() != null) b.setExposeHeaders(String.join(",", c.getExposeHeaders()));
+    if (c.getMaxAge() != null)
+      b.setMaxAge(String.valueOf(Protos.duration(c.getMaxAge()).getSeconds()));
+    if (c.getAllowCredentials() != null)
+      b.setAllowCredentials(Protos.bool(c.getAllowCredentials()));
+    b.setFilterEnabled(
+        RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(100)));
+    return b.build();
+  }
+
+  static RedirectAction redirect(io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirect r) {
+    RedirectAction.Builder b = RedirectAction.newBuilder();
+    if (r.getUri() != null) b.setPathRedirect(r.getUri());
+    if (r.getAuthority() != null) b.setHostRedirect(r.getAuthority());
+    if (r.getScheme() != null) b.setSchemeRedirect(r.getScheme());
+    if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null)
+      b.setPortRedirect(p.getPort().intValue());
+    long code = r.getRedirectCode() == null || r.getRedirectCode() == 0 ? 301 : r.getRedirectCode();
+    b.setResponseCode(
+        switch ((int) code) {
+          case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+          case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+          case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+          case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+          default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+        });
+    return b.build();
+  }
+
+  static void addRequestHeaders(Route.Builder rb, HeadersHeaderOperations ops) {
+    if (ops == null) return;
+    rb.addAllRequestHeadersToAdd(headerOptions(ops));
+    if (ops.getRemove() != null) rb.addAllRequestHeadersToRemove(ops.getRemove());
+  }
+
+  static void addResponseHeaders(Route.Builder rb, HeadersHeaderOperations ops) {
+    if (ops == null) return;
+    rb.addAllResponseHeadersToAdd(headerOptions(ops));
+    if (ops.getRemove() != null) rb.addAllResponseHeadersToRemove(ops.getRemove());
+  }
+
+  /** set: OVERWRITE_IF_EXISTS_OR_ADD; add: APPEND_IF_EXISTS_OR_ADD (Istio's translation). */
+  static List<HeaderValueOption> headerOptions(HeadersHeaderOperations ops) {
+    List<HeaderValueOption> out = new ArrayList<>();
+    if (ops.getSet() != null) {
+      ops.getSet()
+          .forEach(
+              (k, v) ->
+                  out.add(
+                      HeaderValueOption.newBuilder()
+                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                          .setAppendAction(
+                              HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                          .build()));
+    }
+    if (ops.getAdd() != null) {
+      ops.getAdd()
+          .forEach(
+              (k, v) ->
+                  out.add(
+                      HeaderValueOption.newBuilder()
+                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                          .setAppendAction(
+                              HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD)
+                          .build()));
+    }
+    return out;
+  }
+}
