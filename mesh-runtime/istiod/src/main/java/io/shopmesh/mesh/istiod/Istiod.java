@@ -207,6 +207,15 @@ public final class Istiod implements AutoCloseable {
       return Applier.Result.error(504, List.of(DEADLINE_PASSED));
     }
     int pushed = xds.pushAll(t0);
+    if (System.currentTimeMillis() > deadlineMillis) {
+      // frozen or slow past the client's deadline: it reports failure, so undo
+      synchronized (this) {
+        applier.rollback(r);
+        reloadConfig();
+      }
+      xds.pushAll(t0);
+      return Applier.Result.error(504, List.of(DEADLINE_PASSED));
+    }
     long ackDeadline = Math.min(deadlineMillis, System.currentTimeMillis() + ACK_WAIT_MS);
     XdsServer.AckState acks = xds.awaitAcks(ackDeadline);
     List<String> applied = new ArrayList<>(r.applied());
