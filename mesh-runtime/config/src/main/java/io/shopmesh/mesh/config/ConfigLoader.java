@@ -76,6 +76,58 @@ public final class ConfigLoader {
    */
   public List<Resource> read(List<Path> paths, List<Diagnostic> diags) {
     List<Resource> out = new ArrayList<>();
+    for (Path p : paths) {
+      List<Resource> one = readFiles(List.of(p), diags);
+      if (Files.isDirectory(p)) {
+        // a directory is a store: one object in two of its files is an error, not an override
+        diags.addAll(duplicates(one));
+      }
+      out.addAll(one);
+    }
+    return out;
+  }
+
+  /**
+   * The objects (same group, kind, namespace and name) defined in more than one file: one error per
+   * definition, naming every file, in file order. A store (a watched directory, etcd) holds one
+   * version of an object; which file should win is not for the loader to guess.
+   */
+  public static List<Diagnostic> duplicates(List<Resource> resources) {
+    Map<String, List<Resource>> byKey = new java.util.LinkedHashMap<>();
+    for (Resource r : resources) {
+      String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
+      byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
+    }
+    List<Diagnostic> out = new ArrayList<>();
+    for (List<Resource> same : byKey.values()) {
+      if (same.stream().map(r -> r.source().file()).distinct().count() < 2) {
+        continue;
+      }
+      List<String> where = same.stream().map(r -> String.valueOf(r.source())).toList();
+      for (Resource r : same) {
+        out.add(
+            new Diagnostic(
+                Diagnostic.Level.ERROR,
+                "SM0004",
+                r.kind(),
+                r.namespace(),
+                r.name(),
+                r.source(),
+                "duplicate "
+                    + r.kind()
+                    + " "
+                    + r.namespace()
+                    + "/"
+                    + r.name()
+                    + ": defined in "
+                    + String.join(" and ", where)));
+      }
+    }
+    return out;
+  }
+
+  private List<Resource> readFiles(List<Path> paths, List<Diagnostic> diags) {
+    List<Resource> out = new ArrayList<>();
     for (Path file : yamlFiles(paths, diags)) {
       String text;
       try {
