@@ -75,22 +75,15 @@ public final class ConfigLoader {
    * read or parsed and documents of other kinds are reported in {@code diags}. No validation.
    */
   public List<Resource> read(List<Path> paths, List<Diagnostic> diags) {
-    List<Resource> out = new ArrayList<>();
-    for (Path p : paths) {
-      List<Resource> one = readFiles(List.of(p), diags);
-      if (Files.isDirectory(p)) {
-        // a directory is a store: one object in two of its files is an error, not an override
-        diags.addAll(duplicates(one));
-      }
-      out.addAll(one);
-    }
-    return out;
+    return readFiles(paths, diags);
   }
 
   /**
    * The objects (same group, kind, namespace and name) defined in more than one file: one error per
    * definition, naming every file, in file order. A store (a watched directory, etcd) holds one
-   * version of an object; which file should win is not for the loader to guess.
+   * version of an object; which file should win is not for the loader to guess. (A plain load keeps
+   * "the later definition wins", as for {@code manifests/ variants/}: callers that treat a
+   * directory as a store ask for this check.)
    */
   public static List<Diagnostic> duplicates(List<Resource> resources) {
     Map<String, List<Resource>> byKey = new java.util.LinkedHashMap<>();
