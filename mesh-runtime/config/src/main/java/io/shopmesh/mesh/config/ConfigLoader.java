@@ -75,6 +75,51 @@ public final class ConfigLoader {
    * read or parsed and documents of other kinds are reported in {@code diags}. No validation.
    */
   public List<Resource> read(List<Path> paths, List<Diagnostic> diags) {
+    return readFiles(paths, diags);
+  }
+
+  /**
+   * The objects (same group, kind, namespace and name) defined in more than one file: one error per
+   * definition, naming every file, in file order. A store (a watched directory, etcd) holds one
+   * version of an object; which file should win is not for the loader to guess. (A plain load keeps
+   * "the later definition wins", as for {@code manifests/ variants/}: callers that treat a
+   * directory as a store ask for this check.)
+   */
+  public static List<Diagnostic> duplicates(List<Resource> resources) {
+    Map<String, List<Resource>> byKey = new java.util.LinkedHashMap<>();
+    for (Resource r : resources) {
+      String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
+      byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
+    }
+    List<Diagnostic> out = new ArrayList<>();
+    for (List<Resource> same : byKey.values()) {
+      if (same.stream().map(r -> r.source().file()).distinct().count() < 2) {
+        continue;
+      }
+      List<String> where = same.stream().map(r -> String.valueOf(r.source())).toList();
+      for (Resource r : same) {
+        out.add(
+            new Diagnostic(
+                Diagnostic.Level.ERROR,
+                "SM0004",
+                r.kind(),
+                r.namespace(),
+                r.name(),
+                r.source(),
+                "duplicate "
+                    + r.kind()
+                    + " "
+                    + r.namespace()
+                    + "/"
+                    + r.name()
+                    + ": defined in "
+                    + String.join(" and ", where)));
+      }
+    }
+    return out;
+  }
+
+  private List<Resource> readFiles(List<Path> paths, List<Diagnostic> diags) {
     List<Resource> out = new ArrayList<>();
     for (Path file : yamlFiles(paths, diags)) {
       String text;

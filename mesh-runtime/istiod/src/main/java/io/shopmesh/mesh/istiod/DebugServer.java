@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -80,13 +81,29 @@ final class DebugServer implements AutoCloseable {
       json(ex, 405, Map.of("error", "POST YAML to /apply"));
       return;
     }
-    String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+    byte[] bytes = ex.getRequestBody().readNBytes(Applier.MAX_REQUEST_BYTES + 1);
+    if (bytes.length > Applier.MAX_REQUEST_BYTES) {
+      ex.getRequestBody().close();
+      json(
+          ex,
+          413,
+          Map.of(
+              "diagnostics",
+              List.of(
+                  "Error [SM0005] request too large: more than "
+                      + Applier.MAX_REQUEST_BYTES
+                      + " bytes (the limit is 3 MiB per apply, as Kubernetes' API server);"
+                      + " nothing was applied")));
+      return;
+    }
+    String body = new String(bytes, StandardCharsets.UTF_8);
+    long deadline = deadline(ex.getRequestURI().getQuery());
     Applier.Result r;
     try {
-      r = istiod.apply(body);
+      r = istiod.apply(body, deadline);
     } catch (IOException | RuntimeException e) {
       LOG.log(Level.WARNING, "apply failed", e);
-      json(ex, 500, Map.of("diagnostics", java.util.List.of("Error [SM0001] " + e.getMessage())));
+      json(ex, 500, Map.of("diagnostics", List.of("Error [SM0001] " + e.getMessage())));
       return;
     }
     Map<String, Object> out = new LinkedHashMap<>();
@@ -96,8 +113,27 @@ final class DebugServer implements AutoCloseable {
       json(ex, 200, out);
     } else {
       out.put("diagnostics", r.diagnostics());
-      json(ex, 400, out);
+      json(ex, r.status(), out);
     }
+  }
+
+  /**
+   * {@code ?deadline=<epoch millis>}: the client gives up then, so istiod must not apply after it.
+   * Without one, 30 s from now.
+   */
+  static long deadline(String query) {
+    if (query != null) {
+      for (String kv : query.split("&")) {
+        if (kv.startsWith("deadline=")) {
+          try {
+            return Long.parseLong(kv.substring("deadline=".length()));
+          } catch (NumberFormatException e) {
+            break;
+          }
+        }
+      }
+    }
+    return System.currentTimeMillis() + 30_000;
   }
 
   private static void json(HttpExchange ex, int status, Object body) throws IOException {

@@ -5,7 +5,6 @@ import static java.nio.file.StandardWatchEventKinds.ENTRY_DELETE;
 import static java.nio.file.StandardWatchEventKinds.ENTRY_MODIFY;
 import static java.nio.file.StandardWatchEventKinds.OVERFLOW;
 
-import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.LoadResult;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
@@ -13,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -30,6 +28,7 @@ public final class DirectoryConfigSource implements ConfigSource {
   private static final Logger LOG = Logger.getLogger(DirectoryConfigSource.class.getName());
 
   private final Path dir;
+  private final ConfigFiles files;
   private final long pollMillis;
   private volatile boolean closed;
   private WatchService watch;
@@ -44,12 +43,18 @@ public final class DirectoryConfigSource implements ConfigSource {
    */
   public DirectoryConfigSource(Path dir, long pollMillis) {
     this.dir = dir.toAbsolutePath().normalize();
+    this.files = new ConfigFiles(this.dir);
     this.pollMillis = pollMillis;
   }
 
   @Override
   public LoadResult load() {
-    return new ConfigLoader().load(List.of(dir));
+    return files.load();
+  }
+
+  /** How many files the last {@link #load} read and validated (the others were unchanged). */
+  public int lastReadFiles() {
+    return files.lastRead();
   }
 
   @Override

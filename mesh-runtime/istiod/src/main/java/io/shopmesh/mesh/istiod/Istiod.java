@@ -1,11 +1,13 @@
 package io.shopmesh.mesh.istiod;
 
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
+import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.xds.EnvoyJson;
 import io.shopmesh.mesh.xds.PushContext;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,7 +30,8 @@ public final class Istiod implements AutoCloseable {
 
   private final ConfigSource source;
   private final ConfigStore store = new ConfigStore();
-  private final WorkloadRegistry registry = new WorkloadRegistry();
+  private final WorkloadRegistry registry;
+  private final RegistryFile registryFile;
   private final AtomicBoolean configDirty = new AtomicBoolean();
   private volatile PushContext pushContext = new PushContext(store.current());
   private volatile boolean ready;
@@ -41,8 +44,27 @@ public final class Istiod implements AutoCloseable {
   private int httpPort;
 
   public Istiod(ConfigSource source) {
-    this.source = source;
+    this(source, null);
   }
+
+  /**
+   * @param registryFile the planned pods (see {@link RegistryFile}); null falls back to the pods
+   *     that connected proxies announce
+   */
+  public Istiod(ConfigSource source, Path registryFile) {
+    this.source = source;
+    if (registryFile == null) {
+      this.registry = new WorkloadRegistry();
+      this.registryFile = null;
+    } else {
+      this.registry = WorkloadRegistry.planned("file " + registryFile);
+      this.registryFile =
+          new RegistryFile(registryFile, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
+    }
+  }
+
+  /** How often the registry file is checked for changes. */
+  public static final long REGISTRY_POLL_MS = 200;
 
   /** Loads config, starts ADS and HTTP (port 0 picks a free port), then watches for changes. */
   public Istiod start(String bind, int xdsPort, int httpPort) throws IOException {
@@ -52,6 +74,15 @@ public final class Istiod implements AutoCloseable {
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
+    if (registryFile != null) {
+      if (!registryFile.read()) {
+        LOG.warning(
+            "registry file "
+                + registryFile.file()
+                + " not there yet: xDS streams get UNAVAILABLE until it is");
+      }
+      registryFile.start();
+    }
     this.xdsPort = xds.start(bind, xdsPort);
     if (source.directory() != null) applier = new Applier(source.directory(), store);
     http = new DebugServer(this);
@@ -130,15 +161,77 @@ public final class Istiod implements AutoCloseable {
     if (metrics != null) metrics.configRejects(store.rejectedTotal());
   }
 
-  Applier.Result apply(String yaml) throws IOException {
-    if (applier == null) throw new IOException("this config source does not accept apply");
-    Applier.Result r = applier.apply(yaml);
-    if (r.ok()) {
-      configDirty.set(true);
-      debouncer.trigger();
+  /**
+   * Applies posted YAML so that the answer is the truth: the files are written and the config
+   * reloaded under the config lock (a reload sees all of the request or none), the resources must
+   * then be served (not rejected, e.g. as duplicates), and the push must be done before {@code
+   * deadlineMillis} (wall clock, set by the client); otherwise the files are put back and nothing
+   * is applied. A request that arrives after its deadline (istiod was frozen) is not applied at
+   * all. After the push, up to {@link #ACK_WAIT_MS} is spent waiting for the proxies' ACKs, which
+   * the answer reports.
+   */
+  Applier.Result apply(String yaml, long deadlineMillis) throws IOException {
+    if (applier == null) {
+      throw new IOException("this config source does not accept apply");
     }
-    return r;
+    if (System.currentTimeMillis() > deadlineMillis) {
+      return Applier.Result.error(504, List.of(DEADLINE_PASSED));
+    }
+    long t0 = System.nanoTime();
+    Applier.Result r;
+    List<String> rejected = new ArrayList<>();
+    synchronized (this) {
+      r = applier.apply(yaml);
+      if (!r.ok() || r.previous().isEmpty()) {
+        return r;
+      }
+      reloadConfig();
+      for (Diagnostic d : store.currentErrors()) {
+        if (d.kind() != null
+            && r.keys().contains(d.kind() + "/" + d.namespace() + "/" + d.name())) {
+          rejected.add(d.toIstioctlLine());
+        }
+      }
+      if (!rejected.isEmpty() || System.currentTimeMillis() > deadlineMillis) {
+        applier.rollback(r);
+        reloadConfig();
+      }
+    }
+    if (!rejected.isEmpty()) {
+      xds.pushAll(t0);
+      rejected.add("Error [SM0001] the store refused the change; nothing was applied");
+      return Applier.Result.error(409, rejected);
+    }
+    if (System.currentTimeMillis() > deadlineMillis) {
+      xds.pushAll(t0);
+      return Applier.Result.error(504, List.of(DEADLINE_PASSED));
+    }
+    int pushed = xds.pushAll(t0);
+    if (System.currentTimeMillis() > deadlineMillis) {
+      // frozen or slow past the client's deadline: it reports failure, so undo
+      synchronized (this) {
+        applier.rollback(r);
+        reloadConfig();
+      }
+      xds.pushAll(t0);
+      return Applier.Result.error(504, List.of(DEADLINE_PASSED));
+    }
+    long ackDeadline = Math.min(deadlineMillis, System.currentTimeMillis() + ACK_WAIT_MS);
+    XdsServer.AckState acks = xds.awaitAcks(ackDeadline);
+    List<String> applied = new ArrayList<>(r.applied());
+    List<String> notes = new ArrayList<>(r.diagnostics());
+    notes.add(
+        String.format(
+            "Info [SM0006] pushed to %d of %d connected proxies in %d ms; %s",
+            pushed, xds.connectedProxies(), (System.nanoTime() - t0) / 1_000_000, acks.describe()));
+    return new Applier.Result(true, 200, applied, notes, r.previous(), r.keys());
   }
+
+  /** How long apply waits for the proxies' ACKs after the push (bounded by the deadline). */
+  public static final long ACK_WAIT_MS = 5_000;
+
+  static final String DEADLINE_PASSED =
+      "Error [SM0007] the apply's deadline passed before istiod could push it; nothing was applied";
 
   public int xdsPort() {
     return xdsPort;
@@ -148,8 +241,9 @@ public final class Istiod implements AutoCloseable {
     return httpPort;
   }
 
+  /** Config loaded, both servers listening and the registry synced. */
   public boolean ready() {
-    return ready;
+    return ready && registry.synced();
   }
 
   public XdsServer xds() {
@@ -190,9 +284,13 @@ public final class Istiod implements AutoCloseable {
     return m;
   }
 
+  /**
+   * One entry per pod; {@code source} says where the registry comes from, {@code ready} if used.
+   */
   List<Map<String, Object>> registryz() {
-    List<Map<String, Object>> out = new ArrayList<>();
-    for (WorkloadInstance w : registry.snapshot().workloads()) {
+    List<Map<String, Object>> pods = new ArrayList<>();
+    for (WorkloadRegistry.Entry e : registry.entries()) {
+      WorkloadInstance w = e.workload();
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", w.podName());
       m.put("namespace", w.namespace());
@@ -211,9 +309,15 @@ public final class Istiod implements AutoCloseable {
               });
       m.put("ports", ports);
       m.put("sidecar", w.sidecar());
-      out.add(m);
+      m.put("ready", e.ready());
+      m.put("source", registry.source());
+      pods.add(m);
     }
-    return out;
+    return pods;
+  }
+
+  public WorkloadRegistry registry() {
+    return registry;
   }
 
   /** The resources served to one proxy, as JSON keyed by xDS type. */
@@ -239,6 +343,9 @@ public final class Istiod implements AutoCloseable {
   public void close() {
     ready = false;
     source.close();
+    if (registryFile != null) {
+      registryFile.close();
+    }
     if (http != null) http.close();
     if (xds != null) xds.close();
     if (debouncer != null) debouncer.close();

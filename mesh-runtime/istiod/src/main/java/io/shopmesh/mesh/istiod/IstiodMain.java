@@ -14,6 +14,7 @@ public final class IstiodMain {
 
   public static void main(String[] args) throws Exception {
     Path dir = null;
+    Path registryFile = null;
     String bind = "127.0.0.1";
     int xdsPort = 15010;
     int httpPort = 15014;
@@ -27,12 +28,14 @@ public final class IstiodMain {
       }
       switch (a) {
         case "--config-dir" -> dir = Path.of(v != null ? v : args[++i]);
+        case "--registry-file" -> registryFile = Path.of(v != null ? v : args[++i]);
         case "--bind" -> bind = v != null ? v : args[++i];
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "-h", "--help" -> {
           System.out.println(
-              "usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]");
+              "usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]"
+                  + " [--registry-file FILE]");
           return;
         }
         default -> {
@@ -55,7 +58,11 @@ public final class IstiodMain {
     }
     System.setProperty(
         "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
-    Istiod istiod = new Istiod(new DirectoryConfigSource(dir)).start(bind, xdsPort, httpPort);
+    if (registryFile == null && System.getenv("REGISTRY_FILE") != null) {
+      registryFile = Path.of(System.getenv("REGISTRY_FILE"));
+    }
+    Istiod istiod =
+        new Istiod(new DirectoryConfigSource(dir), registryFile).start(bind, xdsPort, httpPort);
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

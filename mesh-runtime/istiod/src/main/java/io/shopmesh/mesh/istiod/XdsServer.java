@@ -128,10 +128,85 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     return cache.getSnapshot(proxyId);
   }
 
+  /** After a push: which connected proxies have ACKed, NACKed or not yet answered it. */
+  public record AckState(int acked, List<String> nacked, List<String> waiting) {
+    public String describe() {
+      StringBuilder sb = new StringBuilder(acked + " acknowledged");
+      if (!nacked.isEmpty()) {
+        sb.append(", rejected (NACK) by ").append(String.join(", ", nacked));
+      }
+      if (!waiting.isEmpty()) {
+        sb.append(", not acknowledged yet by ").append(String.join(", ", waiting));
+      }
+      return sb.toString();
+    }
+  }
+
+  /** Waits until every connected proxy ACKed or NACKed what it was last given, or the deadline. */
+  public AckState awaitAcks(long deadlineMillis) {
+    while (true) {
+      AckState s = ackState();
+      if (s.waiting().isEmpty() || System.currentTimeMillis() >= deadlineMillis) {
+        return s;
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return s;
+      }
+    }
+  }
+
+  private AckState ackState() {
+    int acked = 0;
+    List<String> nacked = new ArrayList<>();
+    List<String> waiting = new ArrayList<>();
+    for (ProxyStatus ps : proxies()) {
+      Snapshot snap = cache.getSnapshot(ps.proxy().id());
+      if (snap == null) {
+        continue;
+      }
+      boolean all = true;
+      boolean nack = false;
+      synchronized (ps) {
+        for (String t : ProxyStatus.TYPES) {
+          String want = snap.version(resourceType(t));
+          ProxyStatus.TypeStatus ts = ps.type(t);
+          if (want.equals(ts.nackVersion)) {
+            nack = true;
+          } else if (!want.equals(ts.acked)) {
+            all = false;
+          }
+        }
+      }
+      if (nack) {
+        nacked.add(ps.proxy().podName());
+      } else if (all) {
+        acked++;
+      } else {
+        waiting.add(ps.proxy().podName());
+      }
+    }
+    return new AckState(acked, nacked, waiting);
+  }
+
+  private static Resources.ResourceType resourceType(String shortType) {
+    return switch (shortType) {
+      case "CDS" -> Resources.ResourceType.CLUSTER;
+      case "LDS" -> Resources.ResourceType.LISTENER;
+      case "RDS" -> Resources.ResourceType.ROUTE;
+      default -> Resources.ResourceType.ENDPOINT;
+    };
+  }
+
   // ------------------------------------------------------------------ pushes
 
   /** Recomputes every connected proxy's resources; sets a snapshot only where something changed. */
   public int pushAll(long changeStartNanos) {
+    if (!registry.synced()) {
+      return 0;
+    }
     synchronized (pushLock) {
       PushContext ctx = pushContext.get();
       ServiceRegistry reg = registry.snapshot();
@@ -247,6 +322,12 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) throws RequestException {
     String proxyId = streamToProxy.get(streamId);
     if (proxyId == null) {
+      if (!registry.synced()) {
+        // Istio serves no xDS before its caches sync: the proxy keeps its config and retries
+        throw new RequestException(
+            io.grpc.Status.UNAVAILABLE.withDescription(
+                "istiod's registry is not synced yet (" + registry.source() + ")"));
+      }
       if (!request.hasNode() || request.getNode().getId().isEmpty()) {
         throw new RequestException(
             io.grpc.Status.INVALID_ARGUMENT.withDescription(

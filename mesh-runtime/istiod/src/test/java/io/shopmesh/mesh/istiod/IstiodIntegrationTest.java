@@ -316,6 +316,11 @@ class IstiodIntegrationTest {
   }
 
   private static List<Integer> weights(RouteConfiguration rc) {
+    return weightsOf(rc);
+  }
+
+  static List<Integer> weightsOf(RouteConfiguration rc) {
+    if (rc == null) return List.of();
     for (VirtualHost vh : rc.getVirtualHostsList()) {
       if (vh.getName().startsWith("product-service.")) {
         List<Integer> out = new ArrayList<>();

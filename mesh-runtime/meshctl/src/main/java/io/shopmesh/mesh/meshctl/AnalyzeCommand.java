@@ -3,6 +3,7 @@ package io.shopmesh.mesh.meshctl;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.analysis.Analyzers;
 import io.shopmesh.mesh.meshctl.local.MeshHome;
@@ -10,6 +11,7 @@ import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -78,7 +80,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
       throw new MeshctlException("-o must be log, json or yaml, not " + output);
     }
     List<Path> targets = paths.isEmpty() ? List.of(defaultManifests()) : paths;
-    List<Diagnostic> all = Analyzers.analyze(targets);
+    List<Diagnostic> all = new ArrayList<>(Analyzers.analyze(targets));
+    // a directory is a store, as istiod watches it: one object in two of its files is an error
+    for (Path t : targets) {
+      if (Files.isDirectory(t)) {
+        all.addAll(ConfigLoader.duplicates(new ConfigLoader().read(List.of(t), new ArrayList<>())));
+      }
+    }
     List<Diagnostic> shown = all.stream().filter(d -> atLeast(d.level(), show)).toList();
     switch (format) {
       case "json" -> out.println(mapper(false).writeValueAsString(records(shown)));

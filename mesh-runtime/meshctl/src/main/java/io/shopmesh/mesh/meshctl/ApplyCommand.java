@@ -39,6 +39,14 @@ public final class ApplyCommand implements Callable<Integer> {
           "istiod's HTTP address (default: the running local mesh's, e.g. http://127.0.0.1:15014).")
   String istiod;
 
+  @Option(
+      names = "--timeout",
+      defaultValue = "30",
+      paramLabel = "SECONDS",
+      description =
+          "Give up after this long; istiod applies nothing after the deadline (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
   @Mixin MeshOptions mesh;
 
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -54,8 +62,24 @@ public final class ApplyCommand implements Callable<Integer> {
               ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
               : read(Path.of(f));
       Http.Response r;
+      // istiod must be done (pushed) by the deadline or apply nothing; we wait a little longer
+      long deadline = System.currentTimeMillis() + timeoutSeconds * 1000L;
       try {
-        r = Http.post(base + "/apply", "application/yaml", yaml, Duration.ofSeconds(30));
+        r =
+            Http.post(
+                base + "/apply?deadline=" + deadline,
+                "application/yaml",
+                yaml,
+                Duration.ofSeconds(timeoutSeconds + 5L));
+      } catch (java.net.http.HttpTimeoutException e) {
+        System.err.println(
+            "error: istiod did not answer within "
+                + (timeoutSeconds + 5)
+                + " s; it applies nothing after the request's deadline, so "
+                + f
+                + " is not applied (check with ./meshctl status)");
+        rc = 1;
+        continue;
       } catch (IOException e) {
         throw new MeshctlException("cannot reach istiod at " + base + ": " + e.getMessage());
       }

@@ -44,8 +44,17 @@ public final class StatusCommand implements Callable<Integer> {
             + (st.readyAtMillis() > 0
                 ? ", ready in " + Views.seconds(st.readyAtMillis() - st.startedAtMillis())
                 : ""));
+    if (!s.istiodReady()) {
+      System.out.println(
+          "istiod: unreachable; proxies that have config keep serving it (their status says"
+              + " \"control plane unreachable\")");
+    }
     if (s.syncError() != null) {
       System.out.println("istiod: " + s.syncError());
+    }
+    if (!s.config().isEmpty()) {
+      System.out.println("config: not everything in " + st.configDir() + " is served as written:");
+      s.config().forEach(l -> System.out.println("  " + l));
     }
     System.out.println();
     System.out.print(Views.statusTable(st, s));

@@ -48,6 +48,23 @@ class AnalyzeCommandTest {
   }
 
   @Test
+  void aResourceInTwoFilesOfTheDirectoryIsAnErrorNamingBoth() throws IOException {
+    try (var s = Files.list(MANIFESTS)) {
+      for (Path p : s.filter(p -> p.toString().endsWith(".yaml")).toList()) {
+        Files.copy(p, dir.resolve(p.getFileName()));
+      }
+    }
+    Files.copy(
+        MANIFESTS.resolve("variants/product-virtualservice-50-50.yaml"), dir.resolve("zz.yaml"));
+    Run r = run(dir.toString());
+    assertThat(r.exit()).isEqualTo(AnalyzeCommand.ISSUES_FOUND);
+    assertThat(r.out())
+        .contains("Error [SM0004] (VirtualService default/product-vs")
+        .contains(dir.resolve("product-virtualservice.yaml") + ":1 and " + dir.resolve("zz.yaml"))
+        .doesNotContain("Exception");
+  }
+
+  @Test
   void brokenFilesGiveOneLineEachAndExit79() throws IOException {
     Files.writeString(
         dir.resolve("a-bad.yaml"),

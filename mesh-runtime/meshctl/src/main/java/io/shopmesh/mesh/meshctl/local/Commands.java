@@ -54,6 +54,11 @@ public final class Commands {
       return overrides == null ? dflt : overrides.getOrDefault(key, dflt);
     }
 
+    /** istiod's registry: the planned pods and their readiness ({@link RegistryWriter}). */
+    public Path registryFile() {
+      return stateDir.resolve("registry.json");
+    }
+
     public Path hostsFile() {
       return stateDir.resolve("hosts");
     }
@@ -115,6 +120,8 @@ public final class Commands {
 
   public ProcessSpec istiod() {
     List<String> argv = jvm("-Xmx256m");
+    // an OutOfMemoryError ends the process (the supervisor restarts it), it never limps on
+    argv.add("-XX:+ExitOnOutOfMemoryError");
     argv.addAll(
         List.of(
             "-cp",
@@ -127,7 +134,9 @@ public final class Commands {
             "--xds-port",
             Integer.toString(plan.xdsPort()),
             "--http-port",
-            Integer.toString(plan.istiodHttpPort())));
+            Integer.toString(plan.istiodHttpPort()),
+            "--registry-file",
+            layout.registryFile().toString()));
     return new ProcessSpec("istiod", "discovery", argv, Map.of(), layout.podDir("istiod"));
   }
 

@@ -15,7 +15,28 @@ public final class Probes {
 
   /** What we know about one pod right now. */
   public record PodHealth(
-      int running, int total, boolean proxyReady, boolean appListening, SyncStatus.Proxy sync) {
+      int running,
+      int total,
+      boolean proxyReady,
+      boolean appListening,
+      SyncStatus.Proxy sync,
+      ControlPlane controlPlane) {
+
+    public PodHealth(
+        int running, int total, boolean proxyReady, boolean appListening, SyncStatus.Proxy sync) {
+      this(running, total, proxyReady, appListening, sync, ControlPlane.UNKNOWN);
+    }
+
+    /**
+     * Ready and serving its last config while it has no connection to istiod: not the same as not
+     * ready, and not a reason to take it out of service.
+     */
+    public boolean servingWithoutControlPlane() {
+      return running == total
+          && appListening
+          && proxyReady
+          && (sync == null || controlPlane == ControlPlane.DISCONNECTED);
+    }
 
     public boolean ready(boolean hasProxy) {
       return running == total
@@ -24,7 +45,23 @@ public final class Probes {
     }
   }
 
-  public record Snapshot(boolean istiodReady, Map<String, PodHealth> pods, String syncError) {
+  /**
+   * The proxy's own view of its xDS connection: Envoy's {@code control_plane.connected_state} stat
+   * (1 connected, 0 not) on the admin port; UNKNOWN when the proxy does not report it.
+   */
+  public enum ControlPlane {
+    CONNECTED,
+    DISCONNECTED,
+    UNKNOWN
+  }
+
+  public record Snapshot(
+      boolean istiodReady, Map<String, PodHealth> pods, String syncError, List<String> config) {
+
+    public Snapshot(boolean istiodReady, Map<String, PodHealth> pods, String syncError) {
+      this(istiodReady, pods, syncError, List.of());
+    }
+
     public boolean allReady(MeshState state) {
       return istiodReady
           && state.pods().stream()
@@ -49,7 +86,9 @@ public final class Probes {
     boolean istiodReady = Http.probe(base + "/ready");
     Map<String, SyncStatus.Proxy> sync = Map.of();
     String syncError = null;
+    List<String> config = List.of();
     if (istiodReady) {
+      config = ConfigHealth.lastGood(base);
       try {
         Http.Response r = Http.get(base + "/debug/syncz", Duration.ofSeconds(3));
         if (r.ok()) {
@@ -79,7 +118,7 @@ public final class Probes {
       }
       Map<String, PodHealth> out = new LinkedHashMap<>();
       futures.forEach((k, f) -> out.put(k, f.join()));
-      return new Snapshot(istiodReady, out, syncError);
+      return new Snapshot(istiodReady, out, syncError, config);
     } finally {
       pool.shutdownNow();
     }
@@ -104,7 +143,33 @@ public final class Probes {
         break;
       }
     }
-    return new PodHealth(running, cs.size(), proxyReady, listening, sync);
+    ControlPlane cp = p.hasProxy() ? controlPlane(p.ip()) : ControlPlane.UNKNOWN;
+    return new PodHealth(running, cs.size(), proxyReady, listening, sync, cp);
+  }
+
+  /** Reads {@code control_plane.connected_state} from the proxy's admin {@code /stats}. */
+  static ControlPlane controlPlane(String ip) {
+    try {
+      Http.Response r = Http.get("http://" + ip + ":15000/stats", Duration.ofSeconds(2));
+      if (!r.ok()) {
+        return ControlPlane.UNKNOWN;
+      }
+      return parseControlPlane(r.body());
+    } catch (Exception e) {
+      return ControlPlane.UNKNOWN;
+    }
+  }
+
+  static ControlPlane parseControlPlane(String stats) {
+    for (String line : stats.split("\n")) {
+      String l = line.trim();
+      if (l.startsWith("control_plane.connected_state:")) {
+        return l.endsWith(" 1") || l.endsWith(":1")
+            ? ControlPlane.CONNECTED
+            : ControlPlane.DISCONNECTED;
+      }
+    }
+    return ControlPlane.UNKNOWN;
   }
 
   /** "80->10080" -> 10080, "8080" -> 8080; the gateway's published "8080->127.0.0.1:8080" -> 0. */

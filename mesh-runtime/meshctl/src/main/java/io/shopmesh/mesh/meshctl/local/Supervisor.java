@@ -17,7 +17,9 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -67,6 +69,7 @@ public final class Supervisor {
   private volatile long startedAtMillis;
   private volatile long readyAtMillis;
   private volatile Phase phase = Phase.STARTING;
+  private final RegistryWriter registry;
   private FileChannel lockChannel;
   private FileLock lock;
 
@@ -76,6 +79,9 @@ public final class Supervisor {
     this.commands = new Commands(plan, layout);
     this.store = store;
     this.out = out;
+    this.registry =
+        new RegistryWriter(
+            plan, layout.registryFile(), "meshctl up: the pods planned from " + layout.configDir());
   }
 
   /** Takes the state dir's lock for this supervisor's lifetime; false when another one holds it. */
@@ -114,6 +120,9 @@ public final class Supervisor {
    */
   public void start(long startedAt, Duration istiodTimeout) {
     this.startedAtMillis = startedAt;
+    // istiod's registry exists before istiod: it serves xDS only once it has read it
+    registry.write(Map.of());
+    scheduler.scheduleWithFixedDelay(this::updateRegistry, 200, 500, TimeUnit.MILLISECONDS);
     Managed istiod = new Managed(commands.istiod(), null);
     managed.add(istiod);
     launch(istiod);
@@ -216,6 +225,44 @@ public final class Supervisor {
       sleep(300);
     }
     return false;
+  }
+
+  /** A pod is ready when all its containers run, its app listens and its sidecar's inbound does. */
+  private void updateRegistry() {
+    try {
+      Map<String, Boolean> ready = new HashMap<>();
+      List<Managed> all;
+      synchronized (managed) {
+        all = new ArrayList<>(managed);
+      }
+      for (Pod pod : plan.pods()) {
+        if (pod.kind() == Kind.EXTERNAL) {
+          continue;
+        }
+        boolean ok = true;
+        int containers = 0;
+        for (Managed m : all) {
+          if (m.pod == pod) {
+            containers++;
+            Process p = m.process;
+            ok &= p != null && p.isAlive();
+          }
+        }
+        ok &= containers == pod.containers().size();
+        if (ok && pod.kind() == Kind.WORKLOAD) {
+          for (MeshPlan.PortMapping pm : pod.appPorts()) {
+            ok &= Http.listening(pod.ip(), pm.localPort());
+          }
+          ok &= Http.listening(pod.ip(), 15006);
+        } else if (ok) {
+          ok = Http.listening(pod.ip(), 15021);
+        }
+        ready.put(pod.name(), ok);
+      }
+      registry.write(ready);
+    } catch (RuntimeException e) {
+      out.println("meshctl: cannot update istiod's registry: " + e.getMessage());
+    }
   }
 
   public String failure() {

@@ -88,7 +88,13 @@ public final class Views {
     if (h.running() < h.total()) {
       return p.containers().stream().anyMatch(c -> c.exitCode() != null) ? "Error" : "Terminated";
     }
-    return h.ready(p.hasProxy()) ? "Running" : "NotReady";
+    if (h.ready(p.hasProxy())) {
+      return "Running";
+    }
+    // Envoy keeps serving its last config when istiod is gone: the pod is in service
+    return p.hasProxy() && h.servingWithoutControlPlane()
+        ? "Running (control plane unreachable)"
+        : "NotReady";
   }
 
   static String synced(PodState p, PodHealth h) {
@@ -103,7 +109,7 @@ public final class Views {
       return "-";
     }
     if (h == null || h.sync() == null) {
-      return "NOT CONNECTED";
+      return h != null && h.servingWithoutControlPlane() ? "LAST CONFIG" : "NOT CONNECTED";
     }
     return h.sync().type(type);
   }

@@ -41,6 +41,13 @@ class CommandsTest {
   }
 
   @Test
+  void istiodReadsThePlannedRegistryAndExitsOnOutOfMemory() {
+    ProcessSpec s = commands.istiod();
+    assertThat(flag(s.argv(), "--registry-file")).endsWith("registry.json");
+    assertThat(s.argv()).contains("-XX:+ExitOnOutOfMemoryError", "-Xmx256m");
+  }
+
+  @Test
   void everyJvmIsSmallAndWatched() {
     ProcessSpec s = commands.istiod();
     assertThat(s.argv())

@@ -1,0 +1,100 @@
+package io.shopmesh.mesh.meshctl.local;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
+import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
+import io.shopmesh.mesh.meshctl.local.MeshPlan.PortMapping;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * istiod's service registry, from the source of truth: the pods this mesh planned from the
+ * manifests, with their readiness, written as JSON for istiod's {@code --registry-file} (temp file
+ * and rename, so istiod never reads half a file). As Istio builds endpoints from ready
+ * EndpointSlice addresses, only ready pods become endpoints; a pod whose proxy merely lost istiod
+ * stays in the registry.
+ */
+public final class RegistryWriter {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  private final MeshPlan plan;
+  private final Path file;
+  private final String source;
+  private String last;
+
+  public RegistryWriter(MeshPlan plan, Path file, String source) {
+    this.plan = plan;
+    this.file = file;
+    this.source = source;
+  }
+
+  public Path file() {
+    return file;
+  }
+
+  /** Writes the registry when it differs from what was last written; true if it wrote. */
+  public synchronized boolean write(Map<String, Boolean> readyByPod) {
+    String text = json(plan, readyByPod, source);
+    if (text.equals(last)) {
+      return false;
+    }
+    try {
+      Files.createDirectories(file.getParent());
+      Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
+      Files.writeString(tmp, text);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      last = text;
+      return true;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write the registry " + file, e);
+    }
+  }
+
+  /** The registry file's text: every pod in the mesh (gateway and workloads), with readiness. */
+  public static String json(MeshPlan plan, Map<String, Boolean> readyByPod, String source) {
+    List<Map<String, Object>> pods = new ArrayList<>();
+    for (Pod p : plan.pods()) {
+      if (p.kind() == Kind.EXTERNAL) {
+        continue;
+      }
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("name", p.name());
+      m.put("namespace", p.namespace());
+      m.put("ip", p.ip());
+      m.put("workload", p.workload());
+      m.put("labels", new TreeMap<>(p.labels()));
+      List<Map<String, Object>> ports = new ArrayList<>();
+      List<PortMapping> pm =
+          p.kind() == Kind.GATEWAY ? p.containers().get(0).ports() : p.appPorts();
+      for (PortMapping port : pm) {
+        Map<String, Object> one = new LinkedHashMap<>();
+        one.put("containerPort", port.containerPort());
+        one.put("protocol", "TCP");
+        ports.add(one);
+      }
+      m.put("ports", ports);
+      m.put("sidecar", p.kind() == Kind.WORKLOAD);
+      m.put("ready", readyByPod.getOrDefault(p.name(), false));
+      pods.add(m);
+    }
+    Map<String, Object> root = new LinkedHashMap<>();
+    root.put("source", source);
+    root.put("pods", pods);
+    try {
+      return JSON.writeValueAsString(root) + "\n";
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
