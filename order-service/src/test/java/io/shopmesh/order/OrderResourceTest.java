@@ -85,6 +85,7 @@ class OrderResourceTest {
   void paymentFailureIsRecordedWithoutAnAppLevelRetry() {
     Stubs.product(wm, 3, "49.50", null);
     Stubs.chargeFails(wm, 503);
+    Stubs.noCharge(wm);
     var res = order("{\"productId\": 3, \"quantity\": 1, \"customer\": \"carol\"}");
     res.then()
         .statusCode(201)

@@ -7,10 +7,12 @@ import jakarta.ws.rs.POST;
 import jakarta.ws.rs.Path;
 import jakarta.ws.rs.PathParam;
 import jakarta.ws.rs.Produces;
+import jakarta.ws.rs.QueryParam;
 import jakarta.ws.rs.core.MediaType;
 import jakarta.ws.rs.core.Response;
 import java.math.BigDecimal;
 import java.net.URI;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.microprofile.openapi.annotations.Operation;
@@ -69,6 +71,19 @@ public class ChargeResource {
             Problem.of(d.errorStatus(), "Injected fault", "Fault injected " + when))
         .header("x-injected-fault", d.phase().name())
         .build();
+  }
+
+  /**
+   * Lists charges, like Stripe's list API ({"object":"list","data":[...]}); with idempotencyKey,
+   * the charge made for that key (none or one). A client whose charge answer was lost asks here
+   * whether it was charged, without risking a second charge.
+   */
+  @GET
+  @Operation(summary = "List charges; ?idempotencyKey=K gives the charge made for K (0 or 1)")
+  public Map<String, Object> list(@QueryParam("idempotencyKey") String key) {
+    List<Charge> data =
+        key == null ? List.copyOf(charges.all()) : charges.findByKey(key).stream().toList();
+    return Map.of("object", "list", "data", data);
   }
 
   @GET

@@ -68,6 +68,10 @@ public class ChargeService {
     return Optional.ofNullable(byId.get(id));
   }
 
+  public Optional<Charge> findByKey(String idempotencyKey) {
+    return Optional.ofNullable(byKey.get(idempotencyKey));
+  }
+
   public Collection<Charge> all() {
     return byId.values();
   }

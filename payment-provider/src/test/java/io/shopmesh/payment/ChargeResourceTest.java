@@ -173,6 +173,36 @@ class ChargeResourceTest {
   }
 
   @Test
+  void lookupByKeyFindsTheChargeWhoseAnswerWasLost() {
+    given()
+        .get("/v1/charges?idempotencyKey=order-lost")
+        .then()
+        .statusCode(200)
+        .body("object", equalTo("list"))
+        .body("data.size()", equalTo(0));
+    given()
+        .contentType(ContentType.JSON)
+        .body("{\"failNext\": 1, \"phase\": \"after\"}")
+        .post("/admin/faults")
+        .then()
+        .statusCode(200);
+    charge("order-lost").then().statusCode(503).header("x-injected-fault", "after");
+    charge("order-other").then().statusCode(201);
+
+    given()
+        .get("/v1/charges?idempotencyKey=order-lost")
+        .then()
+        .statusCode(200)
+        .body("data.size()", equalTo(1))
+        .body("data[0].idempotencyKey", equalTo("order-lost"))
+        .body("data[0].id", startsWith("ch_"));
+    // the look-up charges nothing and is not a replay
+    assertThat(count()).isEqualTo(2);
+    given().get("/admin/stats").then().body("replays", equalTo(0));
+    given().get("/v1/charges").then().statusCode(200).body("data.size()", equalTo(2));
+  }
+
+  @Test
   void latencyIsAdded() {
     given()
         .contentType(ContentType.JSON)

@@ -54,18 +54,39 @@ public class ShopOrder extends PanacheEntityBase {
   @Column(name = "failure_reason")
   public String failureReason;
 
+  /** The key the payment provider deduplicates on: one order, at most one charge. */
+  @Column(name = "idempotency_key", nullable = false, unique = true)
+  public String idempotencyKey;
+
+  /** When the last charge request was sent (or about to be). */
+  @Column(name = "payment_attempted_at")
+  public Instant paymentAttemptedAt;
+
+  /** When the reconciler should ask the provider about this order; null once settled. */
+  @Column(name = "next_check_at")
+  public Instant nextCheckAt;
+
   @Column(name = "created_at", nullable = false)
   public Instant createdAt;
 
   @Column(name = "updated_at", nullable = false)
   public Instant updatedAt;
 
-  /** The key the payment provider deduplicates on: one order, at most one charge. */
-  public String idempotencyKey() {
-    return "order-" + id;
+  public static String keyFor(String orderId) {
+    return "order-" + orderId;
   }
 
   public static List<ShopOrder> newestFirst() {
     return list("order by createdAt desc");
+  }
+
+  /** Ids of orders the reconciler has to look at by {@code now}, oldest check first. */
+  public static List<String> dueBy(Instant now, int max) {
+    return ShopOrder.<ShopOrder>find("nextCheckAt <= ?1 order by nextCheckAt", now)
+        .page(0, max)
+        .list()
+        .stream()
+        .map(o -> o.id)
+        .toList();
   }
 }

@@ -37,7 +37,7 @@ public record OrderView(
         o.currency,
         o.status,
         o.chargeId,
-        o.idempotencyKey(),
+        o.idempotencyKey,
         o.failureReason,
         o.createdAt,
         o.updatedAt);

@@ -1,9 +1,5 @@
 package io.shopmesh.order.service;
 
-import io.quarkus.narayana.jta.QuarkusTransaction;
-import io.shopmesh.order.client.ChargeRequest;
-import io.shopmesh.order.client.ChargeResponse;
-import io.shopmesh.order.client.PaymentClient;
 import io.shopmesh.order.client.ProductClient;
 import io.shopmesh.order.client.ProductInfo;
 import io.shopmesh.order.model.OrderStatus;
@@ -13,17 +9,16 @@ import jakarta.ws.rs.ProcessingException;
 import jakarta.ws.rs.WebApplicationException;
 import java.math.BigDecimal;
 import java.math.RoundingMode;
-import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
-import org.jboss.logging.Logger;
 
 /**
- * Places orders: price from product-service, then one charge at the payment API. Each database step
- * is its own short transaction, so no transaction stays open across a remote call.
+ * Places orders: price from product-service, the order recorded as PAYMENT_PENDING with its
+ * idempotency key (durably, before anything is charged), then one charge at the payment API, then
+ * the outcome recorded. A crash anywhere leaves a pending row that {@link PaymentReconciler}
+ * completes by asking the provider about the key.
  *
  * <p>There is deliberately no application-level retry: the mesh (payment-vs) already retries, and
  * retries at two layers multiply. The Idempotency-Key "order-&lt;id&gt;" makes the mesh's retries,
@@ -32,14 +27,14 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class OrderService {
 
-  private static final Logger LOG = Logger.getLogger(OrderService.class);
-
   private final ProductClient products;
-  private final PaymentClient payments;
+  private final Payments payments;
+  private final OrderStore store;
 
-  public OrderService(@RestClient ProductClient products, @RestClient PaymentClient payments) {
+  public OrderService(@RestClient ProductClient products, Payments payments, OrderStore store) {
     this.products = products;
     this.payments = payments;
+    this.store = store;
   }
 
   public ShopOrder place(OrderRequest req) {
@@ -49,48 +44,44 @@ public class OrderService {
       throw new OrderException(502, "Bad product answer", "product-service sent no price", null);
     }
     ShopOrder order =
-        QuarkusTransaction.requiringNew()
-            .call(
-                () -> {
-                  ShopOrder o = new ShopOrder();
-                  o.id = UUID.randomUUID().toString();
-                  o.productId = req.productId();
-                  o.productName = product.name();
-                  o.productVersion = product.version();
-                  o.quantity = req.quantity();
-                  o.customer = req.customer();
-                  o.unitPrice = unit.setScale(2, RoundingMode.HALF_UP);
-                  o.total =
-                      unit.multiply(BigDecimal.valueOf(req.quantity()))
-                          .setScale(2, RoundingMode.HALF_UP);
-                  o.currency = product.currency() == null ? "EUR" : product.currency();
-                  o.status = OrderStatus.CREATED;
-                  o.createdAt = Instant.now();
-                  o.updatedAt = o.createdAt;
-                  o.persist();
-                  return o;
-                });
+        store.insertIntent(
+            () -> {
+              ShopOrder o = new ShopOrder();
+              o.id = UUID.randomUUID().toString();
+              o.productId = req.productId();
+              o.productName = product.name();
+              o.productVersion = product.version();
+              o.quantity = req.quantity();
+              o.customer = req.customer();
+              o.unitPrice = unit.setScale(2, RoundingMode.HALF_UP);
+              o.total =
+                  unit.multiply(BigDecimal.valueOf(req.quantity()))
+                      .setScale(2, RoundingMode.HALF_UP);
+              o.currency = product.currency() == null ? "EUR" : product.currency();
+              return o;
+            });
     return pay(order);
   }
 
-  /** Charges a PAYMENT_FAILED order again, with the same idempotency key as the first try. */
+  /** Charges an unpaid order again, with the same idempotency key as the first try. */
   public Optional<ShopOrder> retryPayment(String id) {
-    Optional<ShopOrder> order = find(id);
-    if (order.isEmpty()) {
-      return order;
-    }
-    if (order.get().status == OrderStatus.PAID) {
+    Optional<ShopOrder> order = store.startAttempt(id);
+    if (order.isEmpty() || order.get().status == OrderStatus.PAID) {
       return order;
     }
     return Optional.of(pay(order.get()));
   }
 
   public Optional<ShopOrder> find(String id) {
-    return QuarkusTransaction.requiringNew().call(() -> ShopOrder.<ShopOrder>findByIdOptional(id));
+    return store.find(id);
   }
 
   public List<ShopOrder> all() {
-    return QuarkusTransaction.requiringNew().call(ShopOrder::newestFirst);
+    return store.all();
+  }
+
+  private ShopOrder pay(ShopOrder order) {
+    return store.record(order.id, payments.charge(order), false);
   }
 
   private ProductInfo fetchProduct(int productId) {
@@ -111,55 +102,8 @@ public class OrderService {
       throw new OrderException(
           503,
           "Product service unavailable",
-          "product-service unreachable: " + rootMessage(e),
+          "product-service unreachable: " + Payments.rootMessage(e),
           null);
     }
-  }
-
-  private ShopOrder pay(ShopOrder order) {
-    ChargeRequest charge =
-        new ChargeRequest(
-            order.total,
-            order.currency,
-            order.quantity + " x " + order.productName + " for " + order.customer,
-            Map.of("orderId", order.id));
-    OrderStatus status;
-    String chargeId = null;
-    String reason = null;
-    try {
-      ChargeResponse res = payments.charge(order.idempotencyKey(), charge);
-      status = OrderStatus.PAID;
-      chargeId = res.id();
-    } catch (WebApplicationException e) {
-      status = OrderStatus.PAYMENT_FAILED;
-      reason = "payment provider answered " + e.getResponse().getStatus();
-    } catch (ProcessingException e) {
-      status = OrderStatus.PAYMENT_FAILED;
-      reason = "payment provider unreachable: " + rootMessage(e);
-    }
-    if (reason != null) {
-      LOG.warnf("order %s: %s", order.id, reason);
-    }
-    OrderStatus finalStatus = status;
-    String finalCharge = chargeId;
-    String finalReason = reason;
-    return QuarkusTransaction.requiringNew()
-        .call(
-            () -> {
-              ShopOrder o = ShopOrder.findById(order.id);
-              o.status = finalStatus;
-              o.chargeId = finalCharge;
-              o.failureReason = finalReason;
-              o.updatedAt = Instant.now();
-              return o;
-            });
-  }
-
-  private static String rootMessage(Throwable e) {
-    Throwable t = e;
-    while (t.getCause() != null && t.getCause() != t) {
-      t = t.getCause();
-    }
-    return t.getClass().getSimpleName() + (t.getMessage() == null ? "" : ": " + t.getMessage());
   }
 }
