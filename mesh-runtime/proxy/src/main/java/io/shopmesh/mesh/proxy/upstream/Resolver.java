@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,7 +63,7 @@ public final class Resolver implements AutoCloseable {
   // Resolver thread only.
   private final PriorityQueue<Entry> due =
       new PriorityQueue<>((a, b) -> Long.compare(a.dueNanos, b.dueNanos));
-  private int inFlight;
+  private volatile int inFlight;
   private double tokens;
   private long tokensAt = System.nanoTime();
   private int nextClient;
@@ -280,7 +281,16 @@ public final class Resolver implements AutoCloseable {
       tokens--;
       resolveTotal.incrementAndGet();
       DnsClient c = clients.get(nextClient % clients.size());
-      c.resolveA(e.name).onComplete(ar -> thread.execute(() -> done(e, ar)));
+      c.resolveA(e.name).onComplete(ar -> afterLookup(e, ar));
+    }
+  }
+
+  /** On a Vert.x event loop: hand the answer to the resolver thread, never work here. */
+  private void afterLookup(Entry e, AsyncResult<List<String>> ar) {
+    try {
+      thread.execute(() -> done(e, ar));
+    } catch (RejectedExecutionException closed) {
+      // the proxy is shutting down
     }
   }
 

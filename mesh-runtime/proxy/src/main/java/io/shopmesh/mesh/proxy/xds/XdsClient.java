@@ -296,6 +296,7 @@ public final class XdsClient implements AutoCloseable {
       return;
     }
     ts.lastNonce = r.getNonce();
+    long t0 = System.nanoTime();
     Set<String> edsBefore = state.edsNames();
     Set<String> rdsBefore = state.rdsNames();
     try {
@@ -324,6 +325,11 @@ public final class XdsClient implements AutoCloseable {
     ts.acked = true;
     send(type);
     lastAck = Instant.now();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    LOG.log(
+        ms >= 1_000 ? Level.INFO : Level.FINE,
+        "{0} version {1}: {2} resources applied and ACKed in {3} ms",
+        new Object[] {SHORT.get(type), r.getVersionInfo(), r.getResourcesCount(), ms});
     // Follow-up subscriptions, as Envoy: clusters drive EDS names, listeners drive RDS names.
     if (type.equals(CDS)) {
       Set<String> eds = state.edsNames();
