@@ -114,6 +114,7 @@ public final class AdminServer {
         .put("connected", cp.connected())
         .put("state", cp.state())
         .put("state_since", time(cp.since()))
+        .put("stream_started_time", time(cp.streamStarted()))
         .put("last_ack_time", time(cp.lastAck()))
         .put("reconnect_attempts", cp.reconnectAttempts())
         .put("reconnects_total", cp.reconnects())

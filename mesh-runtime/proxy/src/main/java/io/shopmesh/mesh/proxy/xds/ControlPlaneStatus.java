@@ -11,6 +11,7 @@ import java.util.Map;
  * @param state CONNECTED (istiod answered on the current stream), CONNECTING (stream opened, no
  *     answer yet) or DISCONNECTED (waiting to retry)
  * @param since when {@code state} was entered
+ * @param streamStarted when the current (or last) stream was opened
  * @param lastAck when the last ACK was sent (any type)
  * @param reconnectAttempts streams opened since the last one istiod answered on
  * @param reconnects streams opened after the first one, in the process lifetime
@@ -23,6 +24,7 @@ public record ControlPlaneStatus(
     String address,
     String state,
     Instant since,
+    Instant streamStarted,
     Instant lastAck,
     int reconnectAttempts,
     long reconnects,

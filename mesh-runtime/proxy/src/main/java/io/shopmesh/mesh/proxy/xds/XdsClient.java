@@ -100,6 +100,7 @@ public final class XdsClient implements AutoCloseable {
   private String lastError;
   private Instant lastErrorTime;
   private Instant lastAck;
+  private Instant streamStarted;
   private String connState = ControlPlaneStatus.DISCONNECTED;
   private Instant connSince = Instant.now();
   private volatile ControlPlaneStatus status;
@@ -161,6 +162,7 @@ public final class XdsClient implements AutoCloseable {
             target,
             connState,
             connSince,
+            streamStarted,
             lastAck,
             attemptsSinceAnswer,
             Math.max(0, streamsOpened - 1),
@@ -213,6 +215,7 @@ public final class XdsClient implements AutoCloseable {
     current = responses;
     streamsOpened++;
     attemptsSinceAnswer++;
+    streamStarted = Instant.now();
     setState(ControlPlaneStatus.CONNECTING);
     publish();
     requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(responses);
