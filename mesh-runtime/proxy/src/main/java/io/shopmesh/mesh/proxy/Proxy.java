@@ -51,7 +51,7 @@ public final class Proxy implements AutoCloseable {
   private final HttpProxy http;
   private final AdminServer admin;
   private volatile boolean ready;
-  private XdsClient xds;
+  private volatile XdsClient xds;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
 
   /** Router role: listener name -> (server, current binding). */
@@ -72,10 +72,24 @@ public final class Proxy implements AutoCloseable {
                 .setBlockedThreadCheckInterval(10)
                 .setBlockedThreadCheckIntervalUnit(TimeUnit.SECONDS));
     this.accessLog = new AccessLog(opts.accessLog);
-    this.clusters = new ClusterManager(opts.certsRoot, new Resolver(opts.hostsFile));
+    this.clusters =
+        new ClusterManager(
+            opts.certsRoot,
+            new Resolver(
+                vertx,
+                opts.hostsFile,
+                opts.dnsResolvers,
+                opts.dnsMaxInFlight,
+                opts.dnsMaxQueriesPerSecond));
     this.state = new XdsState(clusters);
     this.http = new HttpProxy(vertx, state, node, metrics, accessLog);
-    this.admin = new AdminServer(new ConfigDumper(state, node), clusters, metrics, () -> ready);
+    this.admin =
+        new AdminServer(
+            new ConfigDumper(state, node),
+            clusters,
+            metrics,
+            () -> ready,
+            () -> xds == null ? null : xds.controlPlane());
     if (opts.role == ProxyOptions.Role.ROUTER) {
       state.onListeners(this::reconcileRouterListeners);
     }
@@ -99,6 +113,11 @@ public final class Proxy implements AutoCloseable {
 
   public boolean isReady() {
     return ready;
+  }
+
+  /** The xDS client, or null when config is fed directly. */
+  public XdsClient xds() {
+    return xds;
   }
 
   public void markReady() {
@@ -136,7 +155,18 @@ public final class Proxy implements AutoCloseable {
     }
     clusters.startDnsRefresh();
     if (connectXds) {
-      xds = new XdsClient(opts.istiod, node.node(), state, () -> ready = true);
+      xds =
+          new XdsClient(
+              opts.istiod,
+              node.node(),
+              state,
+              () -> ready = true,
+              new XdsClient.Settings(
+                  opts.xdsBackoffBaseMs,
+                  opts.xdsBackoffMaxMs,
+                  opts.xdsKeepaliveTimeMs,
+                  opts.xdsKeepaliveTimeoutMs,
+                  opts.xdsMaxMessageBytes));
       xds.start();
     }
   }

@@ -59,8 +59,28 @@ public final class ProxyMain implements Callable<Integer> {
   @Option(names = "--interception", defaultValue = "${env:ISTIO_META_INTERCEPTION_MODE:-none}")
   String interception;
 
-  @Option(names = "--hosts-file", defaultValue = "${env:HOSTS_FILE}")
+  @Option(names = "--hosts-file", defaultValue = "${env:HOSTS_FILE:-/etc/hosts}")
   Path hostsFile;
+
+  @Option(
+      names = "--dns-resolvers",
+      defaultValue = "${env:DNS_RESOLVERS:-system}",
+      description = "system (resolv.conf), none (hosts file only) or IP[:PORT][,..]")
+  String dnsResolvers;
+
+  @Option(names = "--xds-backoff-base-ms", defaultValue = "${env:XDS_BACKOFF_BASE_MS:-500}")
+  long xdsBackoffBaseMs;
+
+  @Option(names = "--xds-backoff-max-ms", defaultValue = "${env:XDS_BACKOFF_MAX_MS:-1000}")
+  long xdsBackoffMaxMs;
+
+  @Option(names = "--xds-keepalive-time-ms", defaultValue = "${env:XDS_KEEPALIVE_TIME_MS:-15000}")
+  long xdsKeepaliveTimeMs;
+
+  @Option(
+      names = "--xds-keepalive-timeout-ms",
+      defaultValue = "${env:XDS_KEEPALIVE_TIMEOUT_MS:-5000}")
+  long xdsKeepaliveTimeoutMs;
 
   @Option(names = "--certs-root", defaultValue = "${env:CERTS_ROOT}")
   Path certsRoot;
@@ -129,6 +149,11 @@ public final class ProxyMain implements Callable<Integer> {
     o.localPortOffset = localPortOffset;
     o.interceptionNone = !"redirect".equalsIgnoreCase(interception);
     o.hostsFile = hostsFile;
+    o.dnsResolvers = dnsResolvers;
+    o.xdsBackoffBaseMs = xdsBackoffBaseMs;
+    o.xdsBackoffMaxMs = xdsBackoffMaxMs;
+    o.xdsKeepaliveTimeMs = xdsKeepaliveTimeMs;
+    o.xdsKeepaliveTimeoutMs = xdsKeepaliveTimeoutMs;
     o.certsRoot = certsRoot;
     for (Map.Entry<String, String> e : parseMap(listenerBind).entrySet()) {
       o.listenerBind.put(Integer.parseInt(e.getKey()), e.getValue());

@@ -27,7 +27,35 @@ public final class ProxyOptions {
   /** NONE: apps send proxy-form requests to 15001 and peers are dialled at :15006. */
   public boolean interceptionNone = true;
 
+  /** Read for local names before DNS (null: none). ProxyMain defaults it to /etc/hosts. */
   public Path hostsFile;
+
+  /** DNS servers: {@code system} (resolv.conf), {@code none} (hosts file only), or IP[:PORT],... */
+  public String dnsResolvers = "system";
+
+  /** Bounds on DNS work, whatever the config asks: outstanding queries and queries per second. */
+  public int dnsMaxInFlight = 32;
+
+  public int dnsMaxQueriesPerSecond = 100;
+
+  /**
+   * ADS reconnect backoff (Envoy: 500 ms base, 30 s max). The 1 s cap bounds the time from istiod's
+   * return to reconnection; raise it for large fleets, where reconnect storms matter more.
+   */
+  public long xdsBackoffBaseMs = 500;
+
+  public long xdsBackoffMaxMs = 1_000;
+
+  /** HTTP/2 keepalive on the ADS channel (istiod permits pings every 10 s at most). */
+  public long xdsKeepaliveTimeMs = 15_000;
+
+  public long xdsKeepaliveTimeoutMs = 5_000;
+
+  /**
+   * Largest xDS response accepted (a larger one ends the stream; the last config keeps serving).
+   */
+  public int xdsMaxMessageBytes = 64 << 20;
+
   public Path certsRoot;
   public Map<Integer, String> listenerBind = new LinkedHashMap<>();
   public String accessLog = "-";

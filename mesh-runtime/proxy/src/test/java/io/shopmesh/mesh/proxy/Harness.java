@@ -39,6 +39,8 @@ public final class Harness implements AutoCloseable {
     o.readyPort = 0;
     o.statsPort = 0;
     o.accessLog = "off";
+    // tests never ask the machine's resolver: names come from a temp hosts file
+    o.dnsResolvers = "none";
     return o;
   }
 

@@ -15,6 +15,7 @@ import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
+import io.vertx.core.json.JsonObject;
 import java.net.InetSocketAddress;
 import java.net.http.HttpResponse;
 import java.util.Map;
@@ -198,5 +199,93 @@ class XdsClientTest {
     DiscoveryRequest again = next(XdsClient.CDS);
     assertThat(again.getVersionInfo()).isEqualTo("v1");
     assertThat(again.getNode().getId()).startsWith("sidecar~");
+  }
+
+  JsonObject controlPlane() throws Exception {
+    return new JsonObject(
+            Harness.get(
+                    Harness.direct(), "http://127.0.0.1:" + proxy.port("admin") + "/server_info")
+                .body())
+        .getJsonObject("control_plane");
+  }
+
+  @Test
+  void reportsTheControlPlaneAndResumesWithItsVersionsAfterAnOutage() throws Exception {
+    next(XdsClient.CDS);
+    next(XdsClient.LDS);
+    push(XdsClient.CDS, "c1", edsCluster(V1, HOST, "product-service"), passthrough());
+    next(XdsClient.CDS);
+    next(XdsClient.EDS);
+    push(XdsClient.EDS, "e1", cla(V1, false, null, app.hostPort()));
+    next(XdsClient.EDS);
+    push(
+        XdsClient.LDS,
+        "l1",
+        listener("0.0.0.0_8080", "0.0.0.0", 8080, hcmRds("8080", "outbound_0.0.0.0_8080")));
+    next(XdsClient.LDS);
+    next(XdsClient.RDS);
+    push(XdsClient.RDS, "r1", routes("ok"));
+    next(XdsClient.RDS);
+    JsonObject cp = controlPlane();
+    assertThat(cp.getBoolean("connected")).isTrue();
+    assertThat(cp.getString("state")).isEqualTo("CONNECTED");
+    assertThat(cp.getString("last_ack_time")).isNotNull();
+    assertThat(cp.getInteger("reconnect_attempts")).isZero();
+    assertThat(cp.getJsonObject("versions").getString("RDS")).isEqualTo("r1");
+    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode())
+        .isEqualTo(200);
+
+    // istiod goes away: still ready and serving, and the admin port says it is not connected.
+    int port = server.getPort();
+    server.shutdownNow();
+    server.awaitTermination(5, TimeUnit.SECONDS);
+    IstiodIntegrationTest.await(
+        () -> !proxy.xds().controlPlane().connected(), "the proxy to notice istiod is gone");
+    String ready = "http://127.0.0.1:" + proxy.port("ready") + "/healthz/ready";
+    assertThat(Harness.get(Harness.direct(), ready).statusCode()).isEqualTo(200);
+    assertThat(Harness.get(Harness.viaProxy(proxy), "http://product-service:8080/").statusCode())
+        .isEqualTo(200);
+    Thread.sleep(2_500);
+    cp = controlPlane();
+    assertThat(cp.getBoolean("connected")).isFalse();
+    assertThat(cp.getString("state")).isIn("DISCONNECTED", "CONNECTING");
+    assertThat(cp.getString("last_error")).contains("UNAVAILABLE");
+    // jittered backoff capped at 1 s: a few attempts in 2.5 s, not a tight loop
+    assertThat(cp.getInteger("reconnect_attempts")).isBetween(2, 100);
+
+    // istiod is back: a new stream within the 1 s cap, announcing every version and name it holds.
+    requests.clear();
+    long t0 = System.nanoTime();
+    server = startServer(port);
+    DiscoveryRequest cds = next(XdsClient.CDS);
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    System.out.printf("ADS server back: first request after %d ms%n", ms);
+    assertThat(ms).isLessThan(1_500);
+    assertThat(cds.getVersionInfo()).isEqualTo("c1");
+    assertThat(cds.getResponseNonce()).isEmpty();
+    DiscoveryRequest lds = next(XdsClient.LDS);
+    assertThat(lds.getVersionInfo()).isEqualTo("l1");
+    DiscoveryRequest eds = next(XdsClient.EDS);
+    assertThat(eds.getVersionInfo()).isEqualTo("e1");
+    assertThat(eds.getResourceNamesList()).containsExactly(V1);
+    DiscoveryRequest rds = next(XdsClient.RDS);
+    assertThat(rds.getVersionInfo()).isEqualTo("r1");
+    assertThat(rds.getResourceNamesList()).containsExactly("8080");
+
+    // and converges to what istiod now serves
+    RouteConfiguration moved =
+        routeConfig(
+            "8080",
+            serviceVhost(
+                "product-service",
+                8080,
+                route("r", prefix("/"), toCluster("PassthroughCluster", 5000).build())));
+    String n = push(XdsClient.RDS, "r2", moved);
+    DiscoveryRequest ack = next(XdsClient.RDS);
+    assertThat(ack.getResponseNonce()).isEqualTo(n);
+    assertThat(ack.getVersionInfo()).isEqualTo("r2");
+    assertThat(proxy.xds().controlPlane().connected()).isTrue();
+    assertThat(controlPlane().getInteger("reconnects_total")).isGreaterThan(0);
+    assertThat(proxy.state().routes().get("8080").version()).isEqualTo("r2");
   }
 }

@@ -3,13 +3,17 @@ package io.shopmesh.mesh.proxy.admin;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Host;
+import io.shopmesh.mesh.proxy.upstream.Resolver;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.proxy.xds.ControlPlaneStatus;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Instant;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /** The admin endpoints (15000), readiness (15021) and Prometheus (15090). */
 public final class AdminServer {
@@ -17,13 +21,28 @@ public final class AdminServer {
   private final ClusterManager clusters;
   private final IstioMetrics metrics;
   private final BooleanSupplier ready;
+  private final Supplier<ControlPlaneStatus> controlPlane;
 
   public AdminServer(
       ConfigDumper dumper, ClusterManager clusters, IstioMetrics metrics, BooleanSupplier ready) {
+    this(dumper, clusters, metrics, ready, () -> null);
+  }
+
+  /**
+   * @param controlPlane the xDS stream's state (null supplier value: no xDS client, config is fed
+   *     directly)
+   */
+  public AdminServer(
+      ConfigDumper dumper,
+      ClusterManager clusters,
+      IstioMetrics metrics,
+      BooleanSupplier ready,
+      Supplier<ControlPlaneStatus> controlPlane) {
     this.dumper = dumper;
     this.clusters = clusters;
     this.metrics = metrics;
     this.ready = ready;
+    this.controlPlane = controlPlane;
   }
 
   public void admin(HttpServerRequest req) {
@@ -43,17 +62,9 @@ public final class AdminServer {
         }
       }
       case "/stats" -> reply(req, 200, "text/plain", statsText());
-      case "/stats/prometheus" ->
-          reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
+      case "/stats/prometheus" -> reply(req, 200, "text/plain; version=0.0.4", prometheusText());
       case "/ready" -> readyReply(req);
-      case "/server_info" ->
-          reply(
-              req,
-              200,
-              "application/json",
-              new JsonObject()
-                  .put("state", ready.getAsBoolean() ? "LIVE" : "INITIALIZING")
-                  .encode());
+      case "/server_info" -> reply(req, 200, "application/json", serverInfo().encodePrettily());
       default ->
           reply(
               req,
@@ -74,10 +85,59 @@ public final class AdminServer {
 
   public void prometheus(HttpServerRequest req) {
     if (req.path().equals("/stats/prometheus")) {
-      reply(req, 200, "text/plain; version=0.0.4", metrics.prometheus());
+      reply(req, 200, "text/plain; version=0.0.4", prometheusText());
     } else {
       reply(req, 404, "text/plain", "");
     }
+  }
+
+  /**
+   * Envoy's /server_info state, plus {@code control_plane}: whether istiod is connected. Readiness
+   * does not depend on it (a proxy that lost istiod keeps serving its last config).
+   */
+  JsonObject serverInfo() {
+    JsonObject out = new JsonObject().put("state", ready.getAsBoolean() ? "LIVE" : "INITIALIZING");
+    ControlPlaneStatus cp = controlPlane.get();
+    if (cp != null) {
+      out.put("control_plane", controlPlaneJson(cp));
+    }
+    return out;
+  }
+
+  static JsonObject controlPlaneJson(ControlPlaneStatus cp) {
+    JsonObject versions = new JsonObject();
+    cp.versions().forEach(versions::put);
+    JsonObject nacks = new JsonObject();
+    cp.nacks().forEach(nacks::put);
+    return new JsonObject()
+        .put("address", cp.address())
+        .put("connected", cp.connected())
+        .put("state", cp.state())
+        .put("state_since", time(cp.since()))
+        .put("stream_started_time", time(cp.streamStarted()))
+        .put("last_ack_time", time(cp.lastAck()))
+        .put("reconnect_attempts", cp.reconnectAttempts())
+        .put("reconnects_total", cp.reconnects())
+        .put("last_error", cp.lastError())
+        .put("last_error_time", time(cp.lastErrorTime()))
+        .put("versions", versions)
+        .put("nacks", nacks);
+  }
+
+  private static String time(Instant t) {
+    return t == null ? null : t.toString();
+  }
+
+  private String prometheusText() {
+    StringBuilder sb = new StringBuilder(metrics.prometheus());
+    ControlPlaneStatus cp = controlPlane.get();
+    if (cp != null) {
+      sb.append("# TYPE envoy_control_plane_connected_state gauge\n")
+          .append("envoy_control_plane_connected_state ")
+          .append(cp.connected() ? 1 : 0)
+          .append('\n');
+    }
+    return sb.toString();
   }
 
   private void readyReply(HttpServerRequest req) {
@@ -212,6 +272,18 @@ public final class AdminServer {
       long healthy = c.hosts.stream().filter(Host::healthy).count();
       sb.append(p).append("membership_healthy: ").append(healthy).append('\n');
     }
+    ControlPlaneStatus cp = controlPlane.get();
+    if (cp != null) {
+      sb.append("control_plane.connected_state: ").append(cp.connected() ? 1 : 0).append('\n');
+      sb.append("control_plane.reconnect_attempts: ").append(cp.reconnectAttempts()).append('\n');
+      sb.append("control_plane.reconnects_total: ").append(cp.reconnects()).append('\n');
+    }
+    Resolver r = clusters.resolver();
+    sb.append("dns.cares.pending_resolutions: ").append(r.pending()).append('\n');
+    sb.append("dns.cares.resolve_total: ").append(r.resolveTotal.get()).append('\n');
+    sb.append("dns.cares.not_found: ").append(r.notFound.get()).append('\n');
+    sb.append("dns.cares.get_addr_failure: ").append(r.failures.get()).append('\n');
+    sb.append("dns.tracked_names: ").append(r.trackedNames()).append('\n');
     metrics
         .requestCounts()
         .forEach(

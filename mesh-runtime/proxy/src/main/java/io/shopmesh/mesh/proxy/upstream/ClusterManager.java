@@ -8,12 +8,20 @@ import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.shopmesh.mesh.proxy.router.RouteTable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /** The live clusters, rebuilt from CDS and fed endpoints by EDS (or inline load assignments). */
 public final class ClusterManager {
@@ -21,9 +29,13 @@ public final class ClusterManager {
   private final Path certsRoot;
   private final Resolver resolver;
 
+  /** DNS name -> the STRICT_DNS / LOGICAL_DNS clusters whose endpoints name it. */
+  private Map<String, Set<String>> dnsUsers = Map.of();
+
   public ClusterManager(Path certsRoot, Resolver resolver) {
     this.certsRoot = certsRoot;
     this.resolver = resolver;
+    resolver.onChange(this::dnsChanged);
   }
 
   public UpstreamCluster get(String name) {
@@ -53,7 +65,8 @@ public final class ClusterManager {
   /**
    * Applies a compiled CDS state of the world; EDS clusters keep their endpoints until EDS says.
    */
-  public void apply(Map<String, UpstreamCluster> next, Map<String, ClusterLoadAssignment> eds) {
+  public synchronized void apply(
+      Map<String, UpstreamCluster> next, Map<String, ClusterLoadAssignment> eds) {
     for (UpstreamCluster u : next.values()) {
       UpstreamCluster old = clusters.get(u.name);
       if (old == u) {
@@ -83,59 +96,88 @@ public final class ClusterManager {
         }
       }
     }
+    trackDnsNames();
   }
 
-  private static final java.util.concurrent.ScheduledExecutorService JANITOR =
-      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+  private static boolean isDns(UpstreamCluster u) {
+    return u.type == Cluster.DiscoveryType.STRICT_DNS
+        || u.type == Cluster.DiscoveryType.LOGICAL_DNS;
+  }
+
+  /** Tells the resolver which names the DNS clusters need, at their dns_refresh_rate. */
+  private void trackDnsNames() {
+    Map<String, Set<String>> users = new HashMap<>();
+    Map<String, Long> refresh = new HashMap<>();
+    for (UpstreamCluster u : clusters.values()) {
+      if (!isDns(u) || !u.proto.hasLoadAssignment()) {
+        continue;
+      }
+      long rate =
+          u.proto.hasDnsRefreshRate()
+              ? Math.max(1, RouteTable.millis(u.proto.getDnsRefreshRate()))
+              : Resolver.DEFAULT_REFRESH_MS;
+      for (LocalityLbEndpoints l : u.proto.getLoadAssignment().getEndpointsList()) {
+        for (LbEndpoint e : l.getLbEndpointsList()) {
+          String name = e.getEndpoint().getAddress().getSocketAddress().getAddress();
+          users.computeIfAbsent(name.toLowerCase(Locale.ROOT), k -> new HashSet<>()).add(u.name);
+          refresh.merge(name, rate, Math::min);
+        }
+      }
+    }
+    dnsUsers = users;
+    resolver.track(refresh);
+  }
+
+  /** The resolver's answer for a name changed (null: the hosts file changed): rebuild hosts. */
+  private synchronized void dnsChanged(String name) {
+    if (name == null) {
+      for (UpstreamCluster u : clusters.values()) {
+        if (isDns(u) && u.proto.hasLoadAssignment()) {
+          setEndpoints(u, u.proto.getLoadAssignment(), u);
+        }
+      }
+      return;
+    }
+    for (String c : dnsUsers.getOrDefault(name, Set.of())) {
+      UpstreamCluster u = clusters.get(c);
+      if (u != null && isDns(u) && u.proto.hasLoadAssignment()) {
+        setEndpoints(u, u.proto.getLoadAssignment(), u);
+      }
+    }
+  }
+
+  private static final ScheduledExecutorService JANITOR =
+      Executors.newSingleThreadScheduledExecutor(
           r -> {
             Thread t = new Thread(r, "cluster-janitor");
             t.setDaemon(true);
             return t;
           });
 
-  /** Requests in flight on a replaced cluster finish first (Envoy drains too). */
+  /**
+   * Requests in flight on a replaced cluster finish first (Envoy drains too). A cluster that never
+   * carried a request is let go at once, so a huge CDS update does not keep the old one for 60 s.
+   */
   private static void closeLater(UpstreamCluster c) {
-    JANITOR.schedule(c::close, 60, java.util.concurrent.TimeUnit.SECONDS);
-  }
-
-  /** Re-resolves the DNS clusters (Envoy's dns_refresh_rate, 5 s by default). */
-  public void refreshDns() {
-    for (UpstreamCluster u : clusters.values()) {
-      if ((u.type == Cluster.DiscoveryType.STRICT_DNS
-              || u.type == Cluster.DiscoveryType.LOGICAL_DNS)
-          && u.proto.hasLoadAssignment()) {
-        setEndpoints(u, u.proto.getLoadAssignment(), u);
-      }
+    if (c.rqTotal.get() == 0 && c.activeRequests.get() == 0) {
+      c.close();
+      return;
     }
+    JANITOR.schedule(c::close, 60, TimeUnit.SECONDS);
   }
 
-  /** Starts the periodic DNS refresh. */
+  /** Starts the resolver's refresh loop (Envoy's dns_refresh_rate per cluster). */
   public void startDnsRefresh() {
-    dnsRefresh =
-        JANITOR.scheduleWithFixedDelay(
-            () -> {
-              try {
-                refreshDns();
-              } catch (RuntimeException e) {
-                // keep the previous endpoints
-              }
-            },
-            5,
-            5,
-            java.util.concurrent.TimeUnit.SECONDS);
+    resolver.start();
   }
-
-  private java.util.concurrent.ScheduledFuture<?> dnsRefresh;
 
   public void close() {
-    if (dnsRefresh != null) {
-      dnsRefresh.cancel(false);
-    }
+    resolver.close();
     clusters.values().forEach(UpstreamCluster::close);
   }
 
   /** Applies EDS assignments to the EDS clusters that use them. */
-  public void applyEndpoints(Map<String, ClusterLoadAssignment> eds) {
+  public synchronized void applyEndpoints(Map<String, ClusterLoadAssignment> eds) {
     for (UpstreamCluster u : clusters.values()) {
       if (u.type != Cluster.DiscoveryType.EDS) {
         continue;
@@ -156,44 +198,52 @@ public final class ClusterManager {
         keep.put(h.key(), h);
       }
     }
-    boolean dns =
-        u.type == Cluster.DiscoveryType.STRICT_DNS || u.type == Cluster.DiscoveryType.LOGICAL_DNS;
+    boolean dns = isDns(u);
+    boolean logical = u.type == Cluster.DiscoveryType.LOGICAL_DNS;
     List<Host> hosts = new ArrayList<>();
     for (LocalityLbEndpoints l : cla.getEndpointsList()) {
       for (LbEndpoint e : l.getLbEndpointsList()) {
         SocketAddress sa = e.getEndpoint().getAddress().getSocketAddress();
-        String addr = sa.getAddress();
-        String hostname = null;
-        if (dns) {
-          hostname = addr;
-          String ip = resolver.resolve(addr);
-          if (ip == null) {
-            continue;
-          }
-          addr = ip;
+        if (!dns) {
+          addHost(hosts, keep, e, sa.getAddress(), sa.getPortValue(), null);
+          continue;
         }
-        boolean sidecar =
-            "istio".equals(metaString(e, "envoy.transport_socket_match", "tlsMode"))
-                || "istio".equals(metaString(e, "istio", "tlsMode"));
-        String workload = metaString(e, "istio", "workload");
-        String key = addr + ":" + sa.getPortValue();
-        Host h = keep.get(key);
-        if (h == null
-            || h.sidecar != sidecar
-            || !h.workloadMeta.equals(workload == null ? "" : workload)) {
-          h = new Host(addr, sa.getPortValue(), sidecar, workload, hostname);
+        // Only what the resolver already knows: an unresolved name has no host yet (503 UH).
+        List<String> ips = resolver.addresses(sa.getAddress());
+        if (ips == null || ips.isEmpty()) {
+          continue;
         }
-        h.edsHealthy =
-            e.getHealthStatus() == HealthStatus.HEALTHY
-                || e.getHealthStatus() == HealthStatus.UNKNOWN;
-        h.weight = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
-        hosts.add(h);
-        if (u.type == Cluster.DiscoveryType.LOGICAL_DNS) {
+        for (String ip : logical ? ips.subList(0, 1) : ips) {
+          addHost(hosts, keep, e, ip, sa.getPortValue(), sa.getAddress());
+        }
+        if (logical) {
           break;
         }
       }
+      if (logical && !hosts.isEmpty()) {
+        break;
+      }
     }
     u.hosts = List.copyOf(hosts);
+  }
+
+  private static void addHost(
+      List<Host> hosts, Map<String, Host> keep, LbEndpoint e, String addr, int port, String name) {
+    boolean sidecar =
+        "istio".equals(metaString(e, "envoy.transport_socket_match", "tlsMode"))
+            || "istio".equals(metaString(e, "istio", "tlsMode"));
+    String workload = metaString(e, "istio", "workload");
+    Host h = keep.get(addr + ":" + port);
+    if (h == null
+        || h.sidecar != sidecar
+        || !h.workloadMeta.equals(workload == null ? "" : workload)
+        || !Objects.equals(h.hostname, name)) {
+      h = new Host(addr, port, sidecar, workload, name);
+    }
+    h.edsHealthy =
+        e.getHealthStatus() == HealthStatus.HEALTHY || e.getHealthStatus() == HealthStatus.UNKNOWN;
+    h.weight = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
+    hosts.add(h);
   }
 
   private static String metaString(LbEndpoint e, String filter, String key) {

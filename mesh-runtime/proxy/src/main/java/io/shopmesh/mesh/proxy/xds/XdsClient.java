@@ -2,6 +2,7 @@ package io.shopmesh.mesh.proxy.xds;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.protobuf.Message;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -14,11 +15,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -30,7 +33,11 @@ import java.util.logging.Logger;
 /**
  * ADS client as Envoy runs it: wildcard CDS and LDS, then EDS and RDS by the names the accepted
  * clusters and listeners ask for; ACK with version_info + response_nonce, NACK with error_detail
- * while keeping the previous config; reconnect with jittered backoff, serving the last good config.
+ * while keeping the previous config. When the stream ends it keeps serving the last good config and
+ * opens a new stream after a jittered exponential backoff, announcing the versions it holds.
+ *
+ * <p>Everything runs on one thread ("xds-client"): gRPC callbacks, applying updates and the retry
+ * timer. Applying never blocks on I/O (DNS is resolved elsewhere), so the stream is always served.
  */
 public final class XdsClient implements AutoCloseable {
   public static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -39,6 +46,26 @@ public final class XdsClient implements AutoCloseable {
   public static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   public static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
   private static final Logger LOG = Logger.getLogger(XdsClient.class.getName());
+  private static final Map<String, String> SHORT =
+      Map.of(CDS, "CDS", EDS, "EDS", LDS, "LDS", RDS, "RDS");
+
+  /**
+   * Stream settings. Backoff as Envoy's JitteredExponentialBackOffStrategy: each delay is uniform
+   * in [0, interval), the interval starts at {@code backoffBaseMs} and doubles up to {@code
+   * backoffMaxMs}, and resets when a response arrives. Keepalive: HTTP/2 pings after {@code
+   * keepaliveTimeMs} without reads; no answer within {@code keepaliveTimeoutMs} ends the stream (a
+   * frozen istiod is detected). istiod permits pings every 10 s at most.
+   */
+  public record Settings(
+      long backoffBaseMs,
+      long backoffMaxMs,
+      long keepaliveTimeMs,
+      long keepaliveTimeoutMs,
+      int maxMessageBytes) {
+    public static Settings defaults() {
+      return new Settings(500, 1_000, 15_000, 5_000, 64 << 20);
+    }
+  }
 
   /** Per type: what we accepted and what we last saw. */
   static final class TypeState {
@@ -53,8 +80,9 @@ public final class XdsClient implements AutoCloseable {
   private final Node node;
   private final XdsState state;
   private final Runnable onFirstAck;
-  private final Map<String, TypeState> types = new HashMap<>();
-  private final ScheduledExecutorService scheduler =
+  private final Settings settings;
+  private final Map<String, TypeState> types = new LinkedHashMap<>();
+  private final ScheduledExecutorService xdsThread =
       Executors.newSingleThreadScheduledExecutor(
           r -> {
             Thread t = new Thread(r, "xds-client");
@@ -63,69 +91,139 @@ public final class XdsClient implements AutoCloseable {
           });
   private ManagedChannel channel;
   private StreamObserver<DiscoveryRequest> requests;
-  private int failures;
+  private Object current;
   private boolean closed;
   private boolean ready;
+  private long backoffIntervalMs;
+  private long streamsOpened;
+  private int attemptsSinceAnswer;
+  private String lastError;
+  private Instant lastErrorTime;
+  private Instant lastAck;
+  private Instant streamStarted;
+  private String connState = ControlPlaneStatus.DISCONNECTED;
+  private Instant connSince = Instant.now();
+  private volatile ControlPlaneStatus status;
 
   public XdsClient(String target, Node node, XdsState state, Runnable onReady) {
+    this(target, node, state, onReady, Settings.defaults());
+  }
+
+  public XdsClient(String target, Node node, XdsState state, Runnable onReady, Settings settings) {
     this.target = target;
     this.node = node;
     this.state = state;
     this.onFirstAck = onReady;
+    this.settings = settings;
+    this.backoffIntervalMs = settings.backoffBaseMs();
     for (String t : List.of(CDS, EDS, LDS, RDS)) {
       types.put(t, new TypeState());
     }
+    publish();
   }
 
-  public synchronized void start() {
-    channel =
-        NettyChannelBuilder.forTarget(target)
-            .usePlaintext()
-            .keepAliveTime(30, TimeUnit.SECONDS)
-            .build();
-    openStream();
+  public void start() {
+    xdsThread.execute(this::openStream);
   }
 
-  public synchronized Map<String, String> status() {
-    Map<String, String> out = new HashMap<>();
-    types.forEach(
-        (k, v) ->
-            out.put(
-                k,
-                v.acceptedVersion + (v.lastError != null ? " (NACK: " + v.lastError + ")" : "")));
+  /** The control plane connection as the admin port shows it; never blocks. */
+  public ControlPlaneStatus controlPlane() {
+    return status;
+  }
+
+  /** Accepted version per type URL, with the last NACK reason if the last update was rejected. */
+  public Map<String, String> status() {
+    ControlPlaneStatus s = status;
+    Map<String, String> out = new LinkedHashMap<>();
+    types
+        .keySet()
+        .forEach(
+            k -> {
+              String shortName = SHORT.get(k);
+              String nack = s.nacks().get(shortName);
+              out.put(
+                  k, s.versions().get(shortName) + (nack != null ? " (NACK: " + nack + ")" : ""));
+            });
     return out;
+  }
+
+  private void publish() {
+    Map<String, String> versions = new TreeMap<>();
+    Map<String, String> nacks = new TreeMap<>();
+    types.forEach(
+        (k, v) -> {
+          versions.put(SHORT.get(k), v.acceptedVersion);
+          if (v.lastError != null) {
+            nacks.put(SHORT.get(k), v.lastError);
+          }
+        });
+    status =
+        new ControlPlaneStatus(
+            target,
+            connState,
+            connSince,
+            streamStarted,
+            lastAck,
+            attemptsSinceAnswer,
+            Math.max(0, streamsOpened - 1),
+            lastError,
+            lastErrorTime,
+            Map.copyOf(versions),
+            Map.copyOf(nacks));
+  }
+
+  private void setState(String s) {
+    if (!s.equals(connState)) {
+      connState = s;
+      connSince = Instant.now();
+    }
   }
 
   private synchronized void openStream() {
     if (closed) {
       return;
     }
+    // A fresh channel per stream: gRPC's own reconnect backoff (up to 2 min) never delays ours.
+    if (channel != null) {
+      channel.shutdownNow();
+    }
+    channel =
+        NettyChannelBuilder.forTarget(target)
+            .usePlaintext()
+            .executor(xdsThread)
+            .keepAliveTime(settings.keepaliveTimeMs(), TimeUnit.MILLISECONDS)
+            .keepAliveTimeout(settings.keepaliveTimeoutMs(), TimeUnit.MILLISECONDS)
+            .maxInboundMessageSize(settings.maxMessageBytes())
+            .build();
     StreamObserver<DiscoveryResponse> responses =
         new StreamObserver<>() {
-          private volatile boolean gotResponse;
-
           @Override
           public void onNext(DiscoveryResponse r) {
-            gotResponse = true;
             handle(this, r);
           }
 
           @Override
           public void onError(Throwable t) {
-            streamClosed(this, gotResponse, t.toString());
+            streamClosed(this, t.toString());
           }
 
           @Override
           public void onCompleted() {
-            streamClosed(this, gotResponse, "stream completed");
+            streamClosed(this, "stream completed by istiod");
           }
         };
     current = responses;
+    streamsOpened++;
+    attemptsSinceAnswer++;
+    streamStarted = Instant.now();
+    setState(ControlPlaneStatus.CONNECTING);
+    publish();
     requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(responses);
     for (TypeState ts : types.values()) {
       ts.lastNonce = "";
     }
-    // Envoy's order: CDS and LDS as wildcards, then EDS/RDS for names already known.
+    // Envoy's order: CDS and LDS as wildcards, then EDS/RDS for names already known. Each carries
+    // the version held, so istiod can tell what this proxy already serves.
     send(CDS);
     send(LDS);
     if (!types.get(EDS).names.isEmpty()) {
@@ -136,26 +234,29 @@ public final class XdsClient implements AutoCloseable {
     }
   }
 
-  private Object current;
-
-  private synchronized void streamClosed(Object which, boolean gotResponse, String why) {
+  private synchronized void streamClosed(Object which, String why) {
     if (which != current || closed) {
       return;
     }
     current = null;
-    if (gotResponse) {
-      failures = 0;
-    }
-    failures++;
-    // Jittered exponential backoff: base 500 ms, max 4 s (a local istiod restarts quickly; Envoy's
-    // own cap is 30 s).
-    long ceiling = Math.min(4_000L, 500L * (1L << Math.min(5, failures - 1)));
-    long delay = ceiling / 2 + ThreadLocalRandom.current().nextLong(ceiling / 2 + 1);
+    long delay = nextBackoffMs();
+    lastError = why;
+    lastErrorTime = Instant.now();
+    setState(ControlPlaneStatus.DISCONNECTED);
+    publish();
     LOG.log(
-        Level.FINE,
-        "xDS stream to {0} closed ({1}); reconnecting in {2} ms",
+        attemptsSinceAnswer <= 1 ? Level.WARNING : Level.FINE,
+        "xDS stream to {0} closed ({1}); serving the last config, reconnecting in {2} ms",
         new Object[] {target, why, delay});
-    scheduler.schedule(this::openStream, delay, TimeUnit.MILLISECONDS);
+    xdsThread.schedule(this::openStream, delay, TimeUnit.MILLISECONDS);
+  }
+
+  /** Envoy's jittered exponential backoff: uniform in [0, interval), interval doubling to max. */
+  private long nextBackoffMs() {
+    long interval = Math.max(1, backoffIntervalMs);
+    backoffIntervalMs =
+        interval < settings.backoffMaxMs() / 2 ? interval * 2 : settings.backoffMaxMs();
+    return Math.min(ThreadLocalRandom.current().nextLong(interval), settings.backoffMaxMs());
   }
 
   private void send(String type) {
@@ -185,12 +286,20 @@ public final class XdsClient implements AutoCloseable {
     if (which != current) {
       return;
     }
+    if (!ControlPlaneStatus.CONNECTED.equals(connState)) {
+      setState(ControlPlaneStatus.CONNECTED);
+      attemptsSinceAnswer = 0;
+    }
+    // As Envoy: a message received resets the backoff.
+    backoffIntervalMs = settings.backoffBaseMs();
     String type = r.getTypeUrl();
     TypeState ts = types.get(type);
     if (ts == null) {
+      publish();
       return;
     }
     ts.lastNonce = r.getNonce();
+    long t0 = System.nanoTime();
     Set<String> edsBefore = state.edsNames();
     Set<String> rdsBefore = state.rdsNames();
     try {
@@ -211,12 +320,19 @@ public final class XdsClient implements AutoCloseable {
       ts.lastError = e.getMessage() == null ? e.toString() : e.getMessage();
       LOG.warning("NACK " + type + " version " + r.getVersionInfo() + ": " + ts.lastError);
       send(type, Status.newBuilder().setCode(3).setMessage(ts.lastError).build());
+      publish();
       return;
     }
     ts.acceptedVersion = r.getVersionInfo();
     ts.lastError = null;
     ts.acked = true;
     send(type);
+    lastAck = Instant.now();
+    long ms = (System.nanoTime() - t0) / 1_000_000;
+    LOG.log(
+        ms >= 1_000 ? Level.INFO : Level.FINE,
+        "{0} version {1}: {2} resources applied and ACKed in {3} ms",
+        new Object[] {SHORT.get(type), r.getVersionInfo(), r.getResourcesCount(), ms});
     // Follow-up subscriptions, as Envoy: clusters drive EDS names, listeners drive RDS names.
     if (type.equals(CDS)) {
       Set<String> eds = state.edsNames();
@@ -232,6 +348,7 @@ public final class XdsClient implements AutoCloseable {
         send(RDS);
       }
     }
+    publish();
     checkReady();
   }
 
@@ -239,6 +356,7 @@ public final class XdsClient implements AutoCloseable {
     if (ready) {
       return;
     }
+    // Readiness is the initial fetch only (as Envoy): losing istiod later never makes it unready.
     boolean ok = types.get(CDS).acked && types.get(LDS).acked;
     if (ok) {
       ready = true;
@@ -248,8 +366,7 @@ public final class XdsClient implements AutoCloseable {
     }
   }
 
-  private static <T extends com.google.protobuf.Message> List<T> unpack(
-      List<Any> in, Class<T> type) {
+  private static <T extends Message> List<T> unpack(List<Any> in, Class<T> type) {
     List<T> out = new ArrayList<>(in.size());
     for (Any a : in) {
       try {
@@ -276,6 +393,6 @@ public final class XdsClient implements AutoCloseable {
     if (channel != null) {
       channel.shutdownNow();
     }
-    scheduler.shutdownNow();
+    xdsThread.shutdownNow();
   }
 }
