@@ -18,6 +18,8 @@ import io.shopmesh.order.model.OrderStatus;
 import io.shopmesh.order.model.ShopOrder;
 import io.shopmesh.order.service.OrderStore;
 import io.shopmesh.order.service.PaymentReconciler;
+import io.shopmesh.testing.DownstreamWireMock;
+import io.shopmesh.testing.InjectWireMock;
 import jakarta.inject.Inject;
 import java.math.BigDecimal;
 import java.time.Instant;
