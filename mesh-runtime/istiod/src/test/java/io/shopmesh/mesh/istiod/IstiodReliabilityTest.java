@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.grpc.Status;
+import io.shopmesh.mesh.testing.AdsTestClient;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import java.io.IOException;
@@ -78,7 +79,7 @@ class IstiodReliabilityTest {
   }
 
   AdsTestClient connect(WorkloadInstance w) {
-    AdsTestClient c = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(w));
+    AdsTestClient c = new AdsTestClient(istiod.xdsPort(), ProxyNode.sidecar(w).toNode());
     closing.add(c);
     return c;
   }
