@@ -166,7 +166,7 @@ final class Checks {
     routeDestinations(route, path, false);
   }
 
-  void routeDestinations(JsonNode route, String path, boolean http) {
+  private void routeDestinations(JsonNode route, String path, boolean http) {
     long total = 0;
     for (int i = 0; i < route.size(); i++) {
       JsonNode d = route.get(i);
@@ -437,7 +437,7 @@ final class Checks {
     return sb.append(']').toString();
   }
 
-  static String fmt(double v) {
+  private static String fmt(double v) {
     return v == Math.floor(v) && !Double.isInfinite(v)
         ? String.valueOf((long) v)
         : String.valueOf(v);
