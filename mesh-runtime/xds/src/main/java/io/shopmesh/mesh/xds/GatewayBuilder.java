@@ -22,6 +22,7 @@ import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.RouteNames;
 import java.util.ArrayList;

@@ -26,6 +26,7 @@ import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsiste
 import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.Wellknown;

@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.config.model.MeshService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
