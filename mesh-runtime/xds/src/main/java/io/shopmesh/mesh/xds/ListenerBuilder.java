@@ -76,9 +76,14 @@ public final class ListenerBuilder {
     Map<Integer, MeshService> tcp = new TreeMap<>();
     for (MeshService svc : ctx.services()) {
       for (MeshService.Port p : svc.ports()) {
-        if (httpPorts.contains(p.port())) continue;
-        if (p.protocol().isTls()) tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
-        else tcp.putIfAbsent(p.port(), svc);
+        if (httpPorts.contains(p.port())) {
+          continue;
+        }
+        if (p.protocol().isTls()) {
+          tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
+        } else {
+          tcp.putIfAbsent(p.port(), svc);
+        }
       }
     }
     tls.forEach(
@@ -95,7 +100,9 @@ public final class ListenerBuilder {
         });
     tcp.forEach(
         (port, svc) -> {
-          if (tls.containsKey(port)) return;
+          if (tls.containsKey(port)) {
+            return;
+          }
           out.add(
               outboundListener(port)
                   .addFilterChains(
@@ -210,8 +217,10 @@ public final class ListenerBuilder {
   private static int servicePort(ClusterBuilder.InboundPort ip) {
     MeshService s = ip.services().get(0);
     for (MeshService.Port p : s.ports()) {
-      if (p.targetPort() == ip.targetPort() || (p.name() != null && p.name().equals(ip.portName())))
+      if (p.targetPort() == ip.targetPort()
+          || (p.name() != null && p.name().equals(ip.portName()))) {
         return p.port();
+      }
     }
     return ip.targetPort();
   }

@@ -65,7 +65,9 @@ public final class PushContext {
     this.config = config;
     for (Located<Service> s : config.services()) {
       MeshService ms = ServiceConversion.fromKubernetes(s);
-      if (ms != null) services.put(ms.hostname(), ms);
+      if (ms != null) {
+        services.put(ms.hostname(), ms);
+      }
     }
     String ingress = Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE);
     services.putIfAbsent(ingress, ServiceConversion.builtInIngressService());
@@ -75,7 +77,9 @@ public final class PushContext {
       }
     }
     for (Located<DestinationRule> dr : config.destinationRules()) {
-      if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) continue;
+      if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) {
+        continue;
+      }
       destinationRules.putIfAbsent(
           resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
     }
@@ -92,7 +96,9 @@ public final class PushContext {
           for (String h : hosts) {
             String fq = resolveHost(h, vs.namespace());
             sidecarVsByHost.putIfAbsent(fq, vs);
-            if (fq.startsWith("*")) sidecarVsWildcards.add(Map.entry(fq, vs));
+            if (fq.startsWith("*")) {
+              sidecarVsWildcards.add(Map.entry(fq, vs));
+            }
           }
         }
       }
@@ -101,7 +107,9 @@ public final class PushContext {
           String full = g.contains("/") ? g : vs.namespace() + "/" + g;
           List<Located<VirtualService>> bound =
               gatewayVirtualServices.computeIfAbsent(full, k -> new ArrayList<>());
-          if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) bound.add(vs);
+          if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) {
+            bound.add(vs);
+          }
         }
       }
     }
@@ -128,7 +136,9 @@ public final class PushContext {
   /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
   public Located<DestinationRule> destinationRule(String hostname) {
     Located<DestinationRule> dr = destinationRules.get(hostname);
-    if (dr != null) return dr;
+    if (dr != null) {
+      return dr;
+    }
     Located<DestinationRule> best = null;
     int bestLen = -1;
     for (Map.Entry<String, Located<DestinationRule>> e : destinationRules.entrySet()) {
@@ -152,9 +162,13 @@ public final class PushContext {
    */
   public Located<VirtualService> sidecarVirtualService(String hostname) {
     Located<VirtualService> vs = sidecarVsByHost.get(hostname);
-    if (vs != null) return vs;
+    if (vs != null) {
+      return vs;
+    }
     for (Map.Entry<String, Located<VirtualService>> e : sidecarVsWildcards) {
-      if (hostMatches(e.getKey(), hostname)) return e.getValue();
+      if (hostMatches(e.getKey(), hostname)) {
+        return e.getValue();
+      }
     }
     return null;
   }
@@ -206,7 +220,9 @@ public final class PushContext {
         h -> {
           List<WorkloadInstance> out = new ArrayList<>();
           for (WorkloadInstance w : c.byNamespace.getOrDefault(svc.namespace(), List.of())) {
-            if (selects(svc.selector(), w.labels())) out.add(w);
+            if (selects(svc.selector(), w.labels())) {
+              out.add(w);
+            }
           }
           return List.copyOf(out);
         });
@@ -244,24 +260,33 @@ public final class PushContext {
   public List<MeshService> servicesSelecting(String namespace, Map<String, String> labels) {
     List<MeshService> out = new ArrayList<>();
     for (MeshService s : services()) {
-      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels))
+      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels)) {
         out.add(s);
+      }
     }
     return out;
   }
 
   static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-    if (selector == null || selector.isEmpty()) return false;
+    if (selector == null || selector.isEmpty()) {
+      return false;
+    }
     for (Map.Entry<String, String> e : selector.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
     }
     return true;
   }
 
   static boolean labelsMatch(Map<String, String> subsetLabels, Map<String, String> labels) {
-    if (subsetLabels == null) return true;
+    if (subsetLabels == null) {
+      return true;
+    }
     for (Map.Entry<String, String> e : subsetLabels.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
     }
     return true;
   }

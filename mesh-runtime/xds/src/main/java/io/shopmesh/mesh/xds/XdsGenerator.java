@@ -62,7 +62,9 @@ public final class XdsGenerator {
         if (p.targetPortName() != null) {
           target = proxy.toWorkload().portByName(p.targetPortName());
         }
-        if (target <= 0) continue;
+        if (target <= 0) {
+          continue;
+        }
         ClusterBuilder.InboundPort existing = byPort.get(target);
         if (existing == null) {
           byPort.put(

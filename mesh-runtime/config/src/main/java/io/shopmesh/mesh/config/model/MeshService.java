@@ -58,7 +58,9 @@ public record MeshService(
 
   public Port port(int number) {
     for (Port p : ports) {
-      if (p.port() == number) return p;
+      if (p.port() == number) {
+        return p;
+      }
     }
     return null;
   }
