@@ -20,6 +20,7 @@ import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.Protocol;
 import io.shopmesh.mesh.config.model.MeshService;
@@ -204,7 +205,7 @@ public final class GatewayBuilder {
   static boolean intersects(List<String> serverHosts, String vsHost) {
     for (String sh : serverHosts) {
       String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
-      if (PushContext.hostsIntersect(h, vsHost)) {
+      if (Hosts.matches(h, vsHost)) {
         return true;
       }
     }

@@ -30,6 +30,7 @@ import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsiste
 import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHashLBUseSourceIp;
 import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
@@ -229,7 +230,7 @@ public final class HttpRouteTranslator {
     List<RouteAction.HashPolicy> hash = List.of();
     if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
       Destination d = dests.get(0).getDestination();
-      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+      String host = Hosts.fqdn(d.getHost(), vs.namespace());
       hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
     }
     if (!fault) {
@@ -280,7 +281,7 @@ public final class HttpRouteTranslator {
     if (d == null) {
       return ClusterNames.BLACK_HOLE;
     }
-    String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+    String host = Hosts.fqdn(d.getHost(), vs.namespace());
     return ClusterNames.outbound(
         destinationPort(host, d, vhPort), emptyToNull(d.getSubset()), host);
   }

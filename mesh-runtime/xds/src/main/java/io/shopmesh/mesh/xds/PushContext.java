@@ -80,8 +80,7 @@ public final class PushContext {
       if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) {
         continue;
       }
-      destinationRules.putIfAbsent(
-          resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
+      destinationRules.putIfAbsent(Hosts.fqdn(dr.object().getSpec().getHost(), dr.namespace()), dr);
     }
     List<MeshService> sorted = new ArrayList<>(services.values());
     sorted.sort(Comparator.comparing(MeshService::hostname));
@@ -94,7 +93,7 @@ public final class PushContext {
             vs.object().getSpec() == null ? null : vs.object().getSpec().getHosts();
         if (hosts != null) {
           for (String h : hosts) {
-            String fq = resolveHost(h, vs.namespace());
+            String fq = Hosts.fqdn(h, vs.namespace());
             sidecarVsByHost.putIfAbsent(fq, vs);
             if (fq.startsWith("*")) {
               sidecarVsWildcards.add(Map.entry(fq, vs));
@@ -128,11 +127,6 @@ public final class PushContext {
     return services.get(hostname);
   }
 
-  /** Expands a short name to the FQDN in the given namespace, as Istio resolves VS/DR hosts. */
-  public static String resolveHost(String host, String namespace) {
-    return Hosts.fqdn(host, namespace);
-  }
-
   /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
   public Located<DestinationRule> destinationRule(String hostname) {
     Located<DestinationRule> dr = destinationRules.get(hostname);
@@ -143,7 +137,7 @@ public final class PushContext {
     int bestLen = -1;
     for (Map.Entry<String, Located<DestinationRule>> e : destinationRules.entrySet()) {
       String h = e.getKey();
-      if (hostMatches(h, hostname) && h.length() > bestLen) {
+      if (Hosts.subsetOf(hostname, h) && h.length() > bestLen) {
         best = e.getValue();
         bestLen = h.length();
       }
@@ -166,7 +160,7 @@ public final class PushContext {
       return vs;
     }
     for (Map.Entry<String, Located<VirtualService>> e : sidecarVsWildcards) {
-      if (hostMatches(e.getKey(), hostname)) {
+      if (Hosts.subsetOf(hostname, e.getKey())) {
         return e.getValue();
       }
     }
@@ -244,16 +238,6 @@ public final class PushContext {
 
   public List<Located<Gateway>> gateways() {
     return config.gateways();
-  }
-
-  /** Istio's host.Name.SubsetOf: does {@code pattern} cover {@code host}? */
-  public static boolean hostMatches(String pattern, String host) {
-    return Hosts.subsetOf(host, pattern);
-  }
-
-  /** Istio's host.Name.Matches: gateway server hosts against VirtualService hosts. */
-  public static boolean hostsIntersect(String a, String b) {
-    return Hosts.matches(a, b);
   }
 
   /** Services whose selector picks a pod with these labels in this namespace. */
