@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shopmesh.mesh.meshctl.local.Http;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,7 +60,7 @@ public final class ApplyCommand implements Callable<Integer> {
     for (String f : files) {
       String yaml =
           f.equals("-")
-              ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+              ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
               : read(Path.of(f));
       Http.Response r;
       // istiod must be done (pushed) by the deadline or apply nothing; we wait a little longer

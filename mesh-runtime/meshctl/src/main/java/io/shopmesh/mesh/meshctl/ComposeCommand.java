@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -65,7 +66,7 @@ public final class ComposeCommand implements Callable<Integer> {
       throw new MeshctlException("no Deployments in " + d);
     }
     Interception mode =
-        switch (interception.toLowerCase(java.util.Locale.ROOT)) {
+        switch (interception.toLowerCase(Locale.ROOT)) {
           case "redirect" -> Interception.REDIRECT;
           case "none" -> Interception.NONE;
           default ->

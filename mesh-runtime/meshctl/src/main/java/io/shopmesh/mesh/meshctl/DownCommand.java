@@ -4,9 +4,11 @@ import io.shopmesh.mesh.meshctl.local.MeshState;
 import io.shopmesh.mesh.meshctl.local.StateStore;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -39,7 +41,7 @@ public final class DownCommand implements Callable<Integer> {
       sup.get().destroy(); // SIGTERM: its shutdown hook stops every process
       try {
         sup.get().onExit().get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
+      } catch (TimeoutException e) {
         sup.get().destroyForcibly();
       }
     }
@@ -50,8 +52,7 @@ public final class DownCommand implements Callable<Integer> {
         "meshctl: stopped "
             + processes
             + " processes in "
-            + String.format(
-                java.util.Locale.ROOT, "%.1f s", (System.currentTimeMillis() - t) / 1000.0)
+            + String.format(Locale.ROOT, "%.1f s", (System.currentTimeMillis() - t) / 1000.0)
             + (left > 0 ? " (" + left + " had to be killed)" : ""));
     return 0;
   }

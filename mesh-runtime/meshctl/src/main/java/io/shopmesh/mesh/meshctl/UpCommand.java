@@ -13,6 +13,7 @@ import io.shopmesh.mesh.meshctl.local.Probes;
 import io.shopmesh.mesh.meshctl.local.StateStore;
 import io.shopmesh.mesh.meshctl.local.Supervisor;
 import io.shopmesh.mesh.meshctl.local.Views;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetAddress;
@@ -22,11 +23,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -117,7 +122,7 @@ public final class UpCommand implements Callable<Integer> {
       paramLabel = "KEY=VALUE",
       description =
           "Internal, for tests: istiodMain, proxyMain, appMain (class names), watchdogJar.")
-  java.util.Map<String, String> runtime = new java.util.LinkedHashMap<>();
+  Map<String, String> runtime = new LinkedHashMap<>();
 
   @Mixin MeshOptions mesh;
 
@@ -327,7 +332,7 @@ public final class UpCommand implements Callable<Integer> {
             .directory(home.toFile())
             .redirectErrorStream(true)
             .redirectOutput(log.toFile())
-            .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
     pb.environment().put("MESH_HOME", home.toString());
     Process sup = pb.start();
     // Ctrl-C while waiting: the half-started mesh goes too, nothing is left behind
@@ -380,7 +385,7 @@ public final class UpCommand implements Callable<Integer> {
 
   private static void stopSupervisor(Process sup) throws InterruptedException {
     sup.destroy();
-    if (!sup.waitFor(20, java.util.concurrent.TimeUnit.SECONDS)) {
+    if (!sup.waitFor(20, TimeUnit.SECONDS)) {
       sup.descendants().forEach(ProcessHandle::destroyForcibly);
       sup.destroyForcibly();
     }
@@ -463,8 +468,7 @@ public final class UpCommand implements Callable<Integer> {
    * Ends this JVM (and so, through the shutdown hook, the mesh) once process {@code pid} is gone.
    */
   private void watch(long pid) {
-    Optional<java.time.Instant> started =
-        ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
+    Optional<Instant> started = ProcessHandle.of(pid).flatMap(h -> h.info().startInstant());
     Thread t =
         new Thread(
             () -> {

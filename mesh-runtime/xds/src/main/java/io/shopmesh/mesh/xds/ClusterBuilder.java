@@ -1,14 +1,19 @@
 package io.shopmesh.mesh.xds;
 
+import com.google.protobuf.Duration;
 import com.google.protobuf.Struct;
+import com.google.protobuf.UInt64Value;
+import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
+import io.envoyproxy.envoy.config.core.v3.BindConfig;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -23,6 +28,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.Percent;
 import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ClientTLSSettingsTLSmode;
 import io.fabric8.istio.api.api.networking.v1alpha3.ConnectionPoolSettings;
@@ -37,6 +43,7 @@ import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.NodeId;
@@ -55,7 +62,7 @@ public final class ClusterBuilder {
       "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
   static final String TLS_SOCKET = Wellknown.TRANSPORT_SOCKET_TLS;
   static final long MAX = 4294967295L;
-  static final com.google.protobuf.Duration CONNECT_TIMEOUT = Protos.seconds(10);
+  static final Duration CONNECT_TIMEOUT = Protos.seconds(10);
 
   private final PushContext ctx;
 
@@ -118,7 +125,7 @@ public final class ClusterBuilder {
         c.putTypedExtensionProtocolOptions(
             HTTP_PROTOCOL_OPTIONS,
             Protos.any(
-                io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                Protos.upstreamHttpOptions()
                     .setExplicitHttpConfig(
                         ExplicitHttpConfig.newBuilder()
                             .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
@@ -196,13 +203,15 @@ public final class ClusterBuilder {
     }
     istio.putFields(IstioMetadata.DEFAULT_ORIGINAL_PORT, Protos.num(port.port()));
     istio.putFields(IstioMetadata.SERVICES, servicesList(List.of(svc)));
-    if (subsetName != null) istio.putFields(IstioMetadata.SUBSET, Protos.str(subsetName));
+    if (subsetName != null) {
+      istio.putFields(IstioMetadata.SUBSET, Protos.str(subsetName));
+    }
     c.setMetadata(Metadata.newBuilder().putFilterMetadata(IstioMetadata.ISTIO, istio.build()));
     return c.build();
   }
 
-  static com.google.protobuf.Value servicesList(List<MeshService> svcs) {
-    List<com.google.protobuf.Value> vs = new ArrayList<>();
+  static Value servicesList(List<MeshService> svcs) {
+    List<Value> vs = new ArrayList<>();
     for (MeshService s : svcs) {
       vs.add(
           Protos.struct(
@@ -212,7 +221,7 @@ public final class ClusterBuilder {
                   .putFields(IstioMetadata.SERVICE_NAMESPACE, Protos.str(s.namespace()))
                   .build()));
     }
-    return Protos.list(vs.toArray(new com.google.protobuf.Value[0]));
+    return Protos.list(vs.toArray(new Value[0]));
   }
 
   static CircuitBreakers defaultCircuitBreakers() {
@@ -234,7 +243,9 @@ public final class ClusterBuilder {
    */
   static void applyLoadBalancer(Cluster.Builder c, LoadBalancerSettings lb) {
     c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
-    if (lb == null || lb.getLbPolicy() == null) return;
+    if (lb == null || lb.getLbPolicy() == null) {
+      return;
+    }
     if (lb.getLbPolicy() instanceof LoadBalancerSettingsSimple s && s.getSimple() != null) {
       LoadBalancerSettingsSimpleLB v = s.getSimple();
       if (v == LoadBalancerSettingsSimpleLB.ROUND_ROBIN) {
@@ -257,7 +268,7 @@ public final class ClusterBuilder {
             && m.getMaglev().getTableSize() > 0) {
           c.setMaglevLbConfig(
               Cluster.MaglevLbConfig.newBuilder()
-                  .setTableSize(com.google.protobuf.UInt64Value.of(m.getMaglev().getTableSize())));
+                  .setTableSize(UInt64Value.of(m.getMaglev().getTableSize())));
         }
       } else {
         long ring =
@@ -266,8 +277,7 @@ public final class ClusterBuilder {
                 : 1024;
         c.setLbPolicy(Cluster.LbPolicy.RING_HASH)
             .setRingHashLbConfig(
-                Cluster.RingHashLbConfig.newBuilder()
-                    .setMinimumRingSize(com.google.protobuf.UInt64Value.of(ring)));
+                Cluster.RingHashLbConfig.newBuilder().setMinimumRingSize(UInt64Value.of(ring)));
       }
     }
   }
@@ -313,11 +323,15 @@ public final class ClusterBuilder {
         if (tcp.getTcpKeepalive() != null) {
           var ka = tcp.getTcpKeepalive();
           TcpKeepalive.Builder k = TcpKeepalive.newBuilder();
-          if (ka.getProbes() != null) k.setKeepaliveProbes(Protos.u32(ka.getProbes()));
-          if (ka.getTime() != null)
+          if (ka.getProbes() != null) {
+            k.setKeepaliveProbes(Protos.u32(ka.getProbes()));
+          }
+          if (ka.getTime() != null) {
             k.setKeepaliveTime(Protos.u32(Protos.duration(ka.getTime()).getSeconds()));
-          if (ka.getInterval() != null)
+          }
+          if (ka.getInterval() != null) {
             k.setKeepaliveInterval(Protos.u32(Protos.duration(ka.getInterval()).getSeconds()));
+          }
           c.setUpstreamConnectionOptions(UpstreamConnectionOptions.newBuilder().setTcpKeepalive(k));
         }
       }
@@ -325,9 +339,13 @@ public final class ClusterBuilder {
     c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(th));
     boolean h2 = protocol.isHttp2();
     boolean auto = protocol == Protocol.UNSUPPORTED;
-    if (!(hasCommon || h2 || auto) || !protocol.isHttpOrSniffed()) return;
-    var opts = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder();
-    if (hasCommon) opts.setCommonHttpProtocolOptions(common);
+    if (!(hasCommon || h2 || auto) || !protocol.isHttpOrSniffed()) {
+      return;
+    }
+    var opts = Protos.upstreamHttpOptions();
+    if (hasCommon) {
+      opts.setCommonHttpProtocolOptions(common);
+    }
     if (h2) {
       opts.setExplicitHttpConfig(
           ExplicitHttpConfig.newBuilder()
@@ -347,12 +365,16 @@ public final class ClusterBuilder {
 
   /** Istio's applyOutlierDetection. */
   static void applyOutlierDetection(Cluster.Builder c, OutlierDetection od) {
-    if (od == null) return;
-    var out = io.envoyproxy.envoy.config.cluster.v3.OutlierDetection.newBuilder();
+    if (od == null) {
+      return;
+    }
+    var out = c.getOutlierDetection().toBuilder();
     // success-rate based ejection is off in Istio
     out.setEnforcingSuccessRate(Protos.u32(0));
     Integer c5 = od.getConsecutive5xxErrors();
-    if (c5 == null && od.getConsecutiveErrors() != null) c5 = od.getConsecutiveErrors();
+    if (c5 == null && od.getConsecutiveErrors() != null) {
+      c5 = od.getConsecutiveErrors();
+    }
     if (c5 != null) {
       out.setConsecutive5Xx(Protos.u32(c5));
       out.setEnforcingConsecutive5Xx(Protos.u32(c5 > 0 ? 100 : 0));
@@ -362,9 +384,12 @@ public final class ClusterBuilder {
       out.setConsecutiveGatewayFailure(Protos.u32(g));
       out.setEnforcingConsecutiveGatewayFailure(Protos.u32(g > 0 ? 100 : 0));
     }
-    if (od.getInterval() != null) out.setInterval(Protos.duration(od.getInterval()));
-    if (od.getBaseEjectionTime() != null)
+    if (od.getInterval() != null) {
+      out.setInterval(Protos.duration(od.getInterval()));
+    }
+    if (od.getBaseEjectionTime() != null) {
       out.setBaseEjectionTime(Protos.duration(od.getBaseEjectionTime()));
+    }
     if (od.getMaxEjectionPercent() != null && od.getMaxEjectionPercent() > 0) {
       out.setMaxEjectionPercent(Protos.u32(od.getMaxEjectionPercent()));
     }
@@ -379,8 +404,7 @@ public final class ClusterBuilder {
     int minHealth = od.getMinHealthPercent() == null ? 0 : od.getMinHealthPercent();
     c.setCommonLbConfig(
         Cluster.CommonLbConfig.newBuilder()
-            .setHealthyPanicThreshold(
-                io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(minHealth)));
+            .setHealthyPanicThreshold(Percent.newBuilder().setValue(minHealth)));
   }
 
   /**
@@ -419,7 +443,9 @@ public final class ClusterBuilder {
                       .setFilename(tls.getPrivateKey() == null ? "" : tls.getPrivateKey())));
     }
     UpstreamTlsContext.Builder ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
-    if (tls.getSni() != null) ctx.setSni(tls.getSni());
+    if (tls.getSni() != null) {
+      ctx.setSni(tls.getSni());
+    }
     c.setTransportSocket(
         TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx.build())));
   }
@@ -442,7 +468,7 @@ public final class ClusterBuilder {
         .putTypedExtensionProtocolOptions(
             HTTP_PROTOCOL_OPTIONS,
             Protos.any(
-                io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                Protos.upstreamHttpOptions()
                     .setUseDownstreamProtocolConfig(
                         UseDownstreamHttpConfig.newBuilder()
                             .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
@@ -459,11 +485,9 @@ public final class ClusterBuilder {
         .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
         .setCircuitBreakers(defaultCircuitBreakers())
         .setUpstreamBindConfig(
-            io.envoyproxy.envoy.config.core.v3.BindConfig.newBuilder()
+            BindConfig.newBuilder()
                 .setSourceAddress(
-                    io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
-                        .setAddress("127.0.0.6")
-                        .setPortValue(0)))
+                    SocketAddress.newBuilder().setAddress("127.0.0.6").setPortValue(0)))
         .build();
   }
 }

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.fabric8.istio.api.api.networking.v1alpha3.Subset;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.Wellknown;
@@ -37,7 +38,9 @@ public final class EndpointBuilder {
   public List<ClusterLoadAssignment> build(List<Cluster> clusters) {
     List<ClusterLoadAssignment> out = new ArrayList<>();
     for (Cluster c : clusters) {
-      if (c.getType() != Cluster.DiscoveryType.EDS) continue;
+      if (c.getType() != Cluster.DiscoveryType.EDS) {
+        continue;
+      }
       out.add(
           build(
               c.getEdsClusterConfig().getServiceName().isEmpty()
@@ -59,24 +62,36 @@ public final class EndpointBuilder {
     ClusterLoadAssignment.Builder cla =
         ClusterLoadAssignment.newBuilder().setClusterName(clusterName);
     ClusterNames.Parsed p = ClusterNames.parse(clusterName);
-    if (p == null || !p.direction().equals("outbound")) return cla.build();
+    if (p == null || !p.direction().equals("outbound")) {
+      return cla.build();
+    }
     MeshService svc = ctx.service(p.host());
-    if (svc == null) return cla.build();
+    if (svc == null) {
+      return cla.build();
+    }
     MeshService.Port port = svc.port(p.port());
-    if (port == null) return cla.build();
+    if (port == null) {
+      return cla.build();
+    }
     Map<String, String> subsetLabels = subsetLabels(svc, p.subset());
     LocalityLbEndpoints.Builder lle = LocalityLbEndpoints.newBuilder();
     if (svc.kubernetes()) {
       for (WorkloadInstance w : ctx.selectedWorkloads(registry, svc)) {
-        if (!PushContext.labelsMatch(subsetLabels, w.labels())) continue;
+        if (!PushContext.labelsMatch(subsetLabels, w.labels())) {
+          continue;
+        }
         int target =
             port.targetPortName() != null ? w.portByName(port.targetPortName()) : port.targetPort();
-        if (target <= 0) continue;
+        if (target <= 0) {
+          continue;
+        }
         lle.addLbEndpoints(lbEndpoint(w.ip(), target, workloadMetadata(w), w.sidecar()));
       }
     } else if (svc.resolution() == MeshService.Resolution.STATIC) {
       for (MeshService.Endpoint ep : svc.endpoints()) {
-        if (!PushContext.labelsMatch(subsetLabels, ep.labels())) continue;
+        if (!PushContext.labelsMatch(subsetLabels, ep.labels())) {
+          continue;
+        }
         Long pp = port.name() == null ? null : ep.ports().get(port.name());
         int target = pp != null ? pp.intValue() : port.targetPort();
         lle.addLbEndpoints(lbEndpoint(ep.address(), target, ";" + svc.namespace() + ";;;", false));
@@ -90,12 +105,17 @@ public final class EndpointBuilder {
   }
 
   private Map<String, String> subsetLabels(MeshService svc, String subset) {
-    if (subset == null) return null;
+    if (subset == null) {
+      return null;
+    }
     Located<DestinationRule> dr = ctx.destinationRule(svc.hostname());
-    if (dr == null || dr.object().getSpec().getSubsets() == null)
+    if (dr == null || dr.object().getSpec().getSubsets() == null) {
       return Map.of("__no_such_subset__", subset);
+    }
     for (Subset s : dr.object().getSpec().getSubsets()) {
-      if (subset.equals(s.getName())) return s.getLabels() == null ? Map.of() : s.getLabels();
+      if (subset.equals(s.getName())) {
+        return s.getLabels() == null ? Map.of() : s.getLabels();
+      }
     }
     return Map.of("__no_such_subset__", subset);
   }

@@ -20,8 +20,10 @@ import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.RouteNames;
 import java.util.ArrayList;
@@ -51,10 +53,16 @@ public final class GatewayBuilder {
     Map<Integer, List<GatewayServer>> out = new TreeMap<>();
     for (Located<Gateway> gw : ctx.gateways()) {
       var spec = gw.object().getSpec();
-      if (spec == null || spec.getServers() == null) continue;
-      if (!PushContext.selects(spec.getSelector(), proxy.labels())) continue;
+      if (spec == null || spec.getServers() == null) {
+        continue;
+      }
+      if (!PushContext.selects(spec.getSelector(), proxy.labels())) {
+        continue;
+      }
       for (Server s : spec.getServers()) {
-        if (s.getPort() == null || s.getPort().getNumber() == null) continue;
+        if (s.getPort() == null || s.getPort().getNumber() == null) {
+          continue;
+        }
         int number = s.getPort().getNumber().intValue();
         int target = targetPort(proxy, number);
         out.computeIfAbsent(target, k -> new ArrayList<>())
@@ -94,7 +102,9 @@ public final class GatewayBuilder {
   int targetPort(ProxyNode proxy, int number) {
     for (MeshService svc : ctx.servicesSelecting(proxy.namespace(), proxy.labels())) {
       MeshService.Port p = svc.port(number);
-      if (p != null && p.targetPort() > 0) return p.targetPort();
+      if (p != null && p.targetPort() > 0) {
+        return p.targetPort();
+      }
     }
     return number;
   }
@@ -106,11 +116,13 @@ public final class GatewayBuilder {
             (listenerPort, servers) -> {
               List<GatewayServer> http =
                   servers.stream().filter(s -> s.protocol().isHttpOrSniffed()).toList();
-              if (!http.isEmpty())
+              if (!http.isEmpty()) {
                 out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
+              }
               for (GatewayServer gs : servers) {
-                if (gs.terminatesTls())
+                if (gs.terminatesTls()) {
                   out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs)));
+                }
               }
             });
     return out;
@@ -135,20 +147,30 @@ public final class GatewayBuilder {
               && Boolean.TRUE.equals(gs.server().getTls().getHttpsRedirect());
       for (Located<VirtualService> vs : ctx.gatewayVirtualServices(gs.gateway())) {
         List<String> hosts = vs.object().getSpec().getHosts();
-        if (hosts == null) continue;
+        if (hosts == null) {
+          continue;
+        }
         for (String h : hosts) {
-          if (!intersects(serverHosts, h)) continue;
+          if (!intersects(serverHosts, h)) {
+            continue;
+          }
           String name = h + ":" + gs.port();
-          if (vhosts.containsKey(name)) continue;
+          if (vhosts.containsKey(name)) {
+            continue;
+          }
           List<Route> routes = translator.translateRoutes(vs, gs.port(), gs.gateway());
-          if (routes.isEmpty()) continue;
+          if (routes.isEmpty()) {
+            continue;
+          }
           VirtualHost.Builder vh =
               VirtualHost.newBuilder()
                   .setName(name)
                   .addDomains(h)
                   .addAllRoutes(routes)
                   .setIncludeRequestAttemptCount(true);
-          if (redirect) vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+          if (redirect) {
+            vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+          }
           vhosts.put(name, vh.build());
         }
       }
@@ -183,7 +205,9 @@ public final class GatewayBuilder {
   static boolean intersects(List<String> serverHosts, String vsHost) {
     for (String sh : serverHosts) {
       String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
-      if (PushContext.hostsIntersect(h, vsHost)) return true;
+      if (Hosts.matches(h, vsHost)) {
+        return true;
+      }
     }
     return false;
   }
@@ -242,17 +266,23 @@ public final class GatewayBuilder {
                                             .setRouteConfigName(gatewayRouteName(listenerPort)))
                                     .build())));
               }
-              if (l.getFilterChainsCount() > 0) out.add(l.build());
+              if (l.getFilterChainsCount() > 0) {
+                out.add(l.build());
+              }
             });
     return out;
   }
 
   private static List<String> serverNames(List<String> hosts) {
     List<String> out = new ArrayList<>();
-    if (hosts == null) return out;
+    if (hosts == null) {
+      return out;
+    }
     for (String h : hosts) {
       String host = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
-      if (!host.equals("*")) out.add(host);
+      if (!host.equals("*")) {
+        out.add(host);
+      }
     }
     return out;
   }
@@ -277,8 +307,9 @@ public final class GatewayBuilder {
               .setPrivateKey(DataSource.newBuilder().setFilename(key == null ? "" : key)));
     }
     DownstreamTlsContext.Builder d = DownstreamTlsContext.newBuilder().setCommonTlsContext(common);
-    if (tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL)
+    if (tls.getMode() == ServerTLSSettingsTLSmode.MUTUAL) {
       d.setRequireClientCertificate(Protos.bool(true));
+    }
     return TransportSocket.newBuilder()
         .setName(ClusterBuilder.TLS_SOCKET)
         .setTypedConfig(Protos.any(d.build()))

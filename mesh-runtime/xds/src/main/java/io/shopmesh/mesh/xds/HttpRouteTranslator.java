@@ -1,5 +1,9 @@
 package io.shopmesh.mesh.xds;
 
+import com.google.protobuf.Duration;
+import com.google.protobuf.Struct;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.Decorator;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
@@ -11,6 +15,7 @@ import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.fabric8.istio.api.api.networking.v1alpha3.Destination;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMatchRequest;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPMirrorPolicy;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
@@ -25,11 +30,14 @@ import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsiste
 import io.fabric8.istio.api.api.networking.v1alpha3.LoadBalancerSettingsConsistentHashLBUseSourceIp;
 import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -63,22 +71,30 @@ public final class HttpRouteTranslator {
   private List<Route> translate(Located<VirtualService> vs, int port, String gateway) {
     List<Route> out = new ArrayList<>();
     List<HTTPRoute> http = vs.object().getSpec().getHttp();
-    if (http == null) return out;
+    if (http == null) {
+      return out;
+    }
     for (HTTPRoute r : http) {
       List<HTTPMatchRequest> matches =
           r.getMatch() == null || r.getMatch().isEmpty()
-              ? java.util.Collections.singletonList(null)
+              ? Collections.singletonList(null)
               : r.getMatch();
       boolean catchAll = false;
       for (HTTPMatchRequest m : matches) {
-        if (m != null && m.getPort() != null && m.getPort() != 0 && m.getPort() != port) continue;
+        if (m != null && m.getPort() != null && m.getPort() != 0 && m.getPort() != port) {
+          continue;
+        }
         if (m != null && m.getGateways() != null && !m.getGateways().isEmpty()) {
           boolean ok = false;
           for (String g : m.getGateways()) {
             String full = g.equals("mesh") || g.contains("/") ? g : vs.namespace() + "/" + g;
-            if (gateway == null ? full.equals("mesh") : full.equals(gateway)) ok = true;
+            if (gateway == null ? full.equals("mesh") : full.equals(gateway)) {
+              ok = true;
+            }
           }
-          if (!ok) continue;
+          if (!ok) {
+            continue;
+          }
         }
         out.add(translateRoute(vs, r, m, port));
         if (RouteMatches.isCatchAll(m)) {
@@ -86,7 +102,9 @@ public final class HttpRouteTranslator {
           break;
         }
       }
-      if (catchAll) break;
+      if (catchAll) {
+        break;
+      }
     }
     return out;
   }
@@ -97,7 +115,9 @@ public final class HttpRouteTranslator {
     if (m != null && m.getName() != null && !m.getName().isEmpty()) {
       name = name == null || name.isEmpty() ? m.getName() : name + "." + m.getName();
     }
-    if (name != null && !name.isEmpty()) rb.setName(name);
+    if (name != null && !name.isEmpty()) {
+      rb.setName(name);
+    }
 
     if (r.getRedirect() != null) {
       rb.setRedirect(RoutePolicies.redirect(r.getRedirect()));
@@ -109,12 +129,8 @@ public final class HttpRouteTranslator {
                       ? 200
                       : r.getDirectResponse().getStatus().intValue());
       var body = r.getDirectResponse().getBody();
-      if (body != null
-          && body.getSpecifier()
-              instanceof io.fabric8.istio.api.api.networking.v1alpha3.HTTPBodyString s) {
-        dr.setBody(
-            io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
-                .setInlineString(s.getString()));
+      if (body != null && body.getSpecifier() instanceof HTTPBodyString s) {
+        dr.setBody(DataSource.newBuilder().setInlineString(s.getString()));
       }
       rb.setDirectResponse(dr);
     } else {
@@ -129,13 +145,13 @@ public final class HttpRouteTranslator {
       rb.putTypedPerFilterConfig(Wellknown.FAULT, Protos.any(RoutePolicies.fault(r.getFault())));
     }
     if (r.getCorsPolicy() != null) {
-      rb.putTypedPerFilterConfig(Wellknown.CORS, Protos.any(RoutePolicies.cors(r.getCorsPolicy())));
+      rb.putTypedPerFilterConfig(Wellknown.CORS, Protos.any(RoutePolicies.cors(r)));
     }
     rb.setMetadata(
-        io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+        Metadata.newBuilder()
             .putFilterMetadata(
                 IstioMetadata.ISTIO,
-                com.google.protobuf.Struct.newBuilder()
+                Struct.newBuilder()
                     .putFields(
                         IstioMetadata.CONFIG,
                         Protos.str(
@@ -178,7 +194,9 @@ public final class HttpRouteTranslator {
       for (HTTPRouteDestination d : dests) {
         int w = d.getWeight() == null ? 0 : d.getWeight();
         // Istio drops zero-weight destinations when there are others
-        if (w == 0) continue;
+        if (w == 0) {
+          continue;
+        }
         total += w;
         WeightedCluster.ClusterWeight.Builder cw =
             WeightedCluster.ClusterWeight.newBuilder()
@@ -189,11 +207,15 @@ public final class HttpRouteTranslator {
           HeadersHeaderOperations resp = d.getHeaders().getResponse();
           if (req != null) {
             cw.addAllRequestHeadersToAdd(RoutePolicies.headerOptions(req));
-            if (req.getRemove() != null) cw.addAllRequestHeadersToRemove(req.getRemove());
+            if (req.getRemove() != null) {
+              cw.addAllRequestHeadersToRemove(req.getRemove());
+            }
           }
           if (resp != null) {
             cw.addAllResponseHeadersToAdd(RoutePolicies.headerOptions(resp));
-            if (resp.getRemove() != null) cw.addAllResponseHeadersToRemove(resp.getRemove());
+            if (resp.getRemove() != null) {
+              cw.addAllResponseHeadersToRemove(resp.getRemove());
+            }
           }
         }
         wc.addClusters(cw);
@@ -202,24 +224,29 @@ public final class HttpRouteTranslator {
       ra.setWeightedClusters(wc);
     }
     boolean fault = r.getFault() != null;
-    com.google.protobuf.Duration timeout =
+    Duration timeout =
         r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
     List<RouteAction.HashPolicy> hash = List.of();
     if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
       Destination d = dests.get(0).getDestination();
-      String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+      String host = Hosts.fqdn(d.getHost(), vs.namespace());
       hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
     }
     if (!fault) {
       RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), !hash.isEmpty());
-      if (rp != null) ra.setRetryPolicy(rp);
+      if (rp != null) {
+        ra.setRetryPolicy(rp);
+      }
     }
     ra.setMaxStreamDuration(maxStreamDuration(timeout));
     if (r.getRewrite() != null) {
-      if (r.getRewrite().getUri() != null) ra.setPrefixRewrite(r.getRewrite().getUri());
-      if (r.getRewrite().getAuthority() != null)
+      if (r.getRewrite().getUri() != null) {
+        ra.setPrefixRewrite(r.getRewrite().getUri());
+      }
+      if (r.getRewrite().getAuthority() != null) {
         ra.setHostRewriteLiteral(r.getRewrite().getAuthority());
+      }
       if (r.getRewrite().getUriRegexRewrite() != null) {
         ra.setRegexRewrite(
             RegexMatchAndSubstitute.newBuilder()
@@ -251,8 +278,10 @@ public final class HttpRouteTranslator {
    * {@code outbound|port|subset|host} for a destination; port defaults to the service's only port.
    */
   String clusterFor(Located<VirtualService> vs, Destination d, int vhPort) {
-    if (d == null) return ClusterNames.BLACK_HOLE;
-    String host = PushContext.resolveHost(d.getHost(), vs.namespace());
+    if (d == null) {
+      return ClusterNames.BLACK_HOLE;
+    }
+    String host = Hosts.fqdn(d.getHost(), vs.namespace());
     return ClusterNames.outbound(
         destinationPort(host, d, vhPort), emptyToNull(d.getSubset()), host);
   }
@@ -262,7 +291,9 @@ public final class HttpRouteTranslator {
       return d.getPort().getNumber().intValue();
     }
     MeshService svc = ctx.service(host);
-    if (svc != null && svc.ports().size() == 1) return svc.ports().get(0).port();
+    if (svc != null && svc.ports().size() == 1) {
+      return svc.ports().get(0).port();
+    }
     return vhPort;
   }
 
@@ -276,7 +307,9 @@ public final class HttpRouteTranslator {
         RouteAction.RequestMirrorPolicy.newBuilder()
             .setCluster(clusterFor(vs, d, port))
             .setTraceSampled(Protos.bool(false));
-    if (pct != null) b.setRuntimeFraction(pct);
+    if (pct != null) {
+      b.setRuntimeFraction(pct);
+    }
     return b.build();
   }
 
@@ -297,7 +330,7 @@ public final class HttpRouteTranslator {
         .build();
   }
 
-  static RouteAction.MaxStreamDuration maxStreamDuration(com.google.protobuf.Duration d) {
+  static RouteAction.MaxStreamDuration maxStreamDuration(Duration d) {
     return RouteAction.MaxStreamDuration.newBuilder()
         .setMaxStreamDuration(d)
         .setGrpcTimeoutHeaderMax(d)
@@ -321,9 +354,12 @@ public final class HttpRouteTranslator {
         && c.getHttpCookie() != null) {
       RouteAction.HashPolicy.Cookie.Builder cb =
           RouteAction.HashPolicy.Cookie.newBuilder().setName(c.getHttpCookie().getName());
-      if (c.getHttpCookie().getPath() != null) cb.setPath(c.getHttpCookie().getPath());
-      if (c.getHttpCookie().getTtl() != null)
+      if (c.getHttpCookie().getPath() != null) {
+        cb.setPath(c.getHttpCookie().getPath());
+      }
+      if (c.getHttpCookie().getTtl() != null) {
         cb.setTtl(Protos.duration(c.getHttpCookie().getTtl()));
+      }
       hp.setCookie(cb);
     } else if (h.getHashKey() instanceof LoadBalancerSettingsConsistentHashLBUseSourceIp s
         && Boolean.TRUE.equals(s.getUseSourceIp())) {

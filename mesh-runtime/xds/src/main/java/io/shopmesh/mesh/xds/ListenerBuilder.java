@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.RouteNames;
@@ -75,9 +76,14 @@ public final class ListenerBuilder {
     Map<Integer, MeshService> tcp = new TreeMap<>();
     for (MeshService svc : ctx.services()) {
       for (MeshService.Port p : svc.ports()) {
-        if (httpPorts.contains(p.port())) continue;
-        if (p.protocol().isTls()) tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
-        else tcp.putIfAbsent(p.port(), svc);
+        if (httpPorts.contains(p.port())) {
+          continue;
+        }
+        if (p.protocol().isTls()) {
+          tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
+        } else {
+          tcp.putIfAbsent(p.port(), svc);
+        }
       }
     }
     tls.forEach(
@@ -94,7 +100,9 @@ public final class ListenerBuilder {
         });
     tcp.forEach(
         (port, svc) -> {
-          if (tls.containsKey(port)) return;
+          if (tls.containsKey(port)) {
+            return;
+          }
           out.add(
               outboundListener(port)
                   .addFilterChains(
@@ -209,8 +217,10 @@ public final class ListenerBuilder {
   private static int servicePort(ClusterBuilder.InboundPort ip) {
     MeshService s = ip.services().get(0);
     for (MeshService.Port p : s.ports()) {
-      if (p.targetPort() == ip.targetPort() || (p.name() != null && p.name().equals(ip.portName())))
+      if (p.targetPort() == ip.targetPort()
+          || (p.name() != null && p.name().equals(ip.portName()))) {
         return p.port();
+      }
     }
     return ip.targetPort();
   }

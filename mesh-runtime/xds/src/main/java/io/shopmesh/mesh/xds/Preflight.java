@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.Protocol;
+import io.shopmesh.mesh.config.model.MeshService;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -59,7 +60,9 @@ public final class Preflight {
         List<String> subsets = new ArrayList<>();
         subsets.add(null);
         if (dr.object().getSpec().getSubsets() != null) {
-          for (Subset s : dr.object().getSpec().getSubsets()) subsets.add(s.getName());
+          for (Subset s : dr.object().getSpec().getSubsets()) {
+            subsets.add(s.getName());
+          }
         }
         for (String subset : subsets) {
           for (int port : drPorts(dr)) {
@@ -79,9 +82,12 @@ public final class Preflight {
       try {
         if (gw.object().getSpec().getServers() != null) {
           for (Server s : gw.object().getSpec().getServers()) {
-            if (s.getPort() == null || s.getPort().getNumber() == null)
+            if (s.getPort() == null || s.getPort().getNumber() == null) {
               throw new IllegalArgumentException("server without port");
-            if (s.getTls() != null) GatewayBuilder.downstreamTls(s.getTls());
+            }
+            if (s.getTls() != null) {
+              GatewayBuilder.downstreamTls(s.getTls());
+            }
           }
         }
       } catch (RuntimeException e) {
@@ -171,8 +177,9 @@ public final class Preflight {
       tp.getPortLevelSettings()
           .forEach(
               p -> {
-                if (p.getPort() != null && p.getPort().getNumber() != null)
+                if (p.getPort() != null && p.getPort().getNumber() != null) {
                   ports.add(p.getPort().getNumber().intValue());
+                }
               });
     }
     return ports;

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.shopmesh.mesh.config.validation.GoDuration;
 
@@ -36,6 +37,11 @@ final class Protos {
       throw new IllegalArgumentException("negative duration: " + text);
     }
     return Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+  }
+
+  /** The upstream HttpProtocolOptions (typed_extension_protocol_options), not the core one. */
+  static HttpProtocolOptions.Builder upstreamHttpOptions() {
+    return HttpProtocolOptions.newBuilder();
   }
 
   static Duration seconds(long s) {
@@ -101,7 +107,9 @@ final class Protos {
 
   static Value list(Value... vs) {
     ListValue.Builder b = ListValue.newBuilder();
-    for (Value v : vs) b.addValues(v);
+    for (Value v : vs) {
+      b.addValues(v);
+    }
     return Value.newBuilder().setListValue(b).build();
   }
 }

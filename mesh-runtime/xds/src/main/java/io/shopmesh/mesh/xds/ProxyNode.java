@@ -79,9 +79,13 @@ public record ProxyNode(
     StringBuilder pp = new StringBuilder("[");
     for (int i = 0; i < ports.size(); i++) {
       PodPort p = ports.get(i);
-      if (i > 0) pp.append(',');
+      if (i > 0) {
+        pp.append(',');
+      }
       pp.append('{');
-      if (p.name() != null) pp.append("\"name\":\"").append(p.name()).append("\",");
+      if (p.name() != null) {
+        pp.append("\"name\":\"").append(p.name()).append("\",");
+      }
       pp.append("\"containerPort\":")
           .append(p.containerPort())
           .append(",\"protocol\":\"")
@@ -143,7 +147,9 @@ public record ProxyNode(
 
   static List<PodPort> parsePorts(String json) {
     List<PodPort> out = new ArrayList<>();
-    if (json == null || json.isBlank()) return out;
+    if (json == null || json.isBlank()) {
+      return out;
+    }
     ListValue.Builder lv = ListValue.newBuilder();
     try {
       JsonFormat.parser().ignoringUnknownFields().merge(json, lv);
@@ -151,10 +157,14 @@ public record ProxyNode(
       return out;
     }
     for (Value v : lv.getValuesList()) {
-      if (!v.hasStructValue()) continue;
+      if (!v.hasStructValue()) {
+        continue;
+      }
       Map<String, Value> f = v.getStructValue().getFieldsMap();
       Value port = f.get("containerPort");
-      if (port == null) continue;
+      if (port == null) {
+        continue;
+      }
       int n =
           port.hasNumberValue()
               ? (int) port.getNumberValue()
@@ -170,7 +180,9 @@ public record ProxyNode(
 
   private static String text(Map<String, Value> md, String key, String dflt) {
     Value v = md.get(key);
-    if (v == null || !v.hasStringValue() || v.getStringValue().isEmpty()) return dflt;
+    if (v == null || !v.hasStringValue() || v.getStringValue().isEmpty()) {
+      return dflt;
+    }
     return v.getStringValue();
   }
 

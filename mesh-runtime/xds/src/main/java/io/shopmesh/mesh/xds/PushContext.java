@@ -2,21 +2,16 @@ package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.route.v3.Route;
-import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryLocation;
-import io.fabric8.istio.api.api.networking.v1alpha3.ServiceEntryResolution;
-import io.fabric8.istio.api.api.networking.v1alpha3.ServicePort;
-import io.fabric8.istio.api.api.networking.v1alpha3.WorkloadEntry;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.ServiceEntry;
 import io.fabric8.istio.api.networking.v1.VirtualService;
-import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Service;
 import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
-import io.shopmesh.mesh.config.Protocol;
-import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.config.model.MeshService;
+import io.shopmesh.mesh.config.model.ServiceConversion;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -31,14 +26,15 @@ import java.util.function.Supplier;
 
 /**
  * Indexes of one config snapshot that every proxy's translation shares (Istio's PushContext):
- * services by hostname, VirtualServices for sidecars (by host) and gateways (by gateway),
- * DestinationRules by host, and the endpoints of each EDS cluster (Istio's per-push xDS cache).
+ * services by hostname (converted by {@link ServiceConversion}), VirtualServices for sidecars (by
+ * host) and gateways (by gateway), DestinationRules by host, and the endpoints of each EDS cluster
+ * (Istio's per-push xDS cache).
  */
 public final class PushContext {
 
   public static final String DOMAIN = MeshConfig.DOMAIN_SUFFIX;
-  public static final String INGRESS_SERVICE = "istio-ingressgateway";
-  public static final String INGRESS_NAMESPACE = "istio-system";
+  public static final String INGRESS_SERVICE = ServiceConversion.INGRESS_SERVICE;
+  public static final String INGRESS_NAMESPACE = ServiceConversion.INGRESS_NAMESPACE;
 
   private final MeshConfig config;
   private final Map<String, MeshService> services = new LinkedHashMap<>();
@@ -68,20 +64,23 @@ public final class PushContext {
   public PushContext(MeshConfig config) {
     this.config = config;
     for (Located<Service> s : config.services()) {
-      MeshService ms = fromKubernetes(s);
-      if (ms != null) services.put(ms.hostname(), ms);
+      MeshService ms = ServiceConversion.fromKubernetes(s);
+      if (ms != null) {
+        services.put(ms.hostname(), ms);
+      }
     }
     String ingress = Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE);
-    services.putIfAbsent(ingress, builtInIngressService());
+    services.putIfAbsent(ingress, ServiceConversion.builtInIngressService());
     for (Located<ServiceEntry> se : config.serviceEntries()) {
-      for (MeshService ms : fromServiceEntry(se)) {
+      for (MeshService ms : ServiceConversion.fromServiceEntry(se)) {
         services.putIfAbsent(ms.hostname(), ms);
       }
     }
     for (Located<DestinationRule> dr : config.destinationRules()) {
-      if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) continue;
-      destinationRules.putIfAbsent(
-          resolveHost(dr.object().getSpec().getHost(), dr.namespace()), dr);
+      if (dr.object().getSpec() == null || dr.object().getSpec().getHost() == null) {
+        continue;
+      }
+      destinationRules.putIfAbsent(Hosts.fqdn(dr.object().getSpec().getHost(), dr.namespace()), dr);
     }
     List<MeshService> sorted = new ArrayList<>(services.values());
     sorted.sort(Comparator.comparing(MeshService::hostname));
@@ -94,9 +93,11 @@ public final class PushContext {
             vs.object().getSpec() == null ? null : vs.object().getSpec().getHosts();
         if (hosts != null) {
           for (String h : hosts) {
-            String fq = resolveHost(h, vs.namespace());
+            String fq = Hosts.fqdn(h, vs.namespace());
             sidecarVsByHost.putIfAbsent(fq, vs);
-            if (fq.startsWith("*")) sidecarVsWildcards.add(Map.entry(fq, vs));
+            if (fq.startsWith("*")) {
+              sidecarVsWildcards.add(Map.entry(fq, vs));
+            }
           }
         }
       }
@@ -105,7 +106,9 @@ public final class PushContext {
           String full = g.contains("/") ? g : vs.namespace() + "/" + g;
           List<Located<VirtualService>> bound =
               gatewayVirtualServices.computeIfAbsent(full, k -> new ArrayList<>());
-          if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) bound.add(vs);
+          if (bound.isEmpty() || bound.get(bound.size() - 1) != vs) {
+            bound.add(vs);
+          }
         }
       }
     }
@@ -124,20 +127,17 @@ public final class PushContext {
     return services.get(hostname);
   }
 
-  /** Expands a short name to the FQDN in the given namespace, as Istio resolves VS/DR hosts. */
-  public static String resolveHost(String host, String namespace) {
-    return Hosts.fqdn(host, namespace);
-  }
-
   /** The DestinationRule for a service host (exact host first, then the longest wildcard). */
   public Located<DestinationRule> destinationRule(String hostname) {
     Located<DestinationRule> dr = destinationRules.get(hostname);
-    if (dr != null) return dr;
+    if (dr != null) {
+      return dr;
+    }
     Located<DestinationRule> best = null;
     int bestLen = -1;
     for (Map.Entry<String, Located<DestinationRule>> e : destinationRules.entrySet()) {
       String h = e.getKey();
-      if (hostMatches(h, hostname) && h.length() > bestLen) {
+      if (Hosts.subsetOf(hostname, h) && h.length() > bestLen) {
         best = e.getValue();
         bestLen = h.length();
       }
@@ -156,9 +156,13 @@ public final class PushContext {
    */
   public Located<VirtualService> sidecarVirtualService(String hostname) {
     Located<VirtualService> vs = sidecarVsByHost.get(hostname);
-    if (vs != null) return vs;
+    if (vs != null) {
+      return vs;
+    }
     for (Map.Entry<String, Located<VirtualService>> e : sidecarVsWildcards) {
-      if (hostMatches(e.getKey(), hostname)) return e.getValue();
+      if (Hosts.subsetOf(hostname, e.getKey())) {
+        return e.getValue();
+      }
     }
     return null;
   }
@@ -210,7 +214,9 @@ public final class PushContext {
         h -> {
           List<WorkloadInstance> out = new ArrayList<>();
           for (WorkloadInstance w : c.byNamespace.getOrDefault(svc.namespace(), List.of())) {
-            if (selects(svc.selector(), w.labels())) out.add(w);
+            if (selects(svc.selector(), w.labels())) {
+              out.add(w);
+            }
           }
           return List.copyOf(out);
         });
@@ -234,139 +240,39 @@ public final class PushContext {
     return config.gateways();
   }
 
-  /** Istio's host.Name.SubsetOf: does {@code pattern} cover {@code host}? */
-  public static boolean hostMatches(String pattern, String host) {
-    return Hosts.subsetOf(host, pattern);
-  }
-
-  /** Istio's host.Name.Matches: gateway server hosts against VirtualService hosts. */
-  public static boolean hostsIntersect(String a, String b) {
-    return Hosts.matches(a, b);
-  }
-
   /** Services whose selector picks a pod with these labels in this namespace. */
   public List<MeshService> servicesSelecting(String namespace, Map<String, String> labels) {
     List<MeshService> out = new ArrayList<>();
     for (MeshService s : services()) {
-      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels))
+      if (s.kubernetes() && s.namespace().equals(namespace) && selects(s.selector(), labels)) {
         out.add(s);
+      }
     }
     return out;
   }
 
   static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-    if (selector == null || selector.isEmpty()) return false;
+    if (selector == null || selector.isEmpty()) {
+      return false;
+    }
     for (Map.Entry<String, String> e : selector.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
     }
     return true;
   }
 
   static boolean labelsMatch(Map<String, String> subsetLabels, Map<String, String> labels) {
-    if (subsetLabels == null) return true;
+    if (subsetLabels == null) {
+      return true;
+    }
     for (Map.Entry<String, String> e : subsetLabels.entrySet()) {
-      if (!e.getValue().equals(labels.get(e.getKey()))) return false;
+      if (!e.getValue().equals(labels.get(e.getKey()))) {
+        return false;
+      }
     }
     return true;
-  }
-
-  private static MeshService fromKubernetes(Located<Service> ls) {
-    Service s = ls.object();
-    if (s.getSpec() == null || s.getSpec().getPorts() == null) return null;
-    String host = Hosts.fqdn(ls.name(), ls.namespace());
-    List<MeshService.Port> ports = new ArrayList<>();
-    for (io.fabric8.kubernetes.api.model.ServicePort p : s.getSpec().getPorts()) {
-      int target = p.getPort();
-      String targetName = null;
-      IntOrString t = p.getTargetPort();
-      if (t != null) {
-        if (t.getIntVal() != null) {
-          target = t.getIntVal();
-        } else if (t.getStrVal() != null) {
-          try {
-            target = Integer.parseInt(t.getStrVal());
-          } catch (NumberFormatException e) {
-            target = 0;
-            targetName = t.getStrVal();
-          }
-        }
-      }
-      ports.add(
-          new MeshService.Port(
-              p.getName(),
-              p.getPort(),
-              Protocol.fromServicePort(p.getName(), p.getAppProtocol(), p.getProtocol()),
-              target,
-              targetName));
-    }
-    Map<String, String> selector =
-        s.getSpec().getSelector() == null ? Map.of() : Map.copyOf(s.getSpec().getSelector());
-    return new MeshService(
-        host,
-        ls.name(),
-        ls.namespace(),
-        ports,
-        selector,
-        MeshService.Resolution.CLIENT_SIDE,
-        false,
-        false,
-        List.of(),
-        null);
-  }
-
-  /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
-  static MeshService builtInIngressService() {
-    return new MeshService(
-        Hosts.fqdn(INGRESS_SERVICE, INGRESS_NAMESPACE),
-        INGRESS_SERVICE,
-        INGRESS_NAMESPACE,
-        List.of(
-            new MeshService.Port("http2", 80, Protocol.HTTP2, 8080, null),
-            new MeshService.Port("https", 443, Protocol.HTTPS, 8443, null)),
-        Map.of("istio", "ingressgateway", "app", "istio-ingressgateway"),
-        MeshService.Resolution.CLIENT_SIDE,
-        false,
-        false,
-        List.of(),
-        null);
-  }
-
-  private static List<MeshService> fromServiceEntry(Located<ServiceEntry> lse) {
-    var spec = lse.object().getSpec();
-    List<MeshService> out = new ArrayList<>();
-    if (spec == null || spec.getHosts() == null || spec.getPorts() == null) return out;
-    MeshService.Resolution res = MeshService.Resolution.PASSTHROUGH;
-    ServiceEntryResolution r = spec.getResolution();
-    if (r == ServiceEntryResolution.DNS || r == ServiceEntryResolution.DNS_ROUND_ROBIN) {
-      res = MeshService.Resolution.DNS;
-    } else if (r == ServiceEntryResolution.STATIC) {
-      res = MeshService.Resolution.STATIC;
-    }
-    boolean external =
-        spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL;
-    List<MeshService.Port> ports = new ArrayList<>();
-    for (ServicePort p : spec.getPorts()) {
-      int n = p.getNumber().intValue();
-      int target =
-          p.getTargetPort() == null || p.getTargetPort() == 0 ? n : p.getTargetPort().intValue();
-      ports.add(
-          new MeshService.Port(p.getName(), n, Protocol.parse(p.getProtocol()), target, null));
-    }
-    List<MeshService.Endpoint> eps = new ArrayList<>();
-    if (spec.getEndpoints() != null) {
-      for (WorkloadEntry we : spec.getEndpoints()) {
-        eps.add(
-            new MeshService.Endpoint(
-                we.getAddress(),
-                we.getLabels() == null ? Map.of() : Map.copyOf(we.getLabels()),
-                we.getPorts() == null ? Map.of() : Map.copyOf(we.getPorts())));
-      }
-    }
-    String path = IstioMetadata.configPath("serviceentry", lse.namespace(), lse.name());
-    for (String h : spec.getHosts()) {
-      out.add(new MeshService(h, h, lse.namespace(), ports, null, res, external, true, eps, path));
-    }
-    return out;
   }
 
   static <T> List<T> nn(Collection<T> c) {

@@ -34,30 +34,44 @@ public final class RetryPolicies {
    */
   static RetryPolicy retryPolicy(HTTPRetry in, boolean hashPolicy) {
     RetryPolicy.Builder dflt = defaultRetryPolicy().toBuilder();
-    if (hashPolicy) dflt.clearRetryHostPredicate();
-    if (in == null) return dflt.build();
-    if (in.getAttempts() == null || in.getAttempts() <= 0) return null;
+    if (hashPolicy) {
+      dflt.clearRetryHostPredicate();
+    }
+    if (in == null) {
+      return dflt.build();
+    }
+    if (in.getAttempts() == null || in.getAttempts() <= 0) {
+      return null;
+    }
     RetryPolicy.Builder b = dflt.setNumRetries(Protos.u32(in.getAttempts()));
     if (in.getRetryOn() != null && !in.getRetryOn().isBlank()) {
       List<String> on = new ArrayList<>();
       List<Integer> codes = new ArrayList<>();
       for (String part : in.getRetryOn().split(",")) {
         String p = part.trim();
-        if (p.isEmpty()) continue;
-        if (p.chars().allMatch(Character::isDigit) && p.length() == 3)
+        if (p.isEmpty()) {
+          continue;
+        }
+        if (p.chars().allMatch(Character::isDigit) && p.length() == 3) {
           codes.add(Integer.parseInt(p));
-        else on.add(p);
+        } else {
+          on.add(p);
+        }
       }
-      if (!codes.isEmpty() && !on.contains("retriable-status-codes"))
+      if (!codes.isEmpty() && !on.contains("retriable-status-codes")) {
         on.add("retriable-status-codes");
+      }
       b.setRetryOn(String.join(",", on));
       b.clearRetriableStatusCodes().addAllRetriableStatusCodes(codes);
     }
-    if (in.getPerTryTimeout() != null) b.setPerTryTimeout(Protos.duration(in.getPerTryTimeout()));
+    if (in.getPerTryTimeout() != null) {
+      b.setPerTryTimeout(Protos.duration(in.getPerTryTimeout()));
+    }
     if (in.getRetryIgnorePreviousHosts() != null) {
       b.clearRetryHostPredicate();
-      if (in.getRetryIgnorePreviousHosts())
+      if (in.getRetryIgnorePreviousHosts()) {
         b.addAllRetryHostPredicate(defaultRetryPolicy().getRetryHostPredicateList());
+      }
     }
     if (in.getBackoff() != null) {
       b.setRetryBackOff(

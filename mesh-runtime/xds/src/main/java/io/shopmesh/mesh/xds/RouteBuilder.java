@@ -8,14 +8,17 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.RouteNames;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A sidecar's outbound HTTP route configs, as Istio's httproute.go: one per service port, named by
@@ -35,10 +38,12 @@ public final class RouteBuilder {
 
   /** The route config names a sidecar's outbound HTTP listeners refer to, in port order. */
   public List<Integer> sidecarHttpPorts() {
-    Set<Integer> ports = new java.util.TreeSet<>();
+    Set<Integer> ports = new TreeSet<>();
     for (MeshService s : ctx.services()) {
       for (MeshService.Port p : s.ports()) {
-        if (p.protocol().isHttpOrSniffed()) ports.add(p.port());
+        if (p.protocol().isHttpOrSniffed()) {
+          ports.add(p.port());
+        }
       }
     }
     return new ArrayList<>(ports);
@@ -50,17 +55,25 @@ public final class RouteBuilder {
     for (MeshService svc : ctx.services()) {
       Located<VirtualService> vs = sidecarVirtualService(svc.hostname());
       for (MeshService.Port port : svc.ports()) {
-        if (!port.protocol().isHttpOrSniffed()) continue;
+        if (!port.protocol().isHttpOrSniffed()) {
+          continue;
+        }
         Set<String> used = usedDomains.computeIfAbsent(port.port(), k -> new HashSet<>());
         List<String> domains = new ArrayList<>();
         for (String d : domains(svc, port.port(), proxy.namespace())) {
-          if (used.add(d)) domains.add(d);
+          if (used.add(d)) {
+            domains.add(d);
+          }
         }
-        if (domains.isEmpty()) continue;
+        if (domains.isEmpty()) {
+          continue;
+        }
         String vhName = svc.hostname() + ":" + port.port();
         List<Route> routes =
             vs == null ? List.of() : translator.translateRoutes(vs, port.port(), null);
-        if (routes.isEmpty()) routes = List.of(defaultRoute(svc, port.port(), vhName));
+        if (routes.isEmpty()) {
+          routes = List.of(defaultRoute(svc, port.port(), vhName));
+        }
         byPort
             .computeIfAbsent(port.port(), k -> new ArrayList<>())
             .add(
@@ -76,7 +89,7 @@ public final class RouteBuilder {
     byPort.forEach(
         (port, vhosts) -> {
           List<VirtualHost> all = new ArrayList<>(vhosts);
-          all.sort(java.util.Comparator.comparing(VirtualHost::getName));
+          all.sort(Comparator.comparing(VirtualHost::getName));
           all.add(allowAny());
           out.add(
               RouteConfiguration.newBuilder()

@@ -18,7 +18,9 @@ public final class RouteMatches {
   private RouteMatches() {}
 
   static boolean isCatchAll(HTTPMatchRequest m) {
-    if (m == null) return true;
+    if (m == null) {
+      return true;
+    }
     boolean uriAll =
         m.getUri() == null
             || (m.getUri().getMatchType() instanceof StringMatchPrefix p
@@ -53,7 +55,9 @@ public final class RouteMatches {
     } else if (m.getUri().getMatchType() instanceof StringMatchRegex r) {
       b.setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex()));
     }
-    if (m == null) return b.build();
+    if (m == null) {
+      return b.build();
+    }
     b.setCaseSensitive(Protos.bool(!Boolean.TRUE.equals(m.getIgnoreUriCase())));
     if (m.getHeaders() != null) {
       m.getHeaders().forEach((name, sm) -> b.addHeaders(headerMatcher(name, sm, false)));
@@ -61,18 +65,26 @@ public final class RouteMatches {
     if (m.getWithoutHeaders() != null) {
       m.getWithoutHeaders().forEach((name, sm) -> b.addHeaders(headerMatcher(name, sm, true)));
     }
-    if (m.getMethod() != null) b.addHeaders(headerMatcher(":method", m.getMethod(), false));
-    if (m.getAuthority() != null)
+    if (m.getMethod() != null) {
+      b.addHeaders(headerMatcher(":method", m.getMethod(), false));
+    }
+    if (m.getAuthority() != null) {
       b.addHeaders(headerMatcher(":authority", m.getAuthority(), false));
-    if (m.getScheme() != null) b.addHeaders(headerMatcher(":scheme", m.getScheme(), false));
+    }
+    if (m.getScheme() != null) {
+      b.addHeaders(headerMatcher(":scheme", m.getScheme(), false));
+    }
     if (m.getQueryParams() != null) {
       m.getQueryParams()
           .forEach(
               (name, sm) -> {
                 QueryParameterMatcher.Builder q = QueryParameterMatcher.newBuilder().setName(name);
                 StringMatcher s = stringMatcher(sm);
-                if (s == null) q.setPresentMatch(true);
-                else q.setStringMatch(s);
+                if (s == null) {
+                  q.setPresentMatch(true);
+                } else {
+                  q.setStringMatch(s);
+                }
                 b.addQueryParameters(q);
               });
     }
@@ -83,18 +95,27 @@ public final class RouteMatches {
   static HeaderMatcher headerMatcher(String name, StringMatch sm, boolean invert) {
     HeaderMatcher.Builder h = HeaderMatcher.newBuilder().setName(name);
     StringMatcher s = stringMatcher(sm);
-    if (s == null) h.setPresentMatch(true);
-    else h.setStringMatch(s);
-    if (invert) h.setInvertMatch(true);
+    if (s == null) {
+      h.setPresentMatch(true);
+    } else {
+      h.setStringMatch(s);
+    }
+    if (invert) {
+      h.setInvertMatch(true);
+    }
     return h.build();
   }
 
   static StringMatcher stringMatcher(StringMatch sm) {
-    if (sm == null || sm.getMatchType() == null) return null;
-    if (sm.getMatchType() instanceof StringMatchExact e)
+    if (sm == null || sm.getMatchType() == null) {
+      return null;
+    }
+    if (sm.getMatchType() instanceof StringMatchExact e) {
       return StringMatcher.newBuilder().setExact(e.getExact()).build();
-    if (sm.getMatchType() instanceof StringMatchPrefix p)
+    }
+    if (sm.getMatchType() instanceof StringMatchPrefix p) {
       return StringMatcher.newBuilder().setPrefix(p.getPrefix()).build();
+    }
     if (sm.getMatchType() instanceof StringMatchRegex r) {
       return StringMatcher.newBuilder()
           .setSafeRegex(RegexMatcher.newBuilder().setRegex(r.getRegex()))

@@ -10,14 +10,18 @@ import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjection;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortGrpcStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirect;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
 import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
 import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
+import io.grpc.Status;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -54,50 +58,73 @@ public final class RoutePolicies {
 
   private static int grpcCode(String s) {
     try {
-      return io.grpc.Status.Code.valueOf(s).value();
+      return Status.Code.valueOf(s).value();
     } catch (RuntimeException e) {
       return 2;
     }
   }
 
-  private static io.envoyproxy.envoy.type.v3.FractionalPercent faultPercent(
-      Percent p, Integer legacy) {
-    if (p != null && p.getValue() != null) return Protos.percent(p.getValue());
-    if (legacy != null) return Protos.integerPercent(legacy);
+  private static FractionalPercent faultPercent(Percent p, Integer legacy) {
+    if (p != null && p.getValue() != null) {
+      return Protos.percent(p.getValue());
+    }
+    if (legacy != null) {
+      return Protos.integerPercent(legacy);
+    }
     return Protos.integerPercent(100);
   }
 
-  static CorsPolicy cors(io.fabric8.istio.api.api.networking.v1alpha3.CorsPolicy c) {
+  /** The route's corsPolicy as Envoy's per-route CORS config. */
+  static CorsPolicy cors(HTTPRoute route) {
+    var c = route.getCorsPolicy();
     CorsPolicy.Builder b = CorsPolicy.newBuilder();
     if (c.getAllowOrigins() != null) {
       for (StringMatch sm : c.getAllowOrigins()) {
         StringMatcher s = RouteMatches.stringMatcher(sm);
-        if (s != null) b.addAllowOriginStringMatch(s);
+        if (s != null) {
+          b.addAllowOriginStringMatch(s);
+        }
       }
     }
     if (c.getAllowOrigin() != null) {
-      for (String o : c.getAllowOrigin())
+      for (String o : c.getAllowOrigin()) {
         b.addAllowOriginStringMatch(StringMatcher.newBuilder().setExact(o));
+      }
     }
-    if (c.getAllowMethods() != null) b.setAllowMethods(String.join(",", c.getAllowMethods()));
-    if (c.getAllowHeaders() != null) b.setAllowHeaders(String.join(",", c.getAllowHeaders()));
-    if (c.getExposeHeaders() != null) b.setExposeHeaders(String.join(",", c.getExposeHeaders()));
-    if (c.getMaxAge() != null)
+    if (c.getAllowMethods() != null) {
+      b.setAllowMethods(String.join(",", c.getAllowMethods()));
+    }
+    if (c.getAllowHeaders() != null) {
+      b.setAllowHeaders(String.join(",", c.getAllowHeaders()));
+    }
+    if (c.getExposeHeaders() != null) {
+      b.setExposeHeaders(String.join(",", c.getExposeHeaders()));
+    }
+    if (c.getMaxAge() != null) {
       b.setMaxAge(String.valueOf(Protos.duration(c.getMaxAge()).getSeconds()));
-    if (c.getAllowCredentials() != null)
+    }
+    if (c.getAllowCredentials() != null) {
       b.setAllowCredentials(Protos.bool(c.getAllowCredentials()));
+    }
     b.setFilterEnabled(
         RuntimeFractionalPercent.newBuilder().setDefaultValue(Protos.integerPercent(100)));
     return b.build();
   }
 
-  static RedirectAction redirect(io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirect r) {
+  static RedirectAction redirect(HTTPRedirect r) {
     RedirectAction.Builder b = RedirectAction.newBuilder();
-    if (r.getUri() != null) b.setPathRedirect(r.getUri());
-    if (r.getAuthority() != null) b.setHostRedirect(r.getAuthority());
-    if (r.getScheme() != null) b.setSchemeRedirect(r.getScheme());
-    if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null)
+    if (r.getUri() != null) {
+      b.setPathRedirect(r.getUri());
+    }
+    if (r.getAuthority() != null) {
+      b.setHostRedirect(r.getAuthority());
+    }
+    if (r.getScheme() != null) {
+      b.setSchemeRedirect(r.getScheme());
+    }
+    if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null) {
       b.setPortRedirect(p.getPort().intValue());
+    }
     long code = r.getRedirectCode() == null || r.getRedirectCode() == 0 ? 301 : r.getRedirectCode();
     b.setResponseCode(
         switch ((int) code) {
@@ -111,15 +138,23 @@ public final class RoutePolicies {
   }
 
   static void addRequestHeaders(Route.Builder rb, HeadersHeaderOperations ops) {
-    if (ops == null) return;
+    if (ops == null) {
+      return;
+    }
     rb.addAllRequestHeadersToAdd(headerOptions(ops));
-    if (ops.getRemove() != null) rb.addAllRequestHeadersToRemove(ops.getRemove());
+    if (ops.getRemove() != null) {
+      rb.addAllRequestHeadersToRemove(ops.getRemove());
+    }
   }
 
   static void addResponseHeaders(Route.Builder rb, HeadersHeaderOperations ops) {
-    if (ops == null) return;
+    if (ops == null) {
+      return;
+    }
     rb.addAllResponseHeadersToAdd(headerOptions(ops));
-    if (ops.getRemove() != null) rb.addAllResponseHeadersToRemove(ops.getRemove());
+    if (ops.getRemove() != null) {
+      rb.addAllResponseHeadersToRemove(ops.getRemove());
+    }
   }
 
   /** set: OVERWRITE_IF_EXISTS_OR_ADD; add: APPEND_IF_EXISTS_OR_ADD (Istio's translation). */

@@ -24,18 +24,24 @@ record TrafficPolicies(
   static final TrafficPolicies NONE = new TrafficPolicies(null, null, null, null);
 
   static TrafficPolicies forCluster(Located<DestinationRule> dr, String subset, int port) {
-    if (dr == null || dr.object().getSpec() == null) return NONE;
+    if (dr == null || dr.object().getSpec() == null) {
+      return NONE;
+    }
     TrafficPolicies p = NONE.with(dr.object().getSpec().getTrafficPolicy(), port);
     if (subset != null && dr.object().getSpec().getSubsets() != null) {
       for (Subset s : dr.object().getSpec().getSubsets()) {
-        if (subset.equals(s.getName())) p = p.with(s.getTrafficPolicy(), port);
+        if (subset.equals(s.getName())) {
+          p = p.with(s.getTrafficPolicy(), port);
+        }
       }
     }
     return p;
   }
 
   private TrafficPolicies with(TrafficPolicy tp, int port) {
-    if (tp == null) return this;
+    if (tp == null) {
+      return this;
+    }
     TrafficPolicies r =
         new TrafficPolicies(
             or(tp.getConnectionPool(), connectionPool), or(tp.getLoadBalancer(), loadBalancer),

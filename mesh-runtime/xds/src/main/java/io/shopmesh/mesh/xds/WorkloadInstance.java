@@ -28,23 +28,33 @@ public record WorkloadInstance(
    */
   public String canonicalService() {
     String v = labels.get(IstioMetadata.CANONICAL_NAME_LABEL);
-    if (v == null) v = labels.get("app.kubernetes.io/name");
-    if (v == null) v = labels.get("app");
+    if (v == null) {
+      v = labels.get("app.kubernetes.io/name");
+    }
+    if (v == null) {
+      v = labels.get("app");
+    }
     return v == null ? workloadName : v;
   }
 
   /** Istio's canonical revision: {@code version} label, else {@code latest}. */
   public String canonicalRevision() {
     String v = labels.get(IstioMetadata.CANONICAL_REVISION_LABEL);
-    if (v == null) v = labels.get("app.kubernetes.io/version");
-    if (v == null) v = labels.get("version");
+    if (v == null) {
+      v = labels.get("app.kubernetes.io/version");
+    }
+    if (v == null) {
+      v = labels.get("version");
+    }
     return v == null ? "latest" : v;
   }
 
   /** Resolves a named target port against the pod's container ports; -1 if absent. */
   public int portByName(String name) {
     for (PodPort p : ports) {
-      if (name.equals(p.name())) return p.containerPort();
+      if (name.equals(p.name())) {
+        return p.containerPort();
+      }
     }
     return -1;
   }

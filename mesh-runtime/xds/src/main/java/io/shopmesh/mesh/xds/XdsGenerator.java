@@ -5,6 +5,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.NodeId;
 import java.util.ArrayList;
 import java.util.List;
@@ -61,7 +62,9 @@ public final class XdsGenerator {
         if (p.targetPortName() != null) {
           target = proxy.toWorkload().portByName(p.targetPortName());
         }
-        if (target <= 0) continue;
+        if (target <= 0) {
+          continue;
+        }
         ClusterBuilder.InboundPort existing = byPort.get(target);
         if (existing == null) {
           byPort.put(

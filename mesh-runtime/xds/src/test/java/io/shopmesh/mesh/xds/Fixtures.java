@@ -51,7 +51,9 @@ final class Fixtures {
       Path f = dir.resolve("config.yaml");
       Files.writeString(f, String.join("\n---\n", docs));
       LoadResult r = new ConfigLoader().load(List.of(dir));
-      if (r.hasErrors()) throw new IllegalArgumentException(r.diagnostics().toString());
+      if (r.hasErrors()) {
+        throw new IllegalArgumentException(r.diagnostics().toString());
+      }
       Files.delete(f);
       Files.delete(dir);
       return r.config();

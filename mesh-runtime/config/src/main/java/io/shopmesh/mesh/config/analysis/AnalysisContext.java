@@ -2,6 +2,8 @@ package io.shopmesh.mesh.config.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Resource;
 import io.shopmesh.mesh.config.SourceRef;
@@ -24,7 +26,7 @@ public final class AnalysisContext {
 
   private final List<Resource> resources;
   private final List<Workload> workloads = new ArrayList<>();
-  private JsonNode meshConfig = com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+  private JsonNode meshConfig = MissingNode.getInstance();
 
   public AnalysisContext(List<Resource> input, boolean meshDefaults) {
     List<Resource> all = new ArrayList<>(input);
@@ -56,10 +58,7 @@ public final class AnalysisContext {
 
   /** Istio's MeshConfig (as in istioctl analyze --meshConfigFile); only proxyMetadata is used. */
   public AnalysisContext withMeshConfig(JsonNode meshConfig) {
-    this.meshConfig =
-        meshConfig == null
-            ? com.fasterxml.jackson.databind.node.MissingNode.getInstance()
-            : meshConfig;
+    this.meshConfig = meshConfig == null ? MissingNode.getInstance() : meshConfig;
     return this;
   }
 
@@ -159,7 +158,7 @@ public final class AnalysisContext {
                   om.createObjectNode()
                       .put("name", INGRESS_NAME)
                       .put("namespace", INGRESS_NAMESPACE));
-      ((com.fasterxml.jackson.databind.node.ObjectNode) svc)
+      ((ObjectNode) svc)
           .set(
               "spec",
               om.valueToTree(

@@ -6,6 +6,7 @@ import io.shopmesh.mesh.config.Resource;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.function.Predicate;
 
@@ -46,7 +47,7 @@ public final class Analyzers {
     out.addAll(run(resources, true, a -> true));
     // two analyzers may report the very same finding (e.g. a Gateway selecting no pod): print it
     // once
-    return sorted(new ArrayList<>(new java.util.LinkedHashSet<>(out)));
+    return sorted(new ArrayList<>(new LinkedHashSet<>(out)));
   }
 
   /** Runs the selected analyzers over resources (with or without the mesh's built-in gateway). */

@@ -2,8 +2,8 @@ package io.shopmesh.mesh.config.analysis;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.shopmesh.mesh.config.Diagnostic;
-import io.shopmesh.mesh.config.Protocol;
 import io.shopmesh.mesh.config.Resource;
+import io.shopmesh.mesh.config.model.MeshService;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -37,14 +37,14 @@ final class EgressTlsAnalyzer implements Analyzer {
           if (e == null || e.serviceEntry() == null) {
             continue;
           }
-          HostRegistry.Port port = null;
+          MeshService.Port port = null;
           if (d.path("port").has("number")) {
             long n = d.path("port").path("number").asLong();
-            port = e.ports().stream().filter(p -> p.number() == n).findFirst().orElse(null);
+            port = e.ports().stream().filter(p -> p.port() == n).findFirst().orElse(null);
           } else if (e.ports().size() == 1) {
             port = e.ports().get(0);
           }
-          if (port == null || !Protocol.parse(port.protocol()).isTls()) {
+          if (port == null || !port.protocol().isTls()) {
             continue;
           }
           String path =
@@ -66,7 +66,7 @@ final class EgressTlsAnalyzer implements Analyzer {
     }
   }
 
-  private static String message(JsonNode rule, String host, HostRegistry.Port port, Resource se) {
+  private static String message(JsonNode rule, String host, MeshService.Port port, Resource se) {
     List<String> features = new ArrayList<>();
     if (rule.has("timeout")) {
       features.add("timeout " + rule.get("timeout").asText());
@@ -88,17 +88,17 @@ final class EgressTlsAnalyzer implements Analyzer {
         + " for \""
         + host
         + "\" go to port "
-        + port.number()
+        + port.port()
         + ", which ServiceEntry "
         + se.id()
         + " declares "
-        + port.protocol().toUpperCase(java.util.Locale.ROOT)
+        + port.protocol().name()
         + ": the application speaks TLS itself,"
         + " the sidecar sees only encrypted bytes and Istio builds no HTTP route for that port, so these rules"
         + " cannot apply to application-originated TLS. Fix (egress TLS origination): the app calls http://"
         + host
         + "; the ServiceEntry declares port 80 protocol HTTP with targetPort "
-        + port.number()
+        + port.port()
         + "; this VirtualService routes to port 80; a DestinationRule sets trafficPolicy.portLevelSettings"
         + " port 80 tls.mode SIMPLE (sni "
         + host

@@ -3,7 +3,12 @@ package io.shopmesh.mesh.config.analysis;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Resource;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -11,6 +16,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /** Istio's gateway.* analyzers. */
 final class GatewayAnalyzers {
@@ -319,24 +326,23 @@ final class GatewayAnalyzers {
       if (cert.length == 0 || key.length == 0) {
         return false;
       }
-      String pem = new String(cert, java.nio.charset.StandardCharsets.US_ASCII);
-      java.util.regex.Matcher m =
-          java.util.regex.Pattern.compile(
-                  "-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----")
+      String pem = new String(cert, StandardCharsets.US_ASCII);
+      Matcher m =
+          Pattern.compile("-----BEGIN ([A-Z0-9 ]+)-----\\s*([A-Za-z0-9+/=\\s]+?)-----END \\1-----")
               .matcher(pem);
       if (!m.find()) {
         return false;
       }
       try {
-        byte[] der = java.util.Base64.getMimeDecoder().decode(m.group(2));
+        byte[] der = Base64.getMimeDecoder().decode(m.group(2));
         var certs =
-            java.security.cert.CertificateFactory.getInstance("X.509")
-                .generateCertificates(new java.io.ByteArrayInputStream(der));
+            CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(der));
         if (certs.isEmpty()) {
           return false;
         }
         for (var c : certs) {
-          ((java.security.cert.X509Certificate) c).checkValidity();
+          ((X509Certificate) c).checkValidity();
         }
         return true;
       } catch (Exception e) {
@@ -346,7 +352,7 @@ final class GatewayAnalyzers {
 
     private static byte[] decode(JsonNode data, String key) {
       try {
-        return java.util.Base64.getMimeDecoder().decode(data.path(key).asText(""));
+        return Base64.getMimeDecoder().decode(data.path(key).asText(""));
       } catch (IllegalArgumentException e) {
         return new byte[0];
       }

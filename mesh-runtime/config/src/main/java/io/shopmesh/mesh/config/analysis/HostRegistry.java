@@ -5,74 +5,53 @@ import io.shopmesh.mesh.config.ExportTo;
 import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.Resource;
-import java.util.ArrayList;
+import io.shopmesh.mesh.config.model.MeshService;
+import io.shopmesh.mesh.config.model.ServiceConversion;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The hosts the mesh knows, with the namespaces that can see them: ServiceEntry hosts (as written,
- * scoped by exportTo) and Kubernetes Services ({@code name.namespace.svc.cluster.local}, scoped by
- * the networking.istio.io/exportTo annotation), as Istio's analyzers look them up.
+ * The hosts the mesh knows ({@link MeshService}, converted as the translator converts them), with
+ * the namespaces that can see them: ServiceEntry hosts (as written, scoped by exportTo) and
+ * Kubernetes Services ({@code name.namespace.svc.cluster.local}, scoped by the
+ * networking.istio.io/exportTo annotation), as Istio's analyzers look them up.
  */
 final class HostRegistry {
 
-  /** A known host: its ports and, for a ServiceEntry, the entry itself. */
-  record Entry(
-      List<Port> ports,
-      Resource serviceEntry,
-      Resource service,
-      Map<String, String> workloadSelector) {}
+  /** A known host: the service it is, and the object it came from. */
+  record Entry(MeshService service, Resource source) {
 
-  record Port(long number, String name, String protocol) {}
+    List<MeshService.Port> ports() {
+      return service.ports();
+    }
+
+    /** The ServiceEntry that declares the host, null for a Kubernetes Service. */
+    Resource serviceEntry() {
+      return service.serviceEntry() ? source : null;
+    }
+
+    Map<String, String> workloadSelector() {
+      return service.workloadSelector();
+    }
+  }
 
   private final Map<String, Entry> scoped = new LinkedHashMap<>();
 
   HostRegistry(AnalysisContext ctx) {
     for (Resource se : ctx.istio("ServiceEntry")) {
-      JsonNode spec = se.spec();
-      List<Port> ports = new ArrayList<>();
-      for (JsonNode p : spec.path("ports")) {
-        ports.add(
-            new Port(
-                p.path("number").asLong(),
-                p.path("name").asText(""),
-                p.path("protocol").asText("")));
-      }
-      Entry e =
-          new Entry(
-              ports,
-              se,
-              null,
-              AnalysisContext.labels(spec.path("workloadSelector").path("labels")));
-      Set<String> scopes = ExportTo.scopes(ExportTo.of(spec.path("exportTo")), se.namespace());
-      for (JsonNode h : spec.path("hosts")) {
-        String fqdn = Hosts.fqdn(h.asText(), se.namespace());
-        for (String scope : scopes) {
-          scoped.put(scope + "/" + fqdn, e);
+      for (MeshService ms : ServiceConversion.fromServiceEntry(se)) {
+        String fqdn = Hosts.fqdn(ms.hostname(), se.namespace());
+        for (String scope : ExportTo.scopes(ms.exportTo(), se.namespace())) {
+          scoped.put(scope + "/" + fqdn, new Entry(ms, se));
         }
       }
     }
     for (Resource svc : ctx.services()) {
-      List<Port> ports = new ArrayList<>();
-      for (JsonNode p : svc.spec().path("ports")) {
-        ports.add(
-            new Port(
-                p.path("port").asLong(),
-                p.path("name").asText(""),
-                p.path("protocol").asText("TCP")));
-      }
-      Entry e = new Entry(ports, null, svc, Map.of());
-      String fqdn = Hosts.fqdn(svc.name(), svc.namespace());
-      String anno =
-          svc.object()
-              .path("metadata")
-              .path("annotations")
-              .path("networking.istio.io/exportTo")
-              .asText("");
-      for (String scope : ExportTo.scopes(ExportTo.ofAnnotation(anno), svc.namespace())) {
-        scoped.put(scope + "/" + fqdn, e);
+      MeshService ms = ServiceConversion.fromKubernetes(svc);
+      for (String scope : ExportTo.scopes(ms.exportTo(), svc.namespace())) {
+        scoped.put(scope + "/" + ms.hostname(), new Entry(ms, svc));
       }
     }
   }

@@ -140,13 +140,13 @@ final class VirtualServiceAnalyzers {
       JsonNode port = d.destination().path("port");
       if (port.isMissingNode()) {
         if (e.ports().size() > 1) {
-          List<Long> numbers = e.ports().stream().map(HostRegistry.Port::number).toList();
+          List<Long> numbers = e.ports().stream().map(p -> (long) p.port()).toList();
           out.add(Messages.portSelectorRequired(vs, d.path() + ".host", d.host(), numbers));
         }
         return;
       }
       long number = port.path("number").asLong(0);
-      if (e.ports().stream().noneMatch(p -> p.number() == number)) {
+      if (e.ports().stream().noneMatch(p -> p.port() == number)) {
         out.add(
             Messages.referencedResourceNotFound(
                 vs, d.path() + ".port.number", "host:port", d.host() + ":" + number));

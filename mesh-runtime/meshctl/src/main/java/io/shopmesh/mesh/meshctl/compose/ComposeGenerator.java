@@ -1,8 +1,10 @@
 package io.shopmesh.mesh.meshctl.compose;
 
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.meshctl.local.ImageCatalog;
 import io.shopmesh.mesh.meshctl.local.MeshPlan;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Container;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.ContainerType;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -238,7 +241,7 @@ public final class ComposeGenerator {
     line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx128m " + JVM_FLAGS));
     line(2, "volumes:");
     line(3, "- " + quote(CERTS_VOLUME + ":" + CERTS_PATH + ":ro"));
-    Map<String, String> deps = new java.util.TreeMap<>();
+    Map<String, String> deps = new TreeMap<>();
     deps.put(ISTIOD, "service_healthy");
     deps.put(PAYMENT, "service_healthy");
     deps.put(
@@ -299,7 +302,7 @@ public final class ComposeGenerator {
 
   /** The image the Deployment names for this container (the plan keeps the module only). */
   private String image(Container c, String fallback) {
-    for (Located<io.fabric8.kubernetes.api.model.apps.Deployment> d : config.deployments()) {
+    for (Located<Deployment> d : config.deployments()) {
       var spec = d.object().getSpec();
       if (spec == null || spec.getTemplate() == null || spec.getTemplate().getSpec() == null) {
         continue;
@@ -307,9 +310,7 @@ public final class ComposeGenerator {
       for (var k : spec.getTemplate().getSpec().getContainers()) {
         if (k.getName().equals(c.name())
             && c.module() != null
-            && io.shopmesh.mesh.meshctl.local.ImageCatalog.moduleFor(k.getImage())
-                .orElse("")
-                .equals(c.module())) {
+            && ImageCatalog.moduleFor(k.getImage()).orElse("").equals(c.module())) {
           return k.getImage();
         }
       }
@@ -352,7 +353,7 @@ public final class ComposeGenerator {
 
   private void dependsOn(int indent, Map<String, String> deps) {
     line(indent, "depends_on:");
-    new java.util.TreeMap<>(deps)
+    new TreeMap<>(deps)
         .forEach(
             (k, v) -> {
               line(indent + 1, k + ":");

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.meshctl.envoy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.MissingNode;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,7 +32,7 @@ public final class ConfigDump {
         return c;
       }
     }
-    return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+    return MissingNode.getInstance();
   }
 
   public List<JsonNode> clusters() {
@@ -76,13 +77,13 @@ public final class ConfigDump {
   /** A field by its proto name, also found under its lowerCamelCase JSON name. */
   public static JsonNode field(JsonNode node, String protoName) {
     if (node == null) {
-      return com.fasterxml.jackson.databind.node.MissingNode.getInstance();
+      return MissingNode.getInstance();
     }
     JsonNode v = node.get(protoName);
     if (v == null) {
       v = node.get(camel(protoName));
     }
-    return v == null ? com.fasterxml.jackson.databind.node.MissingNode.getInstance() : v;
+    return v == null ? MissingNode.getInstance() : v;
   }
 
   /** Follows a path of proto field names. */

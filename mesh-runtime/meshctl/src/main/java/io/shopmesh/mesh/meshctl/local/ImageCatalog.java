@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.meshctl.local;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
@@ -56,7 +57,7 @@ public final class ImageCatalog {
                         + ")"));
   }
 
-  public static java.util.List<String> known() {
+  public static List<String> known() {
     return MODULES.keySet().stream().map(k -> k.contains(":") ? k : k + ":latest").toList();
   }
 

@@ -1,6 +1,9 @@
 package io.shopmesh.mesh.meshctl.local;
 
+import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.UnknownHostException;
 
 /**
@@ -62,12 +65,12 @@ public final class IpAllocator {
    * Whether this machine lets a process bind the address (Linux: any 127/8; macOS: only aliases).
    */
   public static boolean bindable(String ip) {
-    try (var s = new java.net.ServerSocket()) {
-      s.bind(new java.net.InetSocketAddress(InetAddress.getByName(ip), 0));
+    try (var s = new ServerSocket()) {
+      s.bind(new InetSocketAddress(InetAddress.getByName(ip), 0));
       return true;
     } catch (UnknownHostException e) {
       return false;
-    } catch (java.io.IOException e) {
+    } catch (IOException e) {
       return false;
     }
   }

@@ -1,8 +1,11 @@
 package io.shopmesh.mesh.meshctl.local;
 
+import java.io.File;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.stream.Collectors;
 
 /**
  * Where the repository is (modules, manifests) and where runtime state lives ({@code .mesh/}). The
@@ -65,10 +68,9 @@ public final class MeshHome {
       return jar.toString();
     }
     // children run in their pod's directory: a relative entry would not resolve there
-    return java.util.Arrays.stream(
-            System.getProperty("java.class.path").split(java.io.File.pathSeparator))
+    return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
         .map(e -> Path.of(e).toAbsolutePath().toString())
-        .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
+        .collect(Collectors.joining(File.pathSeparator));
   }
 
   public static Path watchdogJar() {

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.BiPredicate;
 
 /** Live health of a running mesh: processes, proxy readiness, app ports, xDS sync from istiod. */
 public final class Probes {
@@ -72,7 +73,7 @@ public final class Probes {
                   });
     }
 
-    public long count(MeshState state, java.util.function.BiPredicate<PodState, PodHealth> test) {
+    public long count(MeshState state, BiPredicate<PodState, PodHealth> test) {
       return state.pods().stream()
           .filter(p -> pods.containsKey(p.name()) && test.test(p, pods.get(p.name())))
           .count();

@@ -8,6 +8,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Instant;
 import java.util.Optional;
 
 /** Reads and atomically writes {@code <state dir>/state.json}. */
@@ -81,6 +82,6 @@ public final class StateStore {
   }
 
   public static long startMillis(ProcessHandle h) {
-    return h.info().startInstant().map(java.time.Instant::toEpochMilli).orElse(0L);
+    return h.info().startInstant().map(Instant::toEpochMilli).orElse(0L);
   }
 }

@@ -6,11 +6,13 @@ import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
 import io.shopmesh.mesh.meshctl.local.MeshState.ContainerState;
 import io.shopmesh.mesh.meshctl.local.MeshState.Phase;
 import io.shopmesh.mesh.meshctl.local.MeshState.PodState;
+import java.io.File;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -18,11 +20,13 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import java.util.stream.Stream;
 
 /**
@@ -93,7 +97,7 @@ public final class Supervisor {
               store.dir().resolve("up.lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       lock = lockChannel.tryLock();
       return lock != null;
-    } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+    } catch (IOException | OverlappingFileLockException e) {
       return false;
     }
   }
@@ -177,7 +181,7 @@ public final class Supervisor {
   }
 
   /** Polls until everything is ready and synced, a container fails, or the timeout passes. */
-  public boolean awaitReady(Duration timeout, java.util.function.Consumer<String> progress) {
+  public boolean awaitReady(Duration timeout, Consumer<String> progress) {
     long deadline = System.nanoTime() + timeout.toNanos();
     String last = "";
     long lastPrinted = 0;
@@ -292,7 +296,7 @@ public final class Supervisor {
               .directory(spec.workDir().toFile())
               .redirectErrorStream(true)
               .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
-              .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
       pb.environment().putAll(spec.env());
       Process p = pb.start();
       m.process = p;
@@ -537,7 +541,7 @@ public final class Supervisor {
       return;
     }
     try (Stream<Path> s = Files.walk(dir)) {
-      for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+      for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
       }
     }

@@ -1,16 +1,21 @@
-package io.shopmesh.mesh.xds;
+package io.shopmesh.mesh.config.model;
 
 import io.shopmesh.mesh.config.Protocol;
 import java.util.List;
 import java.util.Map;
 
 /**
- * A service as Istio's model.Service sees it, from a Kubernetes Service or a ServiceEntry host.
+ * A service as Istio's model.Service sees it, from a Kubernetes Service or a ServiceEntry host
+ * ({@link ServiceConversion}): the one service model of the analyzers' host registry and of the
+ * translator's push context.
  *
  * @param hostname FQDN ({@code product-service.default.svc.cluster.local}) or the ServiceEntry host
  * @param name the Kubernetes name, or the host for a ServiceEntry (Istio's attributes.name)
  * @param selector pod selector (Kubernetes Service); null for ServiceEntries
  * @param endpoints static endpoints of a ServiceEntry
+ * @param configPath Istio's config path of the ServiceEntry (null for Kubernetes services)
+ * @param exportTo exportTo as written (ServiceEntry) or the networking.istio.io/exportTo annotation
+ * @param workloadSelector the ServiceEntry's workloadSelector labels (empty when none)
  */
 public record MeshService(
     String hostname,
@@ -22,7 +27,9 @@ public record MeshService(
     boolean meshExternal,
     boolean serviceEntry,
     List<Endpoint> endpoints,
-    String configPath) {
+    String configPath,
+    List<String> exportTo,
+    Map<String, String> workloadSelector) {
 
   /** Istio's resolution: Kubernetes services are CLIENT_SIDE (EDS). */
   public enum Resolution {
@@ -42,9 +49,18 @@ public record MeshService(
   /** A ServiceEntry endpoint (WorkloadEntry inline). */
   public record Endpoint(String address, Map<String, String> labels, Map<String, Long> ports) {}
 
+  public MeshService {
+    ports = List.copyOf(ports);
+    endpoints = List.copyOf(endpoints);
+    exportTo = List.copyOf(exportTo);
+    workloadSelector = Map.copyOf(workloadSelector);
+  }
+
   public Port port(int number) {
     for (Port p : ports) {
-      if (p.port() == number) return p;
+      if (p.port() == number) {
+        return p;
+      }
     }
     return null;
   }
