@@ -93,11 +93,15 @@ class ConfigHazardsTest {
     Path copy = local.configDir().resolve("a-product-vs-copy.yaml");
     Files.writeString(
         copy,
-        Files.readString(original).replace("weight: 80", "weight: 0").replace("weight: 20", "weight: 100"));
+        Files.readString(original)
+            .replace("weight: 80", "weight: 0")
+            .replace("weight: 20", "weight: 100"));
     try {
       IstiodFailureTest.await(() -> configz().contains("SM0004"), 10_000);
       String configz = configz();
-      assertThat(configz).contains("a-product-vs-copy.yaml").contains("product-virtualservice.yaml");
+      assertThat(configz)
+          .contains("a-product-vs-copy.yaml")
+          .contains("product-virtualservice.yaml");
       MeshTarget.Result analyze = mesh.analyze();
       System.out.println("[figure] analyze with a duplicate product-vs:\n" + analyze.output());
       assertThat(analyze.exitCode()).isNotZero();

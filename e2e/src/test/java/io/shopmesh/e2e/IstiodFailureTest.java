@@ -66,7 +66,8 @@ class IstiodFailureTest {
     }
     System.out.println("[figure] istiod killed under " + RPS + " rps: " + load);
     assertThat(load.errors()).as(load + " " + load.firstFailures).isZero();
-    assertThat((synced - back) / 1_000_000).as("ms from istiod ready to proxies in sync")
+    assertThat((synced - back) / 1_000_000)
+        .as("ms from istiod ready to proxies in sync")
         .isLessThanOrEqualTo(1_000);
   }
 
@@ -102,7 +103,8 @@ class IstiodFailureTest {
     System.out.println("meshctl status while istiod was frozen:\n" + during);
     assertThat(load.errors()).as(load + " " + load.firstFailures).isZero();
     assertThat(during).contains("control plane unreachable").doesNotContain("NotReady");
-    assertThat((synced - resumed) / 1_000_000).as("ms from resume to proxies in sync")
+    assertThat((synced - resumed) / 1_000_000)
+        .as("ms from resume to proxies in sync")
         .isLessThanOrEqualTo(1_000);
   }
 

@@ -42,7 +42,11 @@ final class SteadyLoad implements AutoCloseable {
         ok.incrementAndGet();
         return;
       }
-      what = r.status() + (r.status() == 200 ? " fallback" : "") + " " + r.header("x-envoy-response-flags").orElse("");
+      what =
+          r.status()
+              + (r.status() == 200 ? " fallback" : "")
+              + " "
+              + r.header("x-envoy-response-flags").orElse("");
     } catch (RuntimeException e) {
       what = "transport " + e.getClass().getSimpleName();
     }

@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.meshctl.compose;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Service;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
@@ -10,6 +11,9 @@ import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.PortMapping;
 import io.shopmesh.mesh.meshctl.local.Planner;
+import io.shopmesh.mesh.meshctl.local.RegistryWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -145,7 +149,22 @@ public final class ComposeGenerator {
             "--http-port",
             "15014"));
     line(2, "environment:");
-    line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx256m " + JVM_FLAGS));
+    line(
+        3,
+        "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx256m -XX:+ExitOnOutOfMemoryError " + JVM_FLAGS));
+    line(3, "# the registry's source of truth: the pods planned from the manifests; istiod probes");
+    line(3, "# their ports for readiness (docs/istiod.md, Registry)");
+    line(
+        3,
+        "REGISTRY_JSON: "
+            + quote(
+                compact(
+                    RegistryWriter.json(
+                        plan,
+                        Map.of(),
+                        "meshctl compose: the pods planned from the manifests",
+                        this::ip,
+                        true))));
     line(2, "volumes:");
     line(3, "# read-write: istiod watches it, and POST /apply (meshctl apply) writes into it");
     line(3, "- " + quote("${MESH_CONFIG_DIR:-" + opts.configDir() + "}:/etc/istio/config"));
@@ -373,6 +392,15 @@ public final class ComposeGenerator {
             + ": ["
             + items.stream().map(ComposeGenerator::quote).collect(Collectors.joining(", "))
             + "]");
+  }
+
+  private static String compact(String json) {
+    try {
+      ObjectMapper m = new ObjectMapper();
+      return m.writeValueAsString(m.readTree(json));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static String quote(String s) {
