@@ -136,6 +136,8 @@ public final class ComposeGenerator {
     line(1, ISTIOD + ":");
     line(2, "image: " + PILOT_IMAGE);
     line(2, "hostname: " + ISTIOD);
+    line(2, "# an OutOfMemoryError exits (ExitOnOutOfMemoryError); docker starts it again");
+    line(2, "restart: unless-stopped");
     list(
         2,
         "command",

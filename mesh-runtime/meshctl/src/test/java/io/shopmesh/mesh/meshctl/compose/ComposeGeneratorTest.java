@@ -37,7 +37,8 @@ class ComposeGeneratorTest {
     assertThat(yml)
         .contains("REGISTRY_JSON: \"{\\\"source\\\":\\\"meshctl compose")
         .contains("\\\"probe\\\":{\\\"tcpPort\\\":8080}")
-        .contains("-XX:+ExitOnOutOfMemoryError");
+        .contains("-XX:+ExitOnOutOfMemoryError")
+        .contains("restart: unless-stopped");
   }
 
   @Test
