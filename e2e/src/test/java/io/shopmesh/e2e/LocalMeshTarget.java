@@ -83,6 +83,21 @@ public final class LocalMeshTarget implements MeshTarget {
     return home;
   }
 
+  /** The directory istiod watches (this target's copy of manifests/). */
+  public Path configDir() {
+    return configDir;
+  }
+
+  /** istiod's HTTP port (debug endpoints, /ready, /apply). */
+  public URI istiodHttp() {
+    return URI.create("http://" + subnet + ".250:15014");
+  }
+
+  /** {@code meshctl ARGS} against this mesh, bounded in time. */
+  public Result run(Duration timeout, String... args) {
+    return meshctl(timeout, args);
+  }
+
   @Override
   public void start() throws Exception {
     Targets.copyManifests(home, configDir);

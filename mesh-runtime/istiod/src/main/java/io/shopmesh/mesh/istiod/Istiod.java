@@ -52,14 +52,26 @@ public final class Istiod implements AutoCloseable {
    *     that connected proxies announce
    */
   public Istiod(ConfigSource source, Path registryFile) {
+    this(source, registryFile, null);
+  }
+
+  /**
+   * @param registryJson the planned pods as text (compose's {@code REGISTRY_JSON}), used when there
+   *     is no registry file
+   */
+  public Istiod(ConfigSource source, Path registryFile, String registryJson) {
     this.source = source;
-    if (registryFile == null) {
-      this.registry = new WorkloadRegistry();
-      this.registryFile = null;
-    } else {
+    if (registryFile != null) {
       this.registry = WorkloadRegistry.planned("file " + registryFile);
       this.registryFile =
           new RegistryFile(registryFile, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
+    } else if (registryJson != null && !registryJson.isBlank()) {
+      this.registry = WorkloadRegistry.planned("REGISTRY_JSON");
+      this.registryFile =
+          RegistryFile.inline(registryJson, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
+    } else {
+      this.registry = new WorkloadRegistry();
+      this.registryFile = null;
     }
   }
 
@@ -77,8 +89,8 @@ public final class Istiod implements AutoCloseable {
     if (registryFile != null) {
       if (!registryFile.read()) {
         LOG.warning(
-            "registry file "
-                + registryFile.file()
+            "registry "
+                + registryFile.where()
                 + " not there yet: xDS streams get UNAVAILABLE until it is");
       }
       registryFile.start();

@@ -62,7 +62,8 @@ public final class IstiodMain {
       registryFile = Path.of(System.getenv("REGISTRY_FILE"));
     }
     Istiod istiod =
-        new Istiod(new DirectoryConfigSource(dir), registryFile).start(bind, xdsPort, httpPort);
+        new Istiod(new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"))
+            .start(bind, xdsPort, httpPort);
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -26,6 +28,10 @@ import java.util.logging.Logger;
  *   "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
  *   "sidecar": true, "ready": true}]}
  * </pre>
+ *
+ * <p>Where nobody reports readiness (docker compose: the plan is generated once and passed in
+ * {@code REGISTRY_JSON}), a pod may say {@code "probe": {"tcpPort": 8080}} instead of {@code
+ * "ready"}: istiod then checks it as a kubelet's tcpSocket probe would, every second.
  */
 public final class RegistryFile implements AutoCloseable {
 
@@ -37,21 +43,37 @@ public final class RegistryFile implements AutoCloseable {
   private final Runnable onChange;
   private final long pollMillis;
   private volatile boolean closed;
+  private final String inline;
   private String seen = "";
+  private List<WorkloadRegistry.Entry> planned = List.of();
+  private Map<String, Integer> probes = Map.of();
+  private long lastProbe;
   private Thread thread;
 
   public RegistryFile(Path file, WorkloadRegistry registry, Runnable onChange, long pollMillis) {
-    this.file = file.toAbsolutePath().normalize();
+    this(file, null, registry, onChange, pollMillis);
+  }
+
+  private RegistryFile(
+      Path file, String inline, WorkloadRegistry registry, Runnable onChange, long pollMillis) {
+    this.file = file == null ? null : file.toAbsolutePath().normalize();
+    this.inline = inline;
     this.registry = registry;
     this.onChange = onChange;
     this.pollMillis = pollMillis;
+  }
+
+  /** The registry given as text once (compose: {@code REGISTRY_JSON}); readiness by probes. */
+  public static RegistryFile inline(
+      String json, WorkloadRegistry registry, Runnable onChange, long pollMillis) {
+    return new RegistryFile(null, json, registry, onChange, pollMillis);
   }
 
   /** Reads the file now; true when the registry changed. */
   public synchronized boolean read() {
     String text;
     try {
-      text = Files.readString(file);
+      text = inline != null ? inline : Files.readString(file);
     } catch (NoSuchFileException e) {
       return false;
     } catch (IOException e) {
@@ -64,7 +86,11 @@ public final class RegistryFile implements AutoCloseable {
     try {
       JsonNode root = JSON.readTree(text);
       List<WorkloadRegistry.Entry> entries = parse(root);
-      String source = root.path("source").asText("file") + " (" + file + ")";
+      probes = probes(root);
+      planned = entries;
+      entries = probed(entries);
+      String source =
+          root.path("source").asText("file") + " (" + (file == null ? "REGISTRY_JSON" : file) + ")";
       boolean first = !registry.synced();
       registry.replace(entries, source);
       seen = text;
@@ -82,6 +108,57 @@ public final class RegistryFile implements AutoCloseable {
       LOG.warning("registry file " + file + " does not parse, keeping the last list: " + e);
       return false;
     }
+  }
+
+  private static Map<String, Integer> probes(JsonNode root) {
+    Map<String, Integer> out = new LinkedHashMap<>();
+    for (JsonNode p : root.path("pods")) {
+      int port = p.path("probe").path("tcpPort").asInt(0);
+      if (port > 0) {
+        out.put(p.path("name").asText(), port);
+      }
+    }
+    return out;
+  }
+
+  /** The planned entries with the probed pods' readiness as it is now. */
+  private List<WorkloadRegistry.Entry> probed(List<WorkloadRegistry.Entry> entries) {
+    if (probes.isEmpty()) {
+      return entries;
+    }
+    List<WorkloadRegistry.Entry> out = new ArrayList<>();
+    for (WorkloadRegistry.Entry e : entries) {
+      Integer port = probes.get(e.workload().podName());
+      out.add(
+          port == null
+              ? e
+              : new WorkloadRegistry.Entry(e.workload(), tcp(e.workload().ip(), port)));
+    }
+    return out;
+  }
+
+  private static boolean tcp(String ip, int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(ip, port), 300);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Probes again (at most once a second); true when some readiness changed. */
+  private synchronized boolean reprobe() {
+    long now = System.currentTimeMillis();
+    if (probes.isEmpty() || now - lastProbe < 1000) {
+      return false;
+    }
+    lastProbe = now;
+    List<WorkloadRegistry.Entry> next = probed(planned);
+    if (next.equals(registry.entries())) {
+      return false;
+    }
+    registry.replace(next, registry.source());
+    return true;
   }
 
   static List<WorkloadRegistry.Entry> parse(JsonNode root) {
@@ -113,8 +190,8 @@ public final class RegistryFile implements AutoCloseable {
     return out;
   }
 
-  public Path file() {
-    return file;
+  public String where() {
+    return file == null ? "REGISTRY_JSON" : file.toString();
   }
 
   /** Polls for changes in the background. */
@@ -128,7 +205,9 @@ public final class RegistryFile implements AutoCloseable {
                 } catch (InterruptedException e) {
                   return;
                 }
-                if (read()) {
+                boolean changed = read();
+                changed |= reprobe();
+                if (changed) {
                   onChange.run();
                 }
               }

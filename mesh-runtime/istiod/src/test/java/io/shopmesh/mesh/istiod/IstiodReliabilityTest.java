@@ -147,6 +147,28 @@ class IstiodReliabilityTest {
   }
 
   @Test
+  void anInlineRegistryIsProbedForReadinessAsComposeHasNoSupervisor() throws Exception {
+    try (java.net.ServerSocket app = new java.net.ServerSocket()) {
+      app.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
+      String json =
+          "{\"source\":\"compose plan\",\"pods\":[{\"name\":\"product-v1-a\","
+              + "\"namespace\":\"default\",\"ip\":\"127.0.0.1\",\"workload\":\"product-service-v1\","
+              + "\"labels\":{\"app\":\"product-service\",\"version\":\"v1\"},"
+              + "\"ports\":[{\"containerPort\":8080}],\"sidecar\":true,"
+              + "\"probe\":{\"tcpPort\":"
+              + app.getLocalPort()
+              + "}}]}";
+      istiod = new Istiod(new DirectoryConfigSource(dir, 200), null, json).start("127.0.0.1", 0, 0);
+      AdsTestClient frontend = connect(FRONTEND);
+      await(frontend::hasAll, 10_000);
+      assertThat(addresses(frontend, V1)).containsExactly("127.0.0.1:8080");
+      app.close();
+      await(() -> addresses(frontend, V1).isEmpty(), 10_000);
+      assertThat(json("/debug/registryz").get(0).get("source").asText()).contains("compose plan");
+    }
+  }
+
+  @Test
   void aDuplicateInASecondFileIsAnErrorAndTheServedVersionStays() throws Exception {
     start(false);
     AdsTestClient frontend = connect(FRONTEND);

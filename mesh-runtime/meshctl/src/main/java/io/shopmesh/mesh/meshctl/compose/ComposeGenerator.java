@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.meshctl.compose;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.shopmesh.mesh.config.Located;
@@ -14,6 +15,9 @@ import io.shopmesh.mesh.meshctl.local.MeshPlan.PortMapping;
 import io.shopmesh.mesh.meshctl.local.Planner;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.NodeId;
+import io.shopmesh.mesh.meshctl.local.RegistryWriter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -137,6 +141,8 @@ public final class ComposeGenerator {
     line(1, ISTIOD + ":");
     line(2, "image: " + PILOT_IMAGE);
     line(2, "hostname: " + ISTIOD);
+    line(2, "# an OutOfMemoryError exits (ExitOnOutOfMemoryError); docker starts it again");
+    line(2, "restart: unless-stopped");
     list(
         2,
         "command",
@@ -150,7 +156,22 @@ public final class ComposeGenerator {
             "--http-port",
             "15014"));
     line(2, "environment:");
-    line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx256m " + JVM_FLAGS));
+    line(
+        3,
+        "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx256m -XX:+ExitOnOutOfMemoryError " + JVM_FLAGS));
+    line(3, "# the registry's source of truth: the pods planned from the manifests; istiod probes");
+    line(3, "# their ports for readiness (docs/istiod.md, Registry)");
+    line(
+        3,
+        "REGISTRY_JSON: "
+            + quote(
+                compact(
+                    RegistryWriter.json(
+                        plan,
+                        Map.of(),
+                        "meshctl compose: the pods planned from the manifests",
+                        this::ip,
+                        true))));
     line(2, "volumes:");
     line(3, "# read-write: istiod watches it, and POST /apply (meshctl apply) writes into it");
     line(3, "- " + quote("${MESH_CONFIG_DIR:-" + opts.configDir() + "}:/etc/istio/config"));
@@ -380,6 +401,15 @@ public final class ComposeGenerator {
             + ": ["
             + items.stream().map(ComposeGenerator::quote).collect(Collectors.joining(", "))
             + "]");
+  }
+
+  private static String compact(String json) {
+    try {
+      ObjectMapper m = new ObjectMapper();
+      return m.writeValueAsString(m.readTree(json));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static String quote(String s) {

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 
 /**
  * istiod's service registry, from the source of truth: the pods this mesh planned from the
@@ -63,6 +64,19 @@ public final class RegistryWriter {
 
   /** The registry file's text: every pod in the mesh (gateway and workloads), with readiness. */
   public static String json(MeshPlan plan, Map<String, Boolean> readyByPod, String source) {
+    return json(plan, readyByPod, source, Pod::ip, false);
+  }
+
+  /**
+   * @param ipOf the pod's address on the platform (compose gives other addresses than local)
+   * @param probe instead of {@code ready}, ask istiod to probe the pod's first port (tcpSocket)
+   */
+  public static String json(
+      MeshPlan plan,
+      Map<String, Boolean> readyByPod,
+      String source,
+      Function<Pod, String> ipOf,
+      boolean probe) {
     List<Map<String, Object>> pods = new ArrayList<>();
     for (Pod p : plan.pods()) {
       if (p.kind() == Kind.EXTERNAL) {
@@ -71,7 +85,7 @@ public final class RegistryWriter {
       Map<String, Object> m = new LinkedHashMap<>();
       m.put("name", p.name());
       m.put("namespace", p.namespace());
-      m.put("ip", p.ip());
+      m.put("ip", ipOf.apply(p));
       m.put("workload", p.workload());
       m.put("labels", new TreeMap<>(p.labels()));
       List<Map<String, Object>> ports = new ArrayList<>();
@@ -85,7 +99,11 @@ public final class RegistryWriter {
       }
       m.put("ports", ports);
       m.put("sidecar", p.kind() == Kind.WORKLOAD);
-      m.put("ready", readyByPod.getOrDefault(p.name(), false));
+      if (probe && !pm.isEmpty()) {
+        m.put("probe", Map.of("tcpPort", pm.get(0).containerPort()));
+      } else {
+        m.put("ready", readyByPod.getOrDefault(p.name(), false));
+      }
       pods.add(m);
     }
     Map<String, Object> root = new LinkedHashMap<>();

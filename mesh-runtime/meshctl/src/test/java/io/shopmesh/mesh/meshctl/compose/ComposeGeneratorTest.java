@@ -32,6 +32,16 @@ class ComposeGeneratorTest {
   }
 
   @Test
+  void istiodGetsThePlannedPodsAsItsRegistryAndExitsOnOutOfMemory() {
+    String yml = new ComposeGenerator(manifests(), ComposeGenerator.Options.defaults()).generate();
+    assertThat(yml)
+        .contains("REGISTRY_JSON: \"{\\\"source\\\":\\\"meshctl compose")
+        .contains("\\\"probe\\\":{\\\"tcpPort\\\":8080}")
+        .contains("-XX:+ExitOnOutOfMemoryError")
+        .contains("restart: unless-stopped");
+  }
+
+  @Test
   void oneHolderInitProxyAndAppPerReplica() {
     String yml = new ComposeGenerator(manifests(), ComposeGenerator.Options.defaults()).generate();
     assertThat(count(yml, "(?m)^  (product-service-v1-[a-z0-9]+-[a-z0-9]{5}):$")).isEqualTo(2);
