@@ -132,7 +132,9 @@ public class OrderStore {
               }
             }
             case UNKNOWN -> {
-              o.failureReason = "payment outcome unknown: " + outcome.reason();
+              if (o.status == OrderStatus.PAYMENT_PENDING) {
+                o.failureReason = "payment outcome unknown: " + outcome.reason();
+              }
               o.nextCheckAt = now.plus(RETRY_UNKNOWN);
             }
           }
