@@ -166,7 +166,8 @@ public final class Proxy implements AutoCloseable {
                   opts.xdsBackoffMaxMs,
                   opts.xdsKeepaliveTimeMs,
                   opts.xdsKeepaliveTimeoutMs,
-                  opts.xdsMaxMessageBytes));
+                  opts.xdsMaxMessageBytes,
+                  opts.maxClusters));
       xds.start();
     }
   }

@@ -82,6 +82,12 @@ public final class ProxyMain implements Callable<Integer> {
       defaultValue = "${env:XDS_KEEPALIVE_TIMEOUT_MS:-5000}")
   long xdsKeepaliveTimeoutMs;
 
+  @Option(
+      names = "--max-clusters",
+      defaultValue = "${env:MAX_CLUSTERS:-0}",
+      description = "most clusters a CDS update may carry; 0: half the heap at ~4 KB each")
+  int maxClusters;
+
   @Option(names = "--certs-root", defaultValue = "${env:CERTS_ROOT}")
   Path certsRoot;
 
@@ -154,6 +160,7 @@ public final class ProxyMain implements Callable<Integer> {
     o.xdsBackoffMaxMs = xdsBackoffMaxMs;
     o.xdsKeepaliveTimeMs = xdsKeepaliveTimeMs;
     o.xdsKeepaliveTimeoutMs = xdsKeepaliveTimeoutMs;
+    o.maxClusters = maxClusters;
     o.certsRoot = certsRoot;
     for (Map.Entry<String, String> e : parseMap(listenerBind).entrySet()) {
       o.listenerBind.put(Integer.parseInt(e.getKey()), e.getValue());

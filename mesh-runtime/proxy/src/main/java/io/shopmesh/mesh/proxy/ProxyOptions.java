@@ -52,9 +52,13 @@ public final class ProxyOptions {
   public long xdsKeepaliveTimeoutMs = 5_000;
 
   /**
-   * Largest xDS response accepted (a larger one ends the stream; the last config keeps serving).
+   * Largest xDS response accepted (a larger one ends the stream; the last config keeps serving). 0:
+   * an eighth of the heap, at most 64 MiB.
    */
-  public int xdsMaxMessageBytes = 64 << 20;
+  public int xdsMaxMessageBytes = 0;
+
+  /** Most clusters a CDS update may carry (more is NACKed). 0: half the heap at ~4 KB each. */
+  public int maxClusters = 0;
 
   public Path certsRoot;
   public Map<Integer, String> listenerBind = new LinkedHashMap<>();

@@ -61,11 +61,29 @@ public final class XdsClient implements AutoCloseable {
       long backoffMaxMs,
       long keepaliveTimeMs,
       long keepaliveTimeoutMs,
-      int maxMessageBytes) {
+      int maxMessageBytes,
+      int maxClusters) {
     public static Settings defaults() {
-      return new Settings(500, 1_000, 15_000, 5_000, 64 << 20);
+      return new Settings(500, 1_000, 15_000, 5_000, 0, 0);
+    }
+
+    /** 0: an eighth of the heap, at most 64 MiB (a 26,727-cluster CDS is about 8 MiB). */
+    int messageLimit() {
+      return maxMessageBytes > 0
+          ? maxMessageBytes
+          : (int) Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 8);
+    }
+
+    /** 0: half the heap at ~4 KB per compiled cluster (16,384 with a 128 MB heap). */
+    int clusterLimit() {
+      return maxClusters > 0
+          ? maxClusters
+          : (int) Math.min(Integer.MAX_VALUE, Runtime.getRuntime().maxMemory() / 2 / CLUSTER_BYTES);
     }
   }
+
+  /** Heap per cluster held (proto, compiled cluster, indexes), measured in DnsResolutionTest. */
+  static final long CLUSTER_BYTES = 4_096;
 
   /** Per type: what we accepted and what we last saw. */
   static final class TypeState {
@@ -193,7 +211,7 @@ public final class XdsClient implements AutoCloseable {
             .executor(xdsThread)
             .keepAliveTime(settings.keepaliveTimeMs(), TimeUnit.MILLISECONDS)
             .keepAliveTimeout(settings.keepaliveTimeoutMs(), TimeUnit.MILLISECONDS)
-            .maxInboundMessageSize(settings.maxMessageBytes())
+            .maxInboundMessageSize(settings.messageLimit())
             .build();
     StreamObserver<DiscoveryResponse> responses =
         new StreamObserver<>() {
@@ -303,6 +321,16 @@ public final class XdsClient implements AutoCloseable {
     Set<String> edsBefore = state.edsNames();
     Set<String> rdsBefore = state.rdsNames();
     try {
+      if (type.equals(CDS) && r.getResourcesCount() > settings.clusterLimit()) {
+        // Bounded memory: refuse rather than run out of heap; the previous clusters keep serving.
+        throw new IllegalArgumentException(
+            String.format(
+                "CDS update has %,d clusters, more than this proxy holds (%,d with a %d MB heap,"
+                    + " --max-clusters)",
+                r.getResourcesCount(),
+                settings.clusterLimit(),
+                Runtime.getRuntime().maxMemory() >> 20));
+      }
       switch (type) {
         case CDS ->
             state.applyClusters(unpack(r.getResourcesList(), Cluster.class), r.getVersionInfo());
