@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -66,7 +67,9 @@ public final class BenchMain {
         report.notes.add(idle);
         dp.warmLoadGenerator();
         for (DataPlane.Target t : dp.targets()) {
-          if (!o.targets.isEmpty() && !o.targets.contains(t.name())) continue;
+          if (!o.targets.isEmpty() && !o.targets.contains(t.name())) {
+            continue;
+          }
           try {
             report.dataPlane.add(dp.measure(t, wrk));
           } catch (Exception e) {
@@ -134,7 +137,7 @@ public final class BenchMain {
         o.services, o.subsets, o.proxies, o.translationBudgetSeconds);
     Path log = env.log("translation");
     Process p = Procs.start(argv, log, null);
-    if (!p.waitFor(o.translationBudgetSeconds * 3L + 180, java.util.concurrent.TimeUnit.SECONDS)) {
+    if (!p.waitFor(o.translationBudgetSeconds * 3L + 180, TimeUnit.SECONDS)) {
       Procs.stop(p);
       throw new IOException("translation benchmark did not finish; see " + log);
     }
@@ -142,7 +145,9 @@ public final class BenchMain {
     Pattern kv = Pattern.compile("^translation\\.(\\w+)=(.*)$");
     for (String line : Files.readAllLines(log)) {
       Matcher m = kv.matcher(line);
-      if (m.matches()) out.put(m.group(1), m.group(2));
+      if (m.matches()) {
+        out.put(m.group(1), m.group(2));
+      }
     }
     if (p.exitValue() != 0 || !out.containsKey("one_vs_ms")) {
       throw new IOException(
@@ -182,7 +187,9 @@ public final class BenchMain {
       long memKb = 0;
       try {
         for (String l : Files.readAllLines(Path.of("/proc/meminfo"))) {
-          if (l.startsWith("MemTotal:")) memKb = Long.parseLong(l.replaceAll("\\D", ""));
+          if (l.startsWith("MemTotal:")) {
+            memKb = Long.parseLong(l.replaceAll("\\D", ""));
+          }
         }
       } catch (IOException | NumberFormatException e) {
         // not Linux

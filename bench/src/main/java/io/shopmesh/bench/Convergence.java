@@ -110,14 +110,17 @@ final class Convergence implements AutoCloseable {
                 () -> {
                   for (int i = 0; i < proxies.size(); i++) {
                     AdsTestClient.Received a = proxies.get(i).latest.get("RDS");
-                    if (a.version().equals(before.get(i)) || a.nanos() < t0) return false;
+                    if (a.version().equals(before.get(i)) || a.nanos() < t0) {
+                      return false;
+                    }
                   }
                   return true;
                 },
                 30_000);
-        if (!all)
+        if (!all) {
           throw new IOException(
               "the VirtualService change did not reach all " + n + " proxies in 30 s");
+        }
         double[] each =
             proxies.stream()
                 .mapToDouble(p -> (p.latest.get("RDS").nanos() - t0) / 1e6)
@@ -161,7 +164,9 @@ final class Convergence implements AutoCloseable {
 
   @Override
   public void close() {
-    for (AdsTestClient p : proxies) p.close();
+    for (AdsTestClient p : proxies) {
+      p.close();
+    }
     proxies.clear();
     Procs.stop(istiod);
   }

@@ -6,11 +6,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The data plane rows: one fast upstream, reached directly, through one sidecar hop, through the
@@ -73,7 +76,9 @@ final class DataPlane implements AutoCloseable {
 
   void start() throws Exception {
     Path dir = env.work.resolve("dataplane");
-    for (String t : List.of("tmp-upstream", "tmp-proxy")) Files.createDirectories(dir.resolve(t));
+    for (String t : List.of("tmp-upstream", "tmp-proxy")) {
+      Files.createDirectories(dir.resolve(t));
+    }
     startUpstream(dir);
     startIstiod(dir);
     serverSidecar =
@@ -196,8 +201,12 @@ final class DataPlane implements AutoCloseable {
     Map<String, Process> procs = new LinkedHashMap<>();
     procs.put("sidecar", clientSidecar);
     procs.put("gateway", gateway);
-    if (nginx != null) procs.put("nginx", nginx);
-    if (haproxy != null) procs.put("haproxy", haproxy);
+    if (nginx != null) {
+      procs.put("nginx", nginx);
+    }
+    if (haproxy != null) {
+      procs.put("haproxy", haproxy);
+    }
     Map<String, Double> c0 = new LinkedHashMap<>();
     procs.forEach((k, p) -> c0.put(k, Procs.cpuSeconds(p.pid())));
     Thread.sleep((long) (seconds * 1000));
@@ -206,7 +215,7 @@ final class DataPlane implements AutoCloseable {
         (k, p) ->
             parts.add(
                 String.format(
-                    java.util.Locale.ROOT,
+                    Locale.ROOT,
                     "%s %.2f%% CPU, %d MB RSS",
                     k,
                     100 * (Procs.cpuSeconds(p.pid()) - c0.get(k)) / seconds,
@@ -318,13 +327,17 @@ final class DataPlane implements AutoCloseable {
 
   private static double cpu(Target t) {
     double s = 0;
-    for (Process p : t.procs()) s += Procs.cpuSeconds(p.pid());
+    for (Process p : t.procs()) {
+      s += Procs.cpuSeconds(p.pid());
+    }
     return s;
   }
 
   private static long rss(Target t) {
     long s = 0;
-    for (Process p : t.procs()) s += Procs.rssBytes(p.pid());
+    for (Process p : t.procs()) {
+      s += Procs.rssBytes(p.pid());
+    }
     return s;
   }
 
@@ -419,13 +432,15 @@ final class DataPlane implements AutoCloseable {
   }
 
   static String firstMatch(String text, String regex) {
-    java.util.regex.Matcher m = java.util.regex.Pattern.compile(regex).matcher(text);
+    Matcher m = Pattern.compile(regex).matcher(text);
     return m.find() ? m.group(1) : text.lines().findFirst().orElse("?");
   }
 
   @Override
   public void close() {
-    for (int i = started.size() - 1; i >= 0; i--) Procs.stop(started.get(i));
+    for (int i = started.size() - 1; i >= 0; i--) {
+      Procs.stop(started.get(i));
+    }
     started.clear();
   }
 }

@@ -43,8 +43,9 @@ final class Http {
       InputStream in = s.getInputStream();
       String all = new String(in.readAllBytes(), StandardCharsets.UTF_8);
       int sp = all.indexOf(' ');
-      if (!all.startsWith("HTTP/") || sp < 0 || all.length() < sp + 4)
+      if (!all.startsWith("HTTP/") || sp < 0 || all.length() < sp + 4) {
         throw new IOException("not HTTP: " + all);
+      }
       int status = Integer.parseInt(all.substring(sp + 1, sp + 4));
       int bodyAt = all.indexOf("\r\n\r\n");
       return new Response(status, bodyAt < 0 ? "" : all.substring(bodyAt + 4));
@@ -64,7 +65,9 @@ final class Http {
   static boolean await(BooleanSupplier cond, long timeoutMillis) {
     long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
     while (System.nanoTime() < deadline) {
-      if (cond.getAsBoolean()) return true;
+      if (cond.getAsBoolean()) {
+        return true;
+      }
       try {
         Thread.sleep(50);
       } catch (InterruptedException e) {

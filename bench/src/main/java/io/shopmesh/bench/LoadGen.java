@@ -141,8 +141,9 @@ final class LoadGen implements AutoCloseable {
         .request(request)
         .compose(
             req -> {
-              if (target.hostHeader() != null)
+              if (target.hostHeader() != null) {
                 req.authority(HostAndPort.parseAuthority(target.hostHeader(), -1));
+              }
               return req.send();
             })
         .compose(resp -> resp.body().map(b -> resp.statusCode()))
@@ -156,7 +157,9 @@ final class LoadGen implements AutoCloseable {
                   errors++;
                 }
               }
-              if (then != null) then.run();
+              if (then != null) {
+                then.run();
+              }
             });
   }
 

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /** Command-line settings; {@code --smoke} shortens every phase to a few seconds. */
 final class Options {
@@ -78,92 +79,134 @@ final class Options {
         v = a.substring(eq + 1);
         a = a.substring(0, eq);
       }
-      java.util.function.Supplier<String> next = nextValue(args, i, v);
+      Supplier<String> next = nextValue(args, i, v);
       switch (a) {
         case "--smoke" -> o.smoke();
         case "--only" -> {
           o.sections = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--skip" -> {
           Arrays.asList(next.get().split(",")).forEach(o.sections::remove);
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--max-seconds" -> {
           o.maxSeconds = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--warmup-seconds" -> {
           o.warmupSeconds = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--rate" -> {
           o.rate = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--rate-seconds" -> {
           o.rateSeconds = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--connections" -> {
           o.connections = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--rate-connections" -> {
           o.rateConnections = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--wrk-threads" -> {
           o.wrkThreads = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--proxy-counts" -> {
           o.proxyCounts = Arrays.stream(next.get().split(",")).map(Integer::valueOf).toList();
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--rounds" -> {
           o.rounds = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--services" -> {
           o.services = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--proxies" -> {
           o.proxies = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--translation-budget" -> {
           o.translationBudgetSeconds = Integer.parseInt(next.get());
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--subnet" -> {
           o.subnet = next.get();
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--out" -> {
           o.out = next.get();
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--label" -> {
           o.label = next.get();
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--block" -> {
           o.block = next.get();
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--without" -> {
           o.without = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--targets" -> {
           o.targets = new LinkedHashSet<>(Arrays.asList(next.get().split(",")));
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "--proxy-jvm" -> {
           o.proxyJvm = Arrays.asList(next.get().trim().split("\\s+"));
-          if (v == null) i++;
+          if (v == null) {
+            i++;
+          }
         }
         case "-h", "--help" -> {
           System.out.println(usage());
@@ -175,11 +218,14 @@ final class Options {
     return o;
   }
 
-  private static java.util.function.Supplier<String> nextValue(
-      String[] args, int i, String inline) {
+  private static Supplier<String> nextValue(String[] args, int i, String inline) {
     return () -> {
-      if (inline != null) return inline;
-      if (i + 1 >= args.length) throw new IllegalArgumentException(args[i] + " needs a value");
+      if (inline != null) {
+        return inline;
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException(args[i] + " needs a value");
+      }
       return args[i + 1];
     };
   }

@@ -6,7 +6,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CopyOnWriteArraySet;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -22,7 +24,7 @@ final class Procs {
   private static final List<Process> STARTED = new CopyOnWriteArrayList<>();
 
   /** Tools the run acts as if they were not installed (--without). */
-  static final java.util.Set<String> HIDDEN = new java.util.concurrent.CopyOnWriteArraySet<>();
+  static final Set<String> HIDDEN = new CopyOnWriteArraySet<>();
 
   static {
     Runtime.getRuntime().addShutdownHook(new Thread(Procs::killAll, "bench-cleanup"));
@@ -35,7 +37,9 @@ final class Procs {
     Files.createDirectories(log.getParent());
     ProcessBuilder pb =
         new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(log.toFile());
-    if (env != null) pb.environment().putAll(env);
+    if (env != null) {
+      pb.environment().putAll(env);
+    }
     Process p = pb.start();
     STARTED.add(p);
     return p;
@@ -46,7 +50,9 @@ final class Procs {
    * workers).
    */
   static void stop(Process p) {
-    if (p == null) return;
+    if (p == null) {
+      return;
+    }
     List<ProcessHandle> kids = p.descendants().toList();
     p.destroy();
     try {
@@ -58,13 +64,17 @@ final class Procs {
       Thread.currentThread().interrupt();
     }
     for (ProcessHandle k : kids) {
-      if (k.isAlive()) k.destroyForcibly();
+      if (k.isAlive()) {
+        k.destroyForcibly();
+      }
     }
     STARTED.remove(p);
   }
 
   static void killAll() {
-    for (Process p : new ArrayList<>(STARTED)) stop(p);
+    for (Process p : new ArrayList<>(STARTED)) {
+      stop(p);
+    }
   }
 
   /** The pid and every descendant's pid. */
@@ -78,7 +88,9 @@ final class Procs {
   /** CPU seconds (user + system) used so far by the process tree. */
   static double cpuSeconds(long pid) {
     double total = 0;
-    for (long p : tree(pid)) total += cpuSecondsOne(p);
+    for (long p : tree(pid)) {
+      total += cpuSecondsOne(p);
+    }
     return total;
   }
 
@@ -99,7 +111,9 @@ final class Procs {
   /** Resident memory in bytes of the process tree (sum of VmRSS). */
   static long rssBytes(long pid) {
     long total = 0;
-    for (long p : tree(pid)) total += rssOne(p);
+    for (long p : tree(pid)) {
+      total += rssOne(p);
+    }
     return total;
   }
 
@@ -140,15 +154,21 @@ final class Procs {
    * haproxy).
    */
   static String which(String name) {
-    if (HIDDEN.contains(name)) return null;
+    if (HIDDEN.contains(name)) {
+      return null;
+    }
     List<String> dirs =
         new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
     dirs.add("/usr/sbin");
     dirs.add("/sbin");
     for (String d : dirs) {
-      if (d.isEmpty()) continue;
+      if (d.isEmpty()) {
+        continue;
+      }
       Path p = Path.of(d, name);
-      if (Files.isExecutable(p)) return p.toString();
+      if (Files.isExecutable(p)) {
+        return p.toString();
+      }
     }
     return null;
   }

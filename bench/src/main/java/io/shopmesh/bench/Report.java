@@ -85,8 +85,10 @@ final class Report {
     List<String> v = new ArrayList<>();
     versions.forEach((k, val) -> v.add(k + " " + val));
     sb.append(String.join(", ", v)).append('\n');
-    if (upstream != null) sb.append("- Upstream: ").append(upstream).append('\n');
-    if (!dataPlane.isEmpty())
+    if (upstream != null) {
+      sb.append("- Upstream: ").append(upstream).append('\n');
+    }
+    if (!dataPlane.isEmpty()) {
       sb.append("- Settings: max throughput with ")
           .append(
               versions.getOrDefault("wrk", "").startsWith("not")
@@ -110,6 +112,7 @@ final class Report {
                   ? "; proxy JVM flags as meshctl up sets them"
                   : "; proxy JVM flags `" + String.join(" ", o.proxyJvm) + "`")
           .append('\n');
+    }
     sb.append('\n');
 
     if (!dataPlane.isEmpty()) {
@@ -288,9 +291,13 @@ final class Report {
     DataPlane.Row gw = by.get("gateway");
     for (String peer : List.of("nginx", "haproxy")) {
       DataPlane.Row p = by.get(peer);
-      if (p == null) continue;
+      if (p == null) {
+        continue;
+      }
       for (DataPlane.Row ours : new DataPlane.Row[] {sidecar, gw}) {
-        if (ours == null) continue;
+        if (ours == null) {
+          continue;
+        }
         sb.append("- ")
             .append(ours.name())
             .append(" hop vs ")
@@ -312,7 +319,9 @@ final class Report {
     }
     if (direct != null) {
       for (DataPlane.Row r : dataPlane) {
-        if (r == direct) continue;
+        if (r == direct) {
+          continue;
+        }
         sb.append("- added latency vs direct, ")
             .append(r.name())
             .append(" (")
@@ -360,7 +369,9 @@ final class Report {
     }
     for (String peer : List.of("nginx", "haproxy")) {
       DataPlane.Row p = by.get(peer);
-      if (p == null || sidecar == null) continue;
+      if (p == null || sidecar == null) {
+        continue;
+      }
       sb.append("| One hop, CPU s per 1000 req at ")
           .append(o.rate)
           .append(" rps | ")
@@ -387,7 +398,9 @@ final class Report {
   }
 
   static void writeInto(Path file, String name, String block) throws IOException {
-    if (file.getParent() != null) Files.createDirectories(file.getParent());
+    if (file.getParent() != null) {
+      Files.createDirectories(file.getParent());
+    }
     String text = Files.exists(file) ? Files.readString(file) : "";
     String bm = begin(name);
     String em = end(name);
@@ -418,7 +431,9 @@ final class Report {
 
   /** Milliseconds as ms below 10 s, else seconds (and minutes when long). */
   static String dur(double ms) {
-    if (ms < 10_000) return f0(ms) + " ms";
+    if (ms < 10_000) {
+      return f0(ms) + " ms";
+    }
     return f0(ms / 1000) + " s" + (ms >= 120_000 ? " (" + f1(ms / 60_000) + " min)" : "");
   }
 

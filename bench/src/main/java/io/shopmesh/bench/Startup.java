@@ -3,6 +3,7 @@ package io.shopmesh.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -29,7 +30,7 @@ final class Startup {
     String subnet = env.o.startupSubnet;
     List<String> common = List.of("--state-dir", stateDir.toString());
     List<String> up =
-        new java.util.ArrayList<>(
+        new ArrayList<>(
             List.of(
                 meshctl.toString(),
                 "up",
@@ -56,19 +57,25 @@ final class Startup {
         if (Double.isNaN(returned) && !p.isAlive()) {
           returned = (System.nanoTime() - t0) / 1e9;
           exit = p.exitValue();
-          if (exit != 0) break;
+          if (exit != 0) {
+            break;
+          }
         }
         if (Double.isNaN(first) && Http.ok("127.0.0.1", port, "shop.example.com", "/")) {
           first = (System.nanoTime() - t0) / 1e9;
         }
-        if (!Double.isNaN(first) && !Double.isNaN(returned)) break;
+        if (!Double.isNaN(first) && !Double.isNaN(returned)) {
+          break;
+        }
         Thread.sleep(50);
       }
     } finally {
-      List<String> down = new java.util.ArrayList<>(List.of(meshctl.toString(), "down"));
+      List<String> down = new ArrayList<>(List.of(meshctl.toString(), "down"));
       down.addAll(common);
       Process d = Procs.start(down, env.log("meshctl-down"), null);
-      if (!d.waitFor(60, TimeUnit.SECONDS)) Procs.stop(d);
+      if (!d.waitFor(60, TimeUnit.SECONDS)) {
+        Procs.stop(d);
+      }
       Procs.stop(p);
     }
     String note =

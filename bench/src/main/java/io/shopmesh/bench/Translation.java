@@ -1,6 +1,7 @@
 package io.shopmesh.bench;
 
 import com.google.protobuf.Message;
+import com.sun.management.ThreadMXBean;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.Diagnostic;
@@ -20,6 +21,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -136,8 +138,7 @@ public final class Translation {
       String[][] compare,
       double budgetSeconds)
       throws IOException {
-    com.sun.management.ThreadMXBean threads =
-        (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    ThreadMXBean threads = (ThreadMXBean) ManagementFactory.getThreadMXBean();
     long a0 = threads.getCurrentThreadAllocatedBytes();
     long t0 = System.nanoTime();
     long deadline = t0 + (long) (budgetSeconds * 1e9);
@@ -148,10 +149,14 @@ public final class Translation {
       long s = System.nanoTime();
       String[] h = hashes(XdsGenerator.generate(ctx, registry, n));
       maxOne = Math.max(maxOne, System.nanoTime() - s);
-      if (compare != null && !java.util.Arrays.equals(compare[done], h)) changed++;
+      if (compare != null && !Arrays.equals(compare[done], h)) {
+        changed++;
+      }
       store[done] = h;
       done++;
-      if (System.nanoTime() > deadline) break;
+      if (System.nanoTime() > deadline) {
+        break;
+      }
     }
     return new Push(done, ms(t0), threads.getCurrentThreadAllocatedBytes() - a0, changed, maxOne);
   }
@@ -180,7 +185,9 @@ public final class Translation {
     long s = 0;
     for (List<? extends Message> l :
         List.of(r.clusters(), r.endpoints(), r.listeners(), r.routes())) {
-      for (Message m : l) s += m.getSerializedSize();
+      for (Message m : l) {
+        s += m.getSerializedSize();
+      }
     }
     return s;
   }
@@ -284,7 +291,9 @@ public final class Translation {
           k == subsets
               ? left
               : (k == 1 ? 80 - variant * 10 : (100 - 80) / Math.max(1, subsets - 1));
-      if (k == subsets) w = left;
+      if (k == subsets) {
+        w = left;
+      }
       left -= w;
       sb.append("    - destination:\n        host: svc-")
           .append(i)
@@ -299,7 +308,9 @@ public final class Translation {
   }
 
   private static long usedAfterGc() {
-    for (int i = 0; i < 3; i++) System.gc();
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+    }
     return MEMORY.getHeapMemoryUsage().getUsed();
   }
 

@@ -38,7 +38,9 @@ public final class Upstream {
                 System.exit(1);
               });
     }
-    if (!up.await(30, TimeUnit.SECONDS)) System.exit(1);
+    if (!up.await(30, TimeUnit.SECONDS)) {
+      System.exit(1);
+    }
     System.out.println("upstream ready");
     new CountDownLatch(1).await();
   }

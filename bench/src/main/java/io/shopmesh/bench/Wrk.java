@@ -1,6 +1,7 @@
 package io.shopmesh.bench;
 
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,7 +53,9 @@ final class Wrk {
                 seconds + "s",
                 "--timeout",
                 "5s"));
-    if (t.hostHeader() != null) argv.addAll(List.of("-H", "Host: " + t.hostHeader()));
+    if (t.hostHeader() != null) {
+      argv.addAll(List.of("-H", "Host: " + t.hostHeader()));
+    }
     argv.add(t.url());
     Process p = Procs.start(argv, log, null);
     if (!p.waitFor(seconds + 30L, TimeUnit.SECONDS)) {
@@ -60,18 +63,24 @@ final class Wrk {
       throw new IOException("wrk did not finish: " + argv);
     }
     Procs.stop(p);
-    String out = java.nio.file.Files.readString(log);
+    String out = Files.readString(log);
     Matcher m = RPS.matcher(out);
-    if (!m.find()) throw new IOException("no wrk summary in " + log + ":\n" + out);
+    if (!m.find()) {
+      throw new IOException("no wrk summary in " + log + ":\n" + out);
+    }
     double rps = Double.parseDouble(m.group(1));
     Matcher r = REQUESTS.matcher(out);
     long requests = r.find() ? Long.parseLong(r.group(1)) : (long) (rps * seconds);
     long errors = 0;
     Matcher n = NON2XX.matcher(out);
-    if (n.find()) errors += Long.parseLong(n.group(1));
+    if (n.find()) {
+      errors += Long.parseLong(n.group(1));
+    }
     Matcher s = SOCKET.matcher(out);
     if (s.find()) {
-      for (int i = 1; i <= 4; i++) errors += Long.parseLong(s.group(i));
+      for (int i = 1; i <= 4; i++) {
+        errors += Long.parseLong(s.group(i));
+      }
     }
     return new Result(rps, requests, errors, out);
   }

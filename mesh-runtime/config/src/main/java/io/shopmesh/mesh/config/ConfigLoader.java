@@ -19,6 +19,7 @@ import java.nio.charset.MalformedInputException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -86,7 +87,7 @@ public final class ConfigLoader {
    * directory as a store ask for this check.)
    */
   public static List<Diagnostic> duplicates(List<Resource> resources) {
-    Map<String, List<Resource>> byKey = new java.util.LinkedHashMap<>();
+    Map<String, List<Resource>> byKey = new LinkedHashMap<>();
     for (Resource r : resources) {
       String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
       byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(r);
@@ -159,7 +160,7 @@ public final class ConfigLoader {
    * variant file is the config with the variant applied).
    */
   public static List<Resource> latest(List<Resource> resources) {
-    Map<String, Resource> byKey = new java.util.LinkedHashMap<>();
+    Map<String, Resource> byKey = new LinkedHashMap<>();
     for (Resource r : resources) {
       String key = r.group() + "/" + r.kind() + "/" + r.namespace() + "/" + r.name();
       byKey.remove(key);

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /**
@@ -474,7 +475,7 @@ public final class SchemaValidator {
     return false;
   }
 
-  private static boolean noKey(JsonNode obj, java.util.function.Predicate<String> bad) {
+  private static boolean noKey(JsonNode obj, Predicate<String> bad) {
     Iterator<String> it = obj.fieldNames();
     while (it.hasNext()) {
       if (bad.test(it.next())) {
