@@ -65,7 +65,7 @@ public final class ClusterManager {
         if (cla != null) {
           setEndpoints(u, cla, old);
         } else if (old != null) {
-          u.hosts = old.hosts;
+          u.setHosts(old.hosts());
         }
       } else if (u.proto.hasLoadAssignment()) {
         setEndpoints(u, u.proto.getLoadAssignment(), old);
@@ -152,7 +152,7 @@ public final class ClusterManager {
       UpstreamCluster u, ClusterLoadAssignment cla, UpstreamCluster previous) {
     Map<String, Host> keep = new HashMap<>();
     if (previous != null) {
-      for (Host h : previous.hosts) {
+      for (Host h : previous.hosts()) {
         keep.put(h.key(), h);
       }
     }
@@ -193,7 +193,7 @@ public final class ClusterManager {
         }
       }
     }
-    u.hosts = List.copyOf(hosts);
+    u.setHosts(hosts);
   }
 
   private static String metaString(LbEndpoint e, String filter, String key) {
