@@ -12,6 +12,7 @@ import io.shopmesh.mesh.proxy.admin.AdminServer;
 import io.shopmesh.mesh.proxy.admin.ConfigDumper;
 import io.shopmesh.mesh.proxy.http.Binding;
 import io.shopmesh.mesh.proxy.http.Direction;
+import io.shopmesh.mesh.proxy.http.Http1Codec;
 import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
 import io.shopmesh.mesh.proxy.listener.OriginalDst;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
@@ -37,6 +38,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /** One proxy process: sidecar or router, its listeners, admin endpoints and xDS client. */
@@ -120,23 +122,20 @@ public final class Proxy implements AutoCloseable {
     listen("stats", ip, opts.statsPort, admin::prometheus, false);
     if (opts.role == ProxyOptions.Role.SIDECAR) {
       Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
-      listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out), true);
+      listen("outbound", ip, opts.outboundPort, r -> out);
       int inPort = opts.inboundPort;
       listen(
           "inbound",
           ip,
           inPort,
           r ->
-              http.handle(
-                  r,
-                  new Binding(
-                      Direction.INBOUND,
-                      XdsState.VIRTUAL_INBOUND,
-                      opts.interceptionNone
-                          ? (r.localAddress() != null ? r.localAddress().port() : inPort)
-                          : OriginalDst.inboundPort(r, opts.ports, inPort),
-                      null)),
-          true);
+              new Binding(
+                  Direction.INBOUND,
+                  XdsState.VIRTUAL_INBOUND,
+                  opts.interceptionNone
+                      ? (r.localAddress() != null ? r.localAddress().port() : inPort)
+                      : OriginalDst.inboundPort(r, opts.ports, inPort),
+                  null));
     }
     clusters.startDnsRefresh();
     if (connectXds) {
@@ -149,6 +148,19 @@ public final class Proxy implements AutoCloseable {
       throws Exception {
     HttpServer s =
         vertx.createHttpServer(serverOptions().setHttp2ClearTextEnabled(h2c)).requestHandler(h);
+    s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    servers.put(name, s);
+  }
+
+  /** A data-plane listener: every request, parsable or not, goes to the connection manager. */
+  private void listen(String name, String ip, int port, Function<HttpServerRequest, Binding> b)
+      throws Exception {
+    HttpServer s =
+        vertx
+            .createHttpServer(serverOptions())
+            .connectionHandler(Http1Codec::install)
+            .requestHandler(r -> http.handle(r, b.apply(r)))
+            .invalidRequestHandler(r -> http.handleInvalid(r, b.apply(r)));
     s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     servers.put(name, s);
   }
@@ -244,7 +256,12 @@ public final class Proxy implements AutoCloseable {
         // Gateway TLS termination; with several servers the certificate is chosen by SNI.
         so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
       }
-      HttpServer s = vertx.createHttpServer(so).requestHandler(r -> http.handle(r, ref.get()));
+      HttpServer s =
+          vertx
+              .createHttpServer(so)
+              .connectionHandler(Http1Codec::install)
+              .requestHandler(r -> http.handle(r, ref.get()))
+              .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
       try {
         s.listen(bindPort, host)
             .toCompletionStage()

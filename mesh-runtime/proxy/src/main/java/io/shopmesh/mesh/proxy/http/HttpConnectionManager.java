@@ -1,5 +1,7 @@
 package io.shopmesh.mesh.proxy.http;
 
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.shopmesh.mesh.proxy.NodeInfo;
 import io.shopmesh.mesh.proxy.router.RouteEntryAction;
 import io.shopmesh.mesh.proxy.router.RouteTable;
@@ -69,6 +71,28 @@ public final class HttpConnectionManager {
     }
   }
 
+  /**
+   * A request the HTTP/1 decoder could not parse (request line, header syntax or size): Envoy's
+   * codec error reply (DPE), logged like any other; the connection closes.
+   */
+  public void handleInvalid(HttpServerRequest req, Binding b) {
+    HttpStream s = new HttpStream(ctx, req, b, chains.defaultChain());
+    s.info().setResponseFlag(ResponseFlags.DPE);
+    Throwable cause = req.decoderResult() == null ? null : req.decoderResult().cause();
+    if (cause instanceof TooLongHttpLineException) {
+      s.sendLocalReply(414, "URI Too Long", "http1.headers_too_large");
+    } else if (cause instanceof TooLongHttpHeaderException) {
+      s.sendLocalReply(431, "Request Header Fields Too Large", "http1.headers_too_large");
+    } else if (req.version() == null) {
+      // Not HTTP/1.0 or 1.1 (e.g. HTTP/2.0): answered in HTTP/1.1, as Envoy's codec does.
+      s.sendHttp11Reply(400, "Bad Request", Http1Codec.CODEC_ERROR);
+      return;
+    } else {
+      s.sendLocalReply(400, "Bad Request", Http1Codec.CODEC_ERROR);
+    }
+    s.response().close();
+  }
+
   private void decodeHeaders(HttpStream s) {
     HttpServerRequest req = s.request();
     req.pause();
@@ -83,7 +107,13 @@ public final class HttpConnectionManager {
     s.info()
         .setRequestHeaderBytes(headerBytes(h) + req.method().name().length() + req.uri().length());
     s.response().closeHandler(v -> s.onDownstreamClose());
+    req.exceptionHandler(s::onDownstreamError);
     s.setTarget(RequestTarget.of(req));
+    if (s.target().authority().isEmpty()) {
+      // Envoy requires a host (HTTP/1.0 too, without default_host_for_http_10).
+      s.sendLocalReply(400, null, "missing_host_header");
+      return;
+    }
     String id = h.get("x-request-id");
     s.setRequestId(id == null || id.isEmpty() ? newRequestId() : id);
     if (req.method() == HttpMethod.CONNECT) {

@@ -1,5 +1,9 @@
 package io.shopmesh.mesh.proxy.http;
 
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundInvoker;
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.proxy.router.RouteTable.ClusterChoice;
 import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
@@ -11,6 +15,8 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.impl.ConnectionBase;
+import java.nio.charset.StandardCharsets;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -28,7 +34,7 @@ public final class HttpStream {
   private final HttpServerResponse resp;
   private final Binding binding;
   private final StreamInfo info = new StreamInfo();
-  private RequestTarget target = RequestTarget.of("", "/");
+  private RequestTarget target;
   private String requestId;
   private RouteTable table;
   private RouteTable.VHost vhost;
@@ -49,6 +55,7 @@ public final class HttpStream {
     this.req = req;
     this.resp = req.response();
     this.binding = binding;
+    this.target = RequestTarget.of("", req.uri() == null ? "/" : req.uri());
   }
 
   public ProxyContext context() {
@@ -229,6 +236,45 @@ public final class HttpStream {
     }
   }
 
+  /**
+   * A local reply written straight to the connection with an HTTP/1.1 status line, for requests
+   * whose own version line cannot be answered in; the connection closes.
+   */
+  void sendHttp11Reply(int status, String reason, String details) {
+    if (done) {
+      return;
+    }
+    done = true;
+    destroy();
+    info.setDetails(details);
+    String head =
+        "HTTP/1.1 "
+            + status
+            + " "
+            + reason
+            + "\r\ncontent-length: "
+            + reason.length()
+            + "\r\ncontent-type: text/plain\r\ndate: "
+            + DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC))
+            + "\r\nserver: istio-envoy\r\nconnection: close\r\n\r\n";
+    info.setBytesSent(reason.length());
+    finish(status);
+    if (req.connection() instanceof ConnectionBase cb) {
+      // Below the HTTP response encoder (which would refuse raw bytes), above TLS.
+      ChannelHandlerContext encoder = cb.channel().pipeline().context("httpEncoder");
+      ChannelOutboundInvoker out = encoder != null ? encoder : cb.channel();
+      out.writeAndFlush(Unpooled.copiedBuffer(head + reason, StandardCharsets.ISO_8859_1))
+          .addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /** Writes what is pending now: a reply made while Vert.x is about to close the connection. */
+  private void flush() {
+    if (req.connection() instanceof ConnectionBase cb) {
+      cb.channel().flush();
+    }
+  }
+
   /** The proxied response ended: record, then end it downstream. */
   public void complete(int status) {
     if (done) {
@@ -249,12 +295,22 @@ public final class HttpStream {
     req.connection().close();
   }
 
-  /** The downstream went away before the response was complete (DC). */
+  /** The downstream went away before the response was complete (DC; 0 when none was sent). */
   void onDownstreamClose() {
     if (!done) {
+      done = true;
       info.setResponseFlag(ResponseFlags.DC);
       destroy();
-      finish(resp.getStatusCode());
+      finish(resp.headWritten() ? resp.getStatusCode() : 0);
+    }
+  }
+
+  /** The request stream failed: a codec error (bad chunk) is Envoy's 400 DPE. */
+  void onDownstreamError(Throwable t) {
+    if (!done && Http1Codec.isCodecError(t)) {
+      info.setResponseFlag(ResponseFlags.DPE);
+      sendLocalReply(400, "Bad Request", Http1Codec.CODEC_ERROR);
+      flush();
     }
   }
 

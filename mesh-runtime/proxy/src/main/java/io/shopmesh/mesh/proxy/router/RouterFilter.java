@@ -140,8 +140,10 @@ public final class RouterFilter implements HttpFilter {
               })
           .onFailure(
               t -> {
-                s.info().setResponseFlag(ResponseFlags.DC);
-                s.finish(0);
+                if (!s.isDone()) {
+                  s.info().setResponseFlag(ResponseFlags.DC);
+                  s.finish(0);
+                }
               });
       req.resume();
       return;
