@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.shopmesh.mesh.proxy.router.RouteTable.RetrySpec;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.vertx.core.Vertx;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -54,9 +55,14 @@ class RetryStateTest {
     RetryState a = new RetryState(new RetrySpec(retry(3, 0, "5xx")), c, vertx);
     RetryState b = new RetryState(new RetrySpec(retry(3, 0, "5xx")), c, vertx);
     CountDownLatch ran = new CountDownLatch(1);
-    assertThat(a.tryRetry(ran::countDown)).isTrue();
+    // On the event loop, as the router runs: a's backoff timer cannot fire in between.
+    CompletableFuture<boolean[]> taken = new CompletableFuture<>();
+    vertx.runOnContext(
+        v -> taken.complete(new boolean[] {a.tryRetry(ran::countDown), b.tryRetry(() -> {})}));
+    boolean[] r = taken.get(5, TimeUnit.SECONDS);
+    assertThat(r[0]).isTrue();
     // a's retry is pending (backing off): the cluster's one retry is taken.
-    assertThat(b.tryRetry(() -> {})).isFalse();
+    assertThat(r[1]).isFalse();
     assertThat(ran.await(5, TimeUnit.SECONDS)).isTrue();
     // Released when the retry's attempt starts.
     assertThat(b.tryRetry(() -> {})).isTrue();
