@@ -1,37 +1,44 @@
 package io.shopmesh.mesh.proxy;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.shopmesh.mesh.proxy.admin.AdminServer;
 import io.shopmesh.mesh.proxy.admin.ConfigDumper;
-import io.shopmesh.mesh.proxy.listener.HttpProxy;
-import io.shopmesh.mesh.proxy.listener.HttpProxy.Binding;
-import io.shopmesh.mesh.proxy.listener.HttpProxy.Direction;
+import io.shopmesh.mesh.proxy.http.Binding;
+import io.shopmesh.mesh.proxy.http.Direction;
+import io.shopmesh.mesh.proxy.http.Http1Codec;
+import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
+import io.shopmesh.mesh.proxy.listener.OriginalDst;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.vertx.core.Future;
+import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 import java.util.logging.Logger;
 
 /** One proxy process: sidecar or router, its listeners, admin endpoints and xDS client. */
@@ -48,7 +55,7 @@ public final class Proxy implements AutoCloseable {
   private final AccessLog accessLog;
   private final ClusterManager clusters;
   private final XdsState state;
-  private final HttpProxy http;
+  private final HttpConnectionManager http;
   private final AdminServer admin;
   private volatile boolean ready;
   private volatile XdsClient xds;
@@ -82,7 +89,7 @@ public final class Proxy implements AutoCloseable {
                 opts.dnsMaxInFlight,
                 opts.dnsMaxQueriesPerSecond));
     this.state = new XdsState(clusters);
-    this.http = new HttpProxy(vertx, state, node, metrics, accessLog);
+    this.http = new HttpConnectionManager(vertx, state, node, metrics, accessLog);
     this.admin =
         new AdminServer(
             new ConfigDumper(state, node),
@@ -134,24 +141,20 @@ public final class Proxy implements AutoCloseable {
     listen("stats", ip, opts.statsPort, admin::prometheus, false);
     if (opts.role == ProxyOptions.Role.SIDECAR) {
       Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
-      listen("outbound", ip, opts.outboundPort, r -> http.handle(r, out), true);
+      listen("outbound", ip, opts.outboundPort, r -> out);
       int inPort = opts.inboundPort;
       listen(
           "inbound",
           ip,
           inPort,
           r ->
-              http.handle(
-                  r,
-                  new Binding(
-                      Direction.INBOUND,
-                      XdsState.VIRTUAL_INBOUND,
-                      opts.interceptionNone
-                          ? (r.localAddress() != null ? r.localAddress().port() : inPort)
-                          : io.shopmesh.mesh.proxy.listener.OriginalDst.inboundPort(
-                              r, opts.ports, inPort),
-                      null)),
-          true);
+              new Binding(
+                  Direction.INBOUND,
+                  XdsState.VIRTUAL_INBOUND,
+                  opts.interceptionNone
+                      ? (r.localAddress() != null ? r.localAddress().port() : inPort)
+                      : OriginalDst.inboundPort(r, opts.ports, inPort),
+                  null));
     }
     clusters.startDnsRefresh();
     if (connectXds) {
@@ -172,15 +175,23 @@ public final class Proxy implements AutoCloseable {
     }
   }
 
-  private void listen(
-      String name,
-      String ip,
-      int port,
-      io.vertx.core.Handler<io.vertx.core.http.HttpServerRequest> h,
-      boolean h2c)
+  private void listen(String name, String ip, int port, Handler<HttpServerRequest> h, boolean h2c)
       throws Exception {
     HttpServer s =
         vertx.createHttpServer(serverOptions().setHttp2ClearTextEnabled(h2c)).requestHandler(h);
+    s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    servers.put(name, s);
+  }
+
+  /** A data-plane listener: every request, parsable or not, goes to the connection manager. */
+  private void listen(String name, String ip, int port, Function<HttpServerRequest, Binding> b)
+      throws Exception {
+    HttpServer s =
+        vertx
+            .createHttpServer(serverOptions())
+            .connectionHandler(Http1Codec::install)
+            .requestHandler(r -> http.handle(r, b.apply(r)))
+            .invalidRequestHandler(r -> http.handleInvalid(r, b.apply(r)));
     s.listen(port, ip).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     servers.put(name, s);
   }
@@ -221,24 +232,21 @@ public final class Proxy implements AutoCloseable {
         continue;
       }
       int port = l.getAddress().getSocketAddress().getPortValue();
-      String rds = null;
-      List<HttpProxy.SniRoute> sni = new java.util.ArrayList<>();
+      RouteConfigRef rds = null;
+      List<Binding.SniRoute> sni = new ArrayList<>();
       PemKeyCertOptions certs = null;
       StringBuilder tlsKey = new StringBuilder();
       for (int i = 0; i < l.getFilterChainsCount(); i++) {
         FilterChain fc = l.getFilterChains(i);
-        HttpConnectionManager hcm = XdsState.hcm(fc);
+        var hcm = XdsState.hcm(fc);
         if (hcm == null) {
           continue;
         }
-        String name =
-            hcm.hasRds()
-                ? hcm.getRds().getRouteConfigName()
-                : (hcm.hasRouteConfig() ? HttpProxy.INLINE + l.getName() + "#" + i : null);
+        RouteConfigRef name = RouteConfigRef.of(l.getName(), i, hcm);
         if (rds == null) {
           rds = name;
         }
-        sni.add(new HttpProxy.SniRoute(fc.getFilterChainMatch().getServerNamesList(), name));
+        sni.add(new Binding.SniRoute(fc.getFilterChainMatch().getServerNamesList(), name));
         DownstreamTlsContext tls = downstreamTls(fc);
         if (tls != null) {
           for (TlsCertificate tc : tls.getCommonTlsContext().getTlsCertificatesList()) {
@@ -279,7 +287,12 @@ public final class Proxy implements AutoCloseable {
         // Gateway TLS termination; with several servers the certificate is chosen by SNI.
         so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
       }
-      HttpServer s = vertx.createHttpServer(so).requestHandler(r -> http.handle(r, ref.get()));
+      HttpServer s =
+          vertx
+              .createHttpServer(so)
+              .connectionHandler(Http1Codec::install)
+              .requestHandler(r -> http.handle(r, ref.get()))
+              .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
       try {
         s.listen(bindPort, host)
             .toCompletionStage()
@@ -300,7 +313,7 @@ public final class Proxy implements AutoCloseable {
     }
     try {
       return fc.getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+    } catch (InvalidProtocolBufferException e) {
       return null;
     }
   }

@@ -10,6 +10,8 @@ import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -25,13 +27,17 @@ class HostileInputTest {
   static Proxy proxy;
   static Stub app;
   static int port;
+  static Path accessLog;
 
   @BeforeAll
   static void setUp() throws Exception {
     h = new Harness();
     app = h.stub("app");
-    proxy =
-        h.start(Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of()));
+    accessLog = Files.createTempFile("hostile-access", ".log");
+    ProxyOptions o =
+        Harness.sidecarOptions("frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of());
+    o.accessLog = accessLog.toString();
+    proxy = h.start(o);
     proxy.apply(
         List.of(edsCluster(C, HOST, "product-service")),
         List.of(cla(C, false, null, app.hostPort())),
@@ -45,8 +51,9 @@ class HostileInputTest {
   }
 
   @AfterAll
-  static void tearDown() {
+  static void tearDown() throws Exception {
     h.close();
+    Files.deleteIfExists(accessLog);
   }
 
   @BeforeEach
@@ -160,5 +167,128 @@ class HostileInputTest {
     assertThat(resp.body()).isEqualTo(Long.toString(size));
     // The stub buffers (it counts); the proxy only streams: no retained copy of 64 MiB per request.
     assertThat(rt.totalMemory() - rt.freeMemory()).isLessThan(rt.maxMemory());
+  }
+
+  // ---- the HTTP/1 codec as strict as Envoy's: status line and access log flags per case ----
+
+  /** The access log line of a request (by its request line), waiting for the writer thread. */
+  static String logLine(String requestLine) throws Exception {
+    for (int i = 0; i < 100; i++) {
+      for (String l : Files.readAllLines(accessLog)) {
+        if (l.contains("\"" + requestLine + "\"")) {
+          return l;
+        }
+      }
+      Thread.sleep(50);
+    }
+    throw new AssertionError("no access log line for " + requestLine);
+  }
+
+  /** Status, response flags and details as the access log shows them. */
+  static String logged(String requestLine) throws Exception {
+    String l = logLine(requestLine);
+    String rest = l.substring(l.indexOf("\" ", l.indexOf(requestLine)) + 2);
+    String[] f = rest.split(" ");
+    return f[0] + " " + f[1] + " " + f[2];
+  }
+
+  @Test
+  void noHostIs400AtOnce() throws Exception {
+    assertThat(req("GET /nohost11 HTTP/1.1\r\n\r\n")).startsWith("HTTP/1.1 400 Bad Request\r\n");
+    assertThat(logged("GET /nohost11 HTTP/1.1")).isEqualTo("400 - missing_host_header");
+    assertThat(req("GET /nohost10 HTTP/1.0\r\n\r\n")).startsWith("HTTP/1.0 400 Bad Request\r\n");
+    assertThat(logged("GET /nohost10 HTTP/1.0")).isEqualTo("400 - missing_host_header");
+    assertThat(app.count.get()).isZero();
+  }
+
+  @Test
+  void unknownTransferEncodingIs501() throws Exception {
+    assertThat(
+            req(
+                "POST /te-x HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + "Transfer-Encoding: xchunked\r\n\r\n"))
+        .startsWith("HTTP/1.1 501 Not Implemented\r\n");
+    assertThat(logged("POST /te-x HTTP/1.1")).isEqualTo("501 DPE http1.invalid_transfer_encoding");
+    assertThat(
+            req(
+                "POST /te-identity HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + "Transfer-Encoding: identity\r\n\r\n"))
+        .startsWith("HTTP/1.1 501 Not Implemented\r\n");
+    assertThat(logged("POST /te-identity HTTP/1.1"))
+        .isEqualTo("501 DPE http1.invalid_transfer_encoding");
+    // With a Content-Length, Envoy's first check wins: both framings at once.
+    assertThat(
+            req(
+                "POST /te-x-cl HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + "Transfer-Encoding: xchunked\r\nContent-Length: 3\r\n\r\nabc"))
+        .startsWith("HTTP/1.1 400 Bad Request\r\n");
+    assertThat(logged("POST /te-x-cl HTTP/1.1"))
+        .isEqualTo("400 DPE http1.content_length_and_chunked_not_allowed");
+    assertThat(app.count.get()).isZero();
+  }
+
+  @Test
+  void twoHostHeadersAre400() throws Exception {
+    assertThat(
+            req(
+                "GET /twohosts HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + "Host: other-service:8080\r\n\r\n"))
+        .startsWith("HTTP/1.1 400 Bad Request\r\n");
+    assertThat(logged("GET /twohosts HTTP/1.1")).isEqualTo("400 DPE http1.codec_error");
+    assertThat(app.count.get()).isZero();
+  }
+
+  @Test
+  void moreThanAHundredHeadersAre431() throws Exception {
+    StringBuilder hundred = new StringBuilder();
+    for (int i = 0; i < 99; i++) {
+      hundred.append("X-H").append(i).append(": v\r\n");
+    }
+    // Host and 99 others: exactly Envoy's max_headers_count passes.
+    assertThat(req("GET /h100 HTTP/1.1\r\nHost: product-service:8080\r\n" + hundred + "\r\n"))
+        .startsWith("HTTP/1.1 200 OK\r\n");
+    assertThat(
+            req(
+                "GET /h101 HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + hundred
+                    + "X-One-More: v\r\n\r\n"))
+        .startsWith("HTTP/1.1 431 Request Header Fields Too Large\r\n");
+    assertThat(logged("GET /h101 HTTP/1.1")).isEqualTo("431 DPE http1.too_many_headers");
+    assertThat(app.uris).doesNotContain("/h101");
+  }
+
+  @Test
+  void invalidChunkSizeIs400() throws Exception {
+    assertThat(
+            req(
+                "POST /badchunk HTTP/1.1\r\nHost: product-service:8080\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"))
+        .startsWith("HTTP/1.1 400 Bad Request\r\n");
+    assertThat(logged("POST /badchunk HTTP/1.1")).isEqualTo("400 DPE http1.codec_error");
+  }
+
+  @Test
+  void http2VersionInAnHttp1RequestLineIs400() throws Exception {
+    assertThat(req("GET /h2line HTTP/2.0\r\nHost: product-service:8080\r\n\r\n"))
+        .startsWith("HTTP/1.1 400 Bad Request\r\n");
+    assertThat(logged("GET /h2line HTTP/1.1")).isEqualTo("400 DPE http1.codec_error");
+    assertThat(app.count.get()).isZero();
+  }
+
+  @Test
+  void clientThatDisconnectsBeforeTheResponseIsLogged0Dc() throws Exception {
+    app.mode = Stub.Mode.STALL;
+    try (Socket s = new Socket("127.0.0.1", port)) {
+      s.getOutputStream()
+          .write(
+              "GET /gone HTTP/1.1\r\nHost: product-service:8080\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      s.getOutputStream().flush();
+      for (int i = 0; i < 100 && app.count.get() == 0; i++) {
+        Thread.sleep(20);
+      }
+      assertThat(app.count.get()).isEqualTo(1);
+    }
+    assertThat(logged("GET /gone HTTP/1.1")).startsWith("0 DC ");
   }
 }

@@ -301,7 +301,7 @@ class UpstreamBehaviourTest {
       get();
     }
     var host =
-        proxy.state().clusterManager().get(C).hosts.stream()
+        proxy.state().clusterManager().get(C).hosts().stream()
             .filter(x -> x.port == b.port())
             .findFirst()
             .orElseThrow();

@@ -132,7 +132,7 @@ class WalkthroughRoutingTest {
         v1a.headers.stream().filter(m -> "2".equals(m.get("x-envoy-attempt-count"))).count();
     assertThat(retried).isGreaterThan(0);
     assertThat(
-            proxy.state().clusterManager().get(V1).hosts.stream()
+            proxy.state().clusterManager().get(V1).hosts().stream()
                 .filter(x -> x.port == dead)
                 .findFirst()
                 .orElseThrow()
@@ -204,7 +204,7 @@ class WalkthroughRoutingTest {
             "upstream connect error or disconnect/reset before headers. "
                 + "reset reason: connection failure");
     assertThat(proxy.metrics().prometheus()).contains("response_flags=\"UF,URX\"");
-    assertThat(proxy.state().clusterManager().get(V1).hosts.get(0).cxConnectFail.get())
+    assertThat(proxy.state().clusterManager().get(V1).hosts().get(0).cxConnectFail.get())
         .isEqualTo(3);
   }
 

@@ -172,7 +172,7 @@ public final class AdminServer {
       sb.append(n).append("::default_priority::max_requests::").append(c.maxRequests).append('\n');
       sb.append(n).append("::default_priority::max_retries::").append(c.maxRetries).append('\n');
       sb.append(n).append("::added_via_api::true\n");
-      for (Host h : c.hosts) {
+      for (Host h : c.hosts()) {
         String p = n + "::" + h.key() + "::";
         sb.append(p).append("cx_active::").append(h.cxActive.get()).append('\n');
         sb.append(p).append("cx_connect_fail::").append(h.cxConnectFail.get()).append('\n');
@@ -214,7 +214,7 @@ public final class AdminServer {
     JsonArray statuses = new JsonArray();
     for (UpstreamCluster c : sorted().values()) {
       JsonArray hosts = new JsonArray();
-      for (Host h : c.hosts) {
+      for (Host h : c.hosts()) {
         JsonObject health =
             new JsonObject().put("eds_health_status", h.edsHealthy ? "HEALTHY" : "UNHEALTHY");
         if (h.ejected()) {
@@ -260,16 +260,16 @@ public final class AdminServer {
     StringBuilder sb = new StringBuilder();
     for (UpstreamCluster c : sorted().values()) {
       String p = "cluster." + c.name + ".";
-      sb.append(p).append("upstream_rq_total: ").append(c.rqTotal.get()).append('\n');
-      sb.append(p).append("upstream_rq_active: ").append(c.activeRequests.get()).append('\n');
-      sb.append(p).append("upstream_rq_retry: ").append(c.retries.get()).append('\n');
-      sb.append(p).append("upstream_rq_pending_overflow: ").append(c.overflow.get()).append('\n');
+      sb.append(p).append("upstream_rq_total: ").append(c.rqTotal()).append('\n');
+      sb.append(p).append("upstream_rq_active: ").append(c.activeRequests()).append('\n');
+      sb.append(p).append("upstream_rq_retry: ").append(c.retries()).append('\n');
+      sb.append(p).append("upstream_rq_pending_overflow: ").append(c.overflow()).append('\n');
       sb.append(p)
           .append("outlier_detection.ejections_total: ")
-          .append(c.ejectionsTotal.get())
+          .append(c.ejectionsTotal())
           .append('\n');
-      sb.append(p).append("membership_total: ").append(c.hosts.size()).append('\n');
-      long healthy = c.hosts.stream().filter(Host::healthy).count();
+      sb.append(p).append("membership_total: ").append(c.hosts().size()).append('\n');
+      long healthy = c.hosts().stream().filter(Host::healthy).count();
       sb.append(p).append("membership_healthy: ").append(healthy).append('\n');
     }
     ControlPlaneStatus cp = controlPlane.get();

@@ -3,7 +3,9 @@ package io.shopmesh.mesh.proxy.listener;
 import com.sun.jna.Library;
 import com.sun.jna.Native;
 import com.sun.jna.ptr.IntByReference;
+import io.netty.channel.unix.UnixChannel;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.util.List;
 import java.util.logging.Logger;
 
@@ -56,10 +58,10 @@ public final class OriginalDst {
     }
     try {
       Object conn = req.connection();
-      if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase cb)) {
+      if (!(conn instanceof ConnectionBase cb)) {
         return null;
       }
-      if (!(cb.channel() instanceof io.netty.channel.unix.UnixChannel uc)) {
+      if (!(cb.channel() instanceof UnixChannel uc)) {
         return null;
       }
       return read(uc.fd().intValue());

@@ -3,17 +3,12 @@ package io.shopmesh.mesh.proxy.router;
 import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.re2j.Pattern;
-import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
-import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
-import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import com.google.protobuf.Message;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import java.util.ArrayList;
@@ -23,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.function.Predicate;
 
 /**
  * A RouteConfiguration compiled for matching: virtual host selection by domain and first-match
@@ -131,7 +125,7 @@ public final class RouteTable {
   /** A compiled virtual host. */
   public static final class VHost {
     public final String name;
-    public final List<CompiledRoute> routes = new ArrayList<>();
+    private final List<CompiledRoute> routes;
     public final HeaderOps requestOps;
     public final HeaderOps responseOps;
     public final RetrySpec retry;
@@ -149,9 +143,15 @@ public final class RouteTable {
           Cors.of(
               vh.hasCors() ? vh.getCors() : null, vh.getTypedPerFilterConfigMap().get(CORS_FILTER));
       this.includeAttemptCount = vh.getIncludeRequestAttemptCount();
+      List<CompiledRoute> rs = new ArrayList<>();
       for (Route r : vh.getRoutesList()) {
-        routes.add(new CompiledRoute(r, this));
+        rs.add(new CompiledRoute(r, this));
       }
+      this.routes = List.copyOf(rs);
+    }
+
+    public List<CompiledRoute> routes() {
+      return routes;
     }
 
     public CompiledRoute match(RequestView req) {
@@ -172,96 +172,33 @@ public final class RouteTable {
     Map<String, List<String>> queryParams();
   }
 
-  public enum Kind {
-    ROUTE,
-    REDIRECT,
-    DIRECT_RESPONSE,
-    NON_FORWARDING
-  }
-
   /** One weighted cluster entry (or the single cluster). */
   public record ClusterChoice(
-      String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps) {}
+      String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps) {
+    /** A choice of one cluster with no header operations (inbound, passthrough). */
+    public static ClusterChoice of(String cluster) {
+      return new ClusterChoice(cluster, 1, HeaderOps.NONE, HeaderOps.NONE);
+    }
+  }
 
   /** One request_mirror_policies entry. */
   public record Mirror(String cluster, FractionalPercent fraction) {}
 
-  /** A compiled route. */
+  /** A compiled route: its match, header operations, per-filter config and its action. */
   public static final class CompiledRoute {
-    public final String name;
-    public final VHost vhost;
-    public final Kind kind;
-    // match
-    private final Predicate<String> pathMatch;
-    private final List<Predicate<Matchers.HeaderLookup>> headers = new ArrayList<>();
-    private final List<Predicate<Map<String, List<String>>>> queries = new ArrayList<>();
-    private final String matchedPrefix;
-    // route action
-    public final List<ClusterChoice> clusters = new ArrayList<>();
-    private int totalWeight;
-    public final String prefixRewrite;
-    public final Pattern regexRewrite;
-    public final String regexSubstitution;
-    public final String hostRewrite;
-    public final long timeoutMs;
-    public final RetrySpec retry;
-    public final List<HashPolicySpec> hashPolicies = new ArrayList<>();
-    public final List<Mirror> mirrors = new ArrayList<>();
-    public final HeaderOps requestOps;
-    public final HeaderOps responseOps;
-    public final RedirectAction redirect;
-    public final int directStatus;
-    public final String directBody;
-    public final HTTPFault fault;
-    public final Cors cors;
+    private final String name;
+    private final VHost vhost;
+    private final RouteMatcher match;
+    private final HeaderOps requestOps;
+    private final HeaderOps responseOps;
+    private final HTTPFault fault;
+    private final Cors cors;
+    private final RouteEntryAction action;
 
     CompiledRoute(Route r, VHost vh) {
       this.name = r.getName();
       this.vhost = vh;
-      RouteMatch m = r.getMatch();
-      boolean cs = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
-      String prefixForRewrite = null;
-      switch (m.getPathSpecifierCase()) {
-        case PREFIX:
-          {
-            String p = m.getPrefix();
-            prefixForRewrite = p;
-            pathMatch =
-                cs
-                    ? s -> s.startsWith(p)
-                    : s -> s.toLowerCase(Locale.ROOT).startsWith(p.toLowerCase(Locale.ROOT));
-            break;
-          }
-        case PATH:
-          {
-            String p = m.getPath();
-            pathMatch = cs ? p::equals : p::equalsIgnoreCase;
-            break;
-          }
-        case SAFE_REGEX:
-          {
-            Pattern p = Matchers.regex(m.getSafeRegex().getRegex());
-            pathMatch = p::matches;
-            break;
-          }
-        case PATH_SEPARATED_PREFIX:
-          {
-            String p = m.getPathSeparatedPrefix();
-            prefixForRewrite = p;
-            pathMatch = s -> s.equals(p) || s.startsWith(p + "/");
-            break;
-          }
-        default:
-          throw new IllegalArgumentException(
-              "route " + r.getName() + ": unsupported path specifier " + m.getPathSpecifierCase());
-      }
-      matchedPrefix = prefixForRewrite;
-      for (HeaderMatcher h : m.getHeadersList()) {
-        headers.add(Matchers.header(h));
-      }
-      for (QueryParameterMatcher q : m.getQueryParametersList()) {
-        queries.add(Matchers.query(q));
-      }
+      this.match = new RouteMatcher(r);
       requestOps = HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
       responseOps =
           HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList());
@@ -272,176 +209,50 @@ public final class RouteTable {
           r.hasRoute() && a.hasCors()
               ? Cors.of(a.getCors(), null)
               : Cors.of(null, r.getTypedPerFilterConfigMap().get(CORS_FILTER));
-      switch (r.getActionCase()) {
-        case ROUTE:
-          kind = Kind.ROUTE;
-          switch (a.getClusterSpecifierCase()) {
-            case CLUSTER:
-              clusters.add(new ClusterChoice(a.getCluster(), 1, HeaderOps.NONE, HeaderOps.NONE));
-              break;
-            case WEIGHTED_CLUSTERS:
-              for (WeightedCluster.ClusterWeight cw : a.getWeightedClusters().getClustersList()) {
-                int w = cw.hasWeight() ? cw.getWeight().getValue() : 0;
-                clusters.add(
-                    new ClusterChoice(
-                        cw.getName(),
-                        w,
-                        HeaderOps.of(
-                            cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList()),
-                        HeaderOps.of(
-                            cw.getResponseHeadersToAddList(),
-                            cw.getResponseHeadersToRemoveList())));
-              }
-              break;
-            default:
-              throw new IllegalArgumentException(
-                  "route "
-                      + r.getName()
-                      + ": unsupported cluster specifier "
-                      + a.getClusterSpecifierCase());
-          }
-          for (ClusterChoice c : clusters) {
-            totalWeight += c.weight();
-          }
-          if (clusters.size() > 1 && totalWeight <= 0) {
-            throw new IllegalArgumentException(
-                "route " + r.getName() + ": weighted clusters sum to 0");
-          }
-          prefixRewrite = a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite();
-          if (a.hasRegexRewrite()) {
-            regexRewrite = Matchers.regex(a.getRegexRewrite().getPattern().getRegex());
-            regexSubstitution = a.getRegexRewrite().getSubstitution();
-          } else {
-            regexRewrite = null;
-            regexSubstitution = null;
-          }
-          hostRewrite = a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral();
-          // Envoy's default route timeout is 15s; Istio always sets it (0s = disabled).
-          timeoutMs = a.hasTimeout() ? millis(a.getTimeout()) : 15_000;
-          retry = a.hasRetryPolicy() ? new RetrySpec(a.getRetryPolicy()) : vh.retry;
-          for (RouteAction.HashPolicy hp : a.getHashPolicyList()) {
-            hashPolicies.add(new HashPolicySpec(hp));
-          }
-          for (RouteAction.RequestMirrorPolicy mp : a.getRequestMirrorPoliciesList()) {
-            mirrors.add(
-                new Mirror(
-                    mp.getCluster(),
-                    mp.hasRuntimeFraction()
-                        ? mp.getRuntimeFraction().getDefaultValue()
-                        : FractionalPercent.newBuilder().setNumerator(100).build()));
-          }
-          redirect = null;
-          directStatus = 0;
-          directBody = null;
-          break;
-        case REDIRECT:
-          kind = Kind.REDIRECT;
-          redirect = r.getRedirect();
-          prefixRewrite = null;
-          regexRewrite = null;
-          regexSubstitution = null;
-          hostRewrite = null;
-          timeoutMs = 0;
-          retry = null;
-          directStatus = 0;
-          directBody = null;
-          break;
-        case DIRECT_RESPONSE:
-          kind = Kind.DIRECT_RESPONSE;
-          directStatus = r.getDirectResponse().getStatus();
-          directBody =
-              r.getDirectResponse().hasBody()
-                  ? (r.getDirectResponse().getBody().hasInlineString()
-                      ? r.getDirectResponse().getBody().getInlineString()
-                      : r.getDirectResponse().getBody().getInlineBytes().toStringUtf8())
-                  : null;
-          redirect = null;
-          prefixRewrite = null;
-          regexRewrite = null;
-          regexSubstitution = null;
-          hostRewrite = null;
-          timeoutMs = 0;
-          retry = null;
-          break;
-        case NON_FORWARDING_ACTION:
-          kind = Kind.NON_FORWARDING;
-          redirect = null;
-          prefixRewrite = null;
-          regexRewrite = null;
-          regexSubstitution = null;
-          hostRewrite = null;
-          timeoutMs = 0;
-          retry = null;
-          directStatus = 0;
-          directBody = null;
-          break;
-        default:
-          throw new IllegalArgumentException(
-              "route " + r.getName() + ": unsupported action " + r.getActionCase());
-      }
+      action = RouteEntryAction.of(r, vh.retry, match.matchedPrefix());
+    }
+
+    public String name() {
+      return name;
+    }
+
+    public VHost vhost() {
+      return vhost;
+    }
+
+    public HeaderOps requestOps() {
+      return requestOps;
+    }
+
+    public HeaderOps responseOps() {
+      return responseOps;
+    }
+
+    /** The route's envoy.filters.http.fault config, or null. */
+    public HTTPFault fault() {
+      return fault;
+    }
+
+    /** The route's own CORS policy, or null. */
+    public Cors cors() {
+      return cors;
+    }
+
+    public RouteEntryAction action() {
+      return action;
+    }
+
+    /** The action when it forwards upstream, else null. */
+    public RouteEntryAction.Forward forward() {
+      return action instanceof RouteEntryAction.Forward f ? f : null;
     }
 
     boolean matches(RequestView req) {
-      if (!pathMatch.test(req.path())) {
-        return false;
-      }
-      for (Predicate<Matchers.HeaderLookup> h : headers) {
-        if (!h.test(req)) {
-          return false;
-        }
-      }
-      if (!queries.isEmpty()) {
-        Map<String, List<String>> q = req.queryParams();
-        for (Predicate<Map<String, List<String>>> p : queries) {
-          if (!p.test(q)) {
-            return false;
-          }
-        }
-      }
-      return true;
-    }
-
-    /** Weighted clusters are chosen at random per request, as Envoy does. */
-    public ClusterChoice pickCluster() {
-      if (clusters.size() == 1) {
-        return clusters.get(0);
-      }
-      int n = ThreadLocalRandom.current().nextInt(totalWeight);
-      for (ClusterChoice c : clusters) {
-        n -= c.weight();
-        if (n < 0) {
-          return c;
-        }
-      }
-      return clusters.get(clusters.size() - 1);
-    }
-
-    /** Applies prefix or regex rewrite to a path (with query); null when unchanged. */
-    public String rewritePath(String pathAndQuery) {
-      int q = pathAndQuery.indexOf('?');
-      String path = q < 0 ? pathAndQuery : pathAndQuery.substring(0, q);
-      String query = q < 0 ? "" : pathAndQuery.substring(q);
-      if (prefixRewrite != null && matchedPrefix != null) {
-        String rest =
-            path.length() >= matchedPrefix.length() ? path.substring(matchedPrefix.length()) : "";
-        return prefixRewrite + rest + query;
-      }
-      if (prefixRewrite != null) {
-        return prefixRewrite + query;
-      }
-      if (regexRewrite != null) {
-        return regexRewrite.matcher(path).replaceAll(envoySubstitution(regexSubstitution)) + query;
-      }
-      return null;
-    }
-
-    /** Envoy uses \1 for groups; re2j uses $1. */
-    private static String envoySubstitution(String s) {
-      return s.replaceAll("\\\\(\\d)", "\\$$1");
+      return match.matches(req);
     }
 
     public String matchedPrefix() {
-      return matchedPrefix;
+      return match.matchedPrefix();
     }
   }
 
@@ -569,7 +380,7 @@ public final class RouteTable {
     }
   }
 
-  static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) {
+  static <T extends Message> T unpack(Any any, Class<T> type, String where) {
     try {
       return any.unpack(type);
     } catch (InvalidProtocolBufferException e) {

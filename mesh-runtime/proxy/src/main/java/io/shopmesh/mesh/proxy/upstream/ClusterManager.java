@@ -78,7 +78,7 @@ public final class ClusterManager {
         if (cla != null) {
           setEndpoints(u, cla, old);
         } else if (old != null) {
-          u.hosts = old.hosts;
+          u.setHosts(old.hosts());
         }
       } else if (u.proto.hasLoadAssignment()) {
         setEndpoints(u, u.proto.getLoadAssignment(), old);
@@ -194,7 +194,7 @@ public final class ClusterManager {
       UpstreamCluster u, ClusterLoadAssignment cla, UpstreamCluster previous) {
     Map<String, Host> keep = new HashMap<>();
     if (previous != null) {
-      for (Host h : previous.hosts) {
+      for (Host h : previous.hosts()) {
         keep.put(h.key(), h);
       }
     }
@@ -224,7 +224,7 @@ public final class ClusterManager {
         break;
       }
     }
-    u.hosts = List.copyOf(hosts);
+    u.setHosts(hosts);
   }
 
   private static void addHost(

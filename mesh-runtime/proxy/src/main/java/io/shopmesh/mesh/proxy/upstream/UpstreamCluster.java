@@ -61,13 +61,14 @@ public final class UpstreamCluster {
   public final String serviceName;
   public final String serviceNamespace;
 
-  public volatile List<Host> hosts = List.of();
-  public final AtomicInteger activeRequests = new AtomicInteger();
-  public final AtomicInteger activeRetries = new AtomicInteger();
-  public final AtomicLong overflow = new AtomicLong();
-  public final AtomicLong rqTotal = new AtomicLong();
-  public final AtomicLong retries = new AtomicLong();
-  public final AtomicLong ejectionsTotal = new AtomicLong();
+  private volatile List<Host> hosts = List.of();
+  // Circuit breaking and stats: changed only through leases and the methods below.
+  private final AtomicInteger activeRequests = new AtomicInteger();
+  private final AtomicInteger activeRetries = new AtomicInteger();
+  private final AtomicLong overflow = new AtomicLong();
+  private final AtomicLong rqTotal = new AtomicLong();
+  private final AtomicLong retries = new AtomicLong();
+  private final AtomicLong ejectionsTotal = new AtomicLong();
   private final Map<HttpConnection, AtomicInteger> perConnection = new ConcurrentHashMap<>();
   private volatile HttpClient client;
 
@@ -185,6 +186,135 @@ public final class UpstreamCluster {
     serviceHost = svc[0];
     serviceName = svc[1];
     serviceNamespace = svc[2];
+  }
+
+  public List<Host> hosts() {
+    return hosts;
+  }
+
+  void setHosts(List<Host> hs) {
+    hosts = List.copyOf(hs);
+  }
+
+  public int activeRequests() {
+    return activeRequests.get();
+  }
+
+  public long rqTotal() {
+    return rqTotal.get();
+  }
+
+  public long retries() {
+    return retries.get();
+  }
+
+  public long overflow() {
+    return overflow.get();
+  }
+
+  public long ejectionsTotal() {
+    return ejectionsTotal.get();
+  }
+
+  /**
+   * Takes a request against max_requests (circuit breaking) for a host, or returns null and counts
+   * an overflow when the cluster is at its limit.
+   */
+  public RequestLease tryAcquire(Host host) {
+    if (activeRequests.get() >= maxRequests) {
+      overflow.incrementAndGet();
+      return null;
+    }
+    return new RequestLease(host);
+  }
+
+  /** A request to an original destination (no host of this cluster): counted, never refused. */
+  public RequestLease acquirePassthrough() {
+    return new RequestLease(null);
+  }
+
+  /** An overflow seen by the connection pool (its wait queue is max_pending_requests). */
+  public void recordOverflow() {
+    overflow.incrementAndGet();
+  }
+
+  /** Takes a retry against max_retries; false when the budget is spent. */
+  public boolean tryAcquireRetry() {
+    if (activeRetries.get() >= maxRetries) {
+      return false;
+    }
+    retries.incrementAndGet();
+    activeRetries.incrementAndGet();
+    return true;
+  }
+
+  /** Returns a retry taken by {@link #tryAcquireRetry} (when its attempt starts). */
+  public void releaseRetry() {
+    activeRetries.decrementAndGet();
+  }
+
+  /**
+   * One upstream request counted against the cluster and its host, with its outcome fed to outlier
+   * detection and the host's stats. Released exactly once, however often release runs.
+   */
+  public final class RequestLease {
+    private final Host host;
+    private boolean released;
+
+    private RequestLease(Host host) {
+      this.host = host;
+      activeRequests.incrementAndGet();
+      rqTotal.incrementAndGet();
+      if (host != null) {
+        host.active.incrementAndGet();
+        host.rqTotal.incrementAndGet();
+      }
+    }
+
+    public Host host() {
+      return host;
+    }
+
+    public void release() {
+      if (!released) {
+        released = true;
+        activeRequests.decrementAndGet();
+        if (host != null) {
+          host.active.decrementAndGet();
+        }
+      }
+    }
+
+    /** The upstream answered with this status. */
+    public void onResponse(int status) {
+      if (host != null) {
+        recordResult(host, status, false);
+        if (status >= 500) {
+          host.rqError.incrementAndGet();
+        } else {
+          host.rqSuccess.incrementAndGet();
+        }
+      }
+    }
+
+    /** A connect failure or a reset before the response. */
+    public void onFailure(boolean connectFailure) {
+      if (host != null) {
+        if (connectFailure) {
+          host.cxConnectFail.incrementAndGet();
+        }
+        host.rqError.incrementAndGet();
+        recordResult(host, 0, true);
+      }
+    }
+
+    /** A per-try timeout: counts as a 504 for outlier detection. */
+    public void onTimeout() {
+      if (host != null) {
+        host.rqTimeout.incrementAndGet();
+        recordResult(host, 504, false);
+      }
+    }
   }
 
   private static String caFile(CommonTlsContext ctx) {
@@ -324,7 +454,7 @@ public final class UpstreamCluster {
   }
 
   /** Outlier detection: record an upstream result (status 0 = connect failure/reset/timeout). */
-  public void recordResult(Host h, int status, boolean localOriginFailure) {
+  void recordResult(Host h, int status, boolean localOriginFailure) {
     boolean gw = localOriginFailure || status == 502 || status == 503 || status == 504;
     boolean five = localOriginFailure || status >= 500;
     boolean eject = false;

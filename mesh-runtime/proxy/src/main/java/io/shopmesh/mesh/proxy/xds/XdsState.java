@@ -41,12 +41,12 @@ public final class XdsState {
   private volatile Map<String, RouteTable> routeTables = Map.of();
 
   /** Inline route configs of listener filter chains, keyed by listener name + chain index. */
-  private volatile Map<String, RouteTable> inlineRouteTables = Map.of();
+  private volatile Map<RouteConfigRef.Inline, RouteTable> inlineRouteTables = Map.of();
 
   private final List<Consumer<Map<String, Listener>>> listenerWatchers = new ArrayList<>();
 
-  /** virtualInbound: destination port -> inline RouteTable or RDS name (String). */
-  private volatile Map<Integer, Object> inboundByPort = Map.of();
+  /** virtualInbound: destination port -> the route config of its filter chain. */
+  private volatile Map<Integer, RouteConfigRef> inboundByPort = Map.of();
 
   public static final String VIRTUAL_INBOUND = "virtualInbound";
 
@@ -110,7 +110,7 @@ public final class XdsState {
 
   public synchronized void applyListeners(List<Listener> list, String version) {
     Map<String, Listener> byName = new LinkedHashMap<>();
-    Map<String, RouteTable> inline = new LinkedHashMap<>();
+    Map<RouteConfigRef.Inline, RouteTable> inline = new LinkedHashMap<>();
     for (Listener l : list) {
       if (byName.put(l.getName(), l) != null) {
         throw new IllegalArgumentException("duplicate listener " + l.getName());
@@ -119,7 +119,8 @@ public final class XdsState {
         HttpConnectionManager hcm = hcm(l.getFilterChains(i));
         if (hcm != null && hcm.hasRouteConfig()) {
           try {
-            inline.put(l.getName() + "#" + i, new RouteTable(hcm.getRouteConfig()));
+            inline.put(
+                new RouteConfigRef.Inline(l.getName(), i), new RouteTable(hcm.getRouteConfig()));
           } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("listener " + l.getName() + ": " + e.getMessage());
           }
@@ -128,11 +129,13 @@ public final class XdsState {
       if (l.hasDefaultFilterChain()) {
         HttpConnectionManager hcm = hcm(l.getDefaultFilterChain());
         if (hcm != null && hcm.hasRouteConfig()) {
-          inline.put(l.getName() + "#default", new RouteTable(hcm.getRouteConfig()));
+          inline.put(
+              new RouteConfigRef.Inline(l.getName(), RouteConfigRef.Inline.DEFAULT_CHAIN),
+              new RouteTable(hcm.getRouteConfig()));
         }
       }
     }
-    Map<Integer, Object> inbound = new LinkedHashMap<>();
+    Map<Integer, RouteConfigRef> inbound = new LinkedHashMap<>();
     Listener vi = byName.get(VIRTUAL_INBOUND);
     if (vi != null) {
       for (int i = 0; i < vi.getFilterChainsCount(); i++) {
@@ -146,8 +149,7 @@ public final class XdsState {
           continue;
         }
         int port = fc.getFilterChainMatch().getDestinationPort().getValue();
-        Object target =
-            hcm.hasRds() ? hcm.getRds().getRouteConfigName() : inline.get(vi.getName() + "#" + i);
+        RouteConfigRef target = RouteConfigRef.of(vi.getName(), i, hcm);
         if (target != null) {
           inbound.putIfAbsent(port, target);
         }
@@ -225,22 +227,26 @@ public final class XdsState {
     return routeTables.get(name);
   }
 
+  /** The route table a reference names, or null when none is accepted (yet). */
+  public RouteTable routeTable(RouteConfigRef ref) {
+    if (ref instanceof RouteConfigRef.Rds r) {
+      return routeTables.get(r.name());
+    }
+    return ref instanceof RouteConfigRef.Inline i ? inlineRouteTables.get(i) : null;
+  }
+
+  /** The route config of virtualInbound's filter chain for a destination port, or null. */
+  public RouteConfigRef inboundRouteConfig(int port) {
+    return inboundByPort.get(port);
+  }
+
   /** The route table of virtualInbound's filter chain for a destination port, or null. */
   public RouteTable inboundRoute(int port) {
-    Object o = inboundByPort.get(port);
-    if (o instanceof RouteTable t) {
-      return t;
-    }
-    return o instanceof String s ? routeTables.get(s) : null;
+    return routeTable(inboundByPort.get(port));
   }
 
   public RouteTable inlineRouteTable(String listener, int chainIndex) {
-    return inlineRouteTables.get(listener + "#" + chainIndex);
-  }
-
-  /** By key "listener#chainIndex". */
-  public RouteTable inlineRouteTable(String key) {
-    return inlineRouteTables.get(key);
+    return inlineRouteTables.get(new RouteConfigRef.Inline(listener, chainIndex));
   }
 
   public Map<String, Versioned<Cluster>> clusters() {

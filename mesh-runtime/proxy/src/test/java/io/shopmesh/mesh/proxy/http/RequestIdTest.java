@@ -1,4 +1,4 @@
-package io.shopmesh.mesh.proxy.listener;
+package io.shopmesh.mesh.proxy.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -13,7 +13,7 @@ class RequestIdTest {
   void requestIdsAreRandomVersion4Uuids() {
     Set<String> seen = new HashSet<>();
     for (int i = 0; i < 1000; i++) {
-      String id = HttpProxy.newRequestId();
+      String id = HttpConnectionManager.newRequestId();
       UUID u = UUID.fromString(id);
       assertThat(u.version()).isEqualTo(4);
       assertThat(u.variant()).isEqualTo(2);

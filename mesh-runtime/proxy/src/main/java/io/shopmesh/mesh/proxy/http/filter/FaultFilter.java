@@ -1,0 +1,73 @@
+package io.shopmesh.mesh.proxy.http.filter;
+
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.shopmesh.mesh.proxy.http.HttpFilter;
+import io.shopmesh.mesh.proxy.http.HttpFilterChains;
+import io.shopmesh.mesh.proxy.http.HttpStream;
+import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.shopmesh.mesh.proxy.stats.ResponseFlags;
+import io.vertx.core.Vertx;
+
+/**
+ * envoy.filters.http.fault with the route's typed_per_filter_config: a fixed delay (DI), then an
+ * abort (FI) for the configured fraction of requests. Without a percentage nothing is injected.
+ */
+public final class FaultFilter implements HttpFilter {
+  private final Vertx vertx;
+  private long delayTimer = -1;
+
+  public FaultFilter(Vertx vertx) {
+    this.vertx = vertx;
+  }
+
+  @Override
+  public String name() {
+    return HttpFilterChains.FAULT;
+  }
+
+  @Override
+  public Status decodeHeaders(HttpStream s) {
+    HTTPFault f = s.route() == null ? null : s.route().fault();
+    if (f == null) {
+      return Status.CONTINUE;
+    }
+    if (f.hasDelay()
+        && f.getDelay().hasFixedDelay()
+        && RouteTable.sample(f.getDelay().getPercentage())) {
+      s.info().setResponseFlag(ResponseFlags.DI);
+      long ms = RouteTable.millis(f.getDelay().getFixedDelay());
+      delayTimer =
+          vertx.setTimer(
+              Math.max(1, ms),
+              t -> {
+                delayTimer = -1;
+                if (!s.isDone() && !abort(s, f)) {
+                  s.continueDecoding();
+                }
+              });
+      return Status.STOP;
+    }
+    return abort(s, f) ? Status.STOP : Status.CONTINUE;
+  }
+
+  /** Aborts the request when the abort fault samples it; true when it did. */
+  private static boolean abort(HttpStream s, HTTPFault f) {
+    if (f.hasAbort() && RouteTable.sample(f.getAbort().getPercentage())) {
+      int status = f.getAbort().getHttpStatus();
+      if (status > 0) {
+        s.info().setResponseFlag(ResponseFlags.FI);
+        s.sendLocalReply(status, "fault filter abort", "fault_filter_abort");
+        return true;
+      }
+    }
+    return false;
+  }
+
+  @Override
+  public void onDestroy(HttpStream s) {
+    if (delayTimer >= 0) {
+      vertx.cancelTimer(delayTimer);
+      delayTimer = -1;
+    }
+  }
+}

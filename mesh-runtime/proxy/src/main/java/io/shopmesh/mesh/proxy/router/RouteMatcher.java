@@ -1,0 +1,84 @@
+package io.shopmesh.mesh.proxy.router;
+
+import com.google.re2j.Pattern;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/** A route's match compiled: path specifier, header and query parameter matchers (ANDed). */
+final class RouteMatcher {
+  private final Predicate<String> pathMatch;
+  private final List<Predicate<Matchers.HeaderLookup>> headers = new ArrayList<>();
+  private final List<Predicate<Map<String, List<String>>>> queries = new ArrayList<>();
+  private final String matchedPrefix;
+
+  RouteMatcher(Route r) {
+    RouteMatch m = r.getMatch();
+    boolean cs = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
+    String prefixForRewrite = null;
+    switch (m.getPathSpecifierCase()) {
+      case PREFIX -> {
+        String p = m.getPrefix();
+        prefixForRewrite = p;
+        pathMatch =
+            cs
+                ? s -> s.startsWith(p)
+                : s -> s.toLowerCase(Locale.ROOT).startsWith(p.toLowerCase(Locale.ROOT));
+      }
+      case PATH -> {
+        String p = m.getPath();
+        pathMatch = cs ? p::equals : p::equalsIgnoreCase;
+      }
+      case SAFE_REGEX -> {
+        Pattern p = Matchers.regex(m.getSafeRegex().getRegex());
+        pathMatch = p::matches;
+      }
+      case PATH_SEPARATED_PREFIX -> {
+        String p = m.getPathSeparatedPrefix();
+        prefixForRewrite = p;
+        pathMatch = s -> s.equals(p) || s.startsWith(p + "/");
+      }
+      default ->
+          throw new IllegalArgumentException(
+              "route " + r.getName() + ": unsupported path specifier " + m.getPathSpecifierCase());
+    }
+    matchedPrefix = prefixForRewrite;
+    for (HeaderMatcher h : m.getHeadersList()) {
+      headers.add(Matchers.header(h));
+    }
+    for (QueryParameterMatcher q : m.getQueryParametersList()) {
+      queries.add(Matchers.query(q));
+    }
+  }
+
+  boolean matches(RouteTable.RequestView req) {
+    if (!pathMatch.test(req.path())) {
+      return false;
+    }
+    for (Predicate<Matchers.HeaderLookup> h : headers) {
+      if (!h.test(req)) {
+        return false;
+      }
+    }
+    if (!queries.isEmpty()) {
+      Map<String, List<String>> q = req.queryParams();
+      for (Predicate<Map<String, List<String>>> p : queries) {
+        if (!p.test(q)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+  /** The prefix of a prefix or path-separated-prefix match, used by prefix rewrites. */
+  String matchedPrefix() {
+    return matchedPrefix;
+  }
+}
