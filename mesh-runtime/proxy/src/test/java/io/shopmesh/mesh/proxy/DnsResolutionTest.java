@@ -216,7 +216,7 @@ class DnsResolutionTest {
         List.of(),
         List.of(routesTo("local.test", app.port())));
     assertThat(Harness.get(Harness.viaProxy(p), "http://local.test/").statusCode()).isEqualTo(200);
-    assertThat(p.state().clusterManager().get("outbound|80||made.up.test").hosts).isEmpty();
+    assertThat(p.state().clusterManager().get("outbound|80||made.up.test").hosts()).isEmpty();
     assertThat(p.state().clusterManager().resolver().dnsEnabled()).isFalse();
     Thread.sleep(300);
     assertThat(p.state().clusterManager().resolver().resolveTotal.get()).isZero();
@@ -320,7 +320,7 @@ class DnsResolutionTest {
       assertThat(inTwoSeconds).isLessThanOrEqualTo(340);
       // No thread per host.
       assertThat(threadsAfter - threadsBefore).isLessThan(10);
-      assertThat(p.state().clusterManager().get("outbound|443||svc-1.made-up.test").hosts)
+      assertThat(p.state().clusterManager().get("outbound|443||svc-1.made-up.test").hosts())
           .isEmpty();
 
       // The 26,727 ServiceEntries case: memory stays bounded.

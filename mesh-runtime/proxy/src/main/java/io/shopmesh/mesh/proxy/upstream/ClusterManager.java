@@ -159,7 +159,7 @@ public final class ClusterManager {
    * carried a request is let go at once, so a huge CDS update does not keep the old one for 60 s.
    */
   private static void closeLater(UpstreamCluster c) {
-    if (c.rqTotal.get() == 0 && c.activeRequests.get() == 0) {
+    if (c.rqTotal() == 0 && c.activeRequests() == 0) {
       c.close();
       return;
     }
