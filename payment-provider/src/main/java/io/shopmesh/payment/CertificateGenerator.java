@@ -9,6 +9,7 @@ import java.net.NetworkInterface;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyFactory;
 import java.security.KeyPair;
@@ -40,6 +41,7 @@ import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
@@ -201,7 +203,7 @@ public final class CertificateGenerator {
     try {
       return new JcaX509CertificateConverter()
           .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(key)));
-    } catch (org.bouncycastle.operator.OperatorCreationException e) {
+    } catch (OperatorCreationException e) {
       throw new GeneralSecurityException(e);
     }
   }
@@ -229,10 +231,6 @@ public final class CertificateGenerator {
     String pem = "-----BEGIN " + type + "-----\n" + body + "\n-----END " + type + "-----\n";
     Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
     Files.writeString(tmp, pem, StandardCharsets.US_ASCII);
-    Files.move(
-        tmp,
-        file,
-        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
   }
 }

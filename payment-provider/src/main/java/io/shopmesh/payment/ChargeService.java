@@ -4,6 +4,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
 import java.util.Collection;
 import java.util.HexFormat;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -108,6 +109,6 @@ public class ChargeService {
   private static String currency(ChargeRequest req) {
     return req.currency() == null || req.currency().isBlank()
         ? "EUR"
-        : req.currency().toUpperCase(java.util.Locale.ROOT);
+        : req.currency().toUpperCase(Locale.ROOT);
   }
 }

@@ -269,7 +269,9 @@ public final class Applier {
    */
   static String replaceDocument(String text, int line, String doc) {
     List<String> docs = documents(text);
-    if (docs.size() <= 1) return doc;
+    if (docs.size() <= 1) {
+      return doc;
+    }
     String[] lines = text.split("\r?\n", -1);
     StringBuilder out = new StringBuilder();
     int start = 0;
@@ -284,15 +286,21 @@ public final class Applier {
           }
         }
         if (first == line) {
-          for (int j = start; j < first - 1; j++) out.append(lines[j]).append('\n');
+          for (int j = start; j < first - 1; j++) {
+            out.append(lines[j]).append('\n');
+          }
           out.append(doc.endsWith("\n") ? doc : doc + "\n");
         } else {
           for (int j = start; j < i; j++) {
             out.append(lines[j]);
-            if (j < lines.length - 1) out.append('\n');
+            if (j < lines.length - 1) {
+              out.append('\n');
+            }
           }
         }
-        if (!end) out.append(lines[i]).append('\n');
+        if (!end) {
+          out.append(lines[i]).append('\n');
+        }
         start = i + 1;
       }
     }
@@ -308,13 +316,17 @@ public final class Applier {
     for (int i = 0; i <= lines.length; i++) {
       boolean end = i == lines.length;
       if (end || SEPARATOR_LINE.matcher(lines[i]).matches()) {
-        if (content) out.add(cur.toString());
+        if (content) {
+          out.add(cur.toString());
+        }
         cur.setLength(0);
         content = false;
         continue;
       }
       String t = lines[i].trim();
-      if (!t.isEmpty() && !t.startsWith("#") && !t.equals("...")) content = true;
+      if (!t.isEmpty() && !t.startsWith("#") && !t.equals("...")) {
+        content = true;
+      }
       cur.append(lines[i]).append('\n');
     }
     return out;
@@ -334,7 +346,9 @@ public final class Applier {
 
   private static Located<?> first(MeshConfig c) {
     for (List<? extends Located<?>> l : lists(c)) {
-      if (!l.isEmpty()) return l.get(0);
+      if (!l.isEmpty()) {
+        return l.get(0);
+      }
     }
     return null;
   }

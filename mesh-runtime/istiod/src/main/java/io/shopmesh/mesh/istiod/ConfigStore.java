@@ -8,6 +8,7 @@ import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.xds.Preflight;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -41,11 +42,13 @@ public final class ConfigStore {
     MeshConfig loaded = result.config();
     List<Diagnostic> errors = new ArrayList<>();
     for (Diagnostic d : result.diagnostics()) {
-      if (d.level() == Diagnostic.Level.ERROR) errors.add(d);
+      if (d.level() == Diagnostic.Level.ERROR) {
+        errors.add(d);
+      }
     }
     // resources that pass validation but cannot be translated are rejected the same way
     List<Preflight.Failure> failures = Preflight.check(loaded);
-    Set<Located<?>> failed = new java.util.HashSet<>();
+    Set<Located<?>> failed = new HashSet<>();
     for (Preflight.Failure f : failures) {
       failed.add(f.resource());
       errors.add(
@@ -76,7 +79,9 @@ public final class ConfigStore {
         rejectedTotal++;
         LOG.log(Level.WARNING, "config rejected, last good version keeps serving: {0}", line);
         rejections.add(new Rejection(Instant.now(), line));
-        if (rejections.size() > MAX_REJECTIONS) rejections.remove(0);
+        if (rejections.size() > MAX_REJECTIONS) {
+          rejections.remove(0);
+        }
       }
     }
     lastErrorLines = lines;
@@ -84,7 +89,9 @@ public final class ConfigStore {
     staleKeys = stale;
     boolean changed = !merged.equals(current);
     current = merged;
-    if (changed) version++;
+    if (changed) {
+      version++;
+    }
     return changed;
   }
 
@@ -95,14 +102,18 @@ public final class ConfigStore {
       List<Diagnostic> errors,
       Set<String> stale) {
     List<Located<T>> out = new ArrayList<>();
-    Set<String> keys = new java.util.HashSet<>();
+    Set<String> keys = new HashSet<>();
     for (Located<T> l : loaded) {
-      if (failed.contains(l)) continue;
+      if (failed.contains(l)) {
+        continue;
+      }
       out.add(l);
       keys.add(key(l));
     }
     for (Located<T> p : previous) {
-      if (keys.contains(key(p))) continue;
+      if (keys.contains(key(p))) {
+        continue;
+      }
       if (rejectedNow(p, errors)) {
         out.add(p);
         keys.add(key(p));
@@ -175,7 +186,9 @@ public final class ConfigStore {
             c.destinationRules(),
             c.gateways(),
             c.virtualServices())) {
-      for (Located<?> l : list) out.add(f.apply(l));
+      for (Located<?> l : list) {
+        out.add(f.apply(l));
+      }
     }
     return out;
   }

@@ -5,6 +5,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongConsumer;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Istio's push debounce: an event starts a quiet period ({@code PILOT_DEBOUNCE_AFTER}, 100 ms);
@@ -36,9 +38,13 @@ public final class Debouncer implements AutoCloseable {
 
   public synchronized void trigger() {
     long now = System.nanoTime();
-    if (firstEvent < 0) firstEvent = now;
+    if (firstEvent < 0) {
+      firstEvent = now;
+    }
     lastEvent = now;
-    if (pending == null) pending = exec.schedule(this::fire, afterNanos, TimeUnit.NANOSECONDS);
+    if (pending == null) {
+      pending = exec.schedule(this::fire, afterNanos, TimeUnit.NANOSECONDS);
+    }
   }
 
   private void fire() {
@@ -58,8 +64,7 @@ public final class Debouncer implements AutoCloseable {
     try {
       action.accept(start);
     } catch (RuntimeException e) {
-      java.util.logging.Logger.getLogger(Debouncer.class.getName())
-          .log(java.util.logging.Level.SEVERE, "push failed", e);
+      Logger.getLogger(Debouncer.class.getName()).log(Level.SEVERE, "push failed", e);
     }
   }
 

@@ -68,8 +68,11 @@ final class DebugServer implements AutoCloseable {
     http.createContext(
         "/ready",
         ex -> {
-          if (istiod.ready()) send(ex, 200, "text/plain", "ready\n");
-          else send(ex, 503, "text/plain", "not ready\n");
+          if (istiod.ready()) {
+            send(ex, 200, "text/plain", "ready\n");
+          } else {
+            send(ex, 503, "text/plain", "not ready\n");
+          }
         });
     http.createContext("/apply", this::apply);
     http.start();
@@ -152,7 +155,11 @@ final class DebugServer implements AutoCloseable {
 
   @Override
   public void close() {
-    if (http != null) http.stop(0);
-    if (exec != null) exec.shutdownNow();
+    if (http != null) {
+      http.stop(0);
+    }
+    if (exec != null) {
+      exec.shutdownNow();
+    }
   }
 }

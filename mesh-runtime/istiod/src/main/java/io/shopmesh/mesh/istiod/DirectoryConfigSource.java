@@ -95,9 +95,13 @@ public final class DirectoryConfigSource implements ConfigSource {
         return;
       }
       Map<String, String> now = fingerprint();
-      if (!now.equals(seen)) changed = true;
+      if (!now.equals(seen)) {
+        changed = true;
+      }
       seen = now;
-      if (changed && !closed) onChange.run();
+      if (changed && !closed) {
+        onChange.run();
+      }
     }
   }
 
@@ -130,6 +134,8 @@ public final class DirectoryConfigSource implements ConfigSource {
         // closing anyway
       }
     }
-    if (thread != null) thread.interrupt();
+    if (thread != null) {
+      thread.interrupt();
+    }
   }
 }

@@ -4,8 +4,13 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.xds.EnvoyJson;
+import io.shopmesh.mesh.xds.PodPort;
+import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
+import io.shopmesh.mesh.xds.ServiceRegistry;
 import io.shopmesh.mesh.xds.WorkloadInstance;
+import io.shopmesh.mesh.xds.XdsGenerator;
+import io.shopmesh.mesh.xds.XdsResources;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -96,7 +101,9 @@ public final class Istiod implements AutoCloseable {
       registryFile.start();
     }
     this.xdsPort = xds.start(bind, xdsPort);
-    if (source.directory() != null) applier = new Applier(source.directory(), store);
+    if (source.directory() != null) {
+      applier = new Applier(source.directory(), store);
+    }
     http = new DebugServer(this);
     this.httpPort = http.start(bind, httpPort);
     source.start(
@@ -124,24 +131,19 @@ public final class Istiod implements AutoCloseable {
    * is not slowed by class loading and a cold JIT.
    */
   private void warmUp() {
-    io.shopmesh.mesh.xds.WorkloadInstance pod =
-        new io.shopmesh.mesh.xds.WorkloadInstance(
+    WorkloadInstance pod =
+        new WorkloadInstance(
             "warmup-0",
             "default",
             "127.0.0.2",
             Map.of("app", "warmup"),
             "warmup",
-            List.of(new io.shopmesh.mesh.xds.PodPort("http", 8080, "TCP")),
+            List.of(new PodPort("http", 8080, "TCP")),
             true);
     for (int i = 0; i < 3; i++) {
       new ConfigStore().update(source.load());
-      for (io.shopmesh.mesh.xds.ProxyNode p :
-          List.of(
-              io.shopmesh.mesh.xds.ProxyNode.sidecar(pod),
-              io.shopmesh.mesh.xds.ProxyNode.router(pod))) {
-        io.shopmesh.mesh.xds.XdsResources r =
-            io.shopmesh.mesh.xds.XdsGenerator.generate(
-                pushContext, new io.shopmesh.mesh.xds.ServiceRegistry(List.of(pod)), p);
+      for (ProxyNode p : List.of(ProxyNode.sidecar(pod), ProxyNode.router(pod))) {
+        XdsResources r = XdsGenerator.generate(pushContext, new ServiceRegistry(List.of(pod)), p);
         XdsServer.hash(r.clusters());
         XdsServer.hash(r.routes());
       }
@@ -151,7 +153,9 @@ public final class Istiod implements AutoCloseable {
   private void onDebounced(long firstEventNanos) {
     long t0 = System.nanoTime();
     boolean config = configDirty.getAndSet(false);
-    if (config) reloadConfig();
+    if (config) {
+      reloadConfig();
+    }
     long t1 = System.nanoTime();
     int pushed = xds.pushAll(firstEventNanos);
     long t2 = System.nanoTime();
@@ -170,7 +174,9 @@ public final class Istiod implements AutoCloseable {
       pushContext = new PushContext(store.current());
       LOG.info("config version " + store.version());
     }
-    if (metrics != null) metrics.configRejects(store.rejectedTotal());
+    if (metrics != null) {
+      metrics.configRejects(store.rejectedTotal());
+    }
   }
 
   /**
@@ -335,7 +341,9 @@ public final class Istiod implements AutoCloseable {
   /** The resources served to one proxy, as JSON keyed by xDS type. */
   String configDump(String proxyId) {
     Snapshot s = xds.snapshot(proxyId);
-    if (s == null) return null;
+    if (s == null) {
+      return null;
+    }
     StringBuilder sb = new StringBuilder("{\n");
     sb.append("\"listeners\": ")
         .append(EnvoyJson.printAll(new ArrayList<>(s.listeners().resources().values())))
@@ -358,8 +366,14 @@ public final class Istiod implements AutoCloseable {
     if (registryFile != null) {
       registryFile.close();
     }
-    if (http != null) http.close();
-    if (xds != null) xds.close();
-    if (debouncer != null) debouncer.close();
+    if (http != null) {
+      http.close();
+    }
+    if (xds != null) {
+      xds.close();
+    }
+    if (debouncer != null) {
+      debouncer.close();
+    }
   }
 }

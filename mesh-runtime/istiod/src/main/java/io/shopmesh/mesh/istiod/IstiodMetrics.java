@@ -59,14 +59,18 @@ public final class IstiodMetrics {
   private AtomicLong register(String name, String help, String type) {
     AtomicLong v = new AtomicLong();
     Gauge.Builder<AtomicLong> b = Gauge.builder(name, v, AtomicLong::get).description(help);
-    if (type != null) b.tag("type", type);
+    if (type != null) {
+      b.tag("type", type);
+    }
     b.register(registry);
     return v;
   }
 
   public void push(String type) {
     AtomicLong v = pushes.get(type);
-    if (v != null) v.incrementAndGet();
+    if (v != null) {
+      v.incrementAndGet();
+    }
   }
 
   public long pushes(String type) {
@@ -76,7 +80,9 @@ public final class IstiodMetrics {
 
   public void reject(String type) {
     AtomicLong v = rejects.get(type);
-    if (v != null) v.incrementAndGet();
+    if (v != null) {
+      v.incrementAndGet();
+    }
   }
 
   public long totalRejects() {

@@ -20,8 +20,12 @@ public final class ProxyStatus {
     long pushStartNanos = -1;
 
     public String status() {
-      if (sent == null) return "NOT SENT";
-      if (nackError == null && sent.equals(acked)) return "SYNCED";
+      if (sent == null) {
+        return "NOT SENT";
+      }
+      if (nackError == null && sent.equals(acked)) {
+        return "SYNCED";
+      }
       return "STALE";
     }
 
@@ -46,7 +50,9 @@ public final class ProxyStatus {
 
   ProxyStatus(ProxyNode proxy) {
     this.proxy = proxy;
-    for (String t : TYPES) types.put(t, new TypeStatus());
+    for (String t : TYPES) {
+      types.put(t, new TypeStatus());
+    }
   }
 
   public ProxyNode proxy() {
@@ -73,7 +79,9 @@ public final class ProxyStatus {
     m.put("route_acked", types.get("RDS").acked);
     m.put("endpoint_sent", types.get("EDS").sent);
     m.put("endpoint_acked", types.get("EDS").acked);
-    for (String t : TYPES) m.put(t, types.get(t).toMap());
+    for (String t : TYPES) {
+      m.put(t, types.get(t).toMap());
+    }
     return m;
   }
 }

@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.Server;
+import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
@@ -25,6 +26,7 @@ import java.net.InetSocketAddress;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -85,8 +87,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
               if (ps != null && type != null) {
                 ProxyStatus.TypeStatus ts = ps.type(type);
                 synchronized (ps) {
-                  if (ts.sent != null)
+                  if (ts.sent != null) {
                     request = request.toBuilder().setVersionInfo(ts.sent).build();
+                  }
                 }
               }
             }
@@ -113,13 +116,15 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   public List<ProxyStatus> proxies() {
     List<ProxyStatus> out = new ArrayList<>(proxies.values());
-    out.sort(java.util.Comparator.comparing(p -> p.proxy().id()));
+    out.sort(Comparator.comparing(p -> p.proxy().id()));
     return out;
   }
 
   public List<Map<String, Object>> syncz() {
     List<Map<String, Object>> out = new ArrayList<>();
-    for (ProxyStatus p : proxies()) out.add(p.toMap());
+    for (ProxyStatus p : proxies()) {
+      out.add(p.toMap());
+    }
     return out;
   }
 
@@ -213,10 +218,14 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       int changed = 0;
       // snapshots of proxies that left (a close callback runs before its watches are cancelled)
       for (String group : new ArrayList<>(cache.groups())) {
-        if (!proxies.containsKey(group)) cache.clearSnapshot(group);
+        if (!proxies.containsKey(group)) {
+          cache.clearSnapshot(group);
+        }
       }
       for (ProxyStatus ps : proxies.values()) {
-        if (push(ps, ctx, reg, changeStartNanos)) changed++;
+        if (push(ps, ctx, reg, changeStartNanos)) {
+          changed++;
+        }
       }
       return changed;
     }
@@ -278,7 +287,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       long start) {
     if (old == null || !version.equals(old.version(rt))) {
       ProxyStatus.TypeStatus ts = ps.type(type);
-      if (ts.pushStartNanos < 0) ts.pushStartNanos = start;
+      if (ts.pushStartNanos < 0) {
+        ts.pushStartNanos = start;
+      }
     }
   }
 
@@ -308,7 +319,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   // ------------------------------------------------------------------ callbacks
 
   static String shortType(String typeUrl) {
-    if (typeUrl == null) return null;
+    if (typeUrl == null) {
+      return null;
+    }
     return switch (typeUrl) {
       case Resources.V3.CLUSTER_TYPE_URL -> "CDS";
       case Resources.V3.LISTENER_TYPE_URL -> "LDS";
@@ -325,12 +338,12 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       if (!registry.synced()) {
         // Istio serves no xDS before its caches sync: the proxy keeps its config and retries
         throw new RequestException(
-            io.grpc.Status.UNAVAILABLE.withDescription(
+            Status.UNAVAILABLE.withDescription(
                 "istiod's registry is not synced yet (" + registry.source() + ")"));
       }
       if (!request.hasNode() || request.getNode().getId().isEmpty()) {
         throw new RequestException(
-            io.grpc.Status.INVALID_ARGUMENT.withDescription(
+            Status.INVALID_ARGUMENT.withDescription(
                 "the first request of a stream must carry the node"));
       }
       ProxyNode proxy = ProxyNode.fromNode(request.getNode());
@@ -340,7 +353,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     }
     ProxyStatus ps = proxies.get(proxyId);
     String type = shortType(request.getTypeUrl());
-    if (ps == null || type == null || request.getResponseNonce().isEmpty()) return;
+    if (ps == null || type == null || request.getResponseNonce().isEmpty()) {
+      return;
+    }
     ProxyStatus.TypeStatus ts = ps.type(type);
     synchronized (ps) {
       if (request.hasErrorDetail()) {
@@ -393,8 +408,12 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     String proxyId = streamToProxy.get(streamId);
     ProxyStatus ps = proxyId == null ? null : proxies.get(proxyId);
     String type = shortType(response.getTypeUrl());
-    if (type != null) metrics.push(type.toLowerCase());
-    if (ps == null || type == null) return;
+    if (type != null) {
+      metrics.push(type.toLowerCase());
+    }
+    if (ps == null || type == null) {
+      return;
+    }
     synchronized (ps) {
       ProxyStatus.TypeStatus ts = ps.type(type);
       ts.sent = response.getVersionInfo();
@@ -405,8 +424,7 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request)
       throws RequestException {
-    throw new RequestException(
-        io.grpc.Status.UNIMPLEMENTED.withDescription("use state-of-the-world ADS"));
+    throw new RequestException(Status.UNIMPLEMENTED.withDescription("use state-of-the-world ADS"));
   }
 
   @Override
@@ -421,7 +439,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   private void disconnect(long streamId) {
     String proxyId = streamToProxy.remove(streamId);
-    if (proxyId == null) return;
+    if (proxyId == null) {
+      return;
+    }
     boolean gone = false;
     synchronized (pushLock) {
       ProxyStatus ps = proxies.get(proxyId);

@@ -23,6 +23,7 @@ import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import io.shopmesh.mesh.proxy.xds.XdsState;
+import io.shopmesh.mesh.wire.ListenerNames;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -140,7 +141,8 @@ public final class Proxy implements AutoCloseable {
     listen("ready", ip, opts.readyPort, admin::readiness, false);
     listen("stats", ip, opts.statsPort, admin::prometheus, false);
     if (opts.role == ProxyOptions.Role.SIDECAR) {
-      Binding out = new Binding(Direction.OUTBOUND, "virtualOutbound", opts.outboundPort, null);
+      Binding out =
+          new Binding(Direction.OUTBOUND, ListenerNames.VIRTUAL_OUTBOUND, opts.outboundPort, null);
       listen("outbound", ip, opts.outboundPort, r -> out);
       int inPort = opts.inboundPort;
       listen(

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.proxy;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -91,7 +92,7 @@ public final class ProxyOptions {
   static String deriveWorkload(String pod) {
     String[] parts = pod.split("-");
     if (parts.length >= 3) {
-      return String.join("-", java.util.Arrays.copyOf(parts, parts.length - 2));
+      return String.join("-", Arrays.copyOf(parts, parts.length - 2));
     }
     if (parts.length == 2) {
       return parts[0];

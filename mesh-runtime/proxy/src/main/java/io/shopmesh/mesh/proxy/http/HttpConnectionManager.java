@@ -14,6 +14,7 @@ import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsState;
+import io.shopmesh.mesh.wire.ClusterNames;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -42,9 +43,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * All work for one request runs on the event loop of its connection.
  */
 public final class HttpConnectionManager {
-  /** Istio's cluster for traffic to destinations the mesh does not know. */
-  public static final String PASSTHROUGH_CLUSTER = "PassthroughCluster";
-
   private final ProxyContext ctx;
   private final HttpFilterChains chains;
 
@@ -53,11 +51,6 @@ public final class HttpConnectionManager {
     this.ctx = new ProxyContext(vertx, xds, node, node.options(), metrics, log);
     this.chains = new HttpFilterChains(ctx);
     xds.onListeners(chains::onListeners);
-  }
-
-  /** Istio's inbound cluster of a port: inbound|PORT||. */
-  public static String inboundCluster(int port) {
-    return "inbound|" + port + "||";
   }
 
   public void handle(HttpServerRequest req, Binding b) {
@@ -164,8 +157,8 @@ public final class HttpConnectionManager {
     ClusterManager cm = ctx.xds().clusterManager();
     String name =
         switch (s.direction()) {
-          case OUTBOUND -> PASSTHROUGH_CLUSTER;
-          case INBOUND -> inboundCluster(inboundPort(s));
+          case OUTBOUND -> ClusterNames.PASSTHROUGH;
+          case INBOUND -> ClusterNames.inbound(inboundPort(s));
           case GATEWAY -> null;
         };
     UpstreamCluster c = name == null ? null : cm.get(name);

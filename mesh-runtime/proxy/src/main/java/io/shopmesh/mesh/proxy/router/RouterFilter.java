@@ -1,7 +1,6 @@
 package io.shopmesh.mesh.proxy.router;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
 import io.shopmesh.mesh.proxy.http.HttpFilter;
 import io.shopmesh.mesh.proxy.http.HttpFilterChains;
 import io.shopmesh.mesh.proxy.http.HttpStream;
@@ -9,6 +8,7 @@ import io.shopmesh.mesh.proxy.http.ProxyContext;
 import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.wire.ClusterNames;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -66,7 +66,7 @@ public final class RouterFilter implements HttpFilter {
   }
 
   private void forward(HttpStream s) {
-    if (HttpConnectionManager.PASSTHROUGH_CLUSTER.equals(s.clusterChoice().cluster())) {
+    if (ClusterNames.PASSTHROUGH.equals(s.clusterChoice().cluster())) {
       passthrough(s);
       return;
     }
@@ -89,7 +89,7 @@ public final class RouterFilter implements HttpFilter {
     var cm = cfg.ctx().xds().clusterManager();
     String host = s.target().host();
     String ip = cm.resolver().fromHostsFile(host);
-    UpstreamCluster c = cm.get(HttpConnectionManager.PASSTHROUGH_CLUSTER);
+    UpstreamCluster c = cm.get(ClusterNames.PASSTHROUGH);
     s.setCluster(s.clusterChoice(), c);
     if (c == null) {
       s.info().setResponseFlag(ResponseFlags.NC);

@@ -12,6 +12,8 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -28,7 +30,7 @@ import java.util.function.Consumer;
  * changes nothing (the caller NACKs).
  */
 public final class XdsState {
-  public static final String HCM = "envoy.filters.network.http_connection_manager";
+  public static final String HCM = Wellknown.HTTP_CONNECTION_MANAGER;
 
   /** One accepted resource with its version, as Envoy's config dump shows it. */
   public record Versioned<T>(String version, T resource, Instant lastUpdated) {}
@@ -48,7 +50,7 @@ public final class XdsState {
   /** virtualInbound: destination port -> the route config of its filter chain. */
   private volatile Map<Integer, RouteConfigRef> inboundByPort = Map.of();
 
-  public static final String VIRTUAL_INBOUND = "virtualInbound";
+  public static final String VIRTUAL_INBOUND = ListenerNames.VIRTUAL_INBOUND;
 
   public XdsState(ClusterManager clusters) {
     this.clusters = clusters;
