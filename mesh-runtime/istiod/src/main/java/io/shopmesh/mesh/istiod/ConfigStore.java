@@ -6,6 +6,7 @@ import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.xds.Preflight;
+import io.shopmesh.mesh.xds.PushContext;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -30,6 +31,8 @@ public final class ConfigStore {
   public record Rejection(Instant time, String diagnostic) {}
 
   private MeshConfig current = MeshConfig.empty();
+  // the push context of the served config; translations made by the preflight check stay cached
+  private PushContext pushContext = new PushContext(current);
   private List<Diagnostic> currentErrors = List.of();
   private Set<String> staleKeys = Set.of();
   private long rejectedTotal;
@@ -47,7 +50,8 @@ public final class ConfigStore {
       }
     }
     // resources that pass validation but cannot be translated are rejected the same way
-    List<Preflight.Failure> failures = Preflight.check(loaded);
+    PushContext checked = new PushContext(loaded);
+    List<Preflight.Failure> failures = Preflight.check(checked);
     Set<Located<?>> failed = new HashSet<>();
     for (Preflight.Failure f : failures) {
       failed.add(f.resource());
@@ -91,6 +95,9 @@ public final class ConfigStore {
     current = merged;
     if (changed) {
       version++;
+      // each VirtualService is translated once per push context: when nothing was rejected the
+      // checked context is the served one, with the check's translations in its cache
+      pushContext = merged.equals(loaded) ? checked : new PushContext(merged);
     }
     return changed;
   }
@@ -147,6 +154,11 @@ public final class ConfigStore {
 
   static String key(Located<?> l) {
     return l.kind() + "/" + l.namespace() + "/" + l.name();
+  }
+
+  /** The push context of the served config. */
+  public synchronized PushContext pushContext() {
+    return pushContext;
   }
 
   public synchronized MeshConfig current() {

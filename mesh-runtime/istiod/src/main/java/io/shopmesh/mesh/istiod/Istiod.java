@@ -38,7 +38,7 @@ public final class Istiod implements AutoCloseable {
   private final WorkloadRegistry registry;
   private final RegistryFile registryFile;
   private final AtomicBoolean configDirty = new AtomicBoolean();
-  private volatile PushContext pushContext = new PushContext(store.current());
+  private volatile PushContext pushContext = store.pushContext();
   private volatile boolean ready;
   private IstiodMetrics metrics;
   private XdsServer xds;
@@ -171,7 +171,7 @@ public final class Istiod implements AutoCloseable {
 
   private synchronized void reloadConfig() {
     if (store.update(source.load())) {
-      pushContext = new PushContext(store.current());
+      pushContext = store.pushContext();
       LOG.info("config version " + store.version());
     }
     if (metrics != null) {

@@ -39,6 +39,9 @@ class ConfigStoreTest {
     Files.writeString(dir.resolve("b.yaml"), VS.formatted("b", "b", "5s", "b"));
     assertThat(store.update(load())).isTrue();
     assertThat(store.current().virtualServices()).hasSize(2);
+    // nothing rejected: the push context the preflight check translated with is the served one
+    assertThat(store.pushContext().config()).isEqualTo(store.current());
+    var checked = store.pushContext();
 
     Files.writeString(dir.resolve("a.yaml"), VS.formatted("a", "a", "soon", "a"));
     Files.writeString(dir.resolve("b.yaml"), VS.formatted("b", "b", "7s", "b"));
@@ -58,6 +61,9 @@ class ConfigStoreTest {
     assertThat(b.object().getSpec().getHttp().get(0).getTimeout()).isEqualTo("7s");
     assertThat(store.rejectedTotal()).isEqualTo(1);
     assertThat(store.rejections().get(0).diagnostic()).contains("a.yaml:");
+    // a rejection: the served config is not the checked one, so its own push context is built
+    assertThat(store.pushContext()).isNotSameAs(checked);
+    assertThat(store.pushContext().config()).isEqualTo(store.current());
 
     // the same error again is not counted twice; fixing it serves the new version
     store.update(load());
