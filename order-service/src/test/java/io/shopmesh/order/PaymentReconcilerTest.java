@@ -12,6 +12,7 @@ import static org.hamcrest.Matchers.startsWith;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import io.quarkus.narayana.jta.QuarkusTransaction;
 import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.common.ResourceArg;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.http.ContentType;
 import io.shopmesh.order.model.OrderStatus;
@@ -33,7 +34,10 @@ import org.junit.jupiter.api.Test;
  * and no charge at all. The reconciler only asks; it never charges.
  */
 @QuarkusTest
-@QuarkusTestResource(DownstreamWireMock.class)
+@QuarkusTestResource(
+    value = DownstreamWireMock.class,
+    initArgs =
+        @ResourceArg(name = DownstreamWireMock.REST_CLIENTS, value = "product-service,payment-api"))
 class PaymentReconcilerTest {
 
   @InjectWireMock WireMockServer wm;
