@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.proxy;
 
+import io.shopmesh.mesh.wire.NodeId;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -101,19 +102,11 @@ public final class ProxyOptions {
   }
 
   public String nodeType() {
-    return role == Role.ROUTER ? "router" : "sidecar";
+    return (role == Role.ROUTER ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR).prefix();
   }
 
   public String nodeId() {
-    return nodeType()
-        + "~"
-        + podIp
-        + "~"
-        + podName
-        + "."
-        + namespace
-        + "~"
-        + namespace
-        + ".svc.cluster.local";
+    return NodeId.format(
+        role == Role.ROUTER ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR, podIp, podName, namespace);
   }
 }

@@ -8,6 +8,7 @@ import io.shopmesh.mesh.proxy.http.filter.IstioStatsFilter;
 import io.shopmesh.mesh.proxy.router.RouterFilter;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsState;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -23,9 +24,9 @@ import java.util.function.Supplier;
  * bootstrap install it; an HCM with no http_filters gets istiod's list (fault, CORS, router).
  */
 public final class HttpFilterChains {
-  public static final String FAULT = "envoy.filters.http.fault";
-  public static final String CORS = "envoy.filters.http.cors";
-  public static final String ROUTER = "envoy.filters.http.router";
+  public static final String FAULT = Wellknown.FAULT;
+  public static final String CORS = Wellknown.CORS;
+  public static final String ROUTER = Wellknown.ROUTER;
   public static final String STATS = "istio.stats";
   public static final String METADATA_EXCHANGE = "istio.metadata_exchange";
 

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -25,8 +26,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * that cannot be applied (the xDS client NACKs it).
  */
 public final class RouteTable {
-  public static final String FAULT_FILTER = "envoy.filters.http.fault";
-  public static final String CORS_FILTER = "envoy.filters.http.cors";
+  public static final String FAULT_FILTER = Wellknown.FAULT;
+  public static final String CORS_FILTER = Wellknown.CORS;
 
   private final String name;
   private final Map<String, VHost> exact = new HashMap<>();

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.proxy.router;
 
 import io.shopmesh.mesh.proxy.http.Direction;
 import io.shopmesh.mesh.proxy.http.HttpStream;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerRequest;
@@ -47,7 +48,8 @@ final class UpstreamHeaders {
           || k.startsWith(":")) {
         continue;
       }
-      if (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id")) {
+      if (k.equals(IstioMetadata.PEER_METADATA_HEADER)
+          || k.equals(IstioMetadata.PEER_METADATA_ID_HEADER)) {
         continue; // istio.stats removes (inbound) or replaces (outbound) them
       }
       out.add(k, e.getValue());
@@ -113,7 +115,8 @@ final class UpstreamHeaders {
         continue;
       }
       if (skipPeerMetadata
-          && (k.equals("x-envoy-peer-metadata") || k.equals("x-envoy-peer-metadata-id"))) {
+          && (k.equals(IstioMetadata.PEER_METADATA_HEADER)
+              || k.equals(IstioMetadata.PEER_METADATA_ID_HEADER))) {
         continue;
       }
       out.add(k, e.getValue());

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.proxy.stats;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.Base64;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -64,12 +65,12 @@ public record PeerLabels(
     String canonical =
         str(
             labels,
-            "service.istio.io/canonical-name",
+            IstioMetadata.CANONICAL_NAME_LABEL,
             str(labels, "app.kubernetes.io/name", str(labels, "app", workload)));
     String revision =
         str(
             labels,
-            "service.istio.io/canonical-revision",
+            IstioMetadata.CANONICAL_REVISION_LABEL,
             str(labels, "app.kubernetes.io/version", str(labels, "version", "latest")));
     return new PeerLabels(
         workload,

@@ -9,6 +9,8 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.Wellknown;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -230,9 +232,11 @@ public final class ClusterManager {
   private static void addHost(
       List<Host> hosts, Map<String, Host> keep, LbEndpoint e, String addr, int port, String name) {
     boolean sidecar =
-        "istio".equals(metaString(e, "envoy.transport_socket_match", "tlsMode"))
-            || "istio".equals(metaString(e, "istio", "tlsMode"));
-    String workload = metaString(e, "istio", "workload");
+        IstioMetadata.TLS_MODE_ISTIO.equals(
+                metaString(e, Wellknown.TRANSPORT_SOCKET_MATCH, IstioMetadata.TLS_MODE))
+            || IstioMetadata.TLS_MODE_ISTIO.equals(
+                metaString(e, IstioMetadata.ISTIO, IstioMetadata.TLS_MODE));
+    String workload = metaString(e, IstioMetadata.ISTIO, IstioMetadata.WORKLOAD);
     Host h = keep.get(addr + ":" + port);
     if (h == null
         || h.sidecar != sidecar

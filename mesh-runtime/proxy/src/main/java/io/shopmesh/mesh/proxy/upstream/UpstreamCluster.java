@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
@@ -349,14 +350,18 @@ public final class UpstreamCluster {
   }
 
   private static String[] istioService(Cluster c) {
-    Struct istio = c.getMetadata().getFilterMetadataMap().get("istio");
+    Struct istio = c.getMetadata().getFilterMetadataMap().get(IstioMetadata.ISTIO);
     if (istio != null) {
-      Value services = istio.getFieldsMap().get("services");
+      Value services = istio.getFieldsMap().get(IstioMetadata.SERVICES);
       if (services != null
           && services.hasListValue()
           && services.getListValue().getValuesCount() > 0) {
         Struct s = services.getListValue().getValues(0).getStructValue();
-        return new String[] {str(s, "host"), str(s, "name"), str(s, "namespace")};
+        return new String[] {
+          str(s, IstioMetadata.SERVICE_HOST),
+          str(s, IstioMetadata.SERVICE_NAME),
+          str(s, IstioMetadata.SERVICE_NAMESPACE)
+        };
       }
     }
     return new String[] {null, null, null};

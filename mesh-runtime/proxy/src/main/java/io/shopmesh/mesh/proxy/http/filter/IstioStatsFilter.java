@@ -10,6 +10,7 @@ import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.stats.PeerLabels;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.wire.IstioMetadata;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import java.util.LinkedHashMap;
@@ -22,8 +23,8 @@ import java.util.Map;
  * stream completes, reporter source or destination.
  */
 public final class IstioStatsFilter implements HttpFilter {
-  static final String PEER_METADATA = "x-envoy-peer-metadata";
-  static final String PEER_METADATA_ID = "x-envoy-peer-metadata-id";
+  static final String PEER_METADATA = IstioMetadata.PEER_METADATA_HEADER;
+  static final String PEER_METADATA_ID = IstioMetadata.PEER_METADATA_ID_HEADER;
 
   /** Per proxy: this workload's labels and its peer metadata, encoded once. */
   public static final class Config {
