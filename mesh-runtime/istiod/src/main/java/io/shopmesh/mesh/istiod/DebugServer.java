@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -50,7 +51,7 @@ final class DebugServer implements AutoCloseable {
           String q = ex.getRequestURI().getQuery();
           String id =
               q != null && q.startsWith("proxyID=")
-                  ? java.net.URLDecoder.decode(q.substring(8), StandardCharsets.UTF_8)
+                  ? URLDecoder.decode(q.substring(8), StandardCharsets.UTF_8)
                   : null;
           String dump = id == null ? null : istiod.configDump(id);
           if (dump == null) {

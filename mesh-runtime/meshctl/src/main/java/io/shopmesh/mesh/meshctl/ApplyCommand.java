@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shopmesh.mesh.meshctl.local.Http;
 import java.io.IOException;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,7 +73,7 @@ public final class ApplyCommand implements Callable<Integer> {
                 "application/yaml",
                 yaml,
                 Duration.ofSeconds(timeoutSeconds + 5L));
-      } catch (java.net.http.HttpTimeoutException e) {
+      } catch (HttpTimeoutException e) {
         System.err.println(
             "error: istiod did not answer within "
                 + (timeoutSeconds + 5)

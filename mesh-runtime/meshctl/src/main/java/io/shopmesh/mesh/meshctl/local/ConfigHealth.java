@@ -2,6 +2,7 @@ package io.shopmesh.mesh.meshctl.local;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -26,7 +27,7 @@ public final class ConfigHealth {
     }
   }
 
-  static List<String> parse(String configz) throws java.io.IOException {
+  static List<String> parse(String configz) throws IOException {
     JsonNode root = JSON.readTree(configz);
     List<String> out = new ArrayList<>();
     for (JsonNode res : root.path("resources")) {
