@@ -3,6 +3,9 @@ package io.shopmesh.e2e;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -120,7 +123,7 @@ class ConfigHazardsTest {
     } finally {
       Files.deleteIfExists(copy);
     }
-    IstiodFailureTest.await(() -> !configz().contains("SM0004"), 10_000);
+    IstiodFailureTest.await(() -> !currentErrors().contains("SM0004"), 10_000);
   }
 
   @Test
@@ -142,7 +145,21 @@ class ConfigHazardsTest {
     } finally {
       Files.writeString(vs, text);
     }
-    IstiodFailureTest.await(() -> !configz().contains("file is empty"), 10_000);
+    IstiodFailureTest.await(() -> !currentErrors().contains("file is empty"), 10_000);
+  }
+
+  /** istiod's current errors only: configz also keeps a history of past rejections. */
+  static String currentErrors() {
+    String configz = configz();
+    try {
+      JsonNode errors = IstiodFailureTest.JSON.readTree(configz).get("errors");
+      if (errors == null) {
+        throw new IllegalStateException("no errors list in configz: " + configz);
+      }
+      return errors.toString();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   static String configz() {

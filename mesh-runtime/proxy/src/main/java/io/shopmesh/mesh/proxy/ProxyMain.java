@@ -71,7 +71,7 @@ public final class ProxyMain implements Callable<Integer> {
   @Option(names = "--xds-backoff-base-ms", defaultValue = "${env:XDS_BACKOFF_BASE_MS:-500}")
   long xdsBackoffBaseMs;
 
-  @Option(names = "--xds-backoff-max-ms", defaultValue = "${env:XDS_BACKOFF_MAX_MS:-1000}")
+  @Option(names = "--xds-backoff-max-ms", defaultValue = "${env:XDS_BACKOFF_MAX_MS:-500}")
   long xdsBackoffMaxMs;
 
   @Option(names = "--xds-keepalive-time-ms", defaultValue = "${env:XDS_KEEPALIVE_TIME_MS:-15000}")

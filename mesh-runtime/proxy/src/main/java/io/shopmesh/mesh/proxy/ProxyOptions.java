@@ -41,12 +41,12 @@ public final class ProxyOptions {
   public int dnsMaxQueriesPerSecond = 100;
 
   /**
-   * ADS reconnect backoff (Envoy: 500 ms base, 30 s max). The 1 s cap bounds the time from istiod's
-   * return to reconnection; raise it for large fleets, where reconnect storms matter more.
+   * ADS reconnect backoff (Envoy: 500 ms base, 30 s max). The 500 ms cap bounds the time from
+   * istiod's return to reconnection; raise it for large fleets, where reconnect storms matter more.
    */
   public long xdsBackoffBaseMs = 500;
 
-  public long xdsBackoffMaxMs = 1_000;
+  public long xdsBackoffMaxMs = 500;
 
   /** HTTP/2 keepalive on the ADS channel (istiod permits pings every 10 s at most). */
   public long xdsKeepaliveTimeMs = 15_000;

@@ -250,10 +250,11 @@ class XdsClientTest {
     assertThat(cp.getBoolean("connected")).isFalse();
     assertThat(cp.getString("state")).isIn("DISCONNECTED", "CONNECTING");
     assertThat(cp.getString("last_error")).contains("UNAVAILABLE");
-    // jittered backoff capped at 1 s: a few attempts in 2.5 s, not a tight loop
+    // jittered backoff capped at 500 ms: a few attempts in 2.5 s, not a tight loop
     assertThat(cp.getInteger("reconnect_attempts")).isBetween(2, 100);
 
-    // istiod is back: a new stream within the 1 s cap, announcing every version and name it holds.
+    // istiod is back: a new stream within the 500 ms cap, announcing every version and name it
+    // holds.
     requests.clear();
     long t0 = System.nanoTime();
     server = startServer(port);
