@@ -13,6 +13,10 @@ import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
 import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.shopmesh.mesh.proxy.NodeInfo;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import java.time.Instant;
@@ -96,8 +100,7 @@ public final class ConfigDumper {
                 .build()));
     ClustersConfigDump.Builder cl = ClustersConfigDump.newBuilder();
     String cdsVersion = "";
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.cluster.v3.Cluster> v :
-        state.clusters().values()) {
+    for (XdsState.Versioned<Cluster> v : state.clusters().values()) {
       cl.addDynamicActiveClusters(
           ClustersConfigDump.DynamicCluster.newBuilder()
               .setVersionInfo(v.version())
@@ -109,8 +112,7 @@ public final class ConfigDumper {
     cd.addConfigs(Any.pack(cl.build()));
     ListenersConfigDump.Builder ls = ListenersConfigDump.newBuilder();
     String ldsVersion = "";
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.listener.v3.Listener> v :
-        state.listeners().values()) {
+    for (XdsState.Versioned<Listener> v : state.listeners().values()) {
       ls.addDynamicListeners(
           ListenersConfigDump.DynamicListener.newBuilder()
               .setName(v.resource().getName())
@@ -124,8 +126,7 @@ public final class ConfigDumper {
     ls.setVersionInfo(ldsVersion);
     cd.addConfigs(Any.pack(ls.build()));
     RoutesConfigDump.Builder rs = RoutesConfigDump.newBuilder();
-    for (XdsState.Versioned<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> v :
-        state.routes().values()) {
+    for (XdsState.Versioned<RouteConfiguration> v : state.routes().values()) {
       rs.addDynamicRouteConfigs(
           RoutesConfigDump.DynamicRouteConfig.newBuilder()
               .setVersionInfo(v.version())
@@ -135,8 +136,7 @@ public final class ConfigDumper {
     cd.addConfigs(Any.pack(rs.build()));
     if (includeEds) {
       EndpointsConfigDump.Builder es = EndpointsConfigDump.newBuilder();
-      for (XdsState.Versioned<io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment> v :
-          state.endpoints().values()) {
+      for (XdsState.Versioned<ClusterLoadAssignment> v : state.endpoints().values()) {
         es.addDynamicEndpointConfigs(
             EndpointsConfigDump.DynamicEndpointConfig.newBuilder()
                 .setVersionInfo(v.version())
