@@ -152,7 +152,7 @@ public final class Proxy implements AutoCloseable {
           r ->
               new Binding(
                   Direction.INBOUND,
-                  XdsState.VIRTUAL_INBOUND,
+                  ListenerNames.VIRTUAL_INBOUND,
                   opts.interceptionNone
                       ? (r.localAddress() != null ? r.localAddress().port() : inPort)
                       : OriginalDst.inboundPort(r, opts.ports, inPort),

@@ -102,11 +102,14 @@ public final class ProxyOptions {
   }
 
   public String nodeType() {
-    return (role == Role.ROUTER ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR).prefix();
+    return nodeIdType().prefix();
+  }
+
+  private NodeId.Type nodeIdType() {
+    return role == Role.ROUTER ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR;
   }
 
   public String nodeId() {
-    return NodeId.format(
-        role == Role.ROUTER ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR, podIp, podName, namespace);
+    return NodeId.format(nodeIdType(), podIp, podName, namespace);
   }
 }

@@ -24,9 +24,6 @@ import java.util.function.Supplier;
  * bootstrap install it; an HCM with no http_filters gets istiod's list (fault, CORS, router).
  */
 public final class HttpFilterChains {
-  public static final String FAULT = Wellknown.FAULT;
-  public static final String CORS = Wellknown.CORS;
-  public static final String ROUTER = Wellknown.ROUTER;
   public static final String STATS = "istio.stats";
   public static final String METADATA_EXCHANGE = "istio.metadata_exchange";
 
@@ -35,13 +32,13 @@ public final class HttpFilterChains {
   private volatile Map<RouteConfigRef, HttpFilterChain> byRouteConfig = Map.of();
 
   public HttpFilterChains(ProxyContext ctx) {
-    factories.put(FAULT, () -> new FaultFilter(ctx.vertx()));
-    factories.put(CORS, CorsFilter::new);
+    factories.put(Wellknown.FAULT, () -> new FaultFilter(ctx.vertx()));
+    factories.put(Wellknown.CORS, CorsFilter::new);
     IstioStatsFilter.Config stats = new IstioStatsFilter.Config(ctx.node(), ctx.metrics());
     factories.put(STATS, () -> new IstioStatsFilter(stats));
     RouterFilter.Config router = new RouterFilter.Config(ctx);
-    factories.put(ROUTER, () -> new RouterFilter(router));
-    defaultChain = chain(List.of(FAULT, CORS, ROUTER));
+    factories.put(Wellknown.ROUTER, () -> new RouterFilter(router));
+    defaultChain = chain(List.of(Wellknown.FAULT, Wellknown.CORS, Wellknown.ROUTER));
   }
 
   /** Follows the listeners (LDS) as they are accepted. */
@@ -98,7 +95,7 @@ public final class HttpFilterChains {
     List<String> names = new ArrayList<>();
     for (String n : filterNames) {
       String name = n.equals(METADATA_EXCHANGE) ? STATS : n;
-      if (name.equals(ROUTER)) {
+      if (name.equals(Wellknown.ROUTER)) {
         break;
       }
       if (factories.containsKey(name) && !names.contains(name)) {
@@ -108,7 +105,7 @@ public final class HttpFilterChains {
     if (!names.contains(STATS)) {
       names.add(STATS);
     }
-    names.add(ROUTER);
+    names.add(Wellknown.ROUTER);
     List<Supplier<HttpFilter>> fs = new ArrayList<>();
     for (String n : names) {
       fs.add(factories.get(n));

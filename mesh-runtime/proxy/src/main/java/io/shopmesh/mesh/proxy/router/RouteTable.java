@@ -26,8 +26,6 @@ import java.util.concurrent.ThreadLocalRandom;
  * that cannot be applied (the xDS client NACKs it).
  */
 public final class RouteTable {
-  public static final String FAULT_FILTER = Wellknown.FAULT;
-  public static final String CORS_FILTER = Wellknown.CORS;
 
   private final String name;
   private final Map<String, VHost> exact = new HashMap<>();
@@ -142,7 +140,8 @@ public final class RouteTable {
       this.retry = vh.hasRetryPolicy() ? new RetrySpec(vh.getRetryPolicy()) : null;
       this.cors =
           Cors.of(
-              vh.hasCors() ? vh.getCors() : null, vh.getTypedPerFilterConfigMap().get(CORS_FILTER));
+              vh.hasCors() ? vh.getCors() : null,
+              vh.getTypedPerFilterConfigMap().get(Wellknown.CORS));
       this.includeAttemptCount = vh.getIncludeRequestAttemptCount();
       List<CompiledRoute> rs = new ArrayList<>();
       for (Route r : vh.getRoutesList()) {
@@ -203,13 +202,13 @@ public final class RouteTable {
       requestOps = HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
       responseOps =
           HeaderOps.of(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList());
-      Any faultAny = r.getTypedPerFilterConfigMap().get(FAULT_FILTER);
+      Any faultAny = r.getTypedPerFilterConfigMap().get(Wellknown.FAULT);
       fault = faultAny == null ? null : unpack(faultAny, HTTPFault.class, r.getName());
       RouteAction a = r.getRoute();
       cors =
           r.hasRoute() && a.hasCors()
               ? Cors.of(a.getCors(), null)
-              : Cors.of(null, r.getTypedPerFilterConfigMap().get(CORS_FILTER));
+              : Cors.of(null, r.getTypedPerFilterConfigMap().get(Wellknown.CORS));
       action = RouteEntryAction.of(r, vh.retry, match.matchedPrefix());
     }
 

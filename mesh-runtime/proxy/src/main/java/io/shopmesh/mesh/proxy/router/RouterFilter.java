@@ -2,13 +2,13 @@ package io.shopmesh.mesh.proxy.router;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.shopmesh.mesh.proxy.http.HttpFilter;
-import io.shopmesh.mesh.proxy.http.HttpFilterChains;
 import io.shopmesh.mesh.proxy.http.HttpStream;
 import io.shopmesh.mesh.proxy.http.ProxyContext;
 import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
@@ -37,7 +37,7 @@ public final class RouterFilter implements HttpFilter {
 
   @Override
   public String name() {
-    return HttpFilterChains.ROUTER;
+    return Wellknown.ROUTER;
   }
 
   @Override

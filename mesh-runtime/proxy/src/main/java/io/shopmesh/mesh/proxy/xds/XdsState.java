@@ -30,8 +30,6 @@ import java.util.function.Consumer;
  * changes nothing (the caller NACKs).
  */
 public final class XdsState {
-  public static final String HCM = Wellknown.HTTP_CONNECTION_MANAGER;
-
   /** One accepted resource with its version, as Envoy's config dump shows it. */
   public record Versioned<T>(String version, T resource, Instant lastUpdated) {}
 
@@ -49,8 +47,6 @@ public final class XdsState {
 
   /** virtualInbound: destination port -> the route config of its filter chain. */
   private volatile Map<Integer, RouteConfigRef> inboundByPort = Map.of();
-
-  public static final String VIRTUAL_INBOUND = ListenerNames.VIRTUAL_INBOUND;
 
   public XdsState(ClusterManager clusters) {
     this.clusters = clusters;
@@ -138,7 +134,7 @@ public final class XdsState {
       }
     }
     Map<Integer, RouteConfigRef> inbound = new LinkedHashMap<>();
-    Listener vi = byName.get(VIRTUAL_INBOUND);
+    Listener vi = byName.get(ListenerNames.VIRTUAL_INBOUND);
     if (vi != null) {
       for (int i = 0; i < vi.getFilterChainsCount(); i++) {
         FilterChain fc = vi.getFilterChains(i);
@@ -271,7 +267,7 @@ public final class XdsState {
   public static HttpConnectionManager hcm(FilterChain fc) {
     for (Filter f : fc.getFiltersList()) {
       if (f.hasTypedConfig()
-          && (f.getName().equals(HCM)
+          && (f.getName().equals(Wellknown.HTTP_CONNECTION_MANAGER)
               || f.getTypedConfig().getTypeUrl().endsWith("HttpConnectionManager"))) {
         return unpackHcm(f.getTypedConfig());
       }

@@ -1,10 +1,10 @@
 package io.shopmesh.mesh.proxy.http.filter;
 
 import io.shopmesh.mesh.proxy.http.HttpFilter;
-import io.shopmesh.mesh.proxy.http.HttpFilterChains;
 import io.shopmesh.mesh.proxy.http.HttpStream;
 import io.shopmesh.mesh.proxy.router.Cors;
 import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
+import io.shopmesh.mesh.wire.Wellknown;
 import io.vertx.core.MultiMap;
 
 /**
@@ -15,7 +15,7 @@ public final class CorsFilter implements HttpFilter {
 
   @Override
   public String name() {
-    return HttpFilterChains.CORS;
+    return Wellknown.CORS;
   }
 
   @Override

@@ -2,10 +2,10 @@ package io.shopmesh.mesh.proxy.http.filter;
 
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.shopmesh.mesh.proxy.http.HttpFilter;
-import io.shopmesh.mesh.proxy.http.HttpFilterChains;
 import io.shopmesh.mesh.proxy.http.HttpStream;
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
+import io.shopmesh.mesh.wire.Wellknown;
 import io.vertx.core.Vertx;
 
 /**
@@ -22,7 +22,7 @@ public final class FaultFilter implements HttpFilter {
 
   @Override
   public String name() {
-    return HttpFilterChains.FAULT;
+    return Wellknown.FAULT;
   }
 
   @Override
