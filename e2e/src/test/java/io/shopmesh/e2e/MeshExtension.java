@@ -74,6 +74,35 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
       ShopClient.Tally tally = shop.products(40);
       System.out.println("warm-up round " + round + ": " + tally);
       if (tally.version("v1") + tally.version("v2") == 40) {
+        break;
+      }
+    }
+    // the order path too: the first charges meet a cold payment provider (its TLS handshake and
+    // charge code) that can take longer than payment-vs's perTryTimeout of 2 s
+    for (int i = 0; i < 5; i++) {
+      ShopClient.Response r;
+      try {
+        r =
+            shop.send(
+                ShopClient.HOST,
+                "POST",
+                "/orders",
+                "{\"productId\":1,\"quantity\":1,\"customer\":\"warm-up\"}");
+      } catch (RuntimeException e) {
+        System.out.println("warm-up order " + i + ": " + e);
+        continue;
+      }
+      boolean paid = r.status() == 201 && r.body().contains("\"PAID\"");
+      System.out.println(
+          "warm-up order "
+              + i
+              + ": "
+              + r.status()
+              + (paid ? " PAID" : "")
+              + " in "
+              + r.millis()
+              + " ms");
+      if (paid && r.millis() < 1_000) {
         return;
       }
     }

@@ -208,7 +208,8 @@ class WalkthroughTest {
       // deterministic first: two failures before each success, retried by payment-vs
       for (int i = 0; i < 5; i++) {
         provider("POST", "/admin/faults", "{\"failNext\":2,\"statusCode\":503}");
-        assertThat(orderStatus(order())).isEqualTo("PAID");
+        ShopClient.Response r = order();
+        assertThat(orderStatus(r)).as(r.body()).isEqualTo("PAID");
       }
       assertThat(charges()).as("one charge per order").isEqualTo(5);
 
@@ -216,8 +217,9 @@ class WalkthroughTest {
       int paid = 0;
       int n = 30;
       for (int i = 0; i < n; i++) {
-        String status = orderStatus(order());
-        assertThat(status).isIn("PAID", "PAYMENT_FAILED");
+        ShopClient.Response r = order();
+        String status = orderStatus(r);
+        assertThat(status).as(r.body()).isIn("PAID", "PAYMENT_FAILED");
         paid += status.equals("PAID") ? 1 : 0;
       }
       // 4 tries at 50%: 15 of 16 orders are paid; 21 of 30 is far below what retries give
