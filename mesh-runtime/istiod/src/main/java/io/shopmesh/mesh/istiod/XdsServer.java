@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -54,6 +55,25 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   private final IstiodMetrics metrics;
   private final Runnable registryChanged;
   private final Object pushLock = new Object();
+
+  /** A proxy's resources and their versions, for one config and one registry. */
+  private record Translated(
+      PushContext ctx,
+      ServiceRegistry reg,
+      XdsResources r,
+      String cds,
+      String eds,
+      String lds,
+      String rds) {}
+
+  /**
+   * The last translation per proxy, reused while config and registry are unchanged: a proxy that
+   * reconnects (every proxy, after an istiod restart) is served without translating again, from
+   * what {@link #pretranslate} computed before istiod was ready.
+   */
+  private final Map<ProxyNode, Translated> translated = new ConcurrentHashMap<>();
+
+  private final AtomicLong translations = new AtomicLong();
   private Server grpc;
 
   public XdsServer(
@@ -233,9 +253,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   private boolean push(
       ProxyStatus ps, PushContext ctx, ServiceRegistry reg, long changeStartNanos) {
-    XdsResources r;
+    Translated t;
     try {
-      r = XdsGenerator.generate(ctx, reg, ps.proxy());
+      t = translate(ps.proxy(), ctx, reg);
     } catch (RuntimeException e) {
       // the proxy keeps what it has
       LOG.log(
@@ -244,10 +264,11 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
           e);
       return false;
     }
-    String cds = hash(r.clusters());
-    String eds = hash(r.endpoints());
-    String lds = hash(r.listeners());
-    String rds = hash(r.routes());
+    XdsResources r = t.r();
+    String cds = t.cds();
+    String eds = t.eds();
+    String lds = t.lds();
+    String rds = t.rds();
     Snapshot old = cache.getSnapshot(ps.proxy().id());
     if (old != null
         && cds.equals(old.version(Resources.ResourceType.CLUSTER))
@@ -276,6 +297,58 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
             List.of(),
             "0"));
     return true;
+  }
+
+  private Translated translate(ProxyNode proxy, PushContext ctx, ServiceRegistry reg) {
+    Translated t = translated.get(proxy);
+    if (t != null && t.ctx() == ctx && t.reg().equals(reg)) {
+      return t;
+    }
+    XdsResources r = XdsGenerator.generate(ctx, reg, proxy);
+    translations.incrementAndGet();
+    t =
+        new Translated(
+            ctx,
+            reg,
+            r,
+            hash(r.clusters()),
+            hash(r.endpoints()),
+            hash(r.listeners()),
+            hash(r.routes()));
+    translated.put(proxy, t);
+    return t;
+  }
+
+  /**
+   * Translates for proxies expected to connect (the registry's planned pods), so that their first
+   * requests after an istiod restart are answered at once. Returns how many were translated.
+   */
+  public int pretranslate(List<ProxyNode> expected) {
+    if (!registry.synced()) {
+      return 0;
+    }
+    PushContext ctx = pushContext.get();
+    ServiceRegistry reg = registry.snapshot();
+    int n = 0;
+    for (ProxyNode p : expected) {
+      try {
+        translate(p, ctx, reg);
+        n++;
+      } catch (RuntimeException e) {
+        LOG.log(Level.WARNING, "cannot pre-translate for " + p.id(), e);
+      }
+    }
+    return n;
+  }
+
+  /** How many times a proxy's resources were translated since start. */
+  public long translations() {
+    return translations.get();
+  }
+
+  /** Drops every kept translation (the next push of each proxy translates again). */
+  public void forgetTranslations() {
+    translated.clear();
   }
 
   private static void mark(
@@ -399,7 +472,10 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       // its own config before its first watch is created
       push(ps, pushContext.get(), registry.snapshot(), System.nanoTime());
     }
-    registryChanged.run();
+    if (!registry.fromSource()) {
+      // the fallback registry grew by this pod: the others' endpoints change
+      registryChanged.run();
+    }
   }
 
   @Override
@@ -452,6 +528,7 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
         }
         if (gone) {
           proxies.remove(proxyId);
+          translated.remove(ps.proxy());
           registry.remove(proxyId);
           cache.clearSnapshot(proxyId);
         }
@@ -459,7 +536,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     }
     if (gone) {
       LOG.info(() -> "proxy disconnected: " + proxyId);
-      registryChanged.run();
+      if (!registry.fromSource()) {
+        registryChanged.run();
+      }
     }
   }
 

@@ -147,6 +147,28 @@ class IstiodReliabilityTest {
   }
 
   @Test
+  void aRestartedIstiodHasThePlannedProxiesTranslatedBeforeItIsReady() throws Exception {
+    writeRegistry(
+        pod("product-v1-a", "127.0.1.3", "v1", true), pod("product-v2-a", "127.0.1.5", "v2", true));
+    start(true);
+    assertThat(status("/ready")).isEqualTo(200);
+    long before = istiod.xds().translations();
+    assertThat(before).as("translated while warming up").isGreaterThanOrEqualTo(2);
+    WorkloadInstance planned =
+        istiod.registry().entries().stream()
+            .map(WorkloadRegistry.Entry::workload)
+            .filter(w -> w.podName().equals("product-v1-a"))
+            .findFirst()
+            .orElseThrow();
+    AdsTestClient back = connect(planned);
+    await(back::hasAll, 10_000);
+    assertThat(back.endpoints(V2).getEndpoints(0).getLbEndpointsCount()).isEqualTo(1);
+    assertThat(istiod.xds().translations())
+        .as("a planned proxy that connects is served what was translated for it")
+        .isEqualTo(before);
+  }
+
+  @Test
   void anInlineRegistryIsProbedForReadinessAsComposeHasNoSupervisor() throws Exception {
     try (java.net.ServerSocket app = new java.net.ServerSocket()) {
       app.bind(new java.net.InetSocketAddress("127.0.0.1", 0));
