@@ -468,9 +468,18 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
         ps.streams++;
       }
       registry.add(proxy.id(), proxy.toWorkload());
-      LOG.info(() -> "proxy connected: " + proxy.id());
       // its own config before its first watch is created
-      push(ps, pushContext.get(), registry.snapshot(), System.nanoTime());
+      long t0 = System.nanoTime();
+      long before = translations.get();
+      push(ps, pushContext.get(), registry.snapshot(), t0);
+      boolean kept = translations.get() == before;
+      LOG.info(
+          () ->
+              String.format(
+                  "proxy connected: %s (config %s in %d ms)",
+                  proxy.id(),
+                  kept ? "translated before" : "translated",
+                  (System.nanoTime() - t0) / 1_000_000));
     }
     if (!registry.fromSource()) {
       // the fallback registry grew by this pod: the others' endpoints change
