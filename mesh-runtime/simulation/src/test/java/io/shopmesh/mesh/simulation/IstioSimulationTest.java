@@ -81,6 +81,11 @@ class IstioSimulationTest {
           String diff;
           if (resources == null) {
             diff = setupError;
+          } else if (call.get("domain") != null) {
+            List<String> got =
+                new Simulation(resources)
+                    .virtualHostClusters(str(call.get("routeConfig")), str(call.get("domain")));
+            diff = compareClusters(expect, got);
           } else {
             Simulation.Result got = new Simulation(resources).run(call(call));
             diff = compare(expect, got);
@@ -125,6 +130,27 @@ class IstioSimulationTest {
         .as("known differences in scope.yaml that now agree: remove them")
         .isEmpty();
     assertThat(stale).as("known differences in scope.yaml that name no check").isEmpty();
+  }
+
+  /**
+   * A virtual host check (Istio's ExtractVirtualHosts comparison): the clusters of the virtual host
+   * with the domain, or {@code absent} when no virtual host may list it.
+   */
+  static String compareClusters(Map<String, Object> expect, List<String> got) {
+    if (Boolean.TRUE.equals(expect.get("absent"))) {
+      return got == null ? null : "want no virtual host with the domain, got one to " + got;
+    }
+    List<String> want = new ArrayList<>();
+    for (Object o : (List<?>) expect.get("clusters")) {
+      want.add(String.valueOf(o));
+    }
+    if (got == null) {
+      return "want clusters " + want + ", got no virtual host with the domain";
+    }
+    List<String> shortGot = got.stream().map(IstioSimulationTest::shortDomain).toList();
+    return want.equals(got) || want.equals(shortGot)
+        ? null
+        : "want clusters " + want + " got " + got;
   }
 
   /** Null when the result has every field the case expects; else what differs. */

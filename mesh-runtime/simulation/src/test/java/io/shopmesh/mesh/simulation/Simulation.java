@@ -258,6 +258,34 @@ final class Simulation {
         error, listenerName, chainName, routeConfigName, vhostName, routeName, clusterName);
   }
 
+  /**
+   * The clusters that the virtual host listing {@code domain} in route config {@code name} routes
+   * to, one per route in order (empty for a route that forwards to no single cluster); null when no
+   * virtual host lists the domain. The virtual host is the one the proxy's {@link RouteTable}
+   * selects for the domain as a Host header.
+   */
+  List<String> virtualHostClusters(String name, String domain) {
+    RouteConfiguration rc = resources.route(name);
+    if (rc == null) {
+      return null;
+    }
+    RouteTable.VHost vh = new RouteTable(rc).virtualHost(domain);
+    if (vh == null) {
+      return null;
+    }
+    VirtualHost proto = virtualHostProto(rc, vh);
+    if (proto == null || !proto.getDomainsList().contains(domain)) {
+      return null;
+    }
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < vh.routes().size(); i++) {
+      RouteTable.CompiledRoute r = vh.routes().get(i);
+      boolean weighted = proto.getRoutes(i).getRoute().hasWeightedClusters();
+      out.add(r.forward() == null || weighted ? "" : r.forward().clusters().get(0).cluster());
+    }
+    return out;
+  }
+
   /** The route configuration's virtual host that the proxy's table compiled as {@code vh}. */
   private static VirtualHost virtualHostProto(RouteConfiguration rc, RouteTable.VHost vh) {
     for (VirtualHost v : rc.getVirtualHostsList()) {
