@@ -100,7 +100,16 @@ class IstioSimulationTest {
           }
         }
       }
-      report.append(String.format("istio simulation %s: %d agree of %d%n", file, agree, total));
+      int scoped = 0;
+      for (Map<String, Object> o : list(scope.get("outOfScope"))) {
+        if (file.equals(o.get("file"))) {
+          scoped += ((Number) o.get("calls")).intValue();
+        }
+      }
+      report.append(
+          String.format(
+              "istio simulation %s: %d agree of %d (scoped out: %d calls)%n",
+              file, agree, total, scoped));
       agreeAll += agree;
       totalAll += total;
     }
