@@ -7,10 +7,10 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.istiod.ConfigStore;
 import io.shopmesh.mesh.wire.NodeId;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
-import io.shopmesh.mesh.xds.PushContext;
 import io.shopmesh.mesh.xds.ServiceRegistry;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import io.shopmesh.mesh.xds.XdsGenerator;
@@ -28,10 +28,11 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Istio's traffic simulation cases (pilot's {@code *_simulation_test.go}), re-expressed as data
- * under {@code istio-simulation/}: each case's config is loaded as istiod loads it, translated for
- * the case's proxy by {@link XdsGenerator}, and each call is sent through the resources by {@link
- * Simulation}. Counts every (case, call) check; fails on a disagreement that {@code scope.yaml}
- * does not list as a known difference, and on a listed difference that now agrees.
+ * under {@code istio-simulation/}: each case's config is loaded as istiod loads it (the loader,
+ * then istiod's {@link ConfigStore} and its push context), translated for the case's proxy by
+ * {@link XdsGenerator}, and each call is sent through the resources by {@link Simulation}. Counts
+ * every (case, call) check; fails on a disagreement that {@code scope.yaml} does not list as a
+ * known difference, and on a listed difference that now agrees.
  */
 class IstioSimulationTest {
 
@@ -208,7 +209,10 @@ class IstioSimulationTest {
   static XdsResources generate(Map<String, Object> c, Map<String, Object> proxyDefaults) {
     String yaml = c.get("config") == null ? "" : (String) c.get("config");
     LoadResult loaded = new ConfigLoader().load(Path.of(c.get("name") + ".yaml"), yaml);
-    // objects the loader rejects are left out, as istiod leaves them out; the checks show it
+    // istiod's store: objects that fail validation or translation are left out, as istiod serves
+    // without them; the checks show the effect
+    ConfigStore store = new ConfigStore();
+    store.update(loaded);
     Map<String, Object> p = new LinkedHashMap<>(proxyDefaults);
     p.putAll(map(c.get("proxy")));
     Map<String, String> labels = new LinkedHashMap<>();
@@ -223,8 +227,7 @@ class IstioSimulationTest {
     WorkloadInstance w = new WorkloadInstance("app", ns, ip, labels, "app", ports, !router);
     ProxyNode node = router ? ProxyNode.router(w) : ProxyNode.sidecar(w);
     assertThat(node.type()).isEqualTo(router ? NodeId.Type.ROUTER : NodeId.Type.SIDECAR);
-    return XdsGenerator.generate(
-        new PushContext(loaded.config()), new ServiceRegistry(List.of(w)), node);
+    return XdsGenerator.generate(store.pushContext(), new ServiceRegistry(List.of(w)), node);
   }
 
   static Map<String, Object> read(String name) throws IOException {
