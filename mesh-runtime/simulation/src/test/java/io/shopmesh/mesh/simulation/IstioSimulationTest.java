@@ -24,6 +24,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.assertj.core.api.SoftAssertions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -133,13 +134,15 @@ class IstioSimulationTest {
     }
     report.append("scoped out calls: ").append(scopedCalls).append('\n');
     System.out.print(report);
-    assertThat(unexpected)
+    SoftAssertions soft = new SoftAssertions();
+    soft.assertThat(unexpected)
         .as("disagreements not listed as known differences in scope.yaml")
         .isEmpty();
-    assertThat(nowAgree)
+    soft.assertThat(nowAgree)
         .as("known differences in scope.yaml that now agree: remove them")
         .isEmpty();
-    assertThat(stale).as("known differences in scope.yaml that name no check").isEmpty();
+    soft.assertThat(stale).as("known differences in scope.yaml that name no check").isEmpty();
+    soft.assertAll();
   }
 
   /**
