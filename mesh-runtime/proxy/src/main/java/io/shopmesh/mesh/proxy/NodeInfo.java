@@ -71,15 +71,19 @@ public final class NodeInfo {
     for (Map.Entry<String, String> e : o.labels.entrySet()) {
       labels.putFields(e.getKey(), str(e.getValue()));
     }
+    // as the pod spec lists its container ports: named only where the pod names them
     StringBuilder ports = new StringBuilder("[");
     for (int i = 0; i < o.ports.size(); i++) {
       if (i > 0) {
         ports.append(',');
       }
-      ports
-          .append("{\"name\":\"http\",\"containerPort\":")
-          .append(o.ports.get(i))
-          .append(",\"protocol\":\"TCP\"}");
+      int port = o.ports.get(i);
+      String name = o.portNames.get(port);
+      ports.append('{');
+      if (name != null) {
+        ports.append("\"name\":\"").append(name).append("\",");
+      }
+      ports.append("\"containerPort\":").append(port).append(",\"protocol\":\"TCP\"}");
     }
     ports.append(']');
     return Struct.newBuilder()

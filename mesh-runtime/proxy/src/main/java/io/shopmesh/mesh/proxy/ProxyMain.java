@@ -41,7 +41,7 @@ public final class ProxyMain implements Callable<Integer> {
   @Option(
       names = "--ports",
       defaultValue = "${env:ISTIO_META_POD_PORTS_LIST}",
-      description = "8080[,..]")
+      description = "[name:]8080[,..]")
   String ports;
 
   @Option(names = "--istiod", defaultValue = "${env:ISTIOD_ADDRESS:-127.0.0.1:15010}")
@@ -147,7 +147,14 @@ public final class ProxyMain implements Callable<Integer> {
     o.ports = new ArrayList<>();
     if (ports != null && !ports.isBlank()) {
       for (String p : ports.split(",")) {
-        o.ports.add(Integer.parseInt(p.trim()));
+        // PORT or NAME:PORT, as the pod spec's containerPorts (name optional)
+        String item = p.trim();
+        int colon = item.lastIndexOf(':');
+        int port = Integer.parseInt(item.substring(colon + 1));
+        o.ports.add(port);
+        if (colon > 0) {
+          o.portNames.put(port, item.substring(0, colon));
+        }
       }
     }
     o.istiod = istiod;

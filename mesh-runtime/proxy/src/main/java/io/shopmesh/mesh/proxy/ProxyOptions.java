@@ -22,6 +22,10 @@ public final class ProxyOptions {
   public Map<String, String> labels = new LinkedHashMap<>();
   public String workloadName;
   public List<Integer> ports = new ArrayList<>();
+
+  /** Container port names, where the pod names its ports (a Service's targetPort may use them). */
+  public Map<Integer, String> portNames = new LinkedHashMap<>();
+
   public String istiod = "127.0.0.1:15010";
   public String bind;
   public int localPortOffset = 0;

@@ -40,6 +40,7 @@ class IstiodIntegrationTest {
     o.peerInboundPort = peerInboundPort;
     o.ports.clear();
     o.ports.add(port);
+    o.portNames.put(port, "http"); // the Service's targetPort names it
     o.istiod = "127.0.0.1:" + istiod.xdsPort();
     Proxy p = new Proxy(o);
     p.start(true);

@@ -25,7 +25,7 @@ class ProxyMainTest {
             "--workload-name",
             "istio-ingressgateway",
             "--ports",
-            "8080,8443",
+            "http:8080,8443",
             "--istiod",
             "127.0.0.1:15010",
             "--bind",
@@ -61,7 +61,7 @@ class ProxyMainTest {
     assertThat(n.node().getMetadata().getFieldsOrThrow("POD_PORTS").getStringValue())
         .isEqualTo(
             "[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"},"
-                + "{\"name\":\"http\",\"containerPort\":8443,\"protocol\":\"TCP\"}]");
+                + "{\"containerPort\":8443,\"protocol\":\"TCP\"}]");
   }
 
   @Test

@@ -134,7 +134,7 @@ class XdsClientTest {
         .isEqualTo("frontend");
     assertThat(md.get("INSTANCE_IPS").getStringValue()).isEqualTo("127.0.0.1");
     assertThat(md.get("POD_PORTS").getStringValue())
-        .isEqualTo("[{\"name\":\"http\",\"containerPort\":8080,\"protocol\":\"TCP\"}]");
+        .isEqualTo("[{\"containerPort\":8080,\"protocol\":\"TCP\"}]");
     assertThat(md.get("CLUSTER_ID").getStringValue()).isEqualTo("Kubernetes");
     assertThat(md.get("MESH_ID").getStringValue()).isEqualTo("cluster.local");
     assertThat(md.get("INTERCEPTION_MODE").getStringValue()).isEqualTo("NONE");
