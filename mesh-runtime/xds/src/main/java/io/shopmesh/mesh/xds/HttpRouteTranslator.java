@@ -181,6 +181,10 @@ public final class HttpRouteTranslator {
   RouteAction routeAction(Located<VirtualService> vs, HTTPRoute r, int port, Route.Builder rb) {
     RouteAction.Builder ra = RouteAction.newBuilder();
     List<HTTPRouteDestination> dests = r.getRoute() == null ? List.of() : r.getRoute();
+    // Istio appends the hash policy of every destination (route.go processDestination and
+    // processWeightedDestination); only a single destination's makes the retries consistent-hash
+    List<RouteAction.HashPolicy> hash = new ArrayList<>();
+    boolean consistentHash = false;
     if (dests.size() == 1) {
       HTTPRouteDestination d = dests.get(0);
       ra.setCluster(clusterFor(vs, d.getDestination(), port));
@@ -188,16 +192,16 @@ public final class HttpRouteTranslator {
         RoutePolicies.addRequestHeaders(rb, d.getHeaders().getRequest());
         RoutePolicies.addResponseHeaders(rb, d.getHeaders().getResponse());
       }
+      hash.addAll(destinationHashPolicy(vs, d, port));
+      consistentHash = !hash.isEmpty();
     } else if (dests.size() > 1) {
       WeightedCluster.Builder wc = WeightedCluster.newBuilder();
-      int total = 0;
       for (HTTPRouteDestination d : dests) {
         int w = d.getWeight() == null ? 0 : d.getWeight();
         // Istio drops zero-weight destinations when there are others
         if (w == 0) {
           continue;
         }
-        total += w;
         WeightedCluster.ClusterWeight.Builder cw =
             WeightedCluster.ClusterWeight.newBuilder()
                 .setName(clusterFor(vs, d.getDestination(), port))
@@ -219,27 +223,22 @@ public final class HttpRouteTranslator {
           }
         }
         wc.addClusters(cw);
+        hash.addAll(destinationHashPolicy(vs, d, port));
       }
-      wc.setTotalWeight(Protos.u32(total));
+      // no total_weight: deprecated in Envoy, Istio leaves it to the sum of the weights
       ra.setWeightedClusters(wc);
     }
     boolean fault = r.getFault() != null;
     Duration timeout =
         r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
-    List<RouteAction.HashPolicy> hash = List.of();
-    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
-      Destination d = dests.get(0).getDestination();
-      String host = Hosts.fqdn(d.getHost(), vs.namespace());
-      hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
-    }
     if (!fault) {
-      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), !hash.isEmpty());
+      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), consistentHash);
       if (rp != null) {
         ra.setRetryPolicy(rp);
       }
     }
-    ra.setMaxStreamDuration(maxStreamDuration(timeout));
+    setMaxGrpcTimeout(ra, timeout);
     if (r.getRewrite() != null) {
       if (r.getRewrite().getUri() != null) {
         ra.setPrefixRewrite(r.getRewrite().getUri());
@@ -272,6 +271,16 @@ public final class HttpRouteTranslator {
     }
     ra.addAllHashPolicy(hash);
     return ra.build();
+  }
+
+  private List<RouteAction.HashPolicy> destinationHashPolicy(
+      Located<VirtualService> vs, HTTPRouteDestination d, int port) {
+    Destination dest = d.getDestination();
+    if (dest == null) {
+      return List.of();
+    }
+    String host = Hosts.fqdn(dest.getHost(), vs.namespace());
+    return hashPolicy(host, dest.getSubset(), destinationPort(host, dest, port));
   }
 
   /**
@@ -330,6 +339,16 @@ public final class HttpRouteTranslator {
         .build();
   }
 
+  /**
+   * Istio's setTimeout for outbound and gateway routes: the deprecated {@code max_grpc_timeout}
+   * mirrors the route timeout (0s: no limit on grpc-timeout), no {@code max_stream_duration}.
+   */
+  @SuppressWarnings("deprecation")
+  static void setMaxGrpcTimeout(RouteAction.Builder ra, Duration timeout) {
+    ra.setMaxGrpcTimeout(timeout);
+  }
+
+  /** The inbound default route's stream duration (Istio's BuildDefaultHTTPInboundRoute). */
   static RouteAction.MaxStreamDuration maxStreamDuration(Duration d) {
     return RouteAction.MaxStreamDuration.newBuilder()
         .setMaxStreamDuration(d)

@@ -49,7 +49,7 @@ class ServiceEntryGatewayTableTest {
             .getSocketAddress();
     assertThat(addr.getAddress() + ":" + addr.getPortValue()).isEqualTo("api.example.com:8443");
     assertThat(r.route("80").getVirtualHosts(0).getDomainsList())
-        .containsExactly("api.example.com", "api.example.com:80");
+        .containsExactly("api.example.com", "api.example.com.");
     // the HTTPS port is opaque TLS: SNI chain to tcp_proxy
     Listener l443 = r.listener("0.0.0.0_443");
     FilterChain fc = l443.getFilterChains(0);
