@@ -145,9 +145,11 @@ public final class RouteTable {
     public final RetrySpec retry;
     public final Cors cors;
     public final boolean includeAttemptCount;
+    private final VirtualHost.TlsRequirementType requireTls;
 
     VHost(VirtualHost vh) {
       this.name = vh.getName();
+      this.requireTls = vh.getRequireTls();
       this.requestOps =
           HeaderOps.of(vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList());
       this.responseOps =
@@ -167,6 +169,18 @@ public final class RouteTable {
 
     public List<CompiledRoute> routes() {
       return routes;
+    }
+
+    /**
+     * Envoy's require_tls: a request that did not arrive over TLS gets the SSL redirect (301 to
+     * https) whatever the routes. {@code ALL} and {@code EXTERNAL_ONLY} are the same here: the
+     * proxy trusts no downstream hop, so every request counts as external and its protocol is the
+     * connection's.
+     */
+    public boolean redirectsToTls(boolean secure) {
+      return !secure
+          && (requireTls == VirtualHost.TlsRequirementType.ALL
+              || requireTls == VirtualHost.TlsRequirementType.EXTERNAL_ONLY);
     }
 
     public CompiledRoute match(RequestView req) {
