@@ -119,11 +119,11 @@ public final class GatewayBuilder {
               List<GatewayServer> http =
                   servers.stream().filter(s -> s.protocol().isHttpOrSniffed()).toList();
               if (!http.isEmpty()) {
-                out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
+                out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http, proxy));
               }
               for (GatewayServer gs : servers) {
                 if (gs.terminatesTls()) {
-                  out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs)));
+                  out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs), proxy));
                 }
               }
             });
@@ -148,7 +148,8 @@ public final class GatewayBuilder {
    * collapse into one (PILOT_ENABLE_ROUTE_COLLAPSE_OPTIMIZATION); nothing bound: {@code
    * blackhole:<port>} without routes (404 NR).
    */
-  RouteConfiguration gatewayRouteConfig(String routeName, List<GatewayServer> http) {
+  RouteConfiguration gatewayRouteConfig(
+      String routeName, List<GatewayServer> http, ProxyNode proxy) {
     Map<String, VirtualHost.Builder> vhosts = new LinkedHashMap<>();
     Map<String, List<Route>> routesByHost = new HashMap<>();
     for (GatewayServer gs : http) {
@@ -168,7 +169,7 @@ public final class GatewayBuilder {
         if (intersecting.isEmpty()) {
           continue;
         }
-        List<Route> routes = translator.translateRoutes(vs, gs.port(), gs.gateway());
+        List<Route> routes = translator.translateRoutes(vs, gs.port(), gs.gateway(), proxy);
         if (routes.isEmpty()) {
           continue;
         }

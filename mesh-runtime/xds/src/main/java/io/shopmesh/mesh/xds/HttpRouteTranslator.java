@@ -65,10 +65,63 @@ public final class HttpRouteTranslator {
    * @param gateway namespace/name for gateway routes, null for sidecars ("mesh")
    */
   List<Route> translateRoutes(Located<VirtualService> vs, int port, String gateway) {
-    return ctx.cachedRoutes(vs, port, gateway, () -> translate(vs, port, gateway));
+    return translateRoutes(vs, port, gateway, null);
   }
 
-  private List<Route> translate(Located<VirtualService> vs, int port, String gateway) {
+  /**
+   * The routes for one proxy: matches with {@code sourceLabels} / {@code sourceNamespace} are kept
+   * only when they select this proxy (Istio's sourceMatchHTTP); a null proxy keeps them all. The
+   * translation is shared by every proxy that the source conditions treat alike.
+   */
+  List<Route> translateRoutes(
+      Located<VirtualService> vs, int port, String gateway, ProxyNode proxy) {
+    return ctx.cachedRoutes(
+        vs, port, gateway, sourceKey(vs, proxy), () -> translate(vs, port, gateway, proxy));
+  }
+
+  /** Which of the VirtualService's source-conditioned matches select this proxy, as a key. */
+  private static String sourceKey(Located<VirtualService> vs, ProxyNode proxy) {
+    List<HTTPRoute> http = vs.object().getSpec().getHttp();
+    if (http == null) {
+      return "";
+    }
+    StringBuilder key = new StringBuilder();
+    for (HTTPRoute r : http) {
+      if (r.getMatch() == null) {
+        continue;
+      }
+      for (HTTPMatchRequest m : r.getMatch()) {
+        if (m != null && hasSourceCondition(m)) {
+          key.append(proxy == null ? '*' : sourceMatches(m, proxy) ? '1' : '0');
+        }
+      }
+    }
+    return key.toString();
+  }
+
+  private static boolean hasSourceCondition(HTTPMatchRequest m) {
+    return (m.getGateways() == null || m.getGateways().isEmpty())
+        && ((m.getSourceLabels() != null && !m.getSourceLabels().isEmpty())
+            || (m.getSourceNamespace() != null && !m.getSourceNamespace().isEmpty()));
+  }
+
+  /**
+   * Istio's sourceMatchHTTP for a match without gateways: its sourceLabels are a subset of the
+   * proxy's labels and its sourceNamespace, if any, is the proxy's namespace.
+   */
+  static boolean sourceMatches(HTTPMatchRequest m, ProxyNode proxy) {
+    if (proxy == null) {
+      return true;
+    }
+    if (!PushContext.labelsMatch(m.getSourceLabels(), proxy.labels())) {
+      return false;
+    }
+    String ns = m.getSourceNamespace();
+    return ns == null || ns.isEmpty() || ns.equals(proxy.namespace());
+  }
+
+  private List<Route> translate(
+      Located<VirtualService> vs, int port, String gateway, ProxyNode proxy) {
     List<Route> out = new ArrayList<>();
     List<HTTPRoute> http = vs.object().getSpec().getHttp();
     if (http == null) {
@@ -85,6 +138,7 @@ public final class HttpRouteTranslator {
           continue;
         }
         if (m != null && m.getGateways() != null && !m.getGateways().isEmpty()) {
+          // a match naming gateways is kept for those gateways; its source labels are not checked
           boolean ok = false;
           for (String g : m.getGateways()) {
             String full = g.equals("mesh") || g.contains("/") ? g : vs.namespace() + "/" + g;
@@ -95,6 +149,8 @@ public final class HttpRouteTranslator {
           if (!ok) {
             continue;
           }
+        } else if (m != null && !sourceMatches(m, proxy)) {
+          continue;
         }
         out.add(translateRoute(vs, r, m, port));
         if (RouteMatches.isCatchAll(m)) {

@@ -198,14 +198,20 @@ public final class PushContext {
   }
 
   /**
-   * The routes of a VirtualService for one virtual-host port and gateway (null for sidecars),
-   * translated on first use and shared by every proxy of this push (Istio translates each
-   * VirtualService once per push, too). A translation that fails is not kept.
+   * The routes of a VirtualService for one virtual-host port, gateway (null for sidecars) and
+   * source-condition key (which of its sourceLabels matches select the proxy), translated on first
+   * use and shared by every proxy of this push (Istio translates each VirtualService once per push,
+   * too). A translation that fails is not kept.
    */
   List<Route> cachedRoutes(
-      Located<VirtualService> vs, int port, String gateway, Supplier<List<Route>> translate) {
+      Located<VirtualService> vs,
+      int port,
+      String gateway,
+      String sourceKey,
+      Supplier<List<Route>> translate) {
     Map<String, List<Route>> byKey = routesByVs.computeIfAbsent(vs, k -> new ConcurrentHashMap<>());
-    return byKey.computeIfAbsent(port + "|" + gateway, k -> List.copyOf(translate.get()));
+    return byKey.computeIfAbsent(
+        port + "|" + gateway + "|" + sourceKey, k -> List.copyOf(translate.get()));
   }
 
   /** VirtualServices bound to a gateway, given as namespace/name. */

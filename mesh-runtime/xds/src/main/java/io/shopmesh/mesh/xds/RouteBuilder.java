@@ -70,7 +70,7 @@ public final class RouteBuilder {
         }
         String vhName = svc.hostname() + ":" + port.port();
         List<Route> routes =
-            vs == null ? List.of() : translator.translateRoutes(vs, port.port(), null);
+            vs == null ? List.of() : translator.translateRoutes(vs, port.port(), null, proxy);
         if (routes.isEmpty()) {
           routes = List.of(defaultRoute(svc, port.port(), vhName));
         }
