@@ -121,6 +121,15 @@ class SourceMatchTest {
         Map.of("istio", "ingressgateway", "app", "istio-ingressgateway", "canary", "true");
     assertThat(gatewayRoutes(ctx, plain)).containsExactly("all");
     assertThat(gatewayRoutes(ctx, canary)).containsExactly("canary-gateway");
+
+    // a match naming its gateways is kept for them: Istio does not check its source labels
+    String named =
+        vs.replace(
+            "match: [{sourceLabels: {canary: \"true\"}}]",
+            "match: [{gateways: [shop-gateway], sourceLabels: {canary: \"true\"}}]");
+    assertThat(named).isNotEqualTo(vs);
+    ctx = new PushContext(Fixtures.yaml(Fixtures.PRODUCT_SERVICE, Fixtures.PRODUCT_DR, gw, named));
+    assertThat(gatewayRoutes(ctx, plain)).containsExactly("canary-gateway");
   }
 
   static List<String> gatewayRoutes(PushContext ctx, Map<String, String> labels) {
