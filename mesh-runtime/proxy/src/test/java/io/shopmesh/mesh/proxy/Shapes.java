@@ -209,19 +209,19 @@ public final class Shapes {
     return RouteAction.newBuilder().setWeightedClusters(w).setTimeout(ms(timeoutMs));
   }
 
-  /** Istio's sidecar virtual host for a service: name host:port, short and long domains. */
+  /**
+   * Istio's sidecar virtual host for a service: name host:port, short and long domains without a
+   * port (the route config ignores the port when matching).
+   */
   public static VirtualHost serviceVhost(String shortName, int port, Route... routes) {
     String fqdn = shortName + SUFFIX;
     return VirtualHost.newBuilder()
         .setName(fqdn + ":" + port)
         .addDomains(fqdn)
-        .addDomains(fqdn + ":" + port)
+        .addDomains(fqdn + ".")
         .addDomains(shortName)
-        .addDomains(shortName + ":" + port)
-        .addDomains(shortName + ".default")
-        .addDomains(shortName + ".default:" + port)
         .addDomains(shortName + ".default.svc")
-        .addDomains(shortName + ".default.svc:" + port)
+        .addDomains(shortName + ".default")
         .addAllRoutes(List.of(routes))
         .setIncludeRequestAttemptCount(true)
         .build();
@@ -232,6 +232,7 @@ public final class Shapes {
         .setName(name)
         .addAllVirtualHosts(List.of(vhosts))
         .setValidateClusters(BoolValue.of(false))
+        .setIgnorePortInHostMatching(true)
         .build();
   }
 

@@ -6,7 +6,6 @@ import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
@@ -27,8 +26,11 @@ import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.RouteNames;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -117,11 +119,11 @@ public final class GatewayBuilder {
               List<GatewayServer> http =
                   servers.stream().filter(s -> s.protocol().isHttpOrSniffed()).toList();
               if (!http.isEmpty()) {
-                out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http));
+                out.add(gatewayRouteConfig(gatewayRouteName(listenerPort), http, proxy));
               }
               for (GatewayServer gs : servers) {
                 if (gs.terminatesTls()) {
-                  out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs)));
+                  out.add(gatewayRouteConfig(httpsRouteName(gs), List.of(gs), proxy));
                 }
               }
             });
@@ -136,58 +138,91 @@ public final class GatewayBuilder {
     return "https." + gs.port() + "." + portName + "." + nsName[1] + "." + nsName[0];
   }
 
-  RouteConfiguration gatewayRouteConfig(String routeName, List<GatewayServer> http) {
-    Map<String, VirtualHost> vhosts = new LinkedHashMap<>();
-    int serverPort = http.get(0).port();
+  /**
+   * Istio's buildGatewayHTTPRouteConfig: for each server, the VirtualServices bound to its gateway
+   * (creation time, then name, then namespace) whose hosts intersect the server hosts visible to
+   * the VirtualService's namespace; one virtual host per intersecting host ({@code host:port},
+   * domain the host), the routes of several VirtualServices appended in that order with catch-all
+   * routes moved last; {@code httpsRedirect} sets {@code require_tls: ALL}, with a virtual host
+   * without routes for server hosts no VirtualService covers; virtual hosts with the same routes
+   * collapse into one (PILOT_ENABLE_ROUTE_COLLAPSE_OPTIMIZATION); nothing bound: {@code
+   * blackhole:<port>} without routes (404 NR).
+   */
+  RouteConfiguration gatewayRouteConfig(
+      String routeName, List<GatewayServer> http, ProxyNode proxy) {
+    Map<String, VirtualHost.Builder> vhosts = new LinkedHashMap<>();
+    Map<String, List<Route>> routesByHost = new HashMap<>();
     for (GatewayServer gs : http) {
-      List<String> serverHosts =
-          gs.server().getHosts() == null ? List.of("*") : gs.server().getHosts();
+      String gatewayNamespace = gs.source().namespace();
+      List<String> hosts = serverHosts(gs.server().getHosts(), gatewayNamespace);
       boolean redirect =
           gs.server().getTls() != null
               && Boolean.TRUE.equals(gs.server().getTls().getHttpsRedirect());
-      for (Located<VirtualService> vs : ctx.gatewayVirtualServices(gs.gateway())) {
-        List<String> hosts = vs.object().getSpec().getHosts();
-        if (hosts == null) {
+      List<Located<VirtualService>> bound = ctx.gatewayVirtualServices(gs.gateway());
+      bound.sort(PushContext.BY_CREATION_TIME);
+      for (Located<VirtualService> vs : bound) {
+        List<String> vsHosts = vs.object().getSpec().getHosts();
+        if (vsHosts == null) {
           continue;
         }
-        for (String h : hosts) {
-          if (!intersects(serverHosts, h)) {
-            continue;
+        List<String> intersecting = intersection(namesForNamespace(hosts, vs.namespace()), vsHosts);
+        if (intersecting.isEmpty()) {
+          continue;
+        }
+        List<Route> routes = translator.translateRoutes(vs, gs.port(), gs.gateway(), proxy);
+        if (routes.isEmpty()) {
+          continue;
+        }
+        for (String h : intersecting) {
+          String hostname = h.toLowerCase(Locale.ROOT);
+          VirtualHost.Builder vh = vhosts.get(hostname);
+          if (vh == null) {
+            vh =
+                VirtualHost.newBuilder()
+                    .setName(hostname + ":" + gs.port())
+                    .addDomains(hostname)
+                    .setIncludeRequestAttemptCount(true);
+            vhosts.put(hostname, vh);
+            routesByHost.put(hostname, new ArrayList<>());
           }
-          String name = h + ":" + gs.port();
-          if (vhosts.containsKey(name)) {
-            continue;
-          }
-          List<Route> routes = translator.translateRoutes(vs, gs.port(), gs.gateway());
-          if (routes.isEmpty()) {
-            continue;
-          }
-          VirtualHost.Builder vh =
-              VirtualHost.newBuilder()
-                  .setName(name)
-                  .addDomains(h)
-                  .addAllRoutes(routes)
-                  .setIncludeRequestAttemptCount(true);
+          routesByHost.get(hostname).addAll(routes);
           if (redirect) {
             vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
           }
-          vhosts.put(name, vh.build());
+        }
+      }
+      if (redirect) {
+        // hosts of the server no VirtualService covers still answer with the redirect
+        for (String h : hosts) {
+          String hostname = stripNamespace(h).toLowerCase(Locale.ROOT);
+          VirtualHost.Builder vh = vhosts.get(hostname);
+          if (vh == null) {
+            vh =
+                VirtualHost.newBuilder()
+                    .setName(hostname + ":" + gs.port())
+                    .addDomains(hostname)
+                    .setIncludeRequestAttemptCount(true);
+            vhosts.put(hostname, vh);
+            routesByHost.put(hostname, new ArrayList<>());
+          }
+          vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
         }
       }
     }
-    List<VirtualHost> list = new ArrayList<>(vhosts.values());
-    if (list.isEmpty()) {
+    List<VirtualHost> list = new ArrayList<>();
+    if (vhosts.isEmpty()) {
+      // no routes: Envoy answers 404 with response flag NR
       list.add(
           VirtualHost.newBuilder()
-              .setName("blackhole:" + serverPort)
+              .setName("blackhole:" + http.get(0).port())
               .addDomains("*")
-              .addRoutes(
-                  Route.newBuilder()
-                      .setName("default")
-                      .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                      .setDirectResponse(DirectResponseAction.newBuilder().setStatus(404)))
               .setIncludeRequestAttemptCount(true)
               .build());
+    } else {
+      for (VirtualHost.Builder vh : collapse(vhosts, routesByHost)) {
+        list.add(vh.build());
+      }
+      list.sort(Comparator.comparing(VirtualHost::getName));
     }
     // gateways match the host whatever port the client used, as Istio configures them
     return RouteConfiguration.newBuilder()
@@ -198,18 +233,167 @@ public final class GatewayBuilder {
         .build();
   }
 
-  public static String gatewayRouteName(int listenerPort) {
-    return RouteNames.gateway(listenerPort);
+  /**
+   * Istio's collapseDuplicateRoutes: in most-specific-first host order, a virtual host whose routes
+   * are the very same routes (and TLS requirement) as an earlier one's adds its domains to that
+   * one. Catch-all routes are moved last first (Istio's SortVHostRoutes).
+   */
+  private static List<VirtualHost.Builder> collapse(
+      Map<String, VirtualHost.Builder> vhosts, Map<String, List<Route>> routesByHost) {
+    List<String> names = new ArrayList<>(vhosts.keySet());
+    names.sort(GatewayBuilder::moreSpecificFirst);
+    List<VirtualHost.Builder> out = new ArrayList<>();
+    List<List<Route>> outRoutes = new ArrayList<>();
+    for (String h : names) {
+      VirtualHost.Builder vh = vhosts.get(h);
+      List<Route> routes = routesByHost.get(h);
+      VirtualHost.Builder into = null;
+      for (int i = 0; i < out.size(); i++) {
+        if (sameRoutes(outRoutes.get(i), routes)
+            && out.get(i).getRequireTls() == vh.getRequireTls()
+            && out.get(i).getIncludeRequestAttemptCount() == vh.getIncludeRequestAttemptCount()) {
+          into = out.get(i);
+          break;
+        }
+      }
+      if (into != null) {
+        into.addAllDomains(vh.getDomainsList());
+        continue;
+      }
+      out.add(vh.addAllRoutes(catchAllLast(routes)));
+      outRoutes.add(routes);
+    }
+    return out;
   }
 
-  static boolean intersects(List<String> serverHosts, String vsHost) {
-    for (String sh : serverHosts) {
-      String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
-      if (Hosts.matches(h, vsHost)) {
-        return true;
+  /** The same route objects in the same order (Istio compares the pointers). */
+  private static boolean sameRoutes(List<Route> a, List<Route> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (a.get(i) != b.get(i)) {
+        return false;
       }
     }
-    return false;
+    return true;
+  }
+
+  /** Istio's host.MoreSpecific order: exact before wildcard, longer first, then by name. */
+  static int moreSpecificFirst(String a, String b) {
+    boolean aw = a.startsWith("*");
+    boolean bw = b.startsWith("*");
+    if (aw != bw) {
+      return aw ? 1 : -1;
+    }
+    if (a.length() != b.length()) {
+      return Integer.compare(b.length(), a.length());
+    }
+    return a.compareTo(b);
+  }
+
+  /** Istio's SortVHostRoutes: catch-all routes (prefix "/", regex ".*", no other match) last. */
+  static List<Route> catchAllLast(List<Route> routes) {
+    List<Route> out = new ArrayList<>();
+    List<Route> catchAll = new ArrayList<>();
+    for (Route r : routes) {
+      (isCatchAll(r) ? catchAll : out).add(r);
+    }
+    out.addAll(catchAll);
+    return out;
+  }
+
+  private static boolean isCatchAll(Route r) {
+    RouteMatch m = r.getMatch();
+    boolean all =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> m.getPrefix().equals("/");
+          case PATH_SEPARATED_PREFIX -> m.getPathSeparatedPrefix().equals("/");
+          case SAFE_REGEX -> m.getSafeRegex().getRegex().equals(".*");
+          default -> false;
+        };
+    return all && m.getHeadersCount() == 0 && m.getQueryParametersCount() == 0;
+  }
+
+  /**
+   * Server hosts as Istio's sanitizeServerHostNamespace leaves them: {@code ./host} becomes {@code
+   * <gateway namespace>/host}, {@code *\/host} plain {@code host} ({@code *\/*}: every host).
+   */
+  static List<String> serverHosts(List<String> hosts, String gatewayNamespace) {
+    if (hosts == null || hosts.isEmpty()) {
+      return List.of("*");
+    }
+    List<String> out = new ArrayList<>();
+    for (String h : hosts) {
+      int slash = h.indexOf('/');
+      if (slash < 0) {
+        out.add(h);
+        continue;
+      }
+      String ns = h.substring(0, slash);
+      String name = h.substring(slash + 1);
+      if (ns.equals(".")) {
+        out.add(gatewayNamespace + "/" + name);
+      } else if (ns.equals("*")) {
+        if (name.equals("*")) {
+          return List.of("*");
+        }
+        out.add(name);
+      } else {
+        out.add(h);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Istio's host.NamesForNamespace: the server hosts a VirtualService of {@code namespace} may bind
+   * to ({@code ns/host} only from {@code ns}), without their namespace.
+   */
+  static List<String> namesForNamespace(List<String> hosts, String namespace) {
+    List<String> out = new ArrayList<>();
+    for (String h : hosts) {
+      int slash = h.indexOf('/');
+      if (slash >= 0) {
+        String ns = h.substring(0, slash);
+        if (!ns.equals(namespace) && !ns.equals("*")) {
+          continue;
+        }
+        h = h.substring(slash + 1);
+      }
+      out.add(h);
+    }
+    return out;
+  }
+
+  /**
+   * Istio's host.Names.Intersection: for each pair of overlapping hosts, the narrower one (a VS for
+   * {@code *} on a {@code shop.example.com} server serves {@code shop.example.com}).
+   */
+  static List<String> intersection(List<String> serverHosts, List<String> vsHosts) {
+    List<String> out = new ArrayList<>();
+    for (String s : serverHosts) {
+      for (String v : vsHosts) {
+        String pick = null;
+        if (Hosts.subsetOf(s, v)) {
+          pick = s;
+        } else if (Hosts.subsetOf(v, s)) {
+          pick = v;
+        }
+        if (pick != null && !out.contains(pick)) {
+          out.add(pick);
+        }
+      }
+    }
+    return out;
+  }
+
+  private static String stripNamespace(String h) {
+    return h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+  }
+
+  public static String gatewayRouteName(int listenerPort) {
+    return RouteNames.gateway(listenerPort);
   }
 
   /** Router listeners: one per listener port of the selected Gateway servers. */

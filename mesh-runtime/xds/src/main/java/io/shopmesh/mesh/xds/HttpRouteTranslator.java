@@ -65,10 +65,63 @@ public final class HttpRouteTranslator {
    * @param gateway namespace/name for gateway routes, null for sidecars ("mesh")
    */
   List<Route> translateRoutes(Located<VirtualService> vs, int port, String gateway) {
-    return ctx.cachedRoutes(vs, port, gateway, () -> translate(vs, port, gateway));
+    return translateRoutes(vs, port, gateway, null);
   }
 
-  private List<Route> translate(Located<VirtualService> vs, int port, String gateway) {
+  /**
+   * The routes for one proxy: matches with {@code sourceLabels} / {@code sourceNamespace} are kept
+   * only when they select this proxy (Istio's sourceMatchHTTP); a null proxy keeps them all. The
+   * translation is shared by every proxy that the source conditions treat alike.
+   */
+  List<Route> translateRoutes(
+      Located<VirtualService> vs, int port, String gateway, ProxyNode proxy) {
+    return ctx.cachedRoutes(
+        vs, port, gateway, sourceKey(vs, proxy), () -> translate(vs, port, gateway, proxy));
+  }
+
+  /** Which of the VirtualService's source-conditioned matches select this proxy, as a key. */
+  private static String sourceKey(Located<VirtualService> vs, ProxyNode proxy) {
+    List<HTTPRoute> http = vs.object().getSpec().getHttp();
+    if (http == null) {
+      return "";
+    }
+    StringBuilder key = new StringBuilder();
+    for (HTTPRoute r : http) {
+      if (r.getMatch() == null) {
+        continue;
+      }
+      for (HTTPMatchRequest m : r.getMatch()) {
+        if (m != null && hasSourceCondition(m)) {
+          key.append(proxy == null ? '*' : sourceMatches(m, proxy) ? '1' : '0');
+        }
+      }
+    }
+    return key.toString();
+  }
+
+  private static boolean hasSourceCondition(HTTPMatchRequest m) {
+    return (m.getGateways() == null || m.getGateways().isEmpty())
+        && ((m.getSourceLabels() != null && !m.getSourceLabels().isEmpty())
+            || (m.getSourceNamespace() != null && !m.getSourceNamespace().isEmpty()));
+  }
+
+  /**
+   * Istio's sourceMatchHTTP for a match without gateways: its sourceLabels are a subset of the
+   * proxy's labels and its sourceNamespace, if any, is the proxy's namespace.
+   */
+  static boolean sourceMatches(HTTPMatchRequest m, ProxyNode proxy) {
+    if (proxy == null) {
+      return true;
+    }
+    if (!PushContext.labelsMatch(m.getSourceLabels(), proxy.labels())) {
+      return false;
+    }
+    String ns = m.getSourceNamespace();
+    return ns == null || ns.isEmpty() || ns.equals(proxy.namespace());
+  }
+
+  private List<Route> translate(
+      Located<VirtualService> vs, int port, String gateway, ProxyNode proxy) {
     List<Route> out = new ArrayList<>();
     List<HTTPRoute> http = vs.object().getSpec().getHttp();
     if (http == null) {
@@ -85,6 +138,7 @@ public final class HttpRouteTranslator {
           continue;
         }
         if (m != null && m.getGateways() != null && !m.getGateways().isEmpty()) {
+          // a match naming gateways is kept for those gateways; its source labels are not checked
           boolean ok = false;
           for (String g : m.getGateways()) {
             String full = g.equals("mesh") || g.contains("/") ? g : vs.namespace() + "/" + g;
@@ -95,6 +149,8 @@ public final class HttpRouteTranslator {
           if (!ok) {
             continue;
           }
+        } else if (m != null && !sourceMatches(m, proxy)) {
+          continue;
         }
         out.add(translateRoute(vs, r, m, port));
         if (RouteMatches.isCatchAll(m)) {
@@ -181,6 +237,10 @@ public final class HttpRouteTranslator {
   RouteAction routeAction(Located<VirtualService> vs, HTTPRoute r, int port, Route.Builder rb) {
     RouteAction.Builder ra = RouteAction.newBuilder();
     List<HTTPRouteDestination> dests = r.getRoute() == null ? List.of() : r.getRoute();
+    // Istio appends the hash policy of every destination (route.go processDestination and
+    // processWeightedDestination); only a single destination's makes the retries consistent-hash
+    List<RouteAction.HashPolicy> hash = new ArrayList<>();
+    boolean consistentHash = false;
     if (dests.size() == 1) {
       HTTPRouteDestination d = dests.get(0);
       ra.setCluster(clusterFor(vs, d.getDestination(), port));
@@ -188,16 +248,16 @@ public final class HttpRouteTranslator {
         RoutePolicies.addRequestHeaders(rb, d.getHeaders().getRequest());
         RoutePolicies.addResponseHeaders(rb, d.getHeaders().getResponse());
       }
+      hash.addAll(destinationHashPolicy(vs, d, port));
+      consistentHash = !hash.isEmpty();
     } else if (dests.size() > 1) {
       WeightedCluster.Builder wc = WeightedCluster.newBuilder();
-      int total = 0;
       for (HTTPRouteDestination d : dests) {
         int w = d.getWeight() == null ? 0 : d.getWeight();
         // Istio drops zero-weight destinations when there are others
         if (w == 0) {
           continue;
         }
-        total += w;
         WeightedCluster.ClusterWeight.Builder cw =
             WeightedCluster.ClusterWeight.newBuilder()
                 .setName(clusterFor(vs, d.getDestination(), port))
@@ -219,27 +279,22 @@ public final class HttpRouteTranslator {
           }
         }
         wc.addClusters(cw);
+        hash.addAll(destinationHashPolicy(vs, d, port));
       }
-      wc.setTotalWeight(Protos.u32(total));
+      // no total_weight: deprecated in Envoy, Istio leaves it to the sum of the weights
       ra.setWeightedClusters(wc);
     }
     boolean fault = r.getFault() != null;
     Duration timeout =
         r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
-    List<RouteAction.HashPolicy> hash = List.of();
-    if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
-      Destination d = dests.get(0).getDestination();
-      String host = Hosts.fqdn(d.getHost(), vs.namespace());
-      hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
-    }
     if (!fault) {
-      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), !hash.isEmpty());
+      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), consistentHash);
       if (rp != null) {
         ra.setRetryPolicy(rp);
       }
     }
-    ra.setMaxStreamDuration(maxStreamDuration(timeout));
+    setMaxGrpcTimeout(ra, timeout);
     if (r.getRewrite() != null) {
       if (r.getRewrite().getUri() != null) {
         ra.setPrefixRewrite(r.getRewrite().getUri());
@@ -272,6 +327,16 @@ public final class HttpRouteTranslator {
     }
     ra.addAllHashPolicy(hash);
     return ra.build();
+  }
+
+  private List<RouteAction.HashPolicy> destinationHashPolicy(
+      Located<VirtualService> vs, HTTPRouteDestination d, int port) {
+    Destination dest = d.getDestination();
+    if (dest == null) {
+      return List.of();
+    }
+    String host = Hosts.fqdn(dest.getHost(), vs.namespace());
+    return hashPolicy(host, dest.getSubset(), destinationPort(host, dest, port));
   }
 
   /**
@@ -330,6 +395,16 @@ public final class HttpRouteTranslator {
         .build();
   }
 
+  /**
+   * Istio's setTimeout for outbound and gateway routes: the deprecated {@code max_grpc_timeout}
+   * mirrors the route timeout (0s: no limit on grpc-timeout), no {@code max_stream_duration}.
+   */
+  @SuppressWarnings("deprecation")
+  static void setMaxGrpcTimeout(RouteAction.Builder ra, Duration timeout) {
+    ra.setMaxGrpcTimeout(timeout);
+  }
+
+  /** The inbound default route's stream duration (Istio's BuildDefaultHTTPInboundRoute). */
   static RouteAction.MaxStreamDuration maxStreamDuration(Duration d) {
     return RouteAction.MaxStreamDuration.newBuilder()
         .setMaxStreamDuration(d)

@@ -12,6 +12,9 @@ import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.config.model.ServiceConversion;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -35,6 +38,15 @@ public final class PushContext {
   public static final String DOMAIN = MeshConfig.DOMAIN_SUFFIX;
   public static final String INGRESS_SERVICE = ServiceConversion.INGRESS_SERVICE;
   public static final String INGRESS_NAMESPACE = ServiceConversion.INGRESS_NAMESPACE;
+
+  /**
+   * Istio's configCompareByCreationTime: creation time (none sorts first), then name, then
+   * namespace.
+   */
+  public static final Comparator<Located<VirtualService>> BY_CREATION_TIME =
+      Comparator.<Located<VirtualService>, Instant>comparing(PushContext::creationTime)
+          .thenComparing(Located::name)
+          .thenComparing(Located::namespace);
 
   private final MeshConfig config;
   private final Map<String, MeshService> services = new LinkedHashMap<>();
@@ -114,6 +126,19 @@ public final class PushContext {
     }
   }
 
+  private static Instant creationTime(Located<VirtualService> vs) {
+    var meta = vs.object().getMetadata();
+    String t = meta == null ? null : meta.getCreationTimestamp();
+    if (t == null || t.isEmpty()) {
+      return Instant.MIN;
+    }
+    try {
+      return OffsetDateTime.parse(t).toInstant();
+    } catch (DateTimeParseException e) {
+      return Instant.MIN;
+    }
+  }
+
   public MeshConfig config() {
     return config;
   }
@@ -173,14 +198,20 @@ public final class PushContext {
   }
 
   /**
-   * The routes of a VirtualService for one virtual-host port and gateway (null for sidecars),
-   * translated on first use and shared by every proxy of this push (Istio translates each
-   * VirtualService once per push, too). A translation that fails is not kept.
+   * The routes of a VirtualService for one virtual-host port, gateway (null for sidecars) and
+   * source-condition key (which of its sourceLabels matches select the proxy), translated on first
+   * use and shared by every proxy of this push (Istio translates each VirtualService once per push,
+   * too). A translation that fails is not kept.
    */
   List<Route> cachedRoutes(
-      Located<VirtualService> vs, int port, String gateway, Supplier<List<Route>> translate) {
+      Located<VirtualService> vs,
+      int port,
+      String gateway,
+      String sourceKey,
+      Supplier<List<Route>> translate) {
     Map<String, List<Route>> byKey = routesByVs.computeIfAbsent(vs, k -> new ConcurrentHashMap<>());
-    return byKey.computeIfAbsent(port + "|" + gateway, k -> List.copyOf(translate.get()));
+    return byKey.computeIfAbsent(
+        port + "|" + gateway + "|" + sourceKey, k -> List.copyOf(translate.get()));
   }
 
   /** VirtualServices bound to a gateway, given as namespace/name. */

@@ -60,7 +60,7 @@ public final class RouteBuilder {
         }
         Set<String> used = usedDomains.computeIfAbsent(port.port(), k -> new HashSet<>());
         List<String> domains = new ArrayList<>();
-        for (String d : domains(svc, port.port(), proxy.namespace())) {
+        for (String d : domains(svc, proxy.namespace())) {
           if (used.add(d)) {
             domains.add(d);
           }
@@ -70,7 +70,7 @@ public final class RouteBuilder {
         }
         String vhName = svc.hostname() + ":" + port.port();
         List<Route> routes =
-            vs == null ? List.of() : translator.translateRoutes(vs, port.port(), null);
+            vs == null ? List.of() : translator.translateRoutes(vs, port.port(), null, proxy);
         if (routes.isEmpty()) {
           routes = List.of(defaultRoute(svc, port.port(), vhName));
         }
@@ -96,6 +96,8 @@ public final class RouteBuilder {
                   .setName(RouteNames.sidecar(port))
                   .addAllVirtualHosts(all)
                   .setValidateClusters(Protos.bool(false))
+                  // Istio since 1.16: domains carry no port, Envoy strips it from the Host
+                  .setIgnorePortInHostMatching(true)
                   .build());
         });
     return out;
@@ -109,28 +111,26 @@ public final class RouteBuilder {
   }
 
   /**
-   * Istio's virtual host domains: FQDN, then short name, name.namespace.svc, name.namespace (same
-   * namespace) or name.namespace, name.namespace.svc (other namespaces), each without and with the
-   * port.
+   * Istio's virtual host domains for a sidecar (httproute.go generateVirtualHostDomains, with
+   * {@code ignore_port_in_host_matching} so without {@code :port} variants): the FQDN, its absolute
+   * form with a trailing dot (PILOT_ENABLE_ABSOLUTE_FQDN_VHOST_DOMAIN, on by default), then for a
+   * Kubernetes service seen from its own namespace {@code name}, {@code name.ns.svc}, {@code
+   * name.ns}, from another namespace {@code name.ns}, {@code name.ns.svc}.
    */
-  static List<String> domains(MeshService svc, int port, String proxyNamespace) {
-    List<String> names = new ArrayList<>();
-    names.add(svc.hostname());
+  static List<String> domains(MeshService svc, String proxyNamespace) {
+    List<String> out = new ArrayList<>();
+    out.add(svc.hostname());
+    out.add(svc.hostname() + ".");
     if (svc.kubernetes()) {
       // Istio's generateAltVirtualHostsForKubernetesService order
       if (svc.namespace().equals(proxyNamespace)) {
-        names.add(svc.name());
-        names.add(svc.name() + "." + svc.namespace() + ".svc");
-        names.add(svc.name() + "." + svc.namespace());
+        out.add(svc.name());
+        out.add(svc.name() + "." + svc.namespace() + ".svc");
+        out.add(svc.name() + "." + svc.namespace());
       } else {
-        names.add(svc.name() + "." + svc.namespace());
-        names.add(svc.name() + "." + svc.namespace() + ".svc");
+        out.add(svc.name() + "." + svc.namespace());
+        out.add(svc.name() + "." + svc.namespace() + ".svc");
       }
-    }
-    List<String> out = new ArrayList<>();
-    for (String n : names) {
-      out.add(n);
-      out.add(n + ":" + port);
     }
     return out;
   }
@@ -145,8 +145,8 @@ public final class RouteBuilder {
         RouteAction.newBuilder()
             .setCluster(ClusterNames.outbound(port, null, svc.hostname()))
             .setTimeout(Protos.ZERO)
-            .setRetryPolicy(RetryPolicies.retryPolicy(null, !hash.isEmpty()))
-            .setMaxStreamDuration(HttpRouteTranslator.maxStreamDuration(Protos.ZERO));
+            .setRetryPolicy(RetryPolicies.retryPolicy(null, !hash.isEmpty()));
+    HttpRouteTranslator.setMaxGrpcTimeout(ra, Protos.ZERO);
     ra.addAllHashPolicy(hash);
     return Route.newBuilder()
         .setName("default")
@@ -157,6 +157,9 @@ public final class RouteBuilder {
   }
 
   static VirtualHost allowAny() {
+    RouteAction.Builder passthrough =
+        RouteAction.newBuilder().setCluster(ClusterNames.PASSTHROUGH).setTimeout(Protos.ZERO);
+    HttpRouteTranslator.setMaxGrpcTimeout(passthrough, Protos.ZERO);
     return VirtualHost.newBuilder()
         .setName("allow_any")
         .addDomains("*")
@@ -164,11 +167,7 @@ public final class RouteBuilder {
             Route.newBuilder()
                 .setName("allow_any")
                 .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                .setRoute(
-                    RouteAction.newBuilder()
-                        .setCluster(ClusterNames.PASSTHROUGH)
-                        .setTimeout(Protos.ZERO)
-                        .setMaxStreamDuration(HttpRouteTranslator.maxStreamDuration(Protos.ZERO))))
+                .setRoute(passthrough))
         .setIncludeRequestAttemptCount(true)
         .build();
   }

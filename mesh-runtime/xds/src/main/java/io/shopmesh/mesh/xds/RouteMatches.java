@@ -17,6 +17,10 @@ public final class RouteMatches {
 
   private RouteMatches() {}
 
+  /**
+   * Istio's IsCatchAllRoute on what the match becomes: source conditions are not part of the Envoy
+   * match (they decided whether the route is built for this proxy).
+   */
   static boolean isCatchAll(HTTPMatchRequest m) {
     if (m == null) {
       return true;
@@ -35,9 +39,7 @@ public final class RouteMatches {
         && empty(m.getQueryParams())
         && m.getMethod() == null
         && m.getAuthority() == null
-        && m.getScheme() == null
-        && empty(m.getSourceLabels())
-        && m.getSourceNamespace() == null;
+        && m.getScheme() == null;
   }
 
   private static boolean empty(Map<?, ?> m) {

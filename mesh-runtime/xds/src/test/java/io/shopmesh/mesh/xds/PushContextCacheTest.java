@@ -100,6 +100,7 @@ class PushContextCacheTest {
                 ctx.config().virtualServices().get(0),
                 8080,
                 null,
+                "",
                 () -> {
                   throw new AssertionError("translated again");
                 }))

@@ -148,7 +148,7 @@ class RouteTableTest {
               assertThat(r.get(0).getMatch().getPrefix()).isEqualTo("/y");
             }),
         row(
-            "weighted destinations with total weight",
+            "weighted destinations without the deprecated total_weight",
             """
             - route:
               - {destination: {host: product-service, subset: v1}, weight: 80}
@@ -161,7 +161,7 @@ class RouteTableTest {
                   .containsExactly(
                       "outbound|8080|v1|product-service.default.svc.cluster.local=80",
                       "outbound|8080|v2|product-service.default.svc.cluster.local=20");
-              assertThat(wc.getTotalWeight().getValue()).isEqualTo(100);
+              assertThat(wc.hasTotalWeight()).isFalse();
             }),
         row(
             "timeout and retries with numeric retryOn codes",
@@ -389,13 +389,12 @@ class RouteTableTest {
     assertThat(vhost(same.route("8080"), VH).getDomainsList())
         .containsExactly(
             "product-service.default.svc.cluster.local",
-            "product-service.default.svc.cluster.local:8080",
+            "product-service.default.svc.cluster.local.",
             "product-service",
-            "product-service:8080",
             "product-service.default.svc",
-            "product-service.default.svc:8080",
-            "product-service.default",
-            "product-service.default:8080");
+            "product-service.default");
+    // Istio since 1.16: no host:port domains, Envoy ignores the port when matching
+    assertThat(same.route("8080").getIgnorePortInHostMatching()).isTrue();
     ProxyNode other =
         new ProxyNode(
             NodeId.Type.SIDECAR,
@@ -411,11 +410,9 @@ class RouteTableTest {
     assertThat(vhost(r.route("8080"), VH).getDomainsList())
         .containsExactly(
             "product-service.default.svc.cluster.local",
-            "product-service.default.svc.cluster.local:8080",
+            "product-service.default.svc.cluster.local.",
             "product-service.default",
-            "product-service.default:8080",
-            "product-service.default.svc",
-            "product-service.default.svc:8080");
+            "product-service.default.svc");
     RouteConfiguration rc = r.route("8080");
     assertThat(rc.getVirtualHosts(rc.getVirtualHostsCount() - 1).getName()).isEqualTo("allow_any");
   }
@@ -469,6 +466,74 @@ class RouteTableTest {
     var hp = vhost(r.route("8080"), VH).getRoutes(0).getRoute().getHashPolicy(0);
     assertThat(hp.getCookie().getName()).isEqualTo("session");
     assertThat(hp.getCookie().getTtl().getSeconds()).isEqualTo(60);
+
+    // weighted: one hash policy per destination, in order (route.go processWeightedDestination),
+    // and the retries keep previous_hosts (only a single destination counts as consistent hash)
+    String weighted =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - route:
+            - {destination: {host: product-service, subset: v1}, weight: 50}
+            - {destination: {host: product-service, subset: v2}, weight: 50}
+        """;
+    String drV2 =
+        dr
+            + """
+              - name: v2
+                labels: {version: v2}
+            """;
+    r =
+        XdsGenerator.generate(
+            Fixtures.yaml(Fixtures.PRODUCT_SERVICE, drV2, weighted),
+            Fixtures.productPods(),
+            Fixtures.frontendSidecar());
+    var action = vhost(r.route("8080"), VH).getRoutes(0).getRoute();
+    assertThat(action.getHashPolicyList())
+        .extracting(
+            h ->
+                h.hasCookie() ? "cookie " + h.getCookie().getName() : h.getHeader().getHeaderName())
+        .containsExactly("cookie session", "x-user");
+    assertThat(action.getRetryPolicy().getRetryHostPredicateList()).hasSize(1);
+  }
+
+  @Test
+  @SuppressWarnings("deprecation")
+  void outboundRoutesCarryMaxGrpcTimeoutAsIstioSetsIt() {
+    String vs =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - match: [{uri: {prefix: /slow}}]
+            route: [{destination: {host: product-service}}]
+            timeout: 3s
+          - route: [{destination: {host: product-service}}]
+        """;
+    XdsResources r =
+        XdsGenerator.generate(
+            Fixtures.yaml(Fixtures.PRODUCT_SERVICE, vs),
+            Fixtures.productPods(),
+            Fixtures.frontendSidecar());
+    RouteConfiguration rc = r.route("8080");
+    var timed = vhost(rc, VH).getRoutes(0).getRoute();
+    assertThat(timed.getMaxGrpcTimeout().getSeconds()).isEqualTo(3);
+    assertThat(timed.hasMaxStreamDuration()).isFalse();
+    var untimed = vhost(rc, VH).getRoutes(1).getRoute();
+    assertThat(untimed.hasMaxGrpcTimeout()).isTrue();
+    assertThat(untimed.getMaxGrpcTimeout().getSeconds()).isZero();
+    var passthrough = vhost(rc, "allow_any").getRoutes(0).getRoute();
+    assertThat(passthrough.hasMaxGrpcTimeout()).isTrue();
+    assertThat(passthrough.hasMaxStreamDuration()).isFalse();
   }
 
   static VirtualHost vhost(RouteConfiguration rc, String name) {

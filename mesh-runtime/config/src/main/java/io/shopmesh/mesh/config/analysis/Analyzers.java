@@ -34,7 +34,8 @@ public final class Analyzers {
         new DestinationRuleAnalyzers.CaCertificate(),
         new ServiceEntryAnalyzers.ProtocolAddresses(),
         new ServiceEntryAnalyzers.ConflictingProtocol(),
-        new EgressTlsAnalyzer());
+        new EgressTlsAnalyzer(),
+        new SourceLabelsAnalyzer());
   }
 
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */

@@ -177,6 +177,50 @@ class AnalyzersTest {
                 + ":17) Referenced host+subset in destinationrule not found: \"product-service+v3\"");
   }
 
+  @Test
+  void sourceLabelsSelectingNoWorkloadAreSm0102() throws IOException {
+    Path f = dir.resolve("vs.yaml");
+    Files.writeString(
+        f,
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-vs
+        spec:
+          hosts: [product-service]
+          http:
+          - match:
+            - sourceLabels: {app: frontend}
+            - sourceLabels: {app: fronted}
+            - sourceLabels: {app: frontend}
+              sourceNamespace: shop
+            route: [{destination: {host: product-service}}]
+        """);
+    List<Diagnostic> d =
+        Analyzers.analyze(
+            List.of(
+                f,
+                MANIFESTS.resolve("frontend-service.yaml"),
+                MANIFESTS.resolve("product-service.yaml"),
+                MANIFESTS.resolve("product-service-v1.yaml")));
+    assertThat(d)
+        .extracting(Diagnostic::toIstioctlLine)
+        .containsExactly(
+            "Warning [SM0102] (VirtualService default/product-vs "
+                + f
+                + ":"
+                + lineOf(f, "{app: fronted}")
+                + ") The sourceLabels app=fronted select no workload: the rule applies to no"
+                + " client.",
+            "Warning [SM0102] (VirtualService default/product-vs "
+                + f
+                + ":"
+                + (lineOf(f, "{app: fronted}") + 1)
+                + ") The sourceLabels app=frontend in namespace shop select no workload: the rule"
+                + " applies to no client.");
+  }
+
   private static int lineOf(Path f, String text) throws IOException {
     List<String> lines = Files.readAllLines(f);
     for (int i = 0; i < lines.size(); i++) {

@@ -8,6 +8,7 @@ import io.shopmesh.mesh.meshctl.render.Table;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -39,8 +40,9 @@ public final class ProxyConfigView {
   }
 
   /**
-   * istioctl's summary of a virtual host's domains: the ones without a port (the host:port forms
-   * add nothing), the first two, then "+ N more...".
+   * istioctl's summary of a virtual host's domains (describeRouteDomains): the ones without a port
+   * (the host:port forms add nothing), less the expanded forms of names also listed short
+   * (unexpandDomains), the first two, then "+ N more...".
    */
   static String domains(JsonNode domains) {
     List<String> all = new ArrayList<>();
@@ -56,6 +58,7 @@ public final class ProxyConfigView {
         withoutPort.add(d);
       }
     }
+    withoutPort = unexpand(withoutPort);
     if (withoutPort.size() <= 2) {
       return String.join(", ", withoutPort);
     }
@@ -65,6 +68,30 @@ public final class ProxyConfigView {
         + " + "
         + (withoutPort.size() - 2)
         + " more...";
+  }
+
+  /**
+   * istioctl's unexpandDomains: drops {@code x.svc.cluster.local} and {@code x.svc} when {@code x}
+   * is listed too, keeping the order.
+   */
+  static List<String> unexpand(List<String> domains) {
+    Set<String> unique = new HashSet<>(domains);
+    List<String> out = new ArrayList<>();
+    for (String h : domains) {
+      String full = stripSuffix(h, ".svc.cluster.local");
+      String partial = stripSuffix(h, ".svc");
+      boolean expanded =
+          (!full.equals(h) && unique.contains(full))
+              || (!partial.equals(h) && unique.contains(partial));
+      if (!expanded) {
+        out.add(h);
+      }
+    }
+    return out;
+  }
+
+  private static String stripSuffix(String s, String suffix) {
+    return s.endsWith(suffix) ? s.substring(0, s.length() - suffix.length()) : s;
   }
 
   static String match(JsonNode m) {

@@ -21,8 +21,7 @@ class ProxyConfigViewTest {
     assertThat(out.lines().findFirst().orElseThrow())
         .startsWith("NAME")
         .contains("VHOST NAME", "DOMAINS", "MATCH", "VIRTUAL SERVICE");
-    assertThat(out)
-        .contains("product-service.default.svc.cluster.local, product-service + 2 more...");
+    assertThat(out).contains("product-service, product-service.default ");
     assertThat(out).contains("/* [user-type=premium]").contains("product-vs.default");
     assertThat(out.lines().filter(l -> l.startsWith("8080"))).hasSize(3);
   }
@@ -35,8 +34,16 @@ class ProxyConfigViewTest {
                 + "\"order-service.default.svc.cluster.local:8080\",\"order-service\",\"order-service:8080\","
                 + "\"order-service.default.svc\",\"order-service.default.svc:8080\",\"order-service.default\","
                 + "\"order-service.default:8080\"]");
-    assertThat(ProxyConfigView.domains(domains))
-        .isEqualTo("order-service.default.svc.cluster.local, order-service + 2 more...");
+    // istioctl's unexpandDomains: the .svc.cluster.local and .svc forms of listed names go
+    assertThat(ProxyConfigView.domains(domains)).isEqualTo("order-service, order-service.default");
+    // Istio's current shape: no port forms, the trailing-dot FQDN
+    var current =
+        ConfigDump.JSON.readTree(
+            "[\"order-service.default.svc.cluster.local\","
+                + "\"order-service.default.svc.cluster.local.\",\"order-service\","
+                + "\"order-service.default.svc\",\"order-service.default\"]");
+    assertThat(ProxyConfigView.domains(current))
+        .isEqualTo("order-service.default.svc.cluster.local., order-service + 1 more...");
     assertThat(ProxyConfigView.domains(ConfigDump.JSON.readTree("[\"*\"]"))).isEqualTo("*");
   }
 

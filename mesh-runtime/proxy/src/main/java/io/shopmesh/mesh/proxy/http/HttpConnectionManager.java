@@ -117,6 +117,9 @@ public final class HttpConnectionManager {
     RouteConfigRef ref = routeConfig(s);
     s.setFilterChain(chains.forRouteConfig(ref));
     RouteTable table = ctx.xds().routeTable(ref);
+    if (table != null && sslRedirect(s, table)) {
+      return;
+    }
     if (table == null ? !routeWithoutConfig(s) : !selectRoute(s, table)) {
       noRoute(s);
       return;
@@ -166,6 +169,22 @@ public final class HttpConnectionManager {
       return false;
     }
     s.setCluster(ClusterChoice.of(name), c);
+    return true;
+  }
+
+  /**
+   * Envoy's SSL redirect route: a virtual host with {@code require_tls} answers a request that did
+   * not come over TLS with 301 and {@code location: https://<host><path>} (the Host as sent, the
+   * path with its query), before any route is matched.
+   */
+  private static boolean sslRedirect(HttpStream s, RouteTable table) {
+    RouteTable.VHost vhost = table.virtualHost(s.target().authority());
+    if (vhost == null || !vhost.redirectsToTls(s.request().isSSL())) {
+      return false;
+    }
+    s.response()
+        .putHeader("location", "https://" + s.target().authority() + s.target().pathAndQuery());
+    s.sendLocalReply(301, null, null);
     return true;
   }
 

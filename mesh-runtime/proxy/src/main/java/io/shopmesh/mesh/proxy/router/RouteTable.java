@@ -32,11 +32,13 @@ public final class RouteTable {
   private final List<Map.Entry<String, VHost>> suffixes = new ArrayList<>();
   private final List<Map.Entry<String, VHost>> prefixes = new ArrayList<>();
   private VHost star;
+  private final boolean ignorePortInHostMatching;
   public final HeaderOps requestOps;
   public final HeaderOps responseOps;
 
   public RouteTable(RouteConfiguration rc) {
     this.name = rc.getName();
+    this.ignorePortInHostMatching = rc.getIgnorePortInHostMatching();
     for (VirtualHost vh : rc.getVirtualHostsList()) {
       VHost v = new VHost(vh);
       for (String d : vh.getDomainsList()) {
@@ -72,20 +74,33 @@ public final class RouteTable {
     return name;
   }
 
-  /** Envoy's order: exact, longest suffix wildcard, longest prefix wildcard, then "*". */
+  /**
+   * Envoy's order: exact, longest suffix wildcard, longest prefix wildcard, then "*". The authority
+   * is matched as it is, port included, unless the route config sets {@code
+   * ignore_port_in_host_matching}: then a port is stripped first (Envoy's stripPortFromHost).
+   */
   public VHost virtualHost(String authority) {
     if (authority == null) {
       authority = "";
     }
     String host = authority.toLowerCase(Locale.ROOT);
-    VHost v = lookup(host);
-    if (v == null) {
-      int colon = host.lastIndexOf(':');
-      if (colon > 0 && host.indexOf(']') < colon) {
-        v = lookup(host.substring(0, colon));
-      }
+    if (ignorePortInHostMatching) {
+      host = stripPort(host);
     }
+    VHost v = lookup(host);
     return v != null ? v : star;
+  }
+
+  /**
+   * The host without its port, as Envoy's getPortStart finds it: from the last {@code ':'} unless a
+   * {@code ']'} follows it ({@code [v6]:port} keeps its brackets).
+   */
+  static String stripPort(String host) {
+    int colon = host.lastIndexOf(':');
+    if (colon < 0 || host.lastIndexOf(']') > colon) {
+      return host;
+    }
+    return host.substring(0, colon);
   }
 
   private VHost lookup(String host) {
@@ -130,9 +145,11 @@ public final class RouteTable {
     public final RetrySpec retry;
     public final Cors cors;
     public final boolean includeAttemptCount;
+    private final VirtualHost.TlsRequirementType requireTls;
 
     VHost(VirtualHost vh) {
       this.name = vh.getName();
+      this.requireTls = vh.getRequireTls();
       this.requestOps =
           HeaderOps.of(vh.getRequestHeadersToAddList(), vh.getRequestHeadersToRemoveList());
       this.responseOps =
@@ -152,6 +169,18 @@ public final class RouteTable {
 
     public List<CompiledRoute> routes() {
       return routes;
+    }
+
+    /**
+     * Envoy's require_tls: a request that did not arrive over TLS gets the SSL redirect (301 to
+     * https) whatever the routes. {@code ALL} and {@code EXTERNAL_ONLY} are the same here: the
+     * proxy trusts no downstream hop, so every request counts as external and its protocol is the
+     * connection's.
+     */
+    public boolean redirectsToTls(boolean secure) {
+      return !secure
+          && (requireTls == VirtualHost.TlsRequirementType.ALL
+              || requireTls == VirtualHost.TlsRequirementType.EXTERNAL_ONLY);
     }
 
     public CompiledRoute match(RequestView req) {
