@@ -223,9 +223,9 @@ public final class HttpRouteTranslator {
       wc.setTotalWeight(Protos.u32(total));
       ra.setWeightedClusters(wc);
     }
-    boolean fault = r.getFault() != null;
-    Duration timeout =
-        r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
+    // Istio's route.go keeps the timeout and the retries on a route with a fault: Envoy's fault
+    // filter answers an abort before the router, and the router's timer starts after a delay.
+    Duration timeout = r.getTimeout() == null ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
     List<RouteAction.HashPolicy> hash = List.of();
     if (!dests.isEmpty() && dests.get(0).getDestination() != null) {
@@ -233,11 +233,9 @@ public final class HttpRouteTranslator {
       String host = Hosts.fqdn(d.getHost(), vs.namespace());
       hash = hashPolicy(host, d.getSubset(), destinationPort(host, d, port));
     }
-    if (!fault) {
-      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), !hash.isEmpty());
-      if (rp != null) {
-        ra.setRetryPolicy(rp);
-      }
+    RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), !hash.isEmpty());
+    if (rp != null) {
+      ra.setRetryPolicy(rp);
     }
     ra.setMaxStreamDuration(maxStreamDuration(timeout));
     if (r.getRewrite() != null) {

@@ -40,7 +40,10 @@ public final class RoutePolicies {
       if (f.getDelay().getHttpDelayType() instanceof HTTPFaultInjectionDelayFixedDelay fd) {
         d.setFixedDelay(Protos.duration(fd.getFixedDelay()));
       }
-      d.setPercentage(faultPercent(f.getDelay().getPercentage(), f.getDelay().getPercent()));
+      FractionalPercent pct = faultPercent(f.getDelay().getPercentage(), f.getDelay().getPercent());
+      if (pct != null) {
+        d.setPercentage(pct);
+      }
       b.setDelay(d);
     }
     if (f.getAbort() != null) {
@@ -50,7 +53,10 @@ public final class RoutePolicies {
       } else if (f.getAbort().getErrorType() instanceof HTTPFaultInjectionAbortGrpcStatus gs) {
         a.setGrpcStatus(grpcCode(gs.getGrpcStatus()));
       }
-      a.setPercentage(faultPercent(f.getAbort().getPercentage(), null));
+      FractionalPercent pct = faultPercent(f.getAbort().getPercentage(), null);
+      if (pct != null) {
+        a.setPercentage(pct);
+      }
       b.setAbort(a);
     }
     return b.build();
@@ -64,6 +70,11 @@ public final class RoutePolicies {
     }
   }
 
+  /**
+   * Istio's TranslateFault: the percentage, else the deprecated integer percent (delay only); with
+   * neither the field stays unset, which Envoy reads as 0%: "if left unspecified, no request will
+   * be delayed/aborted".
+   */
   private static FractionalPercent faultPercent(Percent p, Integer legacy) {
     if (p != null && p.getValue() != null) {
       return Protos.percent(p.getValue());
@@ -71,7 +82,7 @@ public final class RoutePolicies {
     if (legacy != null) {
       return Protos.integerPercent(legacy);
     }
-    return Protos.integerPercent(100);
+    return null;
   }
 
   /** The route's corsPolicy as Envoy's per-route CORS config. */

@@ -1,0 +1,172 @@
+package io.shopmesh.mesh.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.shopmesh.mesh.config.ConfigLoader;
+import io.shopmesh.mesh.config.LoadResult;
+import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.xds.PodPort;
+import io.shopmesh.mesh.xds.ProxyNode;
+import io.shopmesh.mesh.xds.ServiceRegistry;
+import io.shopmesh.mesh.xds.WorkloadInstance;
+import io.shopmesh.mesh.xds.XdsGenerator;
+import io.shopmesh.mesh.xds.XdsResources;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The proxy on what the real translator makes of traffic policies written as Istio YAML. */
+class TranslatedPoliciesTest {
+  static final WorkloadInstance FRONTEND =
+      new WorkloadInstance(
+          "frontend-0",
+          "default",
+          "127.0.0.1",
+          Map.of("app", "frontend"),
+          "frontend",
+          List.of(new PodPort("http", 8080, "TCP")),
+          true);
+
+  @TempDir Path tmp;
+  Harness h;
+
+  @BeforeEach
+  void setUp() {
+    h = new Harness();
+  }
+
+  @AfterEach
+  void tearDown() {
+    h.close();
+  }
+
+  /** A sidecar for FRONTEND on the translation of the given YAML. */
+  Proxy sidecar(String yaml, Path hostsFile) throws Exception {
+    Path f = tmp.resolve("config-" + System.nanoTime() + ".yaml");
+    Files.writeString(f, yaml);
+    LoadResult loaded = new ConfigLoader().load(List.of(f));
+    assertThat(loaded.hasErrors()).as("load: %s", loaded.diagnostics()).isFalse();
+    MeshConfig config = loaded.config();
+    ServiceRegistry registry = new ServiceRegistry(List.of(FRONTEND));
+    ProxyOptions o =
+        Harness.sidecarOptions(
+            FRONTEND.podName(), FRONTEND.workloadName(), "127.0.0.1", FRONTEND.labels());
+    if (hostsFile != null) {
+      o.hostsFile = hostsFile;
+    }
+    Proxy p = h.start(o);
+    XdsResources r = XdsGenerator.generate(config, registry, ProxyNode.sidecar(FRONTEND));
+    p.apply(r.clusters(), r.endpoints(), r.listeners(), r.routes());
+    return p;
+  }
+
+  /** A STATIC ServiceEntry {@code api.internal.example} on port 80 with the given endpoints. */
+  static String staticEntry(int... ports) {
+    StringBuilder sb =
+        new StringBuilder(
+            """
+            apiVersion: networking.istio.io/v1beta1
+            kind: ServiceEntry
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              location: MESH_EXTERNAL
+              resolution: STATIC
+              ports: [{number: 80, name: http, protocol: HTTP}]
+              endpoints:
+            """);
+    for (int port : ports) {
+      sb.append("  - {address: 127.0.0.1, ports: {http: ").append(port).append("}}\n");
+    }
+    return sb.toString();
+  }
+
+  @Test
+  void aDelayedRouteKeepsItsRetriesAndTimeout() throws Exception {
+    Stub up = h.stub("up");
+    int down = Harness.refusedPort();
+    String yaml =
+        staticEntry(up.port(), down)
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              http:
+              - route: [{destination: {host: api.internal.example}}]
+                timeout: 5s
+                retries: {attempts: 3, retryOn: "connect-failure,503"}
+                fault:
+                  delay: {fixedDelay: 0.1s, percentage: {value: 100}}
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    for (int i = 0; i < 12; i++) {
+      long t0 = System.nanoTime();
+      HttpResponse<String> r = Harness.get(c, "http://api.internal.example/x");
+      assertThat(r.statusCode()).as("request %d", i).isEqualTo(200);
+      assertThat(r.body()).isEqualTo("up");
+      assertThat((System.nanoTime() - t0) / 1_000_000).isGreaterThanOrEqualTo(95);
+    }
+    assertThat(up.count.get()).isEqualTo(12);
+  }
+
+  @Test
+  void theRouteTimerStartsWhenTheDelayedRequestIsReleased() throws Exception {
+    Stub up = h.stub("up");
+    up.mode = Stub.Mode.DELAY;
+    up.delayMs = 300;
+    String yaml =
+        staticEntry(up.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              http:
+              - route: [{destination: {host: api.internal.example}}]
+                timeout: 0.5s
+                fault:
+                  delay: {fixedDelay: 0.4s, percentage: {value: 100}}
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    // 0.4 s delay + 0.3 s upstream > 0.5 s, yet within the route's timeout counted from release.
+    HttpResponse<String> r = Harness.get(c, "http://api.internal.example/x");
+    assertThat(r.statusCode()).isEqualTo(200);
+    up.delayMs = 700;
+    assertThat(Harness.get(c, "http://api.internal.example/x").statusCode()).isEqualTo(504);
+  }
+
+  @Test
+  void aFaultWithoutPercentageInjectsNothing() throws Exception {
+    Stub up = h.stub("up");
+    String yaml =
+        staticEntry(up.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              http:
+              - route: [{destination: {host: api.internal.example}}]
+                fault:
+                  abort: {httpStatus: 500}
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    for (int i = 0; i < 20; i++) {
+      assertThat(Harness.get(c, "http://api.internal.example/x").statusCode()).isEqualTo(200);
+    }
+  }
+}
