@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -142,7 +143,80 @@ class ClusterTableTest {
             """
             {portLevelSettings: [{port: {number: 9090}, loadBalancer: {simple: ROUND_ROBIN}}]}
             """,
-            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)));
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)),
+        row(
+            "a port-level entry replaces the whole policy: what it omits is Istio's default",
+            """
+            {connectionPool: {tcp: {maxConnections: 10}}, outlierDetection: {consecutive5xxErrors: 3}, tls: {mode: SIMPLE}, portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}]}
+            """,
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+              assertThat(c.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+                  .isEqualTo((int) 4294967295L);
+              assertThat(c.hasOutlierDetection()).isFalse();
+              assertThat(c.hasTransportSocket()).isFalse();
+            }),
+        row(
+            "a port-level connectionPool replaces the top-level one, not field by field",
+            """
+            {connectionPool: {tcp: {maxConnections: 10}, http: {http1MaxPendingRequests: 5}}, loadBalancer: {simple: RANDOM}, portLevelSettings: [{port: {number: 8080}, connectionPool: {http: {http2MaxRequests: 7}}}]}
+            """,
+            c -> {
+              var th = c.getCircuitBreakers().getThresholds(0);
+              assertThat(th.getMaxRequests().getValue()).isEqualTo(7);
+              assertThat(th.getMaxConnections().getValue()).isEqualTo((int) 4294967295L);
+              assertThat(th.getMaxPendingRequests().getValue()).isEqualTo((int) 4294967295L);
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+            }),
+        row(
+            "the first port-level entry for the port wins",
+            """
+            {portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}, {port: {number: 8080}, loadBalancer: {simple: RANDOM}}]}
+            """,
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN)));
+  }
+
+  @Test
+  void aSubsetPortLevelEntryReplacesAllFourFields() {
+    String dr =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: product-service
+        spec:
+          host: product-service
+          trafficPolicy:
+            outlierDetection: {consecutive5xxErrors: 3}
+            loadBalancer: {simple: RANDOM}
+          subsets:
+          - name: v1
+            labels: {version: v1}
+            trafficPolicy:
+              connectionPool: {tcp: {maxConnections: 4}}
+          - name: v2
+            labels: {version: v2}
+            trafficPolicy:
+              connectionPool: {tcp: {maxConnections: 4}}
+              portLevelSettings:
+              - port: {number: 8080}
+                loadBalancer: {simple: ROUND_ROBIN}
+        """;
+    var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr);
+    XdsResources r =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    // v1: the subset's connectionPool over the inherited top-level outlier detection and LB
+    Cluster v1 = r.cluster("outbound|8080|v1|product-service.default.svc.cluster.local");
+    assertThat(v1.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM);
+    assertThat(v1.hasOutlierDetection()).isTrue();
+    assertThat(v1.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+        .isEqualTo(4);
+    // v2: its port-level entry replaces everything, inherited or its own
+    Cluster v2 = r.cluster("outbound|8080|v2|product-service.default.svc.cluster.local");
+    assertThat(v2.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+    assertThat(v2.hasOutlierDetection()).isFalse();
+    assertThat(v2.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+        .isEqualTo((int) 4294967295L);
   }
 
   @ParameterizedTest(name = "{0}")
