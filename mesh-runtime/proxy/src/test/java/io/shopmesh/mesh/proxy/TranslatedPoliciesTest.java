@@ -11,12 +11,16 @@ import io.shopmesh.mesh.xds.ServiceRegistry;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import io.shopmesh.mesh.xds.XdsGenerator;
 import io.shopmesh.mesh.xds.XdsResources;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PfxOptions;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -168,5 +172,123 @@ class TranslatedPoliciesTest {
     for (int i = 0; i < 20; i++) {
       assertThat(Harness.get(c, "http://api.internal.example/x").statusCode()).isEqualTo(200);
     }
+  }
+
+  /** A self-signed certificate for {@code secure.internal.example}: the keystore and its PEM. */
+  Path[] selfSigned() throws Exception {
+    Path p12 = tmp.resolve("server.p12");
+    Path pem = tmp.resolve("server-ca.crt");
+    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+    AdminAndEgressTest.run(
+        keytool,
+        "-genkeypair",
+        "-alias",
+        "s",
+        "-keyalg",
+        "EC",
+        "-dname",
+        "CN=secure.internal.example",
+        "-ext",
+        "SAN=dns:secure.internal.example",
+        "-validity",
+        "2",
+        "-storetype",
+        "PKCS12",
+        "-keystore",
+        p12.toString(),
+        "-storepass",
+        "changeit");
+    AdminAndEgressTest.run(
+        keytool,
+        "-exportcert",
+        "-rfc",
+        "-alias",
+        "s",
+        "-keystore",
+        p12.toString(),
+        "-storepass",
+        "changeit",
+        "-file",
+        pem.toString());
+    return new Path[] {p12, pem};
+  }
+
+  /** The status a sidecar answers for http://secure.internal.example/ with this port-80 tls. */
+  int originate(int tlsPort, String tls) throws Exception {
+    String yaml =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: secure, namespace: default}
+        spec:
+          hosts: [secure.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 127.0.0.1, ports: {http: %d}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: DestinationRule
+        metadata: {name: secure, namespace: default}
+        spec:
+          host: secure.internal.example
+          trafficPolicy:
+            tls: %s
+        """
+            .formatted(tlsPort, tls);
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> r = Harness.get(c, "http://secure.internal.example/pay");
+    if (r.statusCode() == 200) {
+      assertThat(r.body()).isEqualTo("secure /pay sni=secure.internal.example");
+    }
+    return r.statusCode();
+  }
+
+  @Test
+  void tlsOriginationVerifiesTheServer() throws Exception {
+    Path[] cert = selfSigned();
+    HttpServer server =
+        h.vertx
+            .createHttpServer(
+                new HttpServerOptions()
+                    .setSsl(true)
+                    .setSni(true)
+                    .setKeyCertOptions(
+                        new PfxOptions().setPath(cert[0].toString()).setPassword("changeit")))
+            .requestHandler(
+                req ->
+                    req.response()
+                        .end(
+                            "secure "
+                                + req.path()
+                                + " sni="
+                                + req.connection().indicatedServerName()));
+    server
+        .listen(0, "127.0.0.1")
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(5, TimeUnit.SECONDS);
+    int port = server.actualPort();
+    // No caCertificates: Istio's "system" root, which does not know a self-signed certificate.
+    assertThat(originate(port, "{mode: SIMPLE}")).isEqualTo(503);
+    // The CA given: accepted; auto_sni sends the request's host, auto_san_validation checks it.
+    assertThat(originate(port, "{mode: SIMPLE, caCertificates: %s}".formatted(cert[1])))
+        .isEqualTo(200);
+    // insecureSkipVerify is the only way to skip verification.
+    assertThat(originate(port, "{mode: SIMPLE, insecureSkipVerify: true}")).isEqualTo(200);
+    // The chain is trusted but no SAN matches subjectAltNames: rejected.
+    assertThat(
+            originate(
+                port,
+                "{mode: SIMPLE, caCertificates: %s, subjectAltNames: [other.example]}"
+                    .formatted(cert[1])))
+        .isEqualTo(503);
+    assertThat(
+            originate(
+                port,
+                "{mode: SIMPLE, caCertificates: %s, subjectAltNames: [secure.internal.example]}"
+                    .formatted(cert[1])))
+        .isEqualTo(200);
   }
 }

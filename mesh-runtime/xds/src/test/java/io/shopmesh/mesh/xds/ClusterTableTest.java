@@ -124,9 +124,53 @@ class ClusterTableTest {
               assertThat(c.getTransportSocket().getName()).isEqualTo("envoy.transport_sockets.tls");
               UpstreamTlsContext t = unpackTls(c);
               assertThat(t.getSni()).isEqualTo("products.example.com");
-              assertThat(
-                      t.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename())
-                  .isEqualTo("/etc/certs/ca.crt");
+              var combined = t.getCommonTlsContext().getCombinedValidationContext();
+              assertThat(combined.getValidationContextSdsSecretConfig().getName())
+                  .isEqualTo("file-root:/etc/certs/ca.crt");
+              // an sni: no auto_sni, and this HTTP/1.1 cluster needs no protocol options
+              assertThat(c.getTypedExtensionProtocolOptionsMap())
+                  .doesNotContainKey("envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+            }),
+        row(
+            "tls SIMPLE without CA or SNI: the system root, auto_sni and auto_san_validation",
+            "{tls: {mode: SIMPLE}}",
+            c -> {
+              UpstreamTlsContext t = unpackTls(c);
+              assertThat(t.getSni()).isEmpty();
+              var combined = t.getCommonTlsContext().getCombinedValidationContext();
+              assertThat(combined.getValidationContextSdsSecretConfig().getName())
+                  .isEqualTo("file-root:system");
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isTrue();
+              assertThat(unpack(c).getExplicitHttpConfig().hasHttpProtocolOptions()).isTrue();
+            }),
+        row(
+            "tls SIMPLE with subjectAltNames and no SNI: auto_sni only, the SANs matched",
+            "{tls: {mode: SIMPLE, subjectAltNames: [products.example.com]}}",
+            c -> {
+              var dflt =
+                  unpackTls(c)
+                      .getCommonTlsContext()
+                      .getCombinedValidationContext()
+                      .getDefaultValidationContext();
+              assertThat(dflt.getMatchTypedSubjectAltNames(0).getMatcher().getExact())
+                  .isEqualTo("products.example.com");
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isFalse();
+            }),
+        row(
+            "tls insecureSkipVerify: an empty validation context, no auto_san_validation",
+            "{tls: {mode: SIMPLE, insecureSkipVerify: true}}",
+            c -> {
+              var common = unpackTls(c).getCommonTlsContext();
+              assertThat(common.hasValidationContext()).isTrue();
+              assertThat(common.getValidationContext().hasTrustedCa()).isFalse();
+              assertThat(common.hasCombinedValidationContext()).isFalse();
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isFalse();
             }),
         row(
             "tls DISABLE",
