@@ -19,6 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -290,5 +291,72 @@ class TranslatedPoliciesTest {
                 "{mode: SIMPLE, caCertificates: %s, subjectAltNames: [secure.internal.example]}"
                     .formatted(cert[1])))
         .isEqualTo(200);
+  }
+
+  @Test
+  void redirectsAsEnvoyBuildsThemFromIstiosRedirect() throws Exception {
+    Stub up = h.stub("up");
+    String yaml =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: web, namespace: default}
+        spec:
+          hosts: [web.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 127.0.0.1, ports: {http: %d}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: web, namespace: default}
+        spec:
+          hosts: [web.internal.example]
+          http:
+          - match: [{uri: {prefix: /keep}}]
+            redirect: {uri: /new}
+          - match: [{uri: {prefix: /https}}]
+            redirect: {scheme: https, derivePort: FROM_PROTOCOL_DEFAULT}
+          - match: [{uri: {prefix: /reqport}}]
+            redirect: {scheme: https, derivePort: FROM_REQUEST_PORT}
+          - match: [{uri: {prefix: /elsewhere}}]
+            redirect: {authority: other.example, port: 9443, redirectCode: 307}
+          - route: [{destination: {host: web.internal.example}}]
+        """
+            .formatted(up.port());
+    Proxy p = sidecar(yaml, null);
+    int port = p.port("outbound");
+    // the query is kept; the scheme unchanged, so is the request's :80
+    assertThat(location(port, "/keep?q=1")).isEqualTo("301 http://web.internal.example:80/new?q=1");
+    // a new scheme drops the old scheme's default port
+    assertThat(location(port, "/https/a?q=1"))
+        .isEqualTo("301 https://web.internal.example/https/a?q=1");
+    // FROM_REQUEST_PORT: Istio writes the listener's port as port_redirect
+    assertThat(location(port, "/reqport?q=1"))
+        .isEqualTo("301 https://web.internal.example:80/reqport?q=1");
+    // host_redirect replaces the authority; port_redirect appended; the code as given
+    assertThat(location(port, "/elsewhere?q=1"))
+        .isEqualTo("307 http://other.example:9443/elsewhere?q=1");
+    assertThat(up.count.get()).isZero();
+  }
+
+  /** "status location" of a request for web.internal.example:80 through the outbound port. */
+  static String location(int proxyPort, String pathAndQuery) throws Exception {
+    String resp =
+        Harness.raw(
+            "127.0.0.1",
+            proxyPort,
+            "GET http://web.internal.example:80"
+                + pathAndQuery
+                + " HTTP/1.1\r\nHost: web.internal.example:80\r\nConnection: close\r\n\r\n");
+    String status = resp.substring(9, 12);
+    for (String line : resp.split("\r\n")) {
+      if (line.toLowerCase(Locale.ROOT).startsWith("location:")) {
+        return status + " " + line.substring("location:".length()).trim();
+      }
+    }
+    return status + " (no location) " + resp;
   }
 }

@@ -120,7 +120,7 @@ public final class HttpRouteTranslator {
     }
 
     if (r.getRedirect() != null) {
-      rb.setRedirect(RoutePolicies.redirect(r.getRedirect()));
+      rb.setRedirect(RoutePolicies.redirect(r.getRedirect(), port));
     } else if (r.getDirectResponse() != null) {
       DirectResponseAction.Builder dr =
           DirectResponseAction.newBuilder()
