@@ -246,7 +246,29 @@ public final class ClusterBuilder {
    */
   static void applyLoadBalancer(Cluster.Builder c, LoadBalancerSettings lb) {
     c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
-    if (lb == null || lb.getLbPolicy() == null) {
+    if (lb == null) {
+      return;
+    }
+    applyLbPolicy(c, lb);
+    String warmup =
+        lb.getWarmup() != null && lb.getWarmup().getDuration() != null
+            ? lb.getWarmup().getDuration()
+            : lb.getWarmupDurationSecs();
+    if (warmup != null) {
+      // Istio's setSlowStartConfig, for the simple LEAST_REQUEST and ROUND_ROBIN balancers only.
+      Cluster.SlowStartConfig slow =
+          Cluster.SlowStartConfig.newBuilder().setSlowStartWindow(Protos.duration(warmup)).build();
+      if (c.getLbPolicy() == Cluster.LbPolicy.LEAST_REQUEST) {
+        c.setLeastRequestLbConfig(
+            Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(slow));
+      } else if (c.getLbPolicy() == Cluster.LbPolicy.ROUND_ROBIN) {
+        c.setRoundRobinLbConfig(Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(slow));
+      }
+    }
+  }
+
+  private static void applyLbPolicy(Cluster.Builder c, LoadBalancerSettings lb) {
+    if (lb.getLbPolicy() == null) {
       return;
     }
     if (lb.getLbPolicy() instanceof LoadBalancerSettingsSimple s && s.getSimple() != null) {
@@ -318,6 +340,11 @@ public final class ClusterBuilder {
         }
         if (tcp.getConnectTimeout() != null) {
           c.setConnectTimeout(Protos.duration(tcp.getConnectTimeout()));
+        }
+        // Istio's applyConnectionPool: tcp.idleTimeout when http.idleTimeout is not set.
+        if (tcp.getIdleTimeout() != null && (http == null || http.getIdleTimeout() == null)) {
+          common.setIdleTimeout(Protos.duration(tcp.getIdleTimeout()));
+          hasCommon = true;
         }
         if (tcp.getMaxConnectionDuration() != null) {
           common.setMaxConnectionDuration(Protos.duration(tcp.getMaxConnectionDuration()));

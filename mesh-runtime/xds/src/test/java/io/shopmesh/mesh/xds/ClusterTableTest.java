@@ -213,6 +213,47 @@ class ClusterTableTest {
               assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
             }),
         row(
+            "tcp.idleTimeout is the idle_timeout when http sets none",
+            "{connectionPool: {tcp: {idleTimeout: 45s}}}",
+            c ->
+                assertThat(unpack(c).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                    .isEqualTo(45)),
+        row(
+            "http.idleTimeout wins over tcp.idleTimeout",
+            "{connectionPool: {tcp: {idleTimeout: 45s}, http: {idleTimeout: 5s}}}",
+            c ->
+                assertThat(unpack(c).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                    .isEqualTo(5)),
+        row(
+            "warmupDurationSecs is the slow start window of LEAST_REQUEST",
+            "{loadBalancer: {warmupDurationSecs: 60s}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+              assertThat(
+                      c.getLeastRequestLbConfig()
+                          .getSlowStartConfig()
+                          .getSlowStartWindow()
+                          .getSeconds())
+                  .isEqualTo(60);
+            }),
+        row(
+            "warmupDurationSecs with ROUND_ROBIN",
+            "{loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 30s}}",
+            c ->
+                assertThat(
+                        c.getRoundRobinLbConfig()
+                            .getSlowStartConfig()
+                            .getSlowStartWindow()
+                            .getSeconds())
+                    .isEqualTo(30)),
+        row(
+            "ringHash minimumRingSize",
+            "{loadBalancer: {consistentHash: {httpHeaderName: x-user, minimumRingSize: 2048}}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RING_HASH);
+              assertThat(c.getRingHashLbConfig().getMinimumRingSize().getValue()).isEqualTo(2048);
+            }),
+        row(
             "the first port-level entry for the port wins",
             """
             {portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}, {port: {number: 8080}, loadBalancer: {simple: RANDOM}}]}
