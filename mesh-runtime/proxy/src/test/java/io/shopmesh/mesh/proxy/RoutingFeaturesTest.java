@@ -149,6 +149,17 @@ class RoutingFeaturesTest {
                         .setResponseCode(RedirectAction.RedirectResponseCode.FOUND))
                 .build(),
             Route.newBuilder()
+                .setName("stripped")
+                .setMatch(prefix("/stripped"))
+                .setRedirect(RedirectAction.newBuilder().setPathRedirect("/s").setStripQuery(true))
+                .build(),
+            Route.newBuilder()
+                .setName("ownquery")
+                .setMatch(prefix("/ownquery"))
+                .setRedirect(
+                    RedirectAction.newBuilder().setPathRedirect("/o?x=1").setStripQuery(true))
+                .build(),
+            Route.newBuilder()
                 .setName("direct")
                 .setMatch(prefix("/direct"))
                 .setDirectResponse(
@@ -269,7 +280,13 @@ class RoutingFeaturesTest {
   void redirectAndDirectResponse() throws Exception {
     HttpResponse<String> r = get("/moved");
     assertThat(r.statusCode()).isEqualTo(302);
-    assertThat(r.headers().firstValue("location")).contains("http://new.example.com:8080/here");
+    // Envoy: host_redirect replaces the whole authority, the request's port included.
+    assertThat(r.headers().firstValue("location")).contains("http://new.example.com/here");
+    // strip_query drops the request's query, not one path_redirect carries
+    assertThat(get("/stripped?a=1").headers().firstValue("location"))
+        .contains("http://product-service:8080/s");
+    assertThat(get("/ownquery?a=1").headers().firstValue("location"))
+        .contains("http://product-service:8080/o?x=1");
     HttpResponse<String> d = get("/direct");
     assertThat(d.statusCode()).isEqualTo(200);
     assertThat(d.body()).isEqualTo("hello direct");

@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.xds;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Struct;
 import com.google.protobuf.UInt64Value;
@@ -16,12 +17,14 @@ import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
@@ -193,7 +196,7 @@ public final class ClusterBuilder {
     }
     applyConnectionPool(c, tp.connectionPool(), port.protocol());
     applyOutlierDetection(c, tp.outlierDetection());
-    applyTls(c, tp.tls());
+    applyTls(c, tp.tls(), port.protocol());
 
     Struct.Builder istio = Struct.newBuilder();
     if (dr != null) {
@@ -243,7 +246,29 @@ public final class ClusterBuilder {
    */
   static void applyLoadBalancer(Cluster.Builder c, LoadBalancerSettings lb) {
     c.setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST);
-    if (lb == null || lb.getLbPolicy() == null) {
+    if (lb == null) {
+      return;
+    }
+    applyLbPolicy(c, lb);
+    String warmup =
+        lb.getWarmup() != null && lb.getWarmup().getDuration() != null
+            ? lb.getWarmup().getDuration()
+            : lb.getWarmupDurationSecs();
+    if (warmup != null) {
+      // Istio's setSlowStartConfig, for the simple LEAST_REQUEST and ROUND_ROBIN balancers only.
+      Cluster.SlowStartConfig slow =
+          Cluster.SlowStartConfig.newBuilder().setSlowStartWindow(Protos.duration(warmup)).build();
+      if (c.getLbPolicy() == Cluster.LbPolicy.LEAST_REQUEST) {
+        c.setLeastRequestLbConfig(
+            Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(slow));
+      } else if (c.getLbPolicy() == Cluster.LbPolicy.ROUND_ROBIN) {
+        c.setRoundRobinLbConfig(Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(slow));
+      }
+    }
+  }
+
+  private static void applyLbPolicy(Cluster.Builder c, LoadBalancerSettings lb) {
+    if (lb.getLbPolicy() == null) {
       return;
     }
     if (lb.getLbPolicy() instanceof LoadBalancerSettingsSimple s && s.getSimple() != null) {
@@ -315,6 +340,11 @@ public final class ClusterBuilder {
         }
         if (tcp.getConnectTimeout() != null) {
           c.setConnectTimeout(Protos.duration(tcp.getConnectTimeout()));
+        }
+        // Istio's applyConnectionPool: tcp.idleTimeout when http.idleTimeout is not set.
+        if (tcp.getIdleTimeout() != null && (http == null || http.getIdleTimeout() == null)) {
+          common.setIdleTimeout(Protos.duration(tcp.getIdleTimeout()));
+          hasCommon = true;
         }
         if (tcp.getMaxConnectionDuration() != null) {
           common.setMaxConnectionDuration(Protos.duration(tcp.getMaxConnectionDuration()));
@@ -407,10 +437,22 @@ public final class ClusterBuilder {
             .setHealthyPanicThreshold(Percent.newBuilder().setValue(minHealth)));
   }
 
+  /** The SDS name prefix of a root certificate read from a file by the agent (Istio's). */
+  static final String FILE_ROOT = "file-root:";
+
+  /** Istio's root for VERIFY_CERTIFICATE_AT_CLIENT: the OS trust store. */
+  static final String SYSTEM_ROOT = "system";
+
   /**
-   * DISABLE: plaintext; SIMPLE/MUTUAL: an UpstreamTlsContext as Istio's buildUpstreamTLSSettings.
+   * DISABLE: plaintext; SIMPLE/MUTUAL: an UpstreamTlsContext as Istio's
+   * buildUpstreamClusterTLSContext with VERIFY_CERTIFICATE_AT_CLIENT and ENABLE_AUTO_SNI (both on
+   * since Istio 1.21): without caCertificates the root is "system" (the OS trust store), read
+   * through SDS {@code file-root:<path>} with the subjectAltNames to match; insecureSkipVerify
+   * gives an empty validation context (no verification). Without sni the cluster gets {@code
+   * auto_sni}, and without sni, subjectAltNames or insecureSkipVerify also {@code
+   * auto_san_validation}.
    */
-  static void applyTls(Cluster.Builder c, ClientTLSSettings tls) {
+  static void applyTls(Cluster.Builder c, ClientTLSSettings tls, Protocol protocol) {
     if (tls == null
         || tls.getMode() == null
         || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE
@@ -419,20 +461,26 @@ public final class ClusterBuilder {
     }
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
     boolean skipVerify = Boolean.TRUE.equals(tls.getInsecureSkipVerify());
-    if (!skipVerify && (tls.getCaCertificates() != null || tls.getSubjectAltNames() != null)) {
+    List<String> sans = tls.getSubjectAltNames() == null ? List.of() : tls.getSubjectAltNames();
+    if (skipVerify) {
+      common.setValidationContext(CertificateValidationContext.getDefaultInstance());
+    } else {
+      String ca =
+          tls.getCaCertificates() == null || tls.getCaCertificates().isEmpty()
+              ? SYSTEM_ROOT
+              : tls.getCaCertificates();
       CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
-      if (tls.getCaCertificates() != null) {
-        v.setTrustedCa(DataSource.newBuilder().setFilename(tls.getCaCertificates()));
+      for (String san : sans) {
+        v.addMatchTypedSubjectAltNames(
+            SubjectAltNameMatcher.newBuilder()
+                .setSanType(SubjectAltNameMatcher.SanType.DNS)
+                .setMatcher(StringMatcher.newBuilder().setExact(san)));
       }
-      if (tls.getSubjectAltNames() != null) {
-        for (String san : tls.getSubjectAltNames()) {
-          v.addMatchTypedSubjectAltNames(
-              SubjectAltNameMatcher.newBuilder()
-                  .setSanType(SubjectAltNameMatcher.SanType.DNS)
-                  .setMatcher(StringMatcher.newBuilder().setExact(san)));
-        }
-      }
-      common.setValidationContext(v);
+      common.setCombinedValidationContext(
+          CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+              .setDefaultValidationContext(v)
+              .setValidationContextSdsSecretConfig(
+                  SdsSecretConfig.newBuilder().setName(FILE_ROOT + ca).setSdsConfig(Protos.ads())));
     }
     if (tls.getMode() == ClientTLSSettingsTLSmode.MUTUAL && tls.getClientCertificate() != null) {
       common.addTlsCertificates(
@@ -443,11 +491,39 @@ public final class ClusterBuilder {
                       .setFilename(tls.getPrivateKey() == null ? "" : tls.getPrivateKey())));
     }
     UpstreamTlsContext.Builder ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
-    if (tls.getSni() != null) {
+    boolean noSni = tls.getSni() == null || tls.getSni().isEmpty();
+    if (!noSni) {
       ctx.setSni(tls.getSni());
     }
     c.setTransportSocket(
         TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx.build())));
+    boolean autoSan = noSni && sans.isEmpty() && !skipVerify;
+    if (noSni && protocol.isHttpOrSniffed()) {
+      setAutoSni(c, autoSan);
+    }
+  }
+
+  /**
+   * Istio's setAutoSniAndAutoSanValidation: {@code upstream_http_protocol_options.auto_sni} (and
+   * {@code auto_san_validation}) on the cluster's HttpProtocolOptions (created for HTTP/1.1 when
+   * the cluster has none); only HTTP clusters get them (the SNI comes from the request's host).
+   */
+  private static void setAutoSni(Cluster.Builder c, boolean autoSan) {
+    Any any = c.getTypedExtensionProtocolOptionsMap().get(HTTP_PROTOCOL_OPTIONS);
+    var opts =
+        any != null
+            ? Protos.upstreamHttpOptions(any)
+            : Protos.upstreamHttpOptions()
+                .setExplicitHttpConfig(
+                    ExplicitHttpConfig.newBuilder()
+                        .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()));
+    UpstreamHttpProtocolOptions.Builder up =
+        opts.getUpstreamHttpProtocolOptions().toBuilder().setAutoSni(true);
+    if (autoSan) {
+      up.setAutoSanValidation(true);
+    }
+    opts.setUpstreamHttpProtocolOptions(up);
+    c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Protos.any(opts.build()));
   }
 
   static Cluster blackHole() {

@@ -176,7 +176,7 @@ public final class HttpRouteTranslator {
     }
 
     if (r.getRedirect() != null) {
-      rb.setRedirect(RoutePolicies.redirect(r.getRedirect()));
+      rb.setRedirect(RoutePolicies.redirect(r.getRedirect(), port));
     } else if (r.getDirectResponse() != null) {
       DirectResponseAction.Builder dr =
           DirectResponseAction.newBuilder()
@@ -284,15 +284,13 @@ public final class HttpRouteTranslator {
       // no total_weight: deprecated in Envoy, Istio leaves it to the sum of the weights
       ra.setWeightedClusters(wc);
     }
-    boolean fault = r.getFault() != null;
-    Duration timeout =
-        r.getTimeout() == null || fault ? Protos.ZERO : Protos.duration(r.getTimeout());
+    // Istio's route.go keeps the timeout and the retries on a route with a fault: Envoy's fault
+    // filter answers an abort before the router, and the router's timer starts after a delay.
+    Duration timeout = r.getTimeout() == null ? Protos.ZERO : Protos.duration(r.getTimeout());
     ra.setTimeout(timeout);
-    if (!fault) {
-      RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), consistentHash);
-      if (rp != null) {
-        ra.setRetryPolicy(rp);
-      }
+    RetryPolicy rp = RetryPolicies.retryPolicy(r.getRetries(), consistentHash);
+    if (rp != null) {
+      ra.setRetryPolicy(rp);
     }
     setMaxGrpcTimeout(ra, timeout);
     if (r.getRewrite() != null) {

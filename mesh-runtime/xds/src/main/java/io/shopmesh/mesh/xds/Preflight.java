@@ -71,7 +71,7 @@ public final class Preflight {
             ClusterBuilder.applyLoadBalancer(c, tp.loadBalancer());
             ClusterBuilder.applyConnectionPool(c, tp.connectionPool(), Protocol.HTTP);
             ClusterBuilder.applyOutlierDetection(c, tp.outlierDetection());
-            ClusterBuilder.applyTls(c, tp.tls());
+            ClusterBuilder.applyTls(c, tp.tls(), Protocol.HTTP);
           }
         }
       } catch (RuntimeException e) {

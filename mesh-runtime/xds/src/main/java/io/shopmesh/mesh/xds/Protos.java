@@ -3,6 +3,7 @@ package io.shopmesh.mesh.xds;
 import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.Duration;
+import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.ListValue;
 import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
@@ -42,6 +43,15 @@ final class Protos {
   /** The upstream HttpProtocolOptions (typed_extension_protocol_options), not the core one. */
   static HttpProtocolOptions.Builder upstreamHttpOptions() {
     return HttpProtocolOptions.newBuilder();
+  }
+
+  /** The upstream HttpProtocolOptions packed in a cluster's typed_extension_protocol_options. */
+  static HttpProtocolOptions.Builder upstreamHttpOptions(Any packed) {
+    try {
+      return packed.unpack(HttpProtocolOptions.class).toBuilder();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("not an upstream HttpProtocolOptions", e);
+    }
   }
 
   static Duration seconds(long s) {

@@ -16,7 +16,9 @@ import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortGrpcS
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionAbortHttpStatus;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPFaultInjectionDelayFixedDelay;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirect;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectDerivePort;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectPort;
+import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRedirectRedirectPortSelection;
 import io.fabric8.istio.api.api.networking.v1alpha3.HTTPRoute;
 import io.fabric8.istio.api.api.networking.v1alpha3.HeadersHeaderOperations;
 import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
@@ -40,7 +42,10 @@ public final class RoutePolicies {
       if (f.getDelay().getHttpDelayType() instanceof HTTPFaultInjectionDelayFixedDelay fd) {
         d.setFixedDelay(Protos.duration(fd.getFixedDelay()));
       }
-      d.setPercentage(faultPercent(f.getDelay().getPercentage(), f.getDelay().getPercent()));
+      FractionalPercent pct = faultPercent(f.getDelay().getPercentage(), f.getDelay().getPercent());
+      if (pct != null) {
+        d.setPercentage(pct);
+      }
       b.setDelay(d);
     }
     if (f.getAbort() != null) {
@@ -50,7 +55,10 @@ public final class RoutePolicies {
       } else if (f.getAbort().getErrorType() instanceof HTTPFaultInjectionAbortGrpcStatus gs) {
         a.setGrpcStatus(grpcCode(gs.getGrpcStatus()));
       }
-      a.setPercentage(faultPercent(f.getAbort().getPercentage(), null));
+      FractionalPercent pct = faultPercent(f.getAbort().getPercentage(), null);
+      if (pct != null) {
+        a.setPercentage(pct);
+      }
       b.setAbort(a);
     }
     return b.build();
@@ -64,6 +72,11 @@ public final class RoutePolicies {
     }
   }
 
+  /**
+   * Istio's TranslateFault: the percentage, else the deprecated integer percent (delay only); with
+   * neither the field stays unset, which Envoy reads as 0%: "if left unspecified, no request will
+   * be delayed/aborted".
+   */
   private static FractionalPercent faultPercent(Percent p, Integer legacy) {
     if (p != null && p.getValue() != null) {
       return Protos.percent(p.getValue());
@@ -71,7 +84,7 @@ public final class RoutePolicies {
     if (legacy != null) {
       return Protos.integerPercent(legacy);
     }
-    return Protos.integerPercent(100);
+    return null;
   }
 
   /** The route's corsPolicy as Envoy's per-route CORS config. */
@@ -111,7 +124,14 @@ public final class RoutePolicies {
     return b.build();
   }
 
-  static RedirectAction redirect(HTTPRedirect r) {
+  /**
+   * Istio's redirect translation: uri, authority, scheme and code as given; {@code port} as
+   * port_redirect; {@code derivePort: FROM_REQUEST_PORT} as the port of the route's listener (Envoy
+   * cannot derive it per request, Istio knows it statically), FROM_PROTOCOL_DEFAULT as no
+   * port_redirect (Envoy then drops the request's port when it is its scheme's default and the
+   * scheme changes).
+   */
+  static RedirectAction redirect(HTTPRedirect r, int listenerPort) {
     RedirectAction.Builder b = RedirectAction.newBuilder();
     if (r.getUri() != null) {
       b.setPathRedirect(r.getUri());
@@ -124,6 +144,10 @@ public final class RoutePolicies {
     }
     if (r.getRedirectPort() instanceof HTTPRedirectPort p && p.getPort() != null) {
       b.setPortRedirect(p.getPort().intValue());
+    } else if (r.getRedirectPort() instanceof HTTPRedirectDerivePort d
+        && d.getDerivePort() == HTTPRedirectRedirectPortSelection.FROM_REQUEST_PORT
+        && listenerPort > 0) {
+      b.setPortRedirect(listenerPort);
     }
     long code = r.getRedirectCode() == null || r.getRedirectCode() == 0 ? 301 : r.getRedirectCode();
     b.setResponseCode(

@@ -11,9 +11,11 @@ import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.shopmesh.mesh.config.Located;
 
 /**
- * The traffic policy that applies to one cluster, merged as Istio's MergeTrafficPolicy does: the
- * top-level policy, overridden field by field by its portLevelSettings for the port, then by the
- * subset's policy and the subset's portLevelSettings.
+ * The traffic policy that applies to one cluster, as Istio's GetPortLevelTrafficPolicy and
+ * MergeSubsetTrafficPolicy (destination_rule.go): the first portLevelSettings entry for the port
+ * replaces the policy wholesale (connectionPool, loadBalancer, outlierDetection and tls; a field it
+ * omits falls back to the default, not to the top-level one); a subset's policy then overrides the
+ * fields it sets, and a subset's portLevelSettings entry for the port replaces all four.
  */
 record TrafficPolicies(
     ConnectionPoolSettings connectionPool,
@@ -27,40 +29,57 @@ record TrafficPolicies(
     if (dr == null || dr.object().getSpec() == null) {
       return NONE;
     }
-    TrafficPolicies p = NONE.with(dr.object().getSpec().getTrafficPolicy(), port);
+    TrafficPolicies p = forPort(dr.object().getSpec().getTrafficPolicy(), port);
     if (subset != null && dr.object().getSpec().getSubsets() != null) {
       for (Subset s : dr.object().getSpec().getSubsets()) {
-        if (subset.equals(s.getName())) {
-          p = p.with(s.getTrafficPolicy(), port);
+        if (subset.equals(s.getName()) && s.getTrafficPolicy() != null) {
+          TrafficPolicy tp = s.getTrafficPolicy();
+          TrafficPolicyPortTrafficPolicy pl = portLevel(tp, port);
+          p =
+              pl != null
+                  ? of(pl)
+                  : new TrafficPolicies(
+                      or(tp.getConnectionPool(), p.connectionPool),
+                      or(tp.getLoadBalancer(), p.loadBalancer),
+                      or(tp.getOutlierDetection(), p.outlierDetection),
+                      or(tp.getTls(), p.tls));
         }
       }
     }
     return p;
   }
 
-  private TrafficPolicies with(TrafficPolicy tp, int port) {
+  /** The policy for one port: its port-level entry if any (all four fields), else the top level. */
+  private static TrafficPolicies forPort(TrafficPolicy tp, int port) {
     if (tp == null) {
-      return this;
+      return NONE;
     }
-    TrafficPolicies r =
-        new TrafficPolicies(
-            or(tp.getConnectionPool(), connectionPool), or(tp.getLoadBalancer(), loadBalancer),
-            or(tp.getOutlierDetection(), outlierDetection), or(tp.getTls(), tls));
-    if (tp.getPortLevelSettings() != null) {
-      for (TrafficPolicyPortTrafficPolicy pl : tp.getPortLevelSettings()) {
-        if (pl.getPort() != null
-            && pl.getPort().getNumber() != null
-            && pl.getPort().getNumber() == port) {
-          r =
-              new TrafficPolicies(
-                  or(pl.getConnectionPool(), r.connectionPool),
-                  or(pl.getLoadBalancer(), r.loadBalancer),
-                  or(pl.getOutlierDetection(), r.outlierDetection),
-                  or(pl.getTls(), r.tls));
-        }
+    TrafficPolicyPortTrafficPolicy pl = portLevel(tp, port);
+    if (pl != null) {
+      return of(pl);
+    }
+    return new TrafficPolicies(
+        tp.getConnectionPool(), tp.getLoadBalancer(), tp.getOutlierDetection(), tp.getTls());
+  }
+
+  private static TrafficPolicies of(TrafficPolicyPortTrafficPolicy pl) {
+    return new TrafficPolicies(
+        pl.getConnectionPool(), pl.getLoadBalancer(), pl.getOutlierDetection(), pl.getTls());
+  }
+
+  /** The first portLevelSettings entry whose port number is this port, or null. */
+  private static TrafficPolicyPortTrafficPolicy portLevel(TrafficPolicy tp, int port) {
+    if (tp.getPortLevelSettings() == null) {
+      return null;
+    }
+    for (TrafficPolicyPortTrafficPolicy pl : tp.getPortLevelSettings()) {
+      if (pl.getPort() != null
+          && pl.getPort().getNumber() != null
+          && pl.getPort().getNumber() == port) {
+        return pl;
       }
     }
-    return r;
+    return null;
   }
 
   private static <T> T or(T a, T b) {

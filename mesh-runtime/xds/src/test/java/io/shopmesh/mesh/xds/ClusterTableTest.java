@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContex
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -123,9 +124,53 @@ class ClusterTableTest {
               assertThat(c.getTransportSocket().getName()).isEqualTo("envoy.transport_sockets.tls");
               UpstreamTlsContext t = unpackTls(c);
               assertThat(t.getSni()).isEqualTo("products.example.com");
-              assertThat(
-                      t.getCommonTlsContext().getValidationContext().getTrustedCa().getFilename())
-                  .isEqualTo("/etc/certs/ca.crt");
+              var combined = t.getCommonTlsContext().getCombinedValidationContext();
+              assertThat(combined.getValidationContextSdsSecretConfig().getName())
+                  .isEqualTo("file-root:/etc/certs/ca.crt");
+              // an sni: no auto_sni, and this HTTP/1.1 cluster needs no protocol options
+              assertThat(c.getTypedExtensionProtocolOptionsMap())
+                  .doesNotContainKey("envoy.extensions.upstreams.http.v3.HttpProtocolOptions");
+            }),
+        row(
+            "tls SIMPLE without CA or SNI: the system root, auto_sni and auto_san_validation",
+            "{tls: {mode: SIMPLE}}",
+            c -> {
+              UpstreamTlsContext t = unpackTls(c);
+              assertThat(t.getSni()).isEmpty();
+              var combined = t.getCommonTlsContext().getCombinedValidationContext();
+              assertThat(combined.getValidationContextSdsSecretConfig().getName())
+                  .isEqualTo("file-root:system");
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isTrue();
+              assertThat(unpack(c).getExplicitHttpConfig().hasHttpProtocolOptions()).isTrue();
+            }),
+        row(
+            "tls SIMPLE with subjectAltNames and no SNI: auto_sni only, the SANs matched",
+            "{tls: {mode: SIMPLE, subjectAltNames: [products.example.com]}}",
+            c -> {
+              var dflt =
+                  unpackTls(c)
+                      .getCommonTlsContext()
+                      .getCombinedValidationContext()
+                      .getDefaultValidationContext();
+              assertThat(dflt.getMatchTypedSubjectAltNames(0).getMatcher().getExact())
+                  .isEqualTo("products.example.com");
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isFalse();
+            }),
+        row(
+            "tls insecureSkipVerify: an empty validation context, no auto_san_validation",
+            "{tls: {mode: SIMPLE, insecureSkipVerify: true}}",
+            c -> {
+              var common = unpackTls(c).getCommonTlsContext();
+              assertThat(common.hasValidationContext()).isTrue();
+              assertThat(common.getValidationContext().hasTrustedCa()).isFalse();
+              assertThat(common.hasCombinedValidationContext()).isFalse();
+              var up = unpack(c).getUpstreamHttpProtocolOptions();
+              assertThat(up.getAutoSni()).isTrue();
+              assertThat(up.getAutoSanValidation()).isFalse();
             }),
         row(
             "tls DISABLE",
@@ -142,7 +187,121 @@ class ClusterTableTest {
             """
             {portLevelSettings: [{port: {number: 9090}, loadBalancer: {simple: ROUND_ROBIN}}]}
             """,
-            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)));
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST)),
+        row(
+            "a port-level entry replaces the whole policy: what it omits is Istio's default",
+            """
+            {connectionPool: {tcp: {maxConnections: 10}}, outlierDetection: {consecutive5xxErrors: 3}, tls: {mode: SIMPLE}, portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}]}
+            """,
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+              assertThat(c.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+                  .isEqualTo((int) 4294967295L);
+              assertThat(c.hasOutlierDetection()).isFalse();
+              assertThat(c.hasTransportSocket()).isFalse();
+            }),
+        row(
+            "a port-level connectionPool replaces the top-level one, not field by field",
+            """
+            {connectionPool: {tcp: {maxConnections: 10}, http: {http1MaxPendingRequests: 5}}, loadBalancer: {simple: RANDOM}, portLevelSettings: [{port: {number: 8080}, connectionPool: {http: {http2MaxRequests: 7}}}]}
+            """,
+            c -> {
+              var th = c.getCircuitBreakers().getThresholds(0);
+              assertThat(th.getMaxRequests().getValue()).isEqualTo(7);
+              assertThat(th.getMaxConnections().getValue()).isEqualTo((int) 4294967295L);
+              assertThat(th.getMaxPendingRequests().getValue()).isEqualTo((int) 4294967295L);
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+            }),
+        row(
+            "tcp.idleTimeout is the idle_timeout when http sets none",
+            "{connectionPool: {tcp: {idleTimeout: 45s}}}",
+            c ->
+                assertThat(unpack(c).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                    .isEqualTo(45)),
+        row(
+            "http.idleTimeout wins over tcp.idleTimeout",
+            "{connectionPool: {tcp: {idleTimeout: 45s}, http: {idleTimeout: 5s}}}",
+            c ->
+                assertThat(unpack(c).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds())
+                    .isEqualTo(5)),
+        row(
+            "warmupDurationSecs is the slow start window of LEAST_REQUEST",
+            "{loadBalancer: {warmupDurationSecs: 60s}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.LEAST_REQUEST);
+              assertThat(
+                      c.getLeastRequestLbConfig()
+                          .getSlowStartConfig()
+                          .getSlowStartWindow()
+                          .getSeconds())
+                  .isEqualTo(60);
+            }),
+        row(
+            "warmupDurationSecs with ROUND_ROBIN",
+            "{loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 30s}}",
+            c ->
+                assertThat(
+                        c.getRoundRobinLbConfig()
+                            .getSlowStartConfig()
+                            .getSlowStartWindow()
+                            .getSeconds())
+                    .isEqualTo(30)),
+        row(
+            "ringHash minimumRingSize",
+            "{loadBalancer: {consistentHash: {httpHeaderName: x-user, minimumRingSize: 2048}}}",
+            c -> {
+              assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RING_HASH);
+              assertThat(c.getRingHashLbConfig().getMinimumRingSize().getValue()).isEqualTo(2048);
+            }),
+        row(
+            "the first port-level entry for the port wins",
+            """
+            {portLevelSettings: [{port: {number: 8080}, loadBalancer: {simple: ROUND_ROBIN}}, {port: {number: 8080}, loadBalancer: {simple: RANDOM}}]}
+            """,
+            c -> assertThat(c.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN)));
+  }
+
+  @Test
+  void aSubsetPortLevelEntryReplacesAllFourFields() {
+    String dr =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: DestinationRule
+        metadata:
+          name: product-service
+        spec:
+          host: product-service
+          trafficPolicy:
+            outlierDetection: {consecutive5xxErrors: 3}
+            loadBalancer: {simple: RANDOM}
+          subsets:
+          - name: v1
+            labels: {version: v1}
+            trafficPolicy:
+              connectionPool: {tcp: {maxConnections: 4}}
+          - name: v2
+            labels: {version: v2}
+            trafficPolicy:
+              connectionPool: {tcp: {maxConnections: 4}}
+              portLevelSettings:
+              - port: {number: 8080}
+                loadBalancer: {simple: ROUND_ROBIN}
+        """;
+    var config = Fixtures.yaml(Fixtures.PRODUCT_SERVICE, dr);
+    XdsResources r =
+        XdsGenerator.generate(config, Fixtures.productPods(), Fixtures.frontendSidecar());
+    // v1: the subset's connectionPool over the inherited top-level outlier detection and LB
+    Cluster v1 = r.cluster("outbound|8080|v1|product-service.default.svc.cluster.local");
+    assertThat(v1.getLbPolicy()).isEqualTo(Cluster.LbPolicy.RANDOM);
+    assertThat(v1.hasOutlierDetection()).isTrue();
+    assertThat(v1.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+        .isEqualTo(4);
+    // v2: its port-level entry replaces everything, inherited or its own
+    Cluster v2 = r.cluster("outbound|8080|v2|product-service.default.svc.cluster.local");
+    assertThat(v2.getLbPolicy()).isEqualTo(Cluster.LbPolicy.ROUND_ROBIN);
+    assertThat(v2.hasOutlierDetection()).isFalse();
+    assertThat(v2.getCircuitBreakers().getThresholds(0).getMaxConnections().getValue())
+        .isEqualTo((int) 4294967295L);
   }
 
   @ParameterizedTest(name = "{0}")

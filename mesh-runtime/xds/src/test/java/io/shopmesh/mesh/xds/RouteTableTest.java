@@ -218,7 +218,7 @@ class RouteTableTest {
             """,
             r -> assertThat(r.get(0).getRoute().hasRetryPolicy()).isFalse()),
         row(
-            "fault delay and abort with percentages; no retries or timeout",
+            "fault delay and abort with percentages; the route keeps its timeout and retries",
             """
             - route: [{destination: {host: product-service}}]
               timeout: 1s
@@ -235,8 +235,26 @@ class RouteTableTest {
                   .isEqualTo(FractionalPercent.DenominatorType.MILLION);
               assertThat(f.getAbort().getHttpStatus()).isEqualTo(503);
               assertThat(f.getAbort().getPercentage().getNumerator()).isEqualTo(5000);
-              assertThat(r.get(0).getRoute().hasRetryPolicy()).isFalse();
-              assertThat(r.get(0).getRoute().getTimeout().getSeconds()).isZero();
+              assertThat(r.get(0).getRoute().getRetryPolicy().getNumRetries().getValue())
+                  .isEqualTo(3);
+              assertThat(r.get(0).getRoute().getTimeout().getSeconds()).isEqualTo(1);
+            }),
+        row(
+            "fault without percentage: unset, which Envoy reads as 0%; grpcStatus by name",
+            """
+            - route: [{destination: {host: product-service}}]
+              fault:
+                delay: {fixedDelay: 2s}
+                abort: {grpcStatus: UNAVAILABLE}
+            """,
+            r -> {
+              HTTPFault f = unpack(r.get(0), "envoy.filters.http.fault", HTTPFault.class);
+              assertThat(f.getDelay().getFixedDelay().getSeconds()).isEqualTo(2);
+              assertThat(f.getDelay().hasPercentage()).isFalse();
+              assertThat(f.getAbort().hasPercentage()).isFalse();
+              assertThat(f.getAbort().getGrpcStatus()).isEqualTo(14);
+              assertThat(r.get(0).getRoute().getRetryPolicy())
+                  .isEqualTo(RetryPolicies.defaultRetryPolicy());
             }),
         row(
             "mirror with mirrorPercentage",

@@ -5,13 +5,16 @@ import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Resource;
 import io.shopmesh.mesh.config.model.MeshService;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
- * SM0101: HTTP route rules (timeouts, retries, faults...) sent to a ServiceEntry port declared
- * HTTPS or TLS. The application then speaks TLS itself, the sidecar only sees encrypted bytes and
- * Istio builds no HTTP route for that port, so the rules silently do nothing. The working pattern
- * is egress TLS origination: plain HTTP from the app, TLS from the sidecar.
+ * SM0101: HTTP route rules (timeouts, retries, faults...) that only sit on ServiceEntry ports
+ * declared HTTPS or TLS (the ports the rule matches, or all the host's ports). The application then
+ * speaks TLS itself, the sidecar only sees encrypted bytes and Istio builds no HTTP route for that
+ * port, so the rules silently do nothing. The working pattern is egress TLS origination: plain HTTP
+ * from the app, TLS from the sidecar.
  */
 final class EgressTlsAnalyzer implements Analyzer {
 
@@ -27,43 +30,70 @@ final class EgressTlsAnalyzer implements Analyzer {
     HostRegistry registry = new HostRegistry(ctx);
     for (Resource vs : ctx.istio("VirtualService")) {
       JsonNode http = vs.spec().path("http");
+      JsonNode hosts = vs.spec().path("hosts");
       for (int i = 0; i < http.size(); i++) {
         JsonNode rule = http.get(i);
-        JsonNode route = rule.path("route");
-        for (int j = 0; j < route.size(); j++) {
-          JsonNode d = route.get(j).path("destination");
-          String host = d.path("host").asText("");
-          HostRegistry.Entry e = registry.lookup(vs.namespace(), vs.spec().path("exportTo"), host);
+        // The rule sits on the HTTP routes of the ports it matches (all the host's ports when a
+        // match names none); where it routes to does not matter: Istio's egress TLS origination
+        // matches port 80 and routes to the ServiceEntry's 443 with a DestinationRule's SIMPLE tls.
+        Set<Long> matched = new HashSet<>();
+        boolean anyPort = !rule.path("match").isArray() || rule.path("match").isEmpty();
+        for (JsonNode m : rule.path("match")) {
+          if (m.has("port")) {
+            matched.add(m.path("port").asLong());
+          } else {
+            anyPort = true;
+          }
+        }
+        String tlsHost = null;
+        MeshService.Port tlsPort = null;
+        Resource tlsEntry = null;
+        boolean onHttpPort = false;
+        for (JsonNode h : hosts) {
+          HostRegistry.Entry e =
+              registry.lookup(vs.namespace(), vs.spec().path("exportTo"), h.asText(""));
           if (e == null || e.serviceEntry() == null) {
             continue;
           }
-          MeshService.Port port = null;
-          if (d.path("port").has("number")) {
-            long n = d.path("port").path("number").asLong();
-            port = e.ports().stream().filter(p -> p.port() == n).findFirst().orElse(null);
-          } else if (e.ports().size() == 1) {
-            port = e.ports().get(0);
+          for (MeshService.Port p : e.ports()) {
+            if (!anyPort && !matched.contains((long) p.port())) {
+              continue;
+            }
+            if (p.protocol().isTls()) {
+              if (tlsPort == null) {
+                tlsHost = h.asText("");
+                tlsPort = p;
+                tlsEntry = e.serviceEntry();
+              }
+            } else {
+              onHttpPort = true;
+            }
           }
-          if (port == null || !port.protocol().isTls()) {
-            continue;
-          }
-          String path =
-              "spec.http["
-                  + i
-                  + "].route["
-                  + j
-                  + "].destination"
-                  + (d.path("port").has("number") ? ".port.number" : ".host");
-          out.add(
-              vs.diagnostic(
-                  Diagnostic.Level.WARNING,
-                  CODE,
-                  path,
-                  message(rule, host, port, e.serviceEntry())));
-          break;
         }
+        if (tlsPort == null || onHttpPort) {
+          continue;
+        }
+        out.add(
+            vs.diagnostic(
+                Diagnostic.Level.WARNING,
+                CODE,
+                path(rule, i),
+                message(rule, tlsHost, tlsPort, tlsEntry)));
       }
     }
+  }
+
+  /** The first destination of the rule (its port when it names one), else the rule. */
+  private static String path(JsonNode rule, int i) {
+    JsonNode route = rule.path("route");
+    if (route.size() == 0) {
+      return "spec.http[" + i + "]";
+    }
+    JsonNode d = route.get(0).path("destination");
+    return "spec.http["
+        + i
+        + "].route[0].destination"
+        + (d.path("port").has("number") ? ".port.number" : ".host");
   }
 
   private static String message(JsonNode rule, String host, MeshService.Port port, Resource se) {

@@ -53,6 +53,85 @@ class AnalyzersTest {
             });
   }
 
+  /** Istio's egress TLS origination task: match port 80, route to 443, SIMPLE tls on 443. */
+  static final String ISTIO_EGRESS_TLS_ORIGINATION =
+      """
+      apiVersion: networking.istio.io/v1alpha3
+      kind: ServiceEntry
+      metadata:
+        name: edition-cnn-com
+      spec:
+        hosts:
+        - edition.cnn.com
+        ports:
+        - number: 80
+          name: http-port
+          protocol: HTTP
+        - number: 443
+          name: https-port-for-tls-origination
+          protocol: HTTPS
+        resolution: DNS
+      ---
+      apiVersion: networking.istio.io/v1alpha3
+      kind: VirtualService
+      metadata:
+        name: edition-cnn-com
+      spec:
+        hosts:
+        - edition.cnn.com
+        http:
+        - match:
+          - port: 80
+          route:
+          - destination:
+              host: edition.cnn.com
+              port:
+                number: 443
+      ---
+      apiVersion: networking.istio.io/v1alpha3
+      kind: DestinationRule
+      metadata:
+        name: edition-cnn-com
+      spec:
+        host: edition.cnn.com
+        trafficPolicy:
+          portLevelSettings:
+          - port:
+              number: 443
+            tls:
+              mode: SIMPLE # initiates HTTPS when accessing edition.cnn.com
+      """;
+
+  @Test
+  void istiosEgressTlsOriginationPatternAnalyzesClean() throws IOException {
+    Path f = dir.resolve("egress.yaml");
+    Files.writeString(f, ISTIO_EGRESS_TLS_ORIGINATION);
+    // As istioctl analyze: only Istio's own IST0129 for SIMPLE tls without caCertificates.
+    assertThat(Analyzers.analyze(List.of(f)))
+        .extracting(Diagnostic::code)
+        .containsExactly("IST0129");
+    Files.writeString(
+        f,
+        ISTIO_EGRESS_TLS_ORIGINATION.replace(
+            "mode: SIMPLE # initiates HTTPS when accessing edition.cnn.com",
+            "mode: SIMPLE\n        caCertificates: /etc/certs/cnn/ca.crt"));
+    assertThat(Analyzers.analyze(List.of(f))).isEmpty();
+  }
+
+  @Test
+  void httpRulesMatchingOnlyTheHttpsPortAreSm0101() throws IOException {
+    Path f = dir.resolve("egress.yaml");
+    Files.writeString(f, ISTIO_EGRESS_TLS_ORIGINATION.replace("- port: 80", "- port: 443"));
+    assertThat(Analyzers.analyze(List.of(f)))
+        .filteredOn(m -> !m.code().equals("IST0129"))
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.code()).isEqualTo("SM0101");
+              assertThat(m.message()).contains("port 443", "declares HTTPS");
+            });
+  }
+
   @Test
   void missingSubsetIsIst0101AtTheSubsetLine() throws IOException {
     Path f = dir.resolve("vs.yaml");

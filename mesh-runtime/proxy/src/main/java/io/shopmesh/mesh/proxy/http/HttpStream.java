@@ -203,6 +203,19 @@ public final class HttpStream {
 
   /** Envoy's local reply: text/plain body, the status, and the flags already set. */
   public void sendLocalReply(int status, String bodyText, String details) {
+    sendLocalReply(status, bodyText, details, -1);
+  }
+
+  /**
+   * Envoy's local reply; to a gRPC request (content-type application/grpc...) it is a gRPC
+   * trailers-only response as Envoy's local reply sends it: HTTP 200, {@code grpc-status} (the
+   * given code, else the HTTP status mapped as Envoy's httpToGrpcStatus) and {@code grpc-message}.
+   */
+  public void sendLocalReply(int status, String bodyText, String details, int grpcStatus) {
+    if (isGrpcRequest()) {
+      sendGrpcLocalReply(status, bodyText, details, grpcStatus);
+      return;
+    }
     if (done) {
       return;
     }
@@ -234,6 +247,56 @@ public final class HttpStream {
       finish(status);
       resp.end();
     }
+  }
+
+  /** Envoy's Grpc::Common::isGrpcRequestHeaders: content-type application/grpc or +suffix. */
+  public boolean isGrpcRequest() {
+    String ct = req.headers().get("content-type");
+    if (ct == null || !ct.regionMatches(true, 0, "application/grpc", 0, 16)) {
+      return false;
+    }
+    return ct.length() == 16 || ct.charAt(16) == '+' || ct.charAt(16) == ';';
+  }
+
+  /** Envoy's Grpc::Utility::httpToGrpcStatus. */
+  static int httpToGrpcStatus(int http) {
+    return switch (http) {
+      case 400 -> 13;
+      case 401 -> 16;
+      case 403 -> 7;
+      case 404 -> 12;
+      case 429, 502, 503, 504 -> 14;
+      default -> 2;
+    };
+  }
+
+  private void sendGrpcLocalReply(int status, String message, String details, int grpcStatus) {
+    if (done) {
+      return;
+    }
+    done = true;
+    destroy();
+    if (details != null) {
+      info.setDetails(details);
+    }
+    if (resp.headWritten() || resp.ended() || resp.closed()) {
+      finish(200);
+      return;
+    }
+    encodeHeaders(resp.headers(), null);
+    resp.setStatusCode(200);
+    resp.putHeader("content-type", "application/grpc");
+    resp.putHeader(
+        "grpc-status", Integer.toString(grpcStatus >= 0 ? grpcStatus : httpToGrpcStatus(status)));
+    if (message != null && !message.isEmpty()) {
+      resp.putHeader("grpc-message", message);
+    }
+    if (!req.isEnded() && req.version() != HttpVersion.HTTP_2) {
+      resp.putHeader("connection", "close");
+    }
+    resp.putHeader("content-length", "0");
+    finish(200);
+    resp.end();
   }
 
   /**

@@ -74,35 +74,69 @@ public sealed interface RouteEntryAction {
 
   /** redirect: answer 301/302/303/307/308 with a Location built from the request. */
   record Redirect(RedirectAction redirect, String matchedPrefix) implements RouteEntryAction {
-    /** The Location header for a request; {@code port} -1 when the authority had none. */
-    public String location(boolean tls, String host, int port, String pathAndQuery) {
+    /**
+     * The Location header for a request, as Envoy's RouteEntryImplBase::newUri: the scheme is
+     * https_redirect / scheme_redirect, else the request's ({@code requestScheme}, the original
+     * URL's :scheme); the host is host_redirect (without the request's port), else the request's
+     * authority, whose port is dropped when port_redirect replaces it or when the scheme changes
+     * and the port was the old scheme's default (":80" for http, ":443" for https); the path is
+     * path_redirect (keeping the request's query unless path_redirect has its own), or the prefix
+     * rewrite, or the request's; strip_query drops the query (not one path_redirect gives).
+     */
+    public String location(String requestScheme, String authority, String pathAndQuery) {
       RedirectAction r = redirect;
       String scheme =
           r.getHttpsRedirect()
               ? "https"
-              : (!r.getSchemeRedirect().isEmpty()
-                  ? r.getSchemeRedirect()
-                  : (tls ? "https" : "http"));
-      String h = !r.getHostRedirect().isEmpty() ? r.getHostRedirect() : host;
-      int p = r.getPortRedirect() > 0 ? r.getPortRedirect() : port;
-      if (r.getHttpsRedirect() && r.getPortRedirect() == 0) {
-        p = -1;
-      }
+              : (!r.getSchemeRedirect().isEmpty() ? r.getSchemeRedirect() : requestScheme);
+      String newPort = r.getPortRedirect() > 0 ? ":" + r.getPortRedirect() : "";
+      String host =
+          !r.getHostRedirect().isEmpty()
+              ? r.getHostRedirect()
+              : requestHost(authority, scheme, requestScheme, !newPort.isEmpty());
+      int q = pathAndQuery.indexOf('?');
+      String query = q >= 0 ? pathAndQuery.substring(q) : "";
+      boolean redirectHasQuery = r.getPathRedirect().contains("?");
       String path = pathAndQuery;
       if (!r.getPathRedirect().isEmpty()) {
-        path = r.getPathRedirect();
+        path = redirectHasQuery ? r.getPathRedirect() : r.getPathRedirect() + query;
       } else if (!r.getPrefixRewrite().isEmpty() && matchedPrefix != null) {
         path =
             r.getPrefixRewrite()
                 + pathAndQuery.substring(Math.min(pathAndQuery.length(), matchedPrefix.length()));
       }
-      if (r.getStripQuery()) {
-        int q = path.indexOf('?');
-        if (q >= 0) {
-          path = path.substring(0, q);
+      if (r.getStripQuery() && !redirectHasQuery) {
+        int pq = path.indexOf('?');
+        if (pq >= 0) {
+          path = path.substring(0, pq);
         }
       }
-      return scheme + "://" + h + (p > 0 ? ":" + p : "") + path;
+      return scheme + "://" + host + newPort + path;
+    }
+
+    /** Envoy's processRequestHost: the request's authority, its port dropped when it must be. */
+    static String requestHost(
+        String authority, String newScheme, String requestScheme, boolean newPort) {
+      if (authority == null || authority.isEmpty()) {
+        return "";
+      }
+      int end;
+      if (authority.charAt(0) == '[') {
+        end = authority.lastIndexOf("]:");
+        end = end < 0 ? -1 : end + 1;
+      } else {
+        end = authority.lastIndexOf(':');
+      }
+      if (end < 0) {
+        return authority;
+      }
+      String port = authority.substring(end);
+      boolean remove = newPort;
+      if (!newScheme.equals(requestScheme)) {
+        remove |= "https".equals(requestScheme) && port.equals(":443");
+        remove |= "http".equals(requestScheme) && port.equals(":80");
+      }
+      return remove ? authority.substring(0, end) : authority;
     }
 
     public int status() {

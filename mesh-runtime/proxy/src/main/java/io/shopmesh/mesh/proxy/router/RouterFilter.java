@@ -49,11 +49,15 @@ public final class RouterFilter implements HttpFilter {
       s.sendLocalReply(d.status(), d.body(), null);
     } else if (action instanceof RouteEntryAction.Redirect r) {
       HttpServerRequest req = s.request();
+      // Envoy serves the redirect on the scheme of the original URL (:scheme), not
+      // x-forwarded-proto.
+      String proto = req.scheme();
+      if (proto == null || proto.isEmpty()) {
+        proto = req.isSSL() ? "https" : "http";
+      }
       s.response()
           .putHeader(
-              "location",
-              r.location(
-                  req.isSSL(), s.target().host(), s.target().port(-1), s.target().pathAndQuery()));
+              "location", r.location(proto, s.target().authority(), s.target().pathAndQuery()));
       s.info().setDetails("via_route");
       s.sendLocalReply(r.status(), null, null);
     } else if (action instanceof RouteEntryAction.NonForwarding) {

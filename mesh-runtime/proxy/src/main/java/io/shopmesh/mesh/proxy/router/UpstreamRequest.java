@@ -160,10 +160,7 @@ public final class UpstreamRequest {
             .setServer(SocketAddress.inetSocketAddress(dialPort, dialIp))
             .setMethod(req.method())
             .setURI(upstreamPath())
-            .setHost(
-                cluster.tls && cluster.sni != null
-                    ? cluster.sni
-                    : (host != null && host.hostname != null ? host.hostname : dialIp))
+            .setHost(serverName(host, dialIp))
             .setPort(dialPort)
             .setHeaders(UpstreamHeaders.request(s, forward, retry, body, attemptNo, originalDst));
     if (retry != null && retry.perTryTimeoutMs() > 0) {
@@ -193,12 +190,36 @@ public final class UpstreamRequest {
             });
   }
 
+  /** The upstream request's authority: the host rewrite, else the downstream one. */
+  private String upstreamAuthority() {
+    return forward != null && forward.hostRewrite() != null
+        ? forward.hostRewrite()
+        : s.target().authority();
+  }
+
+  /**
+   * The name the connection is made for (the TLS SNI): the cluster's sni; with auto_sni the
+   * upstream request's host without its port (Envoy's auto_sni); else the endpoint's hostname or
+   * address.
+   */
+  private String serverName(Host host, String dialIp) {
+    if (cluster.tls && cluster.sni != null) {
+      return cluster.sni;
+    }
+    if (cluster.tls && cluster.tlsSettings.autoSni()) {
+      String authority = upstreamAuthority();
+      HostAndPort hp = HostAndPort.parseAuthority(authority, -1);
+      String h = hp != null ? hp.host() : authority;
+      if (h != null && !h.isEmpty()) {
+        return h;
+      }
+    }
+    return host != null && host.hostname != null ? host.hostname : dialIp;
+  }
+
   private void send(HttpClientRequest creq, int attemptNo, RequestLease lease, long sentAt) {
     current = creq;
-    String authority =
-        forward != null && forward.hostRewrite() != null
-            ? forward.hostRewrite()
-            : s.target().authority();
+    String authority = upstreamAuthority();
     HostAndPort parsed = HostAndPort.parseAuthority(authority, -1);
     creq.authority(parsed != null ? parsed : HostAndPort.create(authority, -1));
     if (cluster.countOnConnection(creq.connection())) {

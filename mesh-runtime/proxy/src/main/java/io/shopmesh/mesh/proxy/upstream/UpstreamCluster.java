@@ -8,8 +8,6 @@ import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shopmesh.mesh.proxy.router.RouteTable;
@@ -20,7 +18,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
-import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.TrustOptions;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -48,7 +46,10 @@ public final class UpstreamCluster {
   public final boolean http2;
   public final boolean tls;
   public final String sni;
-  public final Path trustedCa;
+
+  /** The TLS origination settings, or null for plaintext. */
+  public final UpstreamTls tlsSettings;
+
   public final double panicThreshold;
   // outlier detection (0 = disabled)
   public final int consecutive5xx;
@@ -118,9 +119,10 @@ public final class UpstreamCluster {
     int mrpc = c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
     boolean h2 = c.hasHttp2ProtocolOptions();
     Any po = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+    HttpProtocolOptions hpo = null;
     if (po != null) {
       try {
-        HttpProtocolOptions hpo = po.unpack(HttpProtocolOptions.class);
+        hpo = po.unpack(HttpProtocolOptions.class);
         if (hpo.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
           mrpc = hpo.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
         }
@@ -135,29 +137,22 @@ public final class UpstreamCluster {
     http2 = h2;
     connectTimeoutMs =
         c.hasConnectTimeout() ? Math.max(1, RouteTable.millis(c.getConnectTimeout())) : 5000;
-    // TLS origination (DestinationRule tls.mode SIMPLE).
-    boolean t = false;
-    String s = null;
-    Path ca = null;
+    // TLS origination (DestinationRule tls.mode SIMPLE/MUTUAL).
+    UpstreamTls t = null;
     if (c.hasTransportSocket()
         && c.getTransportSocket().getName().contains("tls")
         && c.getTransportSocket().hasTypedConfig()) {
       try {
         UpstreamTlsContext u =
             c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
-        t = true;
-        s = u.getSni().isEmpty() ? null : u.getSni();
-        String caFile = caFile(u.getCommonTlsContext());
-        if (caFile != null) {
-          ca = mapCertPath(caFile, certsRoot);
-        }
+        t = UpstreamTls.of(u, hpo, certsRoot);
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalArgumentException("cluster " + name + ": bad UpstreamTlsContext");
       }
     }
-    tls = t;
-    sni = s;
-    trustedCa = ca;
+    tlsSettings = t;
+    tls = t != null;
+    sni = t == null ? null : t.sni();
     double panic = 50;
     if (c.hasCommonLbConfig() && c.getCommonLbConfig().hasHealthyPanicThreshold()) {
       panic = c.getCommonLbConfig().getHealthyPanicThreshold().getValue();
@@ -318,29 +313,6 @@ public final class UpstreamCluster {
     }
   }
 
-  private static String caFile(CommonTlsContext ctx) {
-    CertificateValidationContext vc = null;
-    if (ctx.hasValidationContext()) {
-      vc = ctx.getValidationContext();
-    } else if (ctx.hasCombinedValidationContext()) {
-      vc = ctx.getCombinedValidationContext().getDefaultValidationContext();
-      String sds =
-          ctx.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
-      if (!vc.hasTrustedCa() && sds.startsWith("file-root:")) {
-        return sds.substring("file-root:".length());
-      }
-    } else if (ctx.hasValidationContextSdsSecretConfig()) {
-      String sds = ctx.getValidationContextSdsSecretConfig().getName();
-      if (sds.startsWith("file-root:")) {
-        return sds.substring("file-root:".length());
-      }
-    }
-    if (vc != null && vc.hasTrustedCa() && !vc.getTrustedCa().getFilename().isEmpty()) {
-      return vc.getTrustedCa().getFilename();
-    }
-    return null;
-  }
-
   /** A file under /etc/certs/ is read from --certs-root instead (local stand-in for a volume). */
   public static Path mapCertPath(String file, Path certsRoot) {
     if (certsRoot != null && file.startsWith("/etc/certs/")) {
@@ -392,8 +364,8 @@ public final class UpstreamCluster {
           }
           if (tls) {
             o.setSsl(true).setForceSni(true);
-            if (trustedCa != null) {
-              o.setTrustOptions(new PemTrustOptions().addCertPath(trustedCa.toString()));
+            if (tlsSettings.verify()) {
+              o.setTrustOptions(TrustOptions.wrap(tlsSettings.trustManager()));
             } else {
               o.setTrustAll(true);
             }

@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.proxy.http.filter;
 
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.shopmesh.mesh.proxy.http.HttpFilter;
 import io.shopmesh.mesh.proxy.http.HttpStream;
@@ -10,7 +11,8 @@ import io.vertx.core.Vertx;
 
 /**
  * envoy.filters.http.fault with the route's typed_per_filter_config: a fixed delay (DI), then an
- * abort (FI) for the configured fraction of requests. Without a percentage nothing is injected.
+ * abort (FI, an HTTP status or a gRPC status) for the configured fraction of requests. An unset
+ * percentage is 0%, as Envoy reads it: nothing is injected.
  */
 public final class FaultFilter implements HttpFilter {
   private final Vertx vertx;
@@ -52,13 +54,21 @@ public final class FaultFilter implements HttpFilter {
 
   /** Aborts the request when the abort fault samples it; true when it did. */
   private static boolean abort(HttpStream s, HTTPFault f) {
-    if (f.hasAbort() && RouteTable.sample(f.getAbort().getPercentage())) {
-      int status = f.getAbort().getHttpStatus();
-      if (status > 0) {
-        s.info().setResponseFlag(ResponseFlags.FI);
-        s.sendLocalReply(status, "fault filter abort", "fault_filter_abort");
-        return true;
-      }
+    if (!f.hasAbort() || !RouteTable.sample(f.getAbort().getPercentage())) {
+      return false;
+    }
+    FaultAbort a = f.getAbort();
+    if (a.getErrorTypeCase() == FaultAbort.ErrorTypeCase.HTTP_STATUS && a.getHttpStatus() > 0) {
+      s.info().setResponseFlag(ResponseFlags.FI);
+      s.sendLocalReply(a.getHttpStatus(), "fault filter abort", "fault_filter_abort");
+      return true;
+    }
+    if (a.getErrorTypeCase() == FaultAbort.ErrorTypeCase.GRPC_STATUS) {
+      // Envoy's fault filter: HTTP 200 with the gRPC status (a gRPC request gets it as
+      // grpc-status; any other request a plain 200 local reply).
+      s.info().setResponseFlag(ResponseFlags.FI);
+      s.sendLocalReply(200, "fault filter abort", "fault_filter_abort", a.getGrpcStatus());
+      return true;
     }
     return false;
   }

@@ -65,6 +65,16 @@ class FaultFilterTest {
                     HTTPFault.newBuilder()
                         .setAbort(FaultAbort.newBuilder().setHttpStatus(500))
                         .build()),
+                faulted(
+                    "nopctdelay",
+                    HTTPFault.newBuilder()
+                        .setDelay(FaultDelay.newBuilder().setFixedDelay(ms(2000)))
+                        .build()),
+                faulted(
+                    "grpc",
+                    HTTPFault.newBuilder()
+                        .setAbort(FaultAbort.newBuilder().setGrpcStatus(14).setPercentage(pct(100)))
+                        .build()),
                 route("plain", prefix("/"), toCluster("c", 0).build())),
             ctx -> new FaultFilter(ctx.vertx()));
   }
@@ -110,6 +120,37 @@ class FaultFilterTest {
     HttpResponse<String> r = h.send("GET", "/nopct");
     assertThat(r.statusCode()).isEqualTo(200);
     assertThat(h.last().info().responseFlags()).isZero();
+  }
+
+  @Test
+  void delayWithoutPercentageDelaysNothing() throws Exception {
+    HttpResponse<String> r = h.send("GET", "/nopctdelay");
+    assertThat(r.body()).isEqualTo("routed");
+    assertThat(h.last().info().hasResponseFlag(ResponseFlags.DI)).isFalse();
+    assertThat(h.last().info().responseFlags()).isZero();
+  }
+
+  @Test
+  void grpcAbortIsATrailersOnlyGrpcStatusWithHttp200() throws Exception {
+    int before = h.routed.get();
+    HttpResponse<String> r = h.send("POST", "/grpc", "content-type", "application/grpc");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("content-type")).hasValue("application/grpc");
+    assertThat(r.headers().firstValue("grpc-status")).hasValue("14");
+    assertThat(r.headers().firstValue("grpc-message")).hasValue("fault filter abort");
+    assertThat(r.body()).isEmpty();
+    assertThat(h.routed.get()).isEqualTo(before);
+    assertThat(h.last().info().hasResponseFlag(ResponseFlags.FI)).isTrue();
+  }
+
+  @Test
+  void grpcAbortOfAPlainHttpRequestIsA200LocalReply() throws Exception {
+    int before = h.routed.get();
+    HttpResponse<String> r = h.send("GET", "/grpc");
+    assertThat(r.statusCode()).isEqualTo(200);
+    assertThat(r.headers().firstValue("grpc-status")).isEmpty();
+    assertThat(r.body()).isEqualTo("fault filter abort");
+    assertThat(h.routed.get()).isEqualTo(before);
   }
 
   @Test
