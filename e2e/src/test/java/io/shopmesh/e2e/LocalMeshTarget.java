@@ -6,6 +6,7 @@ import io.shopmesh.mesh.meshctl.prom.PromText;
 import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -71,7 +72,7 @@ public final class LocalMeshTarget implements MeshTarget {
 
   private static boolean free(String host, int port) {
     try (ServerSocket s = new ServerSocket()) {
-      s.bind(new java.net.InetSocketAddress(host, port));
+      s.bind(new InetSocketAddress(host, port));
       return true;
     } catch (IOException e) {
       return false;
@@ -91,6 +92,11 @@ public final class LocalMeshTarget implements MeshTarget {
   /** istiod's HTTP port (debug endpoints, /ready, /apply). */
   public URI istiodHttp() {
     return URI.create("http://" + subnet + ".250:15014");
+  }
+
+  /** istiod's xDS (ADS) address, host and port. */
+  public InetSocketAddress istiodXds() {
+    return new InetSocketAddress(subnet + ".250", 15010);
   }
 
   /** {@code meshctl ARGS} against this mesh, bounded in time. */

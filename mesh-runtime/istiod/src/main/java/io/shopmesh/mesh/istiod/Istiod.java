@@ -80,6 +80,17 @@ public final class Istiod implements AutoCloseable {
     }
   }
 
+  /** A pod no registry has: what istiod translates (and streams to itself) while warming up. */
+  private static final WorkloadInstance WARMUP_POD =
+      new WorkloadInstance(
+          "warmup-0",
+          "default",
+          "127.0.0.2",
+          Map.of("app", "warmup"),
+          "warmup",
+          List.of(new PodPort("http", 8080, "TCP")),
+          true);
+
   /** How often the registry file is checked for changes. */
   public static final long REGISTRY_POLL_MS = 200;
 
@@ -101,6 +112,13 @@ public final class Istiod implements AutoCloseable {
     }
     warmUp();
     this.xdsPort = xds.start(bind, xdsPort);
+    long t0 = System.nanoTime();
+    String self = bind == null || bind.isEmpty() || bind.equals("0.0.0.0") ? "127.0.0.1" : bind;
+    int answered = xds.warmUpStream(self, this.xdsPort, ProxyNode.sidecar(WARMUP_POD), 5_000);
+    LOG.info(
+        String.format(
+            "warm-up: one ADS stream, %d of 2 answers in %d ms",
+            answered, (System.nanoTime() - t0) / 1_000_000));
     if (source.directory() != null) {
       applier = new Applier(source.directory(), store);
     }
@@ -132,15 +150,7 @@ public final class Istiod implements AutoCloseable {
    */
   private void warmUp() {
     long t0 = System.nanoTime();
-    WorkloadInstance pod =
-        new WorkloadInstance(
-            "warmup-0",
-            "default",
-            "127.0.0.2",
-            Map.of("app", "warmup"),
-            "warmup",
-            List.of(new PodPort("http", 8080, "TCP")),
-            true);
+    WorkloadInstance pod = WARMUP_POD;
     for (int i = 0; i < 3; i++) {
       new ConfigStore().update(source.load());
       for (ProxyNode p : List.of(ProxyNode.sidecar(pod), ProxyNode.router(pod))) {

@@ -9,12 +9,17 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.controlplane.server.V3DiscoveryServer;
 import io.envoyproxy.controlplane.server.exception.RequestException;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
 import io.shopmesh.mesh.xds.ServiceRegistry;
@@ -31,8 +36,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -339,6 +346,64 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
       }
     }
     return n;
+  }
+
+  /**
+   * Runs one ADS stream against this server as {@code node} (CDS and LDS, answered and ACKed), so
+   * that the first streams of the real proxies after a restart do not meet a cold gRPC, HTTP/2 and
+   * cache path. Returns the responses received (0 when the registry is not synced yet).
+   */
+  public int warmUpStream(String host, int port, ProxyNode node, long timeoutMs) {
+    if (!registry.synced()) {
+      return 0;
+    }
+    ManagedChannel ch = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    CountDownLatch answered = new CountDownLatch(2);
+    AtomicReference<StreamObserver<DiscoveryRequest>> requests = new AtomicReference<>();
+    Node n = node.toNode();
+    try {
+      requests.set(
+          AggregatedDiscoveryServiceGrpc.newStub(ch)
+              .streamAggregatedResources(
+                  new StreamObserver<>() {
+                    @Override
+                    public void onNext(DiscoveryResponse r) {
+                      requests
+                          .get()
+                          .onNext(
+                              DiscoveryRequest.newBuilder()
+                                  .setNode(n)
+                                  .setTypeUrl(r.getTypeUrl())
+                                  .setVersionInfo(r.getVersionInfo())
+                                  .setResponseNonce(r.getNonce())
+                                  .build());
+                      answered.countDown();
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                      LOG.fine(() -> "warm-up stream: " + t);
+                    }
+
+                    @Override
+                    public void onCompleted() {}
+                  }));
+      for (String type : List.of(Resources.V3.CLUSTER_TYPE_URL, Resources.V3.LISTENER_TYPE_URL)) {
+        requests.get().onNext(DiscoveryRequest.newBuilder().setNode(n).setTypeUrl(type).build());
+      }
+      answered.await(timeoutMs, TimeUnit.MILLISECONDS);
+      requests.get().onCompleted();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      ch.shutdown();
+      try {
+        ch.awaitTermination(timeoutMs, TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return (int) (2 - answered.getCount());
   }
 
   /** How many times a proxy's resources were translated since start. */
