@@ -35,7 +35,8 @@ public final class Analyzers {
         new ServiceEntryAnalyzers.ProtocolAddresses(),
         new ServiceEntryAnalyzers.ConflictingProtocol(),
         new EgressTlsAnalyzer(),
-        new SourceLabelsAnalyzer());
+        new SourceLabelsAnalyzer(),
+        new UnenforcedFeatureAnalyzer());
   }
 
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */

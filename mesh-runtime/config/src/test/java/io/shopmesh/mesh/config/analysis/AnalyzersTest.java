@@ -257,6 +257,54 @@ class AnalyzersTest {
   }
 
   @Test
+  void featuresThisMeshDoesNotEnforceAreSm0103() throws IOException {
+    Path f = dir.resolve("vs.yaml");
+    Files.writeString(
+        f,
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: root
+        spec:
+          hosts: [product-service]
+          http:
+          - match: [{uri: {prefix: /api}}]
+            delegate: {name: product-routes}
+          - route: [{destination: {host: product-service}}]
+          tcp:
+          - match: [{port: 9000}]
+            route: [{destination: {host: product-service, port: {number: 9000}}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: product-routes
+        spec:
+          http:
+          - route: [{destination: {host: product-service}}]
+        """);
+    List<Diagnostic> d =
+        Analyzers.analyze(List.of(f, MANIFESTS.resolve("product-service.yaml"))).stream()
+            .filter(m -> m.code().equals("SM0103"))
+            .toList();
+    assertThat(d)
+        .extracting(m -> m.name() + " " + m.message())
+        .containsExactlyInAnyOrder(
+            "root The tcp routes are not enforced by this mesh (its proxy routes HTTP only):"
+                + " Istio would route these connections by them, this mesh does not.",
+            "root Delegation is not enforced by this mesh: Istio would merge the delegate"
+                + " VirtualService's routes here, this mesh builds no route for this rule.",
+            "product-routes A VirtualService without hosts is a delegate, used only through"
+                + " delegate, which this mesh does not enforce: its routes apply to no traffic"
+                + " here.");
+    // the walkthrough's own rules use nothing this mesh leaves unenforced
+    assertThat(Analyzers.analyze(List.of(MANIFESTS)))
+        .extracting(Diagnostic::code)
+        .doesNotContain("SM0103");
+  }
+
+  @Test
   void sourceLabelsSelectingNoWorkloadAreSm0102() throws IOException {
     Path f = dir.resolve("vs.yaml");
     Files.writeString(
