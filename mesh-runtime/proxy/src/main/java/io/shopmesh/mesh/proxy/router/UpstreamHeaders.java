@@ -58,9 +58,9 @@ final class UpstreamHeaders {
       out.set("content-length", Integer.toString(body.length()));
     }
     out.set("x-request-id", s.requestId());
-    if (!out.contains("x-forwarded-proto")) {
-      out.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
-    }
+    // Envoy with xff_num_trusted_hops 0 (Istio's default, sidecars and gateways): the previous hop
+    // is not trusted, so its x-forwarded-proto is replaced by this connection's scheme
+    out.set("x-forwarded-proto", req.isSSL() ? "https" : "http");
     if (s.direction() == Direction.GATEWAY && req.remoteAddress() != null) {
       // use_remote_address: the gateway appends the peer it saw.
       String remote = req.remoteAddress().host();
