@@ -342,6 +342,62 @@ class TranslatedPoliciesTest {
     assertThat(up.count.get()).isZero();
   }
 
+  @Test
+  void aHostHeaderSetInTheVirtualServiceRewritesTheAuthority() throws Exception {
+    Stub a = h.stub("a");
+    Stub b = h.stub("b");
+    String yaml =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: a}}
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: b}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: DestinationRule
+        metadata: {name: api, namespace: default}
+        spec:
+          host: api.internal.example
+          subsets:
+          - {name: a, labels: {version: a}}
+          - {name: b, labels: {version: b}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          http:
+          - match: [{uri: {prefix: /all}}]
+            headers: {request: {set: {host: all.internal}}}
+            route: [{destination: {host: api.internal.example, subset: b}}]
+          - route:
+            - destination: {host: api.internal.example, subset: a}
+              weight: 50
+              headers: {request: {set: {host: a.internal}}}
+            - destination: {host: api.internal.example, subset: b}
+              weight: 50
+        """
+            .formatted(a.port(), b.port());
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    assertThat(Harness.get(c, "http://api.internal.example/all").statusCode()).isEqualTo(200);
+    assertThat(b.headers.get(0).get("host")).isEqualTo("all.internal");
+    b.headers.clear();
+    for (int i = 0; i < 40; i++) {
+      assertThat(Harness.get(c, "http://api.internal.example/x").statusCode()).isEqualTo(200);
+    }
+    // the weighted destination's host rewrite applies to its cluster only
+    assertThat(a.headers).isNotEmpty().allMatch(m -> "a.internal".equals(m.get("host")));
+    assertThat(b.headers).isNotEmpty().allMatch(m -> "api.internal.example".equals(m.get("host")));
+  }
+
   /** "status location" of a request for web.internal.example:80 through the outbound port. */
   static String location(int proxyPort, String pathAndQuery) throws Exception {
     String resp =

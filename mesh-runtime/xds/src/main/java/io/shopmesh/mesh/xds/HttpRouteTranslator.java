@@ -267,15 +267,15 @@ public final class HttpRouteTranslator {
           HeadersHeaderOperations resp = d.getHeaders().getResponse();
           if (req != null) {
             cw.addAllRequestHeadersToAdd(RoutePolicies.headerOptions(req));
-            if (req.getRemove() != null) {
-              cw.addAllRequestHeadersToRemove(req.getRemove());
+            cw.addAllRequestHeadersToRemove(RoutePolicies.removable(req));
+            String authority = RoutePolicies.authority(req);
+            if (authority != null) {
+              cw.setHostRewriteLiteral(authority);
             }
           }
           if (resp != null) {
             cw.addAllResponseHeadersToAdd(RoutePolicies.headerOptions(resp));
-            if (resp.getRemove() != null) {
-              cw.addAllResponseHeadersToRemove(resp.getRemove());
-            }
+            cw.addAllResponseHeadersToRemove(RoutePolicies.removable(resp));
           }
         }
         wc.addClusters(cw);
@@ -293,12 +293,22 @@ public final class HttpRouteTranslator {
       ra.setRetryPolicy(rp);
     }
     setMaxGrpcTimeout(ra, timeout);
+    // Istio: a host or :authority header set on the route becomes a host rewrite, rewrite.authority
+    // wins over it, and a single destination's only applies when neither is given
+    String authority =
+        RoutePolicies.authority(r.getHeaders() == null ? null : r.getHeaders().getRequest());
+    if (r.getRewrite() != null && r.getRewrite().getAuthority() != null) {
+      authority = r.getRewrite().getAuthority();
+    }
+    if (authority == null && dests.size() == 1 && dests.get(0).getHeaders() != null) {
+      authority = RoutePolicies.authority(dests.get(0).getHeaders().getRequest());
+    }
+    if (authority != null) {
+      ra.setHostRewriteLiteral(authority);
+    }
     if (r.getRewrite() != null) {
       if (r.getRewrite().getUri() != null) {
         ra.setPrefixRewrite(r.getRewrite().getUri());
-      }
-      if (r.getRewrite().getAuthority() != null) {
-        ra.setHostRewriteLiteral(r.getRewrite().getAuthority());
       }
       if (r.getRewrite().getUriRegexRewrite() != null) {
         ra.setRegexRewrite(

@@ -25,7 +25,9 @@ import io.fabric8.istio.api.api.networking.v1alpha3.Percent;
 import io.fabric8.istio.api.api.networking.v1alpha3.StringMatch;
 import io.grpc.Status;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Per-route policies of a VirtualService http route: fault injection, CORS, redirects and header
@@ -166,9 +168,7 @@ public final class RoutePolicies {
       return;
     }
     rb.addAllRequestHeadersToAdd(headerOptions(ops));
-    if (ops.getRemove() != null) {
-      rb.addAllRequestHeadersToRemove(ops.getRemove());
-    }
+    rb.addAllRequestHeadersToRemove(removable(ops));
   }
 
   static void addResponseHeaders(Route.Builder rb, HeadersHeaderOperations ops) {
@@ -176,36 +176,78 @@ public final class RoutePolicies {
       return;
     }
     rb.addAllResponseHeadersToAdd(headerOptions(ops));
-    if (ops.getRemove() != null) {
-      rb.addAllResponseHeadersToRemove(ops.getRemove());
-    }
+    rb.addAllResponseHeadersToRemove(removable(ops));
   }
 
-  /** set: OVERWRITE_IF_EXISTS_OR_ADD; add: APPEND_IF_EXISTS_OR_ADD (Istio's translation). */
-  static List<HeaderValueOption> headerOptions(HeadersHeaderOperations ops) {
-    List<HeaderValueOption> out = new ArrayList<>();
-    if (ops.getSet() != null) {
-      ops.getSet()
-          .forEach(
-              (k, v) ->
-                  out.add(
-                      HeaderValueOption.newBuilder()
-                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-                          .setAppendAction(
-                              HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
-                          .build()));
+  /**
+   * Istio's internal headers (pseudo-headers and {@code host}): Envoy cannot set or remove them by
+   * header operations, so Istio drops them there and turns a set or added authority into a host
+   * rewrite ({@link #authority}).
+   */
+  static boolean internalHeader(String name) {
+    return name.startsWith(":") || name.equalsIgnoreCase("host");
+  }
+
+  /**
+   * The authority a {@code set} (else an {@code add}) of {@code host} or {@code :authority} asks.
+   */
+  static String authority(HeadersHeaderOperations ops) {
+    if (ops == null) {
+      return null;
     }
-    if (ops.getAdd() != null) {
-      ops.getAdd()
-          .forEach(
-              (k, v) ->
-                  out.add(
-                      HeaderValueOption.newBuilder()
-                          .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
-                          .setAppendAction(
-                              HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD)
-                          .build()));
+    String found = null;
+    for (Map<String, String> m : Arrays.asList(ops.getAdd(), ops.getSet())) {
+      if (m == null) {
+        continue;
+      }
+      for (Map.Entry<String, String> e : m.entrySet()) {
+        if (e.getKey().equalsIgnoreCase("host") || e.getKey().equalsIgnoreCase(":authority")) {
+          found = e.getValue();
+        }
+      }
+    }
+    return found;
+  }
+
+  static List<String> removable(HeadersHeaderOperations ops) {
+    List<String> out = new ArrayList<>();
+    if (ops.getRemove() != null) {
+      for (String h : ops.getRemove()) {
+        if (!internalHeader(h)) {
+          out.add(h);
+        }
+      }
     }
     return out;
+  }
+
+  /**
+   * set: OVERWRITE_IF_EXISTS_OR_ADD; add: APPEND_IF_EXISTS_OR_ADD (Istio's translation); internal
+   * headers are left out.
+   */
+  static List<HeaderValueOption> headerOptions(HeadersHeaderOperations ops) {
+    List<HeaderValueOption> out = new ArrayList<>();
+    addOptions(out, ops.getSet(), HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD);
+    addOptions(out, ops.getAdd(), HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD);
+    return out;
+  }
+
+  private static void addOptions(
+      List<HeaderValueOption> out,
+      Map<String, String> headers,
+      HeaderValueOption.HeaderAppendAction action) {
+    if (headers == null) {
+      return;
+    }
+    headers.forEach(
+        (k, v) -> {
+          if (!internalHeader(k)) {
+            out.add(
+                HeaderValueOption.newBuilder()
+                    .setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                    .setAppendAction(action)
+                    .build());
+          }
+        });
   }
 }

@@ -306,6 +306,35 @@ class RouteTableTest {
                   .isEqualTo("products.internal");
             }),
         row(
+            "a set host header is a host rewrite, rewrite.authority wins",
+            """
+            - match: [{uri: {prefix: /a}}]
+              headers: {request: {set: {Host: a.internal, x-a: "1"}}}
+              route: [{destination: {host: product-service}}]
+            - match: [{uri: {prefix: /b}}]
+              headers: {request: {set: {host: ignored.internal}}}
+              rewrite: {authority: b.internal}
+              route: [{destination: {host: product-service}}]
+            - route:
+              - destination: {host: product-service, subset: v1}
+                weight: 80
+                headers: {request: {set: {":authority": v1.internal}}}
+              - destination: {host: product-service, subset: v2}
+                weight: 20
+            """,
+            r -> {
+              assertThat(r.get(0).getRoute().getHostRewriteLiteral()).isEqualTo("a.internal");
+              assertThat(r.get(0).getRequestHeadersToAddList())
+                  .extracting(h -> h.getHeader().getKey())
+                  .containsExactly("x-a");
+              assertThat(r.get(1).getRoute().getHostRewriteLiteral()).isEqualTo("b.internal");
+              var weighted = r.get(2).getRoute().getWeightedClusters();
+              assertThat(r.get(2).getRoute().getHostRewriteLiteral()).isEmpty();
+              assertThat(weighted.getClusters(0).getHostRewriteLiteral()).isEqualTo("v1.internal");
+              assertThat(weighted.getClusters(0).getRequestHeadersToAddList()).isEmpty();
+              assertThat(weighted.getClusters(1).getHostRewriteLiteral()).isEmpty();
+            }),
+        row(
             "headers set/add/remove on request and response",
             """
             - route: [{destination: {host: product-service}}]

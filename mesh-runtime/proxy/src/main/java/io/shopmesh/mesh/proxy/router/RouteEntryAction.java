@@ -192,7 +192,8 @@ public sealed interface RouteEntryAction {
                   w,
                   HeaderOps.of(cw.getRequestHeadersToAddList(), cw.getRequestHeadersToRemoveList()),
                   HeaderOps.of(
-                      cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList())));
+                      cw.getResponseHeadersToAddList(), cw.getResponseHeadersToRemoveList()),
+                  cw.getHostRewriteLiteral().isEmpty() ? null : cw.getHostRewriteLiteral()));
         }
       }
       default ->

@@ -203,10 +203,10 @@ public final class RouteTable {
 
   /** One weighted cluster entry (or the single cluster). */
   public record ClusterChoice(
-      String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps) {
+      String cluster, int weight, HeaderOps requestOps, HeaderOps responseOps, String hostRewrite) {
     /** A choice of one cluster with no header operations (inbound, passthrough). */
     public static ClusterChoice of(String cluster) {
-      return new ClusterChoice(cluster, 1, HeaderOps.NONE, HeaderOps.NONE);
+      return new ClusterChoice(cluster, 1, HeaderOps.NONE, HeaderOps.NONE, null);
     }
   }
 

@@ -3,6 +3,7 @@ package io.shopmesh.mesh.proxy.router;
 import io.shopmesh.mesh.proxy.ProxyOptions;
 import io.shopmesh.mesh.proxy.http.Direction;
 import io.shopmesh.mesh.proxy.http.HttpStream;
+import io.shopmesh.mesh.proxy.router.RouteTable.ClusterChoice;
 import io.shopmesh.mesh.proxy.router.RouteTable.HashPolicySpec;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
 import io.shopmesh.mesh.proxy.upstream.Host;
@@ -190,8 +191,15 @@ public final class UpstreamRequest {
             });
   }
 
-  /** The upstream request's authority: the host rewrite, else the downstream one. */
+  /**
+   * The upstream request's authority: the chosen weighted cluster's host rewrite (applied after the
+   * route's, as Envoy's weighted cluster entry does), else the route's, else the downstream's.
+   */
   private String upstreamAuthority() {
+    ClusterChoice choice = s.clusterChoice();
+    if (choice != null && choice.hostRewrite() != null) {
+      return choice.hostRewrite();
+    }
     return forward != null && forward.hostRewrite() != null
         ? forward.hostRewrite()
         : s.target().authority();
