@@ -112,13 +112,7 @@ public final class Istiod implements AutoCloseable {
     }
     warmUp();
     this.xdsPort = xds.start(bind, xdsPort);
-    long t0 = System.nanoTime();
-    String self = bind == null || bind.isEmpty() || bind.equals("0.0.0.0") ? "127.0.0.1" : bind;
-    int answered = xds.warmUpStream(self, this.xdsPort, ProxyNode.sidecar(WARMUP_POD), 5_000);
-    LOG.info(
-        String.format(
-            "warm-up: one ADS stream, %d of 2 answers in %d ms",
-            answered, (System.nanoTime() - t0) / 1_000_000));
+    warmUpStream(bind);
     if (source.directory() != null) {
       applier = new Applier(source.directory(), store);
     }
@@ -150,17 +144,17 @@ public final class Istiod implements AutoCloseable {
    */
   private void warmUp() {
     long t0 = System.nanoTime();
-    WorkloadInstance pod = WARMUP_POD;
     for (int i = 0; i < 3; i++) {
       new ConfigStore().update(source.load());
-      for (ProxyNode p : List.of(ProxyNode.sidecar(pod), ProxyNode.router(pod))) {
-        XdsResources r = XdsGenerator.generate(pushContext, new ServiceRegistry(List.of(pod)), p);
+      for (ProxyNode p : List.of(ProxyNode.sidecar(WARMUP_POD), ProxyNode.router(WARMUP_POD))) {
+        XdsResources r =
+            XdsGenerator.generate(pushContext, new ServiceRegistry(List.of(WARMUP_POD)), p);
         XdsServer.hash(r.clusters());
         XdsServer.hash(r.routes());
       }
     }
     // The proxies that will (re)connect: after a restart all of them do at once. Translated now,
-    // twice (the second run with a warmer JIT is the one kept), they are answered without waiting.
+    // they are answered without waiting.
     List<ProxyNode> planned = new ArrayList<>();
     for (WorkloadRegistry.Entry e : registry.entries()) {
       WorkloadInstance w = e.workload();
@@ -171,12 +165,21 @@ public final class Istiod implements AutoCloseable {
       }
     }
     xds.pretranslate(planned);
-    xds.forgetTranslations();
-    xds.pretranslate(planned);
     LOG.info(
         String.format(
             "warm-up: translation run for %d planned proxies in %d ms",
             planned.size(), (System.nanoTime() - t0) / 1_000_000));
+  }
+
+  /** One ADS stream to this istiod's own xDS port, so its first real streams meet a warm path. */
+  private void warmUpStream(String bind) {
+    long t0 = System.nanoTime();
+    String self = bind == null || bind.isEmpty() || bind.equals("0.0.0.0") ? "127.0.0.1" : bind;
+    int answered = xds.warmUpStream(self, xdsPort, ProxyNode.sidecar(WARMUP_POD), 5_000);
+    LOG.info(
+        String.format(
+            "warm-up: one ADS stream, %d of 2 answers in %d ms",
+            answered, (System.nanoTime() - t0) / 1_000_000));
   }
 
   private void onDebounced(long firstEventNanos) {

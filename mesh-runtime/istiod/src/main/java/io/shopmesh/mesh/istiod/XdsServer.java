@@ -328,24 +328,21 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   /**
    * Translates for proxies expected to connect (the registry's planned pods), so that their first
-   * requests after an istiod restart are answered at once. Returns how many were translated.
+   * requests after an istiod restart are answered at once.
    */
-  public int pretranslate(List<ProxyNode> expected) {
+  public void pretranslate(List<ProxyNode> expected) {
     if (!registry.synced()) {
-      return 0;
+      return;
     }
     PushContext ctx = pushContext.get();
     ServiceRegistry reg = registry.snapshot();
-    int n = 0;
     for (ProxyNode p : expected) {
       try {
         translate(p, ctx, reg);
-        n++;
       } catch (RuntimeException e) {
         LOG.log(Level.WARNING, "cannot pre-translate for " + p.id(), e);
       }
     }
-    return n;
   }
 
   /**
@@ -409,11 +406,6 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   /** How many times a proxy's resources were translated since start. */
   public long translations() {
     return translations.get();
-  }
-
-  /** Drops every kept translation (the next push of each proxy translates again). */
-  public void forgetTranslations() {
-    translated.clear();
   }
 
   private static void mark(
