@@ -1,0 +1,137 @@
+package io.shopmesh.mesh.istiod.webhook;
+
+import java.math.BigInteger;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.SecureRandom;
+import java.security.cert.Certificate;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.Date;
+import java.util.List;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/**
+ * The webhooks' serving certificate, as istiod makes it when no cert-manager is involved: a
+ * self-signed CA created at start and a serving certificate for the istiod Service's DNS names. The
+ * CA's PEM is the {@code caBundle} patched into the webhook configurations.
+ */
+public final class WebhookCertificates {
+
+  private final X509Certificate ca;
+  private final X509Certificate serving;
+  private final PrivateKey servingKey;
+
+  private WebhookCertificates(X509Certificate ca, X509Certificate serving, PrivateKey key) {
+    this.ca = ca;
+    this.serving = serving;
+    this.servingKey = key;
+  }
+
+  /** A new CA and a serving certificate for {@code dnsNames}, valid for a year. */
+  public static WebhookCertificates create(List<String> dnsNames) {
+    try {
+      KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA");
+      kpg.initialize(2048);
+      KeyPair caKeys = kpg.generateKeyPair();
+      Instant now = Instant.now();
+      Date from = Date.from(now.minus(Duration.ofMinutes(5)));
+      Date to = Date.from(now.plus(Duration.ofDays(365)));
+      X500Name caName = new X500Name("O=cluster.local,CN=istiod webhook CA");
+      X509v3CertificateBuilder cab =
+          new JcaX509v3CertificateBuilder(caName, serial(), from, to, caName, caKeys.getPublic());
+      cab.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
+      cab.addExtension(
+          Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+      X509Certificate ca = sign(cab, caKeys.getPrivate());
+
+      KeyPair keys = kpg.generateKeyPair();
+      X509v3CertificateBuilder b =
+          new JcaX509v3CertificateBuilder(
+              caName, serial(), from, to, new X500Name("CN=" + dnsNames.get(0)), keys.getPublic());
+      b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      b.addExtension(
+          Extension.keyUsage,
+          true,
+          new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+      b.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      GeneralName[] names =
+          dnsNames.stream()
+              .map(n -> new GeneralName(GeneralName.dNSName, n))
+              .toArray(GeneralName[]::new);
+      b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
+      return new WebhookCertificates(ca, sign(b, caKeys.getPrivate()), keys.getPrivate());
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot create the webhook certificates: " + e, e);
+    }
+  }
+
+  /** The DNS names a webhook Service is called by: name.ns.svc and its shorter forms. */
+  public static List<String> serviceNames(String service, String namespace) {
+    return List.of(
+        service + "." + namespace + ".svc",
+        service + "." + namespace + ".svc.cluster.local",
+        service + "." + namespace,
+        service);
+  }
+
+  public X509Certificate ca() {
+    return ca;
+  }
+
+  /** The CA as PEM, the form of a webhook configuration's {@code caBundle} (base64 of it). */
+  public String caPem() {
+    try {
+      return "-----BEGIN CERTIFICATE-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
+          + "\n-----END CERTIFICATE-----\n";
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public SSLContext serverContext() {
+    try {
+      KeyStore ks = KeyStore.getInstance("PKCS12");
+      ks.load(null, null);
+      char[] pw = "webhook".toCharArray();
+      ks.setKeyEntry("webhook", servingKey, pw, new Certificate[] {serving, ca});
+      KeyManagerFactory kmf =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      kmf.init(ks, pw);
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(kmf.getKeyManagers(), null, new SecureRandom());
+      return ctx;
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot build the webhook TLS context: " + e, e);
+    }
+  }
+
+  private static BigInteger serial() {
+    return new BigInteger(64, new SecureRandom());
+  }
+
+  private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws Exception {
+    return new JcaX509CertificateConverter()
+        .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(key)));
+  }
+}
