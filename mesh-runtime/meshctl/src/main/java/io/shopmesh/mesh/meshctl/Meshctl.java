@@ -20,6 +20,7 @@ import picocli.CommandLine.Command;
       MetricsCommand.class,
       KillCommand.class,
       ComposeCommand.class,
+      KubeInjectCommand.class,
       CommandLine.HelpCommand.class,
     })
 public final class Meshctl implements Runnable {
