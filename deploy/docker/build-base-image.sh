@@ -34,6 +34,7 @@ rm -rf "$ROOTFS"/var/lib/apt/lists/* "$ROOTFS"/usr/share/doc/* "$ROOTFS"/usr/sha
 chroot "$ROOTFS" groupadd -g 1337 istio-proxy
 chroot "$ROOTFS" useradd -u 1337 -g 1337 -M -d /nonexistent -s /usr/sbin/nologin istio-proxy
 
+# shellcheck disable=SC2012 # one directory name without spaces, from a Debian package
 JAVA_HOME_DIR="$(cd "$ROOTFS" && ls -d usr/lib/jvm/java-17-openjdk-* | head -1)"
 tar -C "$ROOTFS" -c . | docker import \
   -c "ENV JAVA_HOME=/$JAVA_HOME_DIR" \

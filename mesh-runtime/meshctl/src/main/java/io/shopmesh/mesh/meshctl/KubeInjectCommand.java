@@ -95,7 +95,7 @@ public final class KubeInjectCommand implements Callable<Integer> {
   }
 
   /** The documents of {@code yaml} with every pod template injected, as multi-document YAML. */
-  static String inject(String yaml, SidecarInjector injector) throws IOException {
+  public static String inject(String yaml, SidecarInjector injector) throws IOException {
     List<JsonNode> docs = new ArrayList<>();
     try (var parser = YAML.getFactory().createParser(yaml)) {
       var it = YAML.readValues(parser, JsonNode.class);
