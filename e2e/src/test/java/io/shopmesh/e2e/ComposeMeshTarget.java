@@ -13,15 +13,12 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The docker compose target: the repository's own docker-compose.yml (the one {@code meshctl
@@ -71,7 +68,8 @@ public final class ComposeMeshTarget implements MeshTarget {
   /** docker compose v2 if the plugin is there, else docker-compose v1. */
   private static List<String> composeCommand() {
     Result v2 =
-        exec(Duration.ofSeconds(20), List.of("docker", "compose", "version"), Map.of(), null);
+        Targets.exec(
+            Duration.ofSeconds(20), List.of("docker", "compose", "version"), Map.of(), null);
     return v2.ok() ? List.of("docker", "compose") : List.of("docker-compose");
   }
 
@@ -118,7 +116,7 @@ public final class ComposeMeshTarget implements MeshTarget {
   /** {@code meshctl apply --istiod URL -f FILE}: the same command the docs give for compose. */
   @Override
   public Result apply(Path file) {
-    return exec(
+    return Targets.exec(
         Duration.ofSeconds(60),
         List.of(
             home.resolve("meshctl").toString(),
@@ -168,12 +166,12 @@ public final class ComposeMeshTarget implements MeshTarget {
                 "--admin",
                 "http://" + ip(pod(pod)) + ":15000"));
     argv.addAll(List.of(args));
-    return exec(Duration.ofSeconds(60), argv, Map.of(), home);
+    return Targets.exec(Duration.ofSeconds(60), argv, Map.of(), home);
   }
 
   @Override
   public Result analyze() {
-    return exec(
+    return Targets.exec(
         Duration.ofSeconds(60),
         List.of(home.resolve("meshctl").toString(), "analyze", configDir.toString()),
         Map.of(),
@@ -234,7 +232,7 @@ public final class ComposeMeshTarget implements MeshTarget {
                 "--format",
                 "{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}}"));
     argv.addAll(ids.output().lines().map(String::strip).filter(s -> !s.isEmpty()).toList());
-    Result st = exec(Duration.ofSeconds(30), argv, Map.of(), null);
+    Result st = Targets.exec(Duration.ofSeconds(30), argv, Map.of(), null);
     List<String> waiting =
         st.output()
             .lines()
@@ -309,7 +307,7 @@ public final class ComposeMeshTarget implements MeshTarget {
   private void docker(String... args) {
     List<String> argv = new ArrayList<>(List.of("docker"));
     argv.addAll(List.of(args));
-    Result r = exec(Duration.ofSeconds(60), argv, Map.of(), null);
+    Result r = Targets.exec(Duration.ofSeconds(60), argv, Map.of(), null);
     if (!r.ok()) {
       throw new IllegalStateException(String.join(" ", argv) + ": " + r.output());
     }
@@ -319,7 +317,7 @@ public final class ComposeMeshTarget implements MeshTarget {
     List<String> argv = new ArrayList<>(compose);
     argv.addAll(List.of("-f", home.resolve("docker-compose.yml").toString(), "-p", project));
     argv.addAll(List.of(args));
-    return exec(
+    return Targets.exec(
         timeout,
         argv,
         Map.of(
@@ -341,43 +339,6 @@ public final class ComposeMeshTarget implements MeshTarget {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
-    }
-  }
-
-  /** Runs a command, both streams captured, bounded in time. */
-  private static Result exec(
-      Duration timeout, List<String> argv, Map<String, String> env, Path dir) {
-    try {
-      Path out = Files.createTempFile("compose-e2e", ".out");
-      ProcessBuilder pb =
-          new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(out.toFile());
-      pb.environment().putAll(env);
-      if (dir != null) {
-        pb.directory(dir.toFile());
-      }
-      Process p = pb.start();
-      try {
-        if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-          p.descendants().forEach(ProcessHandle::destroyForcibly);
-          p.destroyForcibly();
-          return new Result(
-              124,
-              "timed out after "
-                  + timeout
-                  + ": "
-                  + String.join(" ", argv)
-                  + "\n"
-                  + Files.readString(out, StandardCharsets.UTF_8));
-        }
-        return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
-      } finally {
-        Files.deleteIfExists(out);
-      }
-    } catch (IOException e) {
-      return new Result(127, String.join(" ", argv) + ": " + e.getMessage());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return new Result(130, "interrupted");
     }
   }
 }

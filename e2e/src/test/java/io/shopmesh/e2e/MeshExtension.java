@@ -31,8 +31,10 @@ public final class MeshExtension implements BeforeAllCallback, ParameterResolver
     return switch (kind) {
       case "local" -> new LocalMeshTarget(home, work);
       case "compose" -> new ComposeMeshTarget(home, work);
+      case "kind" -> new KindMeshTarget(home, work);
       default ->
-          throw new IllegalArgumentException("unknown e2e.target '" + kind + "' (local, compose)");
+          throw new IllegalArgumentException(
+              "unknown e2e.target '" + kind + "' (local, compose, kind)");
     };
   }
 
