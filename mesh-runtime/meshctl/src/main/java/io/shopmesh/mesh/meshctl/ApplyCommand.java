@@ -2,6 +2,8 @@ package io.shopmesh.mesh.meshctl;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.shopmesh.mesh.meshctl.kube.KubeMesh;
+import io.shopmesh.mesh.meshctl.kube.KubeOptions;
 import io.shopmesh.mesh.meshctl.local.Http;
 import java.io.IOException;
 import java.net.http.HttpTimeoutException;
@@ -42,6 +44,16 @@ public final class ApplyCommand implements Callable<Integer> {
   String istiod;
 
   @Option(
+      names = {"-n", "--namespace"},
+      defaultValue = "default",
+      paramLabel = "NS",
+      description =
+          "With --kube: the namespace for objects that name none (default: ${DEFAULT-VALUE}).")
+  String namespace;
+
+  @Mixin KubeOptions kube;
+
+  @Option(
       names = "--timeout",
       defaultValue = "30",
       paramLabel = "SECONDS",
@@ -55,6 +67,9 @@ public final class ApplyCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    if (kube.kube) {
+      return applyToCluster();
+    }
     String base =
         istiod != null ? istiod.replaceAll("/+$", "") : mesh.requireRunning().istiodHttpUrl();
     int rc = 0;
@@ -101,6 +116,27 @@ public final class ApplyCommand implements Callable<Integer> {
         diags.forEach(System.err::println);
         System.err.println("error: " + f + " was rejected; the running config is unchanged");
         rc = 1;
+      }
+    }
+    return rc;
+  }
+
+  /** kubectl apply: the API server's schema and the validating webhook decide. */
+  private int applyToCluster() throws IOException {
+    int rc = 0;
+    try (KubeMesh km = kube.connect()) {
+      for (String f : files) {
+        String yaml =
+            f.equals("-")
+                ? new String(System.in.readAllBytes(), StandardCharsets.UTF_8)
+                : read(Path.of(f));
+        try {
+          km.apply(yaml, namespace).forEach(System.out::println);
+        } catch (MeshctlException e) {
+          System.err.println(e.getMessage());
+          System.err.println("error: " + f + " was rejected; the running config is unchanged");
+          rc = 1;
+        }
       }
     }
     return rc;

@@ -1,5 +1,7 @@
 package io.shopmesh.mesh.meshctl;
 
+import io.shopmesh.mesh.meshctl.kube.KubeMesh;
+import io.shopmesh.mesh.meshctl.kube.KubeOptions;
 import io.shopmesh.mesh.meshctl.local.MeshState;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -49,8 +51,28 @@ public final class LogsCommand implements Callable<Integer> {
 
   @Mixin MeshOptions mesh;
 
+  @Mixin KubeOptions kube;
+
   @Override
   public Integer call() throws Exception {
+    if (kube.kube) {
+      try (KubeMesh km = kube.connect()) {
+        KubeMesh.MeshPod p = km.pod(pod);
+        String c = container != null ? container : p.defaultContainer();
+        if (!p.containers().contains(c)) {
+          throw new MeshctlException(
+              "container '"
+                  + c
+                  + "' is not in pod "
+                  + p.name()
+                  + "; containers: "
+                  + String.join(", ", p.containers()));
+        }
+        System.out.print(km.log(p, c, tail));
+        System.out.flush();
+      }
+      return 0;
+    }
     MeshState st =
         mesh.store()
             .read()

@@ -1,5 +1,7 @@
 package io.shopmesh.mesh.meshctl;
 
+import io.shopmesh.mesh.meshctl.kube.KubeMesh;
+import io.shopmesh.mesh.meshctl.kube.KubeOptions;
 import io.shopmesh.mesh.meshctl.local.Http;
 import io.shopmesh.mesh.meshctl.local.MeshState;
 import io.shopmesh.mesh.meshctl.prom.PromText;
@@ -47,6 +49,8 @@ public final class MetricsCommand implements Callable<Integer> {
 
   @Mixin MeshOptions mesh;
 
+  @Mixin KubeOptions kube;
+
   @Override
   public Integer call() {
     Selector sel;
@@ -55,9 +59,15 @@ public final class MetricsCommand implements Callable<Integer> {
     } catch (IllegalArgumentException e) {
       throw new MeshctlException("bad query: " + e.getMessage(), 2);
     }
-    MeshState st = mesh.requireRunning();
-    List<PromText.Sample> samples =
-        scrape(st, pod == null ? null : mesh.requirePod(st, pod).name());
+    List<PromText.Sample> samples;
+    if (kube.kube) {
+      try (KubeMesh km = kube.connect()) {
+        samples = scrape(km, pod == null ? null : km.pod(pod).name());
+      }
+    } else {
+      MeshState st = mesh.requireRunning();
+      samples = scrape(st, pod == null ? null : mesh.requirePod(st, pod).name());
+    }
     if (by == null || by.isEmpty()) {
       System.out.println(format(sel.sum(samples)));
       return 0;
@@ -92,6 +102,22 @@ public final class MetricsCommand implements Callable<Integer> {
         }
       } catch (IOException e) {
         System.err.println("meshctl: " + p.name() + ": " + e.getMessage());
+      }
+    }
+    return all;
+  }
+
+  /** The same over a cluster: each proxy's 15090 through the API server. */
+  public static List<PromText.Sample> scrape(KubeMesh km, String onlyPod) {
+    List<PromText.Sample> all = new ArrayList<>();
+    for (KubeMesh.MeshPod p : km.pods()) {
+      if (onlyPod != null && !onlyPod.equals(p.name())) {
+        continue;
+      }
+      try {
+        all.addAll(PromText.parse(km.podGet(p, 15090, "/stats/prometheus")));
+      } catch (MeshctlException e) {
+        System.err.println("meshctl: " + p.name() + "." + p.namespace() + ": " + e.getMessage());
       }
     }
     return all;

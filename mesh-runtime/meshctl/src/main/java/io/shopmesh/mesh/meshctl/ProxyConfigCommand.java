@@ -8,6 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.shopmesh.mesh.meshctl.envoy.ConfigDump;
 import io.shopmesh.mesh.meshctl.envoy.ProxyConfigView;
+import io.shopmesh.mesh.meshctl.kube.KubeMesh;
+import io.shopmesh.mesh.meshctl.kube.KubeOptions;
 import io.shopmesh.mesh.meshctl.local.Http;
 import io.shopmesh.mesh.meshctl.local.MeshState;
 import java.io.IOException;
@@ -15,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import java.util.function.Predicate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -89,6 +92,11 @@ public final class ProxyConfigCommand implements Callable<Integer> {
 
   @Mixin MeshOptions mesh;
 
+  @Mixin KubeOptions kube;
+
+  /** GETs a path of the proxy's admin port: directly, or through the API server with --kube. */
+  private Function<String, String> adminGet;
+
   static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   static final class TypeConverter implements picocli.CommandLine.ITypeConverter<Type> {
@@ -113,19 +121,32 @@ public final class ProxyConfigCommand implements Callable<Integer> {
     if (!output.equals("short") && !output.equals("json")) {
       throw new MeshctlException("-o must be short or json");
     }
+    if (kube.kube) {
+      try (KubeMesh km = kube.connect()) {
+        KubeMesh.MeshPod p = km.pod(pod);
+        adminGet = path -> km.podGet(p, 15000, path);
+        show();
+      }
+      return 0;
+    }
     String base = adminUrl();
+    adminGet = path -> fetch(base + path);
+    show();
+    return 0;
+  }
+
+  private void show() throws IOException {
     switch (type) {
-      case endpoints -> endpoints(base);
+      case endpoints -> endpoints();
       case all -> {
         for (Type t : List.of(Type.clusters, Type.listeners, Type.routes)) {
-          print(t, ConfigDump.parse(fetch(base + "/config_dump")));
+          print(t, ConfigDump.parse(adminGet.apply("/config_dump")));
           System.out.println();
         }
-        endpoints(base);
+        endpoints();
       }
-      default -> print(type, ConfigDump.parse(fetch(base + "/config_dump")));
+      default -> print(type, ConfigDump.parse(adminGet.apply("/config_dump")));
     }
-    return 0;
   }
 
   private String adminUrl() {
@@ -175,16 +196,13 @@ public final class ProxyConfigCommand implements Callable<Integer> {
         });
   }
 
-  private void endpoints(String base) throws IOException {
+  private void endpoints() throws IOException {
     // istioctl reads /clusters?format=json; fall back to the EDS part of the config dump
     JsonNode clusters = null;
     try {
-      Http.Response r = Http.get(base + "/clusters?format=json", Duration.ofSeconds(10));
-      if (r.ok()) {
-        JsonNode n = JSON.readTree(r.body());
-        if (!field(n, "cluster_statuses").isMissingNode()) {
-          clusters = n;
-        }
+      JsonNode n = JSON.readTree(adminGet.apply("/clusters?format=json"));
+      if (!field(n, "cluster_statuses").isMissingNode()) {
+        clusters = n;
       }
     } catch (IOException | RuntimeException e) {
       clusters = null;
@@ -203,7 +221,7 @@ public final class ProxyConfigCommand implements Callable<Integer> {
               : ProxyConfigView.endpointsFromClusters(root));
       return;
     }
-    ConfigDump dump = ConfigDump.parse(fetch(base + "/config_dump?include_eds"));
+    ConfigDump dump = ConfigDump.parse(adminGet.apply("/config_dump?include_eds"));
     List<JsonNode> cla =
         dump.endpoints().stream()
             .filter(e -> name == null || name.equals(field(e, "cluster_name").asText()))
