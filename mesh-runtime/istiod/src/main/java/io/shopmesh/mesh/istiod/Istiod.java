@@ -36,7 +36,7 @@ public final class Istiod implements AutoCloseable {
   private final ConfigSource source;
   private final ConfigStore store = new ConfigStore();
   private final WorkloadRegistry registry;
-  private final RegistryFile registryFile;
+  private final RegistrySource registryFile;
   private final AtomicBoolean configDirty = new AtomicBoolean();
   private volatile PushContext pushContext = store.pushContext();
   private volatile boolean ready;
@@ -78,6 +78,17 @@ public final class Istiod implements AutoCloseable {
       this.registry = new WorkloadRegistry();
       this.registryFile = null;
     }
+  }
+
+  /**
+   * A registry fed from another source of truth (the Kubernetes API: {@link KubernetesRegistry}).
+   *
+   * @param registryName what the registry is named until the source has been read
+   */
+  public Istiod(ConfigSource source, String registryName, RegistrySource.Factory registrySource) {
+    this.source = source;
+    this.registry = WorkloadRegistry.planned(registryName);
+    this.registryFile = registrySource.create(registry, () -> debouncer.trigger());
   }
 
   /** A pod no registry has: what istiod translates (and streams to itself) while warming up. */
@@ -222,7 +233,7 @@ public final class Istiod implements AutoCloseable {
    */
   Applier.Result apply(String yaml, long deadlineMillis) throws IOException {
     if (applier == null) {
-      throw new IOException("this config source does not accept apply");
+      return Applier.Result.error(405, List.of(NO_APPLY));
     }
     if (System.currentTimeMillis() > deadlineMillis) {
       return Applier.Result.error(504, List.of(DEADLINE_PASSED));
@@ -279,6 +290,10 @@ public final class Istiod implements AutoCloseable {
 
   /** How long apply waits for the proxies' ACKs after the push (bounded by the deadline). */
   public static final long ACK_WAIT_MS = 5_000;
+
+  static final String NO_APPLY =
+      "Error [SM0001] this istiod reads its config from the Kubernetes API, which is where objects"
+          + " are applied (kubectl apply); nothing was applied";
 
   static final String DEADLINE_PASSED =
       "Error [SM0007] the apply's deadline passed before istiod could push it; nothing was applied";
@@ -360,6 +375,9 @@ public final class Istiod implements AutoCloseable {
       m.put("ports", ports);
       m.put("sidecar", w.sidecar());
       m.put("ready", e.ready());
+      if (e.serviceAccount() != null) {
+        m.put("serviceAccount", e.serviceAccount());
+      }
       m.put("source", registry.source());
       pods.add(m);
     }
