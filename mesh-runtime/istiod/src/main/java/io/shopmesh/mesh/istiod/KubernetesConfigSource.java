@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.istiod;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
@@ -64,6 +65,7 @@ public final class KubernetesConfigSource implements ConfigSource {
   // an event arrived since the last load began (before start, nobody is told yet)
   private volatile boolean dirty;
   private int lastValidated;
+  private long loads;
 
   /** One object's last validation, kept while its resourceVersion is the same. */
   private record Validated(String resourceVersion, LoadResult result) {}
@@ -239,7 +241,13 @@ public final class KubernetesConfigSource implements ConfigSource {
       results.add(v.result());
     }
     lastValidated = validated;
+    loads++;
     return ConfigFiles.combine(results, new ArrayList<>());
+  }
+
+  /** How many loads there were. */
+  public synchronized long loads() {
+    return loads;
   }
 
   /** How many objects the last load validated (the others had the same resourceVersion). */
@@ -249,6 +257,15 @@ public final class KubernetesConfigSource implements ConfigSource {
 
   private LoadResult validate(HasMetadata o) {
     JsonNode tree = serialization.convertValue(o, JsonNode.class);
+    if (tree instanceof ObjectNode obj) {
+      // what changes without a change to the object's meaning: a new version of an unchanged spec
+      // (a status update, a field manager's bookkeeping) is then equal to the served one, and
+      // nothing is translated or pushed again
+      obj.remove("status");
+      if (obj.get("metadata") instanceof ObjectNode meta) {
+        meta.remove(List.of("resourceVersion", "managedFields", "generation"));
+      }
+    }
     String ns = o.getMetadata().getNamespace();
     String name = o.getMetadata().getName();
     Resource r =

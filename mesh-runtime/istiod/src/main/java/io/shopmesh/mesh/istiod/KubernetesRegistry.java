@@ -152,6 +152,27 @@ public final class KubernetesRegistry implements RegistrySource {
     if (rebuild()) {
       onChange.run();
     }
+    if (!registry.synced()) {
+      // the initial lists' events came before the informers reported synced: fill the registry
+      // as soon as they do, whether or not another event follows
+      Thread t =
+          new Thread(
+              () -> {
+                while (!closed && !synced()) {
+                  try {
+                    TimeUnit.MILLISECONDS.sleep(100);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+                if (!closed && rebuild()) {
+                  onChange.run();
+                }
+              },
+              "kube-registry-sync");
+      t.setDaemon(true);
+      t.start();
+    }
   }
 
   /** Recomputes the registry from the informers' caches; true when it changed. */

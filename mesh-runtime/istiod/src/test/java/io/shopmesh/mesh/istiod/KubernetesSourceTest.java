@@ -14,6 +14,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceStatusBuilder;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition;
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -89,6 +90,7 @@ class KubernetesSourceTest {
   KubernetesClient api; // the test's own client, straight to the mock server
   KubernetesClient istiodClient; // istiod's, through the relay
   TcpRelay relay;
+  KubernetesConfigSource source;
   Istiod istiod;
   AdsTestClient frontend;
   final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -141,7 +143,7 @@ class KubernetesSourceTest {
     // resync every second: a resync hands every object again, which must push nothing
     istiod =
         new Istiod(
-                new KubernetesConfigSource(istiodClient, null, 1000),
+                source = new KubernetesConfigSource(istiodClient, null, 1000),
                 "the Kubernetes API (not listed yet)",
                 KubernetesRegistry.factory(istiodClient, null, 1000))
             .start("127.0.0.1", 0, 0);
@@ -227,6 +229,34 @@ class KubernetesSourceTest {
     frontend.received.clear();
     Thread.sleep(2_500); // two resyncs of every informer
     assertThat(frontend.received).isEmpty();
+    assertThat(totalPushes()).isEqualTo(pushes);
+  }
+
+  @Test
+  @Order(2)
+  void aStatusUpdateIsReadButChangesNothing() throws Exception {
+    long pushes = totalPushes();
+    long version = istiod.store().version();
+    long loads = source.loads();
+    api.services()
+        .inNamespace(NS)
+        .withName("product-service")
+        .editStatus(
+            s -> {
+              s.setStatus(
+                  new ServiceStatusBuilder()
+                      .withNewLoadBalancer()
+                      .addNewIngress()
+                      .withIp("192.0.2.7")
+                      .endIngress()
+                      .endLoadBalancer()
+                      .build());
+              return s;
+            });
+    await(() -> source.loads() > loads, 5_000);
+    assertThat(source.lastValidated()).as("the Service's new resourceVersion is read").isEqualTo(1);
+    Thread.sleep(300);
+    assertThat(istiod.store().version()).isEqualTo(version);
     assertThat(totalPushes()).isEqualTo(pushes);
   }
 
