@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinition
 import io.fabric8.kubernetes.api.model.apiextensions.v1.CustomResourceDefinitionVersion;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Informable;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
@@ -124,6 +125,10 @@ public final class KubernetesConfigSource implements ConfigSource {
     if (!informers.isEmpty() || closed) {
       return;
     }
+    LOG.info(
+        "reading config from the Kubernetes API at "
+            + client.getMasterUrl()
+            + (namespace == null ? " (all namespaces)" : " (namespace " + namespace + ")"));
     for (Map.Entry<String, String> k : ISTIO_KINDS.entrySet()) {
       String version = servedVersion(k.getValue());
       ResourceDefinitionContext ctx =
@@ -136,16 +141,42 @@ public final class KubernetesConfigSource implements ConfigSource {
               .build();
       var op = client.genericKubernetesResources(ctx);
       informers.add(
-          namespace == null
-              ? op.inAnyNamespace().inform(handler(), resyncMillis)
-              : op.inNamespace(namespace).inform(handler(), resyncMillis));
+          inform(
+              namespace == null ? op.inAnyNamespace() : op.inNamespace(namespace),
+              handler(),
+              resyncMillis,
+              k.getValue()));
       LOG.info("watching " + k.getValue() + "." + ConfigLoader.ISTIO_NETWORKING + "/" + version);
     }
     var services = client.services();
     informers.add(
-        namespace == null
-            ? services.inAnyNamespace().inform(handler(), resyncMillis)
-            : services.inNamespace(namespace).inform(handler(), resyncMillis));
+        inform(
+            namespace == null ? services.inAnyNamespace() : services.inNamespace(namespace),
+            handler(),
+            resyncMillis,
+            "services"));
+  }
+
+  /**
+   * Starts an informer without waiting for its list. A list or watch that fails is retried (with
+   * the client's backoff) for as long as istiod runs, as client-go's reflector does: an API server
+   * that is not reachable yet delays readiness, it does not end the process.
+   */
+  static <T> SharedIndexInformer<T> inform(
+      Informable<T> op, ResourceEventHandler<? super T> handler, long resyncMillis, String what) {
+    SharedIndexInformer<T> i = op.runnableInformer(resyncMillis);
+    i.exceptionHandler(
+        (started, t) -> {
+          LOG.warning(
+              (started ? "watch of " : "list of ")
+                  + what
+                  + " failed, retrying: "
+                  + String.valueOf(t.getMessage()).lines().findFirst().orElse(""));
+          return true;
+        });
+    i.addEventHandler(handler);
+    i.start();
+    return i;
   }
 
   private <T extends HasMetadata> ResourceEventHandler<T> handler() {

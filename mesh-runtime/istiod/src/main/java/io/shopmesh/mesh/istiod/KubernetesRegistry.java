@@ -86,14 +86,18 @@ public final class KubernetesRegistry implements RegistrySource {
     }
     var p = client.pods();
     pods =
-        namespace == null
-            ? p.inAnyNamespace().inform(handler(), resyncMillis)
-            : p.inNamespace(namespace).inform(handler(), resyncMillis);
+        KubernetesConfigSource.inform(
+            namespace == null ? p.inAnyNamespace() : p.inNamespace(namespace),
+            handler(),
+            resyncMillis,
+            "pods");
     var s = client.discovery().v1().endpointSlices();
     slices =
-        namespace == null
-            ? s.inAnyNamespace().inform(handler(), resyncMillis)
-            : s.inNamespace(namespace).inform(handler(), resyncMillis);
+        KubernetesConfigSource.inform(
+            namespace == null ? s.inAnyNamespace() : s.inNamespace(namespace),
+            handler(),
+            resyncMillis,
+            "endpointslices");
   }
 
   private <T extends HasMetadata> ResourceEventHandler<T> handler() {

@@ -30,6 +30,7 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.testing.AdsTestClient;
 import io.shopmesh.mesh.testing.Manifests;
 import io.shopmesh.mesh.xds.PodPort;
@@ -47,6 +48,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.function.UnaryOperator;
@@ -447,6 +449,46 @@ class KubernetesSourceTest {
     assertThat(s.servedVersion("sidecars")).isEqualTo("v1beta1");
     assertThat(s.servedVersion("virtualservices")).isEqualTo("v1");
     assertThat(s.servedVersion("nosuchkinds")).isEqualTo("v1");
+  }
+
+  @Test
+  @Order(9)
+  void aNamespacedSourceSeesOnlyItsNamespace() {
+    try (KubernetesConfigSource all = new KubernetesConfigSource(api, null, 0);
+        KubernetesConfigSource other = new KubernetesConfigSource(api, "other", 0)) {
+      assertThat(all.load().config().virtualServices())
+          .extracting(l -> l.namespace() + "/" + l.name())
+          .containsExactly("default/product-vs");
+      assertThat(all.load().config().services()).hasSize(2);
+      assertThat(other.load().config().virtualServices()).isEmpty();
+      assertThat(other.load().config().services()).isEmpty();
+    }
+  }
+
+  @Test
+  @Order(10)
+  void anApiServerNotReachableYetDelaysTheFirstLoad() throws Exception {
+    try (TcpRelay closed = new TcpRelay(server.getPort())) {
+      closed.accept(false);
+      Config c =
+          new ConfigBuilder(api.getConfiguration())
+              .withMasterUrl("http://127.0.0.1:" + closed.port())
+              .withWatchReconnectInterval(100)
+              .withRequestRetryBackoffInterval(100)
+              .withRequestRetryBackoffLimit(1)
+              .build();
+      try (KubernetesClient client = new KubernetesClientBuilder().withConfig(c).build();
+          KubernetesConfigSource s = new KubernetesConfigSource(client, null, 0)) {
+        CompletableFuture<LoadResult> first = CompletableFuture.supplyAsync(s::load);
+        Thread.sleep(1_500);
+        assertThat(first).as("waits for the lists").isNotDone();
+        closed.accept(true);
+        LoadResult r = first.get(15, TimeUnit.SECONDS);
+        assertThat(r.config().virtualServices())
+            .extracting(l -> l.name())
+            .containsExactly("product-vs");
+      }
+    }
   }
 
   // ------------------------------------------------------------------ helpers
