@@ -36,7 +36,7 @@ public final class Istiod implements AutoCloseable {
   private final ConfigSource source;
   private final ConfigStore store = new ConfigStore();
   private final WorkloadRegistry registry;
-  private final RegistrySource registryFile;
+  private final RegistrySource registrySource;
   private final AtomicBoolean configDirty = new AtomicBoolean();
   private volatile PushContext pushContext = store.pushContext();
   private volatile boolean ready;
@@ -68,15 +68,15 @@ public final class Istiod implements AutoCloseable {
     this.source = source;
     if (registryFile != null) {
       this.registry = WorkloadRegistry.planned("file " + registryFile);
-      this.registryFile =
+      this.registrySource =
           new RegistryFile(registryFile, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
     } else if (registryJson != null && !registryJson.isBlank()) {
       this.registry = WorkloadRegistry.planned("REGISTRY_JSON");
-      this.registryFile =
+      this.registrySource =
           RegistryFile.inline(registryJson, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
     } else {
       this.registry = new WorkloadRegistry();
-      this.registryFile = null;
+      this.registrySource = null;
     }
   }
 
@@ -85,10 +85,11 @@ public final class Istiod implements AutoCloseable {
    *
    * @param registryName what the registry is named until the source has been read
    */
-  public Istiod(ConfigSource source, String registryName, RegistrySource.Factory registrySource) {
+  public Istiod(
+      ConfigSource source, String registryName, RegistrySource.Factory registrySourceFactory) {
     this.source = source;
     this.registry = WorkloadRegistry.planned(registryName);
-    this.registryFile = registrySource.create(registry, () -> debouncer.trigger());
+    this.registrySource = registrySourceFactory.create(registry, () -> debouncer.trigger());
   }
 
   /** A pod no registry has: what istiod translates (and streams to itself) while warming up. */
@@ -112,14 +113,14 @@ public final class Istiod implements AutoCloseable {
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
-    if (registryFile != null) {
-      if (!registryFile.read()) {
+    if (registrySource != null) {
+      if (!registrySource.read()) {
         LOG.warning(
             "registry "
-                + registryFile.where()
+                + registrySource.where()
                 + " not there yet: xDS streams get UNAVAILABLE until it is");
       }
-      registryFile.start();
+      registrySource.start();
     }
     warmUp();
     this.xdsPort = xds.start(bind, xdsPort);
@@ -413,8 +414,8 @@ public final class Istiod implements AutoCloseable {
   public void close() {
     ready = false;
     source.close();
-    if (registryFile != null) {
-      registryFile.close();
+    if (registrySource != null) {
+      registrySource.close();
     }
     if (http != null) {
       http.close();
