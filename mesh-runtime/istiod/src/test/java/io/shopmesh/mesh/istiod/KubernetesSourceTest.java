@@ -3,6 +3,7 @@ package io.shopmesh.mesh.istiod;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.route.v3.Route;
@@ -77,6 +78,8 @@ class KubernetesSourceTest {
   static final String V2 = "outbound|8080|v2|product-service.default.svc.cluster.local";
   static final ResourceDefinitionContext VS = istio("VirtualService", "virtualservices");
   static final ResourceDefinitionContext DR = istio("DestinationRule", "destinationrules");
+  static final ResourceDefinitionContext SE = istio("ServiceEntry", "serviceentries");
+  static final ResourceDefinitionContext GW = istio("Gateway", "gateways");
 
   static final WorkloadInstance FRONTEND =
       new WorkloadInstance(
@@ -235,7 +238,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(2)
+  @Order(3)
   void aStatusUpdateIsReadButChangesNothing() throws Exception {
     long pushes = totalPushes();
     long version = istiod.store().version();
@@ -263,7 +266,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(3)
+  @Order(4)
   void anUpdatedVirtualServiceReachesRdsOnly() throws Exception {
     frontend.received.clear();
     String lds = frontend.latest.get("LDS").version();
@@ -282,7 +285,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(4)
+  @Order(5)
   void aCreatedThenDeletedVirtualServiceReachesRds() throws Exception {
     frontend.received.clear();
     long t0 = System.nanoTime();
@@ -318,7 +321,33 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(5)
+  @Order(6)
+  void aServiceEntryAndAGatewayAreReadToo() throws Exception {
+    frontend.received.clear();
+    istioCreate(SE, Manifests.read("payment-serviceentry.yaml"));
+    AdsTestClient.Received cds = frontend.next("CDS", 5_000);
+    assertThat(cds).as("CDS after the ServiceEntry").isNotNull();
+    List<String> clusters = new ArrayList<>();
+    for (var a : cds.resources()) {
+      clusters.add(a.unpack(Cluster.class).getName());
+    }
+    assertThat(clusters).contains("outbound|80||api.payment-provider.com");
+    await(() -> synced("CDS") && synced("LDS") && synced("RDS") && synced("EDS"), 5_000);
+    istioCreate(GW, Manifests.read("gateway.yaml"));
+    await(
+        () -> {
+          for (JsonNode r : getUnchecked("/debug/configz").get("resources")) {
+            if (r.get("kind").asText().equals("Gateway")) {
+              return r.get("source").asText().startsWith("kubernetes:/Gateway/default/");
+            }
+          }
+          return false;
+        },
+        5_000);
+  }
+
+  @Test
+  @Order(7)
   void aPodAndItsEndpointSliceReachEds() throws Exception {
     frontend.received.clear();
     long t0 = System.nanoTime();
@@ -371,7 +400,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(6)
+  @Order(8)
   void anInvalidVirtualServiceIsSkippedAndTheLastGoodServed() throws Exception {
     frontend.received.clear();
     long rejected = istiod.store().rejectedTotal();
@@ -411,7 +440,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(7)
+  @Order(9)
   void aDroppedWatchResumesWithoutARepushStorm() throws Exception {
     await(() -> synced("RDS") && synced("EDS"), 5_000);
     frontend.received.clear();
@@ -438,7 +467,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(8)
+  @Order(10)
   void theWatchedVersionIsTheHighestServed() {
     api.apiextensions()
         .v1()
@@ -452,7 +481,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(9)
+  @Order(11)
   void aNamespacedSourceSeesOnlyItsNamespace() {
     try (KubernetesConfigSource all = new KubernetesConfigSource(api, null, 0);
         KubernetesConfigSource other = new KubernetesConfigSource(api, "other", 0)) {
@@ -466,7 +495,7 @@ class KubernetesSourceTest {
   }
 
   @Test
-  @Order(10)
+  @Order(12)
   void anApiServerNotReachableYetDelaysTheFirstLoad() throws Exception {
     try (TcpRelay closed = new TcpRelay(server.getPort())) {
       closed.accept(false);
@@ -733,6 +762,14 @@ class KubernetesSourceTest {
     return List.of("cds", "eds", "lds", "rds").stream()
         .mapToLong(t -> istiod.metrics().pushes(t))
         .sum();
+  }
+
+  private JsonNode getUnchecked(String path) {
+    try {
+      return get(path);
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private JsonNode get(String path) throws IOException, InterruptedException {
