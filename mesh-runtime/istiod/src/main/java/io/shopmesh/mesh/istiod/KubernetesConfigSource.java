@@ -20,6 +20,7 @@ import io.shopmesh.mesh.config.SourceRef;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -60,6 +61,9 @@ public final class KubernetesConfigSource implements ConfigSource {
   private final long resyncMillis;
   private final KubernetesSerialization serialization;
   private final List<SharedIndexInformer<? extends HasMetadata>> informers = new ArrayList<>();
+  // each informer's kind and apiVersion: list responses may leave them out of their items
+  private final Map<SharedIndexInformer<? extends HasMetadata>, String[]> types =
+      new IdentityHashMap<>();
   private final Map<String, Validated> cache = new HashMap<>();
   private volatile Runnable onChange = () -> {};
   private volatile boolean closed;
@@ -140,21 +144,25 @@ public final class KubernetesConfigSource implements ConfigSource {
               .withNamespaced(true)
               .build();
       var op = client.genericKubernetesResources(ctx);
-      informers.add(
+      SharedIndexInformer<? extends HasMetadata> i =
           inform(
               namespace == null ? op.inAnyNamespace() : op.inNamespace(namespace),
               handler(),
               resyncMillis,
-              k.getValue()));
+              k.getValue());
+      informers.add(i);
+      types.put(i, new String[] {k.getKey(), ConfigLoader.ISTIO_NETWORKING + "/" + version});
       LOG.info("watching " + k.getValue() + "." + ConfigLoader.ISTIO_NETWORKING + "/" + version);
     }
     var services = client.services();
-    informers.add(
+    SharedIndexInformer<? extends HasMetadata> svc =
         inform(
             namespace == null ? services.inAnyNamespace() : services.inNamespace(namespace),
             handler(),
             resyncMillis,
-            "services"));
+            "services");
+    informers.add(svc);
+    types.put(svc, new String[] {"Service", "v1"});
   }
 
   /**
@@ -241,31 +249,35 @@ public final class KubernetesConfigSource implements ConfigSource {
     open();
     awaitSync();
     dirty = false;
-    List<HasMetadata> objects = new ArrayList<>();
+    List<Typed> objects = new ArrayList<>();
     synchronized (this) {
       for (SharedIndexInformer<? extends HasMetadata> i : informers) {
-        objects.addAll(i.getStore().list());
+        String[] type = types.get(i);
+        for (HasMetadata o : i.getStore().list()) {
+          objects.add(new Typed(type[0], type[1], o));
+        }
       }
     }
     return loadObjects(objects);
   }
 
   /** Validates the objects whose resourceVersion is new and combines every object's result. */
-  synchronized LoadResult loadObjects(List<HasMetadata> objects) {
-    Map<String, HasMetadata> byKey = new TreeMap<>();
-    for (HasMetadata o : objects) {
+  synchronized LoadResult loadObjects(List<Typed> objects) {
+    Map<String, Typed> byKey = new TreeMap<>();
+    for (Typed t : objects) {
+      HasMetadata o = t.object();
       byKey.put(
-          o.getKind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName(), o);
+          t.kind() + "/" + o.getMetadata().getNamespace() + "/" + o.getMetadata().getName(), t);
     }
     cache.keySet().retainAll(byKey.keySet());
     int validated = 0;
     List<LoadResult> results = new ArrayList<>();
-    for (Map.Entry<String, HasMetadata> e : byKey.entrySet()) {
-      HasMetadata o = e.getValue();
+    for (Map.Entry<String, Typed> e : byKey.entrySet()) {
+      HasMetadata o = e.getValue().object();
       String rv = o.getMetadata().getResourceVersion();
       Validated v = cache.get(e.getKey());
       if (v == null || rv == null || !rv.equals(v.resourceVersion())) {
-        v = new Validated(rv, validate(o));
+        v = new Validated(rv, validate(e.getValue()));
         cache.put(e.getKey(), v);
         validated++;
       }
@@ -286,9 +298,17 @@ public final class KubernetesConfigSource implements ConfigSource {
     return lastValidated;
   }
 
-  private LoadResult validate(HasMetadata o) {
+  /** An object with the kind and apiVersion of the informer that holds it. */
+  record Typed(String kind, String apiVersion, HasMetadata object) {}
+
+  private LoadResult validate(Typed t) {
+    HasMetadata o = t.object();
+    String kind = t.kind();
+    String apiVersion = o.getApiVersion() != null ? o.getApiVersion() : t.apiVersion();
     JsonNode tree = serialization.convertValue(o, JsonNode.class);
     if (tree instanceof ObjectNode obj) {
+      obj.put("kind", kind);
+      obj.put("apiVersion", apiVersion);
       // what changes without a change to the object's meaning: a new version of an unchanged spec
       // (a status update, a field manager's bookkeeping) is then equal to the served one, and
       // nothing is translated or pushed again
@@ -299,9 +319,7 @@ public final class KubernetesConfigSource implements ConfigSource {
     }
     String ns = o.getMetadata().getNamespace();
     String name = o.getMetadata().getName();
-    Resource r =
-        new Resource(
-            o.getApiVersion(), o.getKind(), ns, name, tree, sourceOf(o.getKind(), ns, name));
+    Resource r = new Resource(apiVersion, kind, ns, name, tree, sourceOf(kind, ns, name));
     return new ConfigLoader().build(List.of(r), List.<Diagnostic>of());
   }
 
@@ -329,5 +347,6 @@ public final class KubernetesConfigSource implements ConfigSource {
     closed = true;
     informers.forEach(SharedIndexInformer::close);
     informers.clear();
+    types.clear();
   }
 }
