@@ -4,8 +4,8 @@ import io.shopmesh.mesh.config.LoadResult;
 import java.nio.file.Path;
 
 /**
- * Where config comes from: a watched directory locally and in containers; a Kubernetes API source
- * can implement the same interface.
+ * Where config comes from: a watched directory locally and in containers ({@link
+ * DirectoryConfigSource}), the Kubernetes API on a cluster ({@link KubernetesConfigSource}).
  */
 public interface ConfigSource extends AutoCloseable {
 

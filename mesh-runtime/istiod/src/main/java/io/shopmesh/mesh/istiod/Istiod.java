@@ -36,7 +36,7 @@ public final class Istiod implements AutoCloseable {
   private final ConfigSource source;
   private final ConfigStore store = new ConfigStore();
   private final WorkloadRegistry registry;
-  private final RegistryFile registryFile;
+  private final RegistrySource registrySource;
   private final AtomicBoolean configDirty = new AtomicBoolean();
   private volatile PushContext pushContext = store.pushContext();
   private volatile boolean ready;
@@ -68,16 +68,28 @@ public final class Istiod implements AutoCloseable {
     this.source = source;
     if (registryFile != null) {
       this.registry = WorkloadRegistry.planned("file " + registryFile);
-      this.registryFile =
+      this.registrySource =
           new RegistryFile(registryFile, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
     } else if (registryJson != null && !registryJson.isBlank()) {
       this.registry = WorkloadRegistry.planned("REGISTRY_JSON");
-      this.registryFile =
+      this.registrySource =
           RegistryFile.inline(registryJson, registry, () -> debouncer.trigger(), REGISTRY_POLL_MS);
     } else {
       this.registry = new WorkloadRegistry();
-      this.registryFile = null;
+      this.registrySource = null;
     }
+  }
+
+  /**
+   * A registry fed from another source of truth (the Kubernetes API: {@link KubernetesRegistry}).
+   *
+   * @param registryName what the registry is named until the source has been read
+   */
+  public Istiod(
+      ConfigSource source, String registryName, RegistrySource.Factory registrySourceFactory) {
+    this.source = source;
+    this.registry = WorkloadRegistry.planned(registryName);
+    this.registrySource = registrySourceFactory.create(registry, () -> debouncer.trigger());
   }
 
   /** A pod no registry has: what istiod translates (and streams to itself) while warming up. */
@@ -101,14 +113,14 @@ public final class Istiod implements AutoCloseable {
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
-    if (registryFile != null) {
-      if (!registryFile.read()) {
+    if (registrySource != null) {
+      if (!registrySource.read()) {
         LOG.warning(
             "registry "
-                + registryFile.where()
+                + registrySource.where()
                 + " not there yet: xDS streams get UNAVAILABLE until it is");
       }
-      registryFile.start();
+      registrySource.start();
     }
     warmUp();
     this.xdsPort = xds.start(bind, xdsPort);
@@ -222,7 +234,7 @@ public final class Istiod implements AutoCloseable {
    */
   Applier.Result apply(String yaml, long deadlineMillis) throws IOException {
     if (applier == null) {
-      throw new IOException("this config source does not accept apply");
+      return Applier.Result.error(405, List.of(NO_APPLY));
     }
     if (System.currentTimeMillis() > deadlineMillis) {
       return Applier.Result.error(504, List.of(DEADLINE_PASSED));
@@ -279,6 +291,10 @@ public final class Istiod implements AutoCloseable {
 
   /** How long apply waits for the proxies' ACKs after the push (bounded by the deadline). */
   public static final long ACK_WAIT_MS = 5_000;
+
+  static final String NO_APPLY =
+      "Error [SM0001] this istiod reads its config from the Kubernetes API, which is where objects"
+          + " are applied (kubectl apply); nothing was applied";
 
   static final String DEADLINE_PASSED =
       "Error [SM0007] the apply's deadline passed before istiod could push it; nothing was applied";
@@ -360,6 +376,9 @@ public final class Istiod implements AutoCloseable {
       m.put("ports", ports);
       m.put("sidecar", w.sidecar());
       m.put("ready", e.ready());
+      if (e.serviceAccount() != null) {
+        m.put("serviceAccount", e.serviceAccount());
+      }
       m.put("source", registry.source());
       pods.add(m);
     }
@@ -395,8 +414,8 @@ public final class Istiod implements AutoCloseable {
   public void close() {
     ready = false;
     source.close();
-    if (registryFile != null) {
-      registryFile.close();
+    if (registrySource != null) {
+      registrySource.close();
     }
     if (http != null) {
       http.close();

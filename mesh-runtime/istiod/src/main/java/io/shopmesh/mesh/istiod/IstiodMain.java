@@ -1,12 +1,16 @@
 package io.shopmesh.mesh.istiod;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * {@code java -cp ... io.shopmesh.mesh.istiod.IstiodMain --config-dir DIR --bind 127.0.0.1
- * --xds-port 15010 --http-port 15014}.
+ * --xds-port 15010 --http-port 15014}, or {@code --config-source kubernetes [--namespace NS]}: the
+ * config and the registry from the Kubernetes API (in-cluster config or the kubeconfig, as fabric8
+ * finds them).
  */
 public final class IstiodMain {
 
@@ -15,6 +19,9 @@ public final class IstiodMain {
   public static void main(String[] args) throws Exception {
     Path dir = null;
     Path registryFile = null;
+    String configSource = System.getenv("CONFIG_SOURCE");
+    String namespace = null;
+    long resyncMillis = KUBE_RESYNC_MS;
     String bind = "127.0.0.1";
     int xdsPort = 15010;
     int httpPort = 15014;
@@ -29,13 +36,17 @@ public final class IstiodMain {
       switch (a) {
         case "--config-dir" -> dir = Path.of(v != null ? v : args[++i]);
         case "--registry-file" -> registryFile = Path.of(v != null ? v : args[++i]);
+        case "--config-source" -> configSource = v != null ? v : args[++i];
+        case "--namespace" -> namespace = v != null ? v : args[++i];
+        case "--resync-seconds" -> resyncMillis = 1000L * Long.parseLong(v != null ? v : args[++i]);
         case "--bind" -> bind = v != null ? v : args[++i];
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "-h", "--help" -> {
           System.out.println(
-              "usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]"
-                  + " [--registry-file FILE]");
+              "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
+                  + " [--namespace NS] [--resync-seconds 60]) [--bind 127.0.0.1] [--xds-port 15010]"
+                  + " [--http-port 15014]");
           return;
         }
         default -> {
@@ -43,6 +54,27 @@ public final class IstiodMain {
           System.exit(2);
         }
       }
+    }
+    System.setProperty(
+        "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
+    if ("kubernetes".equals(configSource)) {
+      if (namespace == null) {
+        namespace = System.getenv("WATCH_NAMESPACE");
+      }
+      KubernetesClient client = new KubernetesClientBuilder().build();
+      String ns = namespace == null || namespace.isEmpty() ? null : namespace;
+      Istiod istiod =
+          new Istiod(
+                  new KubernetesConfigSource(client, ns, resyncMillis),
+                  "the Kubernetes API (not listed yet)",
+                  KubernetesRegistry.factory(client, ns, resyncMillis))
+              .start(bind, xdsPort, httpPort);
+      awaitShutdown(istiod, client);
+      return;
+    }
+    if (configSource != null && !configSource.equals("directory")) {
+      System.err.println("unknown config source: " + configSource + " (directory or kubernetes)");
+      System.exit(2);
     }
     if (dir == null) {
       String env = System.getenv("CONFIG_DIR");
@@ -56,20 +88,33 @@ public final class IstiodMain {
       System.err.println("not a directory: " + dir);
       System.exit(2);
     }
-    System.setProperty(
-        "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
     if (registryFile == null && System.getenv("REGISTRY_FILE") != null) {
       registryFile = Path.of(System.getenv("REGISTRY_FILE"));
     }
     Istiod istiod =
         new Istiod(new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"))
             .start(bind, xdsPort, httpPort);
+    awaitShutdown(istiod, null);
+  }
+
+  /** The informers' resync period by default (Istio's informers resync rarely; 0 is never). */
+  static final long KUBE_RESYNC_MS = 60_000;
+
+  private static void awaitShutdown(Istiod istiod, AutoCloseable client)
+      throws InterruptedException {
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
             new Thread(
                 () -> {
                   istiod.close();
+                  if (client != null) {
+                    try {
+                      client.close();
+                    } catch (Exception e) {
+                      // exiting anyway
+                    }
+                  }
                   done.countDown();
                 },
                 "istiod-shutdown"));

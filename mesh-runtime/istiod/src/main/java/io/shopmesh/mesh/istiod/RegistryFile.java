@@ -33,7 +33,7 @@ import java.util.logging.Logger;
  * {@code REGISTRY_JSON}), a pod may say {@code "probe": {"tcpPort": 8080}} instead of {@code
  * "ready"}: istiod then checks it as a kubelet's tcpSocket probe would, every second.
  */
-public final class RegistryFile implements AutoCloseable {
+public final class RegistryFile implements RegistrySource {
 
   private static final Logger LOG = Logger.getLogger(RegistryFile.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -70,6 +70,7 @@ public final class RegistryFile implements AutoCloseable {
   }
 
   /** Reads the file now; true when the registry changed. */
+  @Override
   public synchronized boolean read() {
     String text;
     try {
@@ -190,11 +191,13 @@ public final class RegistryFile implements AutoCloseable {
     return out;
   }
 
+  @Override
   public String where() {
     return file == null ? "REGISTRY_JSON" : file.toString();
   }
 
   /** Polls for changes in the background. */
+  @Override
   public void start() {
     thread =
         new Thread(

@@ -17,8 +17,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class WorkloadRegistry {
 
-  /** A planned pod and whether it is ready (its containers up, its app listening). */
-  public record Entry(WorkloadInstance workload, boolean ready) {}
+  /**
+   * A planned pod and whether it is ready (its containers up, its app listening); its service
+   * account when the source knows it (the Kubernetes API), else null.
+   */
+  public record Entry(WorkloadInstance workload, boolean ready, String serviceAccount) {
+
+    public Entry(WorkloadInstance workload, boolean ready) {
+      this(workload, ready, null);
+    }
+  }
 
   private final Map<String, WorkloadInstance> byProxy = new ConcurrentHashMap<>();
   private final boolean planned;
