@@ -2,6 +2,12 @@ package io.shopmesh.mesh.istiod;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.shopmesh.mesh.istiod.inject.SidecarInjector;
+import io.shopmesh.mesh.istiod.webhook.AdmissionWebhooks;
+import io.shopmesh.mesh.istiod.webhook.CaBundlePatcher;
+import io.shopmesh.mesh.istiod.webhook.WebhookCertificates;
+import io.shopmesh.mesh.istiod.webhook.WebhookServer;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -25,6 +31,7 @@ public final class IstiodMain {
     String bind = "127.0.0.1";
     int xdsPort = 15010;
     int httpPort = 15014;
+    int webhookPort = 0;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = null;
@@ -42,11 +49,12 @@ public final class IstiodMain {
         case "--bind" -> bind = v != null ? v : args[++i];
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
+        case "--webhook-port" -> webhookPort = Integer.parseInt(v != null ? v : args[++i]);
         case "-h", "--help" -> {
           System.out.println(
               "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
                   + " [--namespace NS] [--resync-seconds 60]) [--bind 127.0.0.1] [--xds-port 15010]"
-                  + " [--http-port 15014]");
+                  + " [--http-port 15014] [--webhook-port 15017 (kubernetes: validation and injection)]");
           return;
         }
         default -> {
@@ -69,7 +77,15 @@ public final class IstiodMain {
                   "the Kubernetes API (not listed yet)",
                   KubernetesRegistry.factory(client, ns, resyncMillis))
               .start(bind, xdsPort, httpPort);
-      awaitShutdown(istiod, client);
+      AutoCloseable webhooks = webhookPort > 0 ? startWebhooks(client, bind, webhookPort) : null;
+      awaitShutdown(
+          istiod,
+          () -> {
+            if (webhooks != null) {
+              webhooks.close();
+            }
+            client.close();
+          });
       return;
     }
     if (configSource != null && !configSource.equals("directory")) {
@@ -95,6 +111,32 @@ public final class IstiodMain {
         new Istiod(new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"))
             .start(bind, xdsPort, httpPort);
     awaitShutdown(istiod, null);
+  }
+
+  /**
+   * Istio's webhooks on a cluster: a CA made now, its serving certificate for the istiod Service
+   * (in POD_NAMESPACE, istio-system by default), and the caBundle kept in the webhook
+   * configurations. The injected sidecars use PROXY_IMAGE and dial ISTIOD_ADDRESS when set.
+   */
+  static AutoCloseable startWebhooks(KubernetesClient client, String bind, int port)
+      throws IOException {
+    String ns = System.getenv().getOrDefault("POD_NAMESPACE", "istio-system");
+    WebhookCertificates certs =
+        WebhookCertificates.create(WebhookCertificates.serviceNames("istiod", ns));
+    SidecarInjector.Settings d = SidecarInjector.Settings.defaults();
+    SidecarInjector injector =
+        new SidecarInjector(
+            new SidecarInjector.Settings(
+                System.getenv().getOrDefault("PROXY_IMAGE", d.proxyImage()),
+                System.getenv().getOrDefault("ISTIOD_ADDRESS", "istiod." + ns + ".svc:15010"),
+                d.clusterId()));
+    WebhookServer server =
+        new WebhookServer(bind, port, certs, new AdmissionWebhooks(injector)).start();
+    CaBundlePatcher patcher = new CaBundlePatcher(client, certs.caPem()).start(30);
+    return () -> {
+      patcher.close();
+      server.close();
+    };
   }
 
   /** The informers' resync period by default (Istio's informers resync rarely; 0 is never). */
