@@ -14,9 +14,11 @@ import io.shopmesh.mesh.proxy.http.Binding;
 import io.shopmesh.mesh.proxy.http.Direction;
 import io.shopmesh.mesh.proxy.http.Http1Codec;
 import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
+import io.shopmesh.mesh.proxy.listener.ConnectionDispatcher;
 import io.shopmesh.mesh.proxy.listener.OriginalDst;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.tcp.TcpProxyFilter;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
@@ -31,6 +33,10 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -58,6 +64,8 @@ public final class Proxy implements AutoCloseable {
   private final XdsState state;
   private final HttpConnectionManager http;
   private final AdminServer admin;
+  private final TcpProxyFilter tcp;
+  private volatile NetClient loopbackClient;
   private volatile boolean ready;
   private volatile XdsClient xds;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
@@ -65,7 +73,32 @@ public final class Proxy implements AutoCloseable {
   /** Router role: listener name -> (server, current binding). */
   private final Map<String, RouterListener> routerListeners = new ConcurrentHashMap<>();
 
-  record RouterListener(HttpServer server, String address, AtomicReference<Binding> binding) {}
+  /**
+   * A router listener: its HTTP server (bound on the listener's address, or on loopback behind
+   * {@code net} when the listener has TCP chains), and the raw listener, if any.
+   */
+  record RouterListener(
+      HttpServer server,
+      String address,
+      AtomicReference<Binding> binding,
+      NetServer net,
+      AtomicReference<Listener> listener) {
+    void close() {
+      if (server != null) {
+        server.close();
+      }
+      if (net != null) {
+        net.close();
+      }
+    }
+
+    int port() {
+      if (net != null) {
+        return net.actualPort();
+      }
+      return server == null ? -1 : server.actualPort();
+    }
+  }
 
   public Proxy(ProxyOptions opts) throws IOException {
     this.opts = opts;
@@ -91,6 +124,7 @@ public final class Proxy implements AutoCloseable {
                 opts.dnsMaxQueriesPerSecond));
     this.state = new XdsState(clusters);
     this.http = new HttpConnectionManager(vertx, state, node, metrics, accessLog);
+    this.tcp = new TcpProxyFilter(vertx, clusters, opts, node, metrics, accessLog);
     this.admin =
         new AdminServer(
             new ConfigDumper(state, node),
@@ -217,7 +251,7 @@ public final class Proxy implements AutoCloseable {
     HttpServer s = servers.get(name);
     if (s == null) {
       RouterListener rl = routerListeners.get(name);
-      return rl == null ? -1 : rl.server().actualPort();
+      return rl == null ? -1 : rl.port();
     }
     return s.actualPort();
   }
@@ -226,11 +260,12 @@ public final class Proxy implements AutoCloseable {
     for (String name : List.copyOf(routerListeners.keySet())) {
       if (!listeners.containsKey(name)) {
         RouterListener gone = routerListeners.remove(name);
-        gone.server().close();
+        gone.close();
       }
     }
     for (Listener l : listeners.values()) {
-      if (!l.getAddress().hasSocketAddress() || l.getFilterChainsCount() == 0) {
+      if (!l.getAddress().hasSocketAddress()
+          || (l.getFilterChainsCount() == 0 && !l.hasDefaultFilterChain())) {
         continue;
       }
       int port = l.getAddress().getSocketAddress().getPortValue();
@@ -266,47 +301,99 @@ public final class Proxy implements AutoCloseable {
           }
         }
       }
-      if (rds == null) {
+      boolean raw = ConnectionDispatcher.needsRawListener(l);
+      if (rds == null && !raw) {
         continue;
       }
       String address = opts.listenerBind.getOrDefault(port, opts.bindAddress() + ":" + port);
-      String identity = address + "#" + tlsKey;
-      Binding b = new Binding(Direction.GATEWAY, l.getName(), port, rds, List.copyOf(sni));
+      String identity = address + "#" + tlsKey + (raw ? "#raw" : "");
+      Binding b =
+          rds == null
+              ? null
+              : new Binding(Direction.GATEWAY, l.getName(), port, rds, List.copyOf(sni));
       RouterListener existing = routerListeners.get(l.getName());
-      if (existing != null && existing.address().equals(identity)) {
+      if (existing != null
+          && existing.address().equals(identity)
+          && (existing.server() == null) == (b == null)) {
         existing.binding().set(b);
+        if (existing.listener() != null) {
+          existing.listener().set(l);
+        }
         continue;
       }
       if (existing != null) {
-        existing.server().close();
+        existing.close();
       }
       AtomicReference<Binding> ref = new AtomicReference<>(b);
       int colon = address.lastIndexOf(':');
       String host = address.substring(0, colon);
       int bindPort = Integer.parseInt(address.substring(colon + 1));
-      HttpServerOptions so = serverOptions();
-      if (certs != null) {
-        // Gateway TLS termination; with several servers the certificate is chosen by SNI.
-        so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
-      }
-      HttpServer s =
-          vertx
-              .createHttpServer(so)
-              .connectionHandler(Http1Codec::install)
-              .requestHandler(r -> http.handle(r, ref.get()))
-              .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
+      HttpServer s = null;
+      NetServer net = null;
+      AtomicReference<Listener> current = null;
       try {
-        s.listen(bindPort, host)
-            .toCompletionStage()
-            .toCompletableFuture()
-            .get(10, TimeUnit.SECONDS);
-        routerListeners.put(l.getName(), new RouterListener(s, identity, ref));
+        if (b != null) {
+          HttpServerOptions so = serverOptions();
+          if (certs != null) {
+            // Gateway TLS termination; with several servers the certificate is chosen by SNI.
+            so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
+          }
+          if (raw) {
+            // behind the raw listener: it sends the client's addresses in a PROXY header
+            so.setUseProxyProtocol(true);
+          }
+          s =
+              vertx
+                  .createHttpServer(so)
+                  .connectionHandler(Http1Codec::install)
+                  .requestHandler(r -> http.handle(r, ref.get()))
+                  .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
+          s.listen(raw ? 0 : bindPort, raw ? "127.0.0.1" : host)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+        }
+        if (raw) {
+          current = new AtomicReference<>(l);
+          AtomicReference<Listener> cur = current;
+          ConnectionDispatcher d =
+              new ConnectionDispatcher(
+                  vertx, cur::get, Direction.GATEWAY, tcp, accessLog, loopback());
+          if (s != null) {
+            d.httpPort(s.actualPort());
+          }
+          net = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+          net.connectHandler(d::accept);
+          net.listen(bindPort, host)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+        }
+        routerListeners.put(l.getName(), new RouterListener(s, identity, ref, net, current));
       } catch (Exception e) {
+        if (s != null) {
+          s.close();
+        }
         LOG.warning("cannot bind listener " + l.getName() + " on " + address + ": " + e);
         throw new IllegalArgumentException(
             "cannot bind listener " + l.getName() + " on " + address);
       }
     }
+  }
+
+  private NetClient loopback() {
+    NetClient c = loopbackClient;
+    if (c == null) {
+      synchronized (this) {
+        if (loopbackClient == null) {
+          loopbackClient =
+              vertx.createNetClient(
+                  new NetClientOptions().setConnectTimeout(5000).setTcpNoDelay(true));
+        }
+        c = loopbackClient;
+      }
+    }
+    return c;
   }
 
   private static DownstreamTlsContext downstreamTls(FilterChain fc) {
