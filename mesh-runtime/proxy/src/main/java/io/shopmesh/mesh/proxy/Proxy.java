@@ -1,8 +1,10 @@
 package io.shopmesh.mesh.proxy;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -26,6 +28,7 @@ import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -37,6 +40,7 @@ import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -69,6 +73,7 @@ public final class Proxy implements AutoCloseable {
   private volatile boolean ready;
   private volatile XdsClient xds;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
+  private final Map<String, NetServer> netServers = new ConcurrentHashMap<>();
 
   /** Router role: listener name -> (server, current binding). */
   private final Map<String, RouterListener> routerListeners = new ConcurrentHashMap<>();
@@ -177,7 +182,50 @@ public final class Proxy implements AutoCloseable {
     if (opts.role == ProxyOptions.Role.SIDECAR) {
       Binding out =
           new Binding(Direction.OUTBOUND, ListenerNames.VIRTUAL_OUTBOUND, opts.outboundPort, null);
-      listen("outbound", ip, opts.outboundPort, r -> out);
+      if (opts.interceptionNone && opts.originalDst == null) {
+        listen("outbound", ip, opts.outboundPort, r -> out);
+      } else {
+        // redirect: virtualOutbound with use_original_dst. The original destination picks the
+        // listener (ip:port, else 0.0.0.0:port, else virtualOutbound's own chains); HTTP chains
+        // go to the outbound HTTP server on loopback, tcp_proxy chains to the TCP proxy
+        HttpServer internal =
+            vertx
+                .createHttpServer(serverOptions().setUseProxyProtocol(true))
+                .connectionHandler(Http1Codec::install)
+                .requestHandler(r -> http.handle(r, out))
+                .invalidRequestHandler(r -> http.handleInvalid(r, out));
+        internal
+            .listen(0, "127.0.0.1")
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+        servers.put("outbound-http", internal);
+        Function<NetSocket, String> od =
+            opts.originalDst != null ? opts.originalDst : OriginalDst::of;
+        ConnectionDispatcher d =
+            new ConnectionDispatcher(
+                    vertx, () -> null, Direction.OUTBOUND, tcp, accessLog, loopback())
+                .useOriginalDst(
+                    so -> {
+                      String a = od.apply(so);
+                      // not redirected (dialled directly, as an HTTP proxy): no original dst
+                      return a != null
+                              && so.localAddress() != null
+                              && a.equals(
+                                  so.localAddress().hostAddress() + ":" + so.localAddress().port())
+                          ? null
+                          : a;
+                    },
+                    this::outboundListenerFor);
+        d.httpPort(internal.actualPort());
+        NetServer net = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+        net.connectHandler(d::accept);
+        net.listen(opts.outboundPort, ip)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+        netServers.put("outbound", net);
+      }
       int inPort = opts.inboundPort;
       listen(
           "inbound",
@@ -248,6 +296,10 @@ public final class Proxy implements AutoCloseable {
    * The bound port of a named server: admin, ready, stats, outbound, inbound, or a listener name.
    */
   public int port(String name) {
+    NetServer ns = netServers.get(name);
+    if (ns != null) {
+      return ns.actualPort();
+    }
     HttpServer s = servers.get(name);
     if (s == null) {
       RouterListener rl = routerListeners.get(name);
@@ -380,6 +432,62 @@ public final class Proxy implements AutoCloseable {
       }
     }
   }
+
+  /**
+   * The listener for a redirected outbound connection, as Envoy's use_original_dst finds it: the
+   * listener at the original destination's ip:port, else at 0.0.0.0:port, else virtualOutbound. A
+   * connection without an original destination (dialled as an HTTP proxy) is HTTP.
+   */
+  private Listener outboundListenerFor(String od) {
+    if (od != null) {
+      int colon = od.lastIndexOf(':');
+      String ip = od.substring(0, colon);
+      int port = Integer.parseInt(od.substring(colon + 1));
+      Listener wildcard = null;
+      Listener virtualOutbound = null;
+      for (XdsState.Versioned<Listener> v : state.listeners().values()) {
+        Listener l = v.resource();
+        if (l.getName().equals(ListenerNames.VIRTUAL_OUTBOUND)) {
+          virtualOutbound = l;
+          continue;
+        }
+        if (!l.getAddress().hasSocketAddress()
+            || l.getAddress().getSocketAddress().getPortValue() != port) {
+          continue;
+        }
+        String a = l.getAddress().getSocketAddress().getAddress();
+        if (a.equals(ip)) {
+          return l;
+        }
+        if (a.equals("0.0.0.0") || a.equals("::")) {
+          wildcard = l;
+        }
+      }
+      if (wildcard != null) {
+        return wildcard;
+      }
+      if (virtualOutbound != null) {
+        return virtualOutbound;
+      }
+    }
+    return HTTP_ONLY;
+  }
+
+  /** A listener whose one chain is an HTTP connection manager: the HTTP path as before LDS. */
+  private static final Listener HTTP_ONLY =
+      Listener.newBuilder()
+          .setName(ListenerNames.VIRTUAL_OUTBOUND)
+          .addFilterChains(
+              FilterChain.newBuilder()
+                  .addFilters(
+                      Filter.newBuilder()
+                          .setName(Wellknown.HTTP_CONNECTION_MANAGER)
+                          .setTypedConfig(
+                              Any.newBuilder()
+                                  .setTypeUrl(
+                                      "type.googleapis.com/envoy.extensions.filters.network"
+                                          + ".http_connection_manager.v3.HttpConnectionManager"))))
+          .build();
 
   private NetClient loopback() {
     NetClient c = loopbackClient;

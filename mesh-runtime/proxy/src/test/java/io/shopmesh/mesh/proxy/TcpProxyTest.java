@@ -4,10 +4,12 @@ import static io.shopmesh.mesh.proxy.Shapes.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -25,6 +27,9 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,6 +37,7 @@ import java.security.KeyStore;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import javax.net.ssl.KeyManagerFactory;
@@ -405,7 +411,7 @@ class TcpProxyTest {
                     "only-10",
                     FilterChainMatch.newBuilder()
                         .addSourcePrefixRanges(
-                            io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder()
+                            CidrRange.newBuilder()
                                 .setAddressPrefix("10.0.0.0")
                                 .setPrefixLen(UInt32Value.of(8))),
                     toCluster(cluster))),
@@ -469,6 +475,98 @@ class TcpProxyTest {
     // the first one's slot is free again
     Thread.sleep(200);
     assertThat(exchange(port, "c")).isEqualTo("echo:c");
+  }
+
+  @Test
+  void sidecarRedirectTheOriginalDestinationSelectsTheListener() throws Exception {
+    Echo db = echo("db");
+    Echo external = echo("external");
+    Stub product = h.stub("product-body");
+    ProxyOptions o =
+        Harness.sidecarOptions("frontend-1", "frontend", "127.0.0.1", Map.of("app", "frontend"));
+    // what iptables' REDIRECT would have recorded, per client port (no iptables in tests)
+    Map<Integer, String> originalDst = new ConcurrentHashMap<>();
+    o.originalDst = so -> originalDst.get(so.remoteAddress().port());
+    Proxy sc = h.start(o);
+    String dbCluster = outbound(3306, "", "db" + SUFFIX);
+    String productCluster = outbound(8080, "", "product" + SUFFIX);
+    Listener virtualOutbound =
+        tcpListener(
+                "virtualOutbound",
+                15001,
+                tcpChain(
+                    "PassthroughFilterChain",
+                    FilterChainMatch.newBuilder(),
+                    toCluster("PassthroughCluster")))
+            .toBuilder()
+            .setUseOriginalDst(BoolValue.of(true))
+            .build();
+    Listener dbListener =
+        tcpListener(
+                "10.0.0.5_3306",
+                3306,
+                tcpChain("db", FilterChainMatch.newBuilder(), toCluster(dbCluster)))
+            .toBuilder()
+            .setAddress(
+                Address.newBuilder()
+                    .setSocketAddress(
+                        SocketAddress.newBuilder().setAddress("10.0.0.5").setPortValue(3306)))
+            .build();
+    Listener http8080 =
+        listener("0.0.0.0_8080", "0.0.0.0", 8080, hcmRds("8080", "outbound_0.0.0.0_8080"));
+    sc.apply(
+        List.of(
+            staticCluster(dbCluster, "127.0.0.1", db.actualPort()),
+            edsCluster(productCluster, "product" + SUFFIX, "product"),
+            passthrough()),
+        List.of(cla(productCluster, false, null, product.hostPort())),
+        List.of(virtualOutbound, dbListener, http8080),
+        List.of(
+            routeConfig(
+                "8080",
+                serviceVhost(
+                    "product",
+                    8080,
+                    route("default", prefix("/"), Shapes.toCluster(productCluster, 0).build())))));
+    int port = sc.port("outbound");
+    // TCP to the service address: its listener's tcp_proxy chain
+    assertThat(redirected(port, originalDst, "10.0.0.5:3306", "hello")).isEqualTo("db:hello");
+    // an address no listener has: virtualOutbound's passthrough chain dials it
+    assertThat(redirected(port, originalDst, "127.0.0.1:" + external.actualPort(), "hi"))
+        .isEqualTo("external:hi");
+    // HTTP to port 8080: the 0.0.0.0_8080 listener's HTTP manager
+    try (Socket s = new Socket()) {
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      originalDst.put(s.getLocalPort(), "10.0.0.9:8080");
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream()
+          .write(
+              "GET /x HTTP/1.1\r\nHost: product:8080\r\nConnection: close\r\n\r\n"
+                  .getBytes(StandardCharsets.US_ASCII));
+      assertThat(readAll(s.getInputStream())).startsWith("HTTP/1.1 200").contains("product-body");
+    }
+    // dialled directly as an HTTP proxy (no original destination): the HTTP path as before
+    var resp =
+        Harness.viaProxy(sc)
+            .send(
+                HttpRequest.newBuilder(URI.create("http://product:8080/y")).build(),
+                HttpResponse.BodyHandlers.ofString());
+    assertThat(resp.statusCode()).isEqualTo(200);
+    assertThat(resp.body()).contains("product-body");
+  }
+
+  static String redirected(int port, Map<Integer, String> originalDst, String dst, String msg)
+      throws Exception {
+    try (Socket s = new Socket()) {
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      originalDst.put(s.getLocalPort(), dst);
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(msg.getBytes(StandardCharsets.UTF_8));
+      s.shutdownOutput();
+      return readAll(s.getInputStream());
+    }
   }
 
   Path cert(String cn) throws Exception {

@@ -20,6 +20,7 @@ import io.vertx.core.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
@@ -47,6 +48,8 @@ public final class ConnectionDispatcher {
   private final AccessLog accessLog;
   private final NetClient loopback;
   private volatile int httpPort = -1;
+  private Function<NetSocket, String> originalDst;
+  private Function<String, Listener> listenerFor;
 
   public ConnectionDispatcher(
       Vertx vertx,
@@ -68,6 +71,17 @@ public final class ConnectionDispatcher {
     this.httpPort = port;
   }
 
+  /**
+   * {@code use_original_dst}: the connection's original destination ({@code ip:port}, or null) and
+   * the listener that takes a connection to it (given null when there is none).
+   */
+  public ConnectionDispatcher useOriginalDst(
+      Function<NetSocket, String> originalDst, Function<String, Listener> listenerFor) {
+    this.originalDst = originalDst;
+    this.listenerFor = listenerFor;
+    return this;
+  }
+
   /** Whether a listener needs raw connection handling: any chain that is not an HTTP manager. */
   public static boolean needsRawListener(Listener l) {
     for (FilterChain fc : l.getFilterChainsList()) {
@@ -80,19 +94,25 @@ public final class ConnectionDispatcher {
 
   /** A new connection: peek, select, hand over. */
   public void accept(NetSocket so) {
-    Listener l = listener.get();
-    boolean tlsInspector = hasFilter(l, Wellknown.TLS_INSPECTOR);
-    boolean httpInspector = hasFilter(l, HTTP_INSPECTOR);
+    String od = originalDst == null ? null : originalDst.apply(so);
+    Listener l = listenerFor == null ? listener.get() : listenerFor.apply(od);
+    if (l == null) {
+      so.close();
+      return;
+    }
+    Listener chosen = l;
+    boolean tlsInspector = hasFilter(chosen, Wellknown.TLS_INSPECTOR);
+    boolean httpInspector = hasFilter(chosen, HTTP_INSPECTOR);
     Buffer acc = Buffer.buffer();
     if (!tlsInspector && !httpInspector) {
       so.pause();
-      dispatch(so, l, acc, "", FilterChainMatcher.RAW_BUFFER, List.of());
+      dispatch(so, chosen, acc, "", FilterChainMatcher.RAW_BUFFER, List.of(), od);
       return;
     }
     long timeoutMs =
-        l.hasListenerFiltersTimeout()
-            ? l.getListenerFiltersTimeout().getSeconds() * 1000
-                + l.getListenerFiltersTimeout().getNanos() / 1_000_000
+        chosen.hasListenerFiltersTimeout()
+            ? chosen.getListenerFiltersTimeout().getSeconds() * 1000
+                + chosen.getListenerFiltersTimeout().getNanos() / 1_000_000
             : DEFAULT_LISTENER_FILTERS_TIMEOUT_MS;
     boolean[] decided = {false};
     long timer =
@@ -106,8 +126,8 @@ public final class ConnectionDispatcher {
                   }
                   decided[0] = true;
                   so.pause();
-                  if (l.getContinueOnListenerFiltersTimeout()) {
-                    dispatch(so, l, acc, "", FilterChainMatcher.RAW_BUFFER, List.of());
+                  if (chosen.getContinueOnListenerFiltersTimeout()) {
+                    dispatch(so, chosen, acc, "", FilterChainMatcher.RAW_BUFFER, List.of(), od);
                   } else {
                     so.close();
                   }
@@ -154,17 +174,30 @@ public final class ConnectionDispatcher {
           vertx.cancelTimer(timer);
           so.pause();
           so.handler(null);
-          dispatch(so, l, acc, sni, transport, alpn);
+          dispatch(so, chosen, acc, sni, transport, alpn, od);
         });
   }
 
   private void dispatch(
-      NetSocket so, Listener l, Buffer initial, String sni, String transport, List<String> alpn) {
+      NetSocket so,
+      Listener l,
+      Buffer initial,
+      String sni,
+      String transport,
+      List<String> alpn,
+      String od) {
     SocketAddress local = so.localAddress();
+    String accepted = local == null ? "-" : host(local) + ":" + local.port();
+    if (od != null) {
+      int colon = od.lastIndexOf(':');
+      local =
+          SocketAddress.inetSocketAddress(
+              Integer.parseInt(od.substring(colon + 1)), od.substring(0, colon));
+    }
     SocketAddress remote = so.remoteAddress();
-    String localIp = local == null ? "" : local.hostAddress();
+    String localIp = local == null ? "" : host(local);
     int localPort = local == null ? 0 : local.port();
-    String remoteIp = remote == null ? "" : remote.hostAddress();
+    String remoteIp = remote == null ? "" : host(remote);
     int remotePort = remote == null ? 0 : remote.port();
     FilterChainMatcher.Connection c =
         new FilterChainMatcher.Connection(
@@ -178,7 +211,7 @@ public final class ConnectionDispatcher {
       return;
     }
     if (XdsState.hcm(fc) != null) {
-      toHttp(so, initial, local, remote);
+      toHttp(so, initial, localIp, localPort, remoteIp, remotePort);
       return;
     }
     TcpProxy cfg = tcpProxy(fc);
@@ -188,12 +221,19 @@ public final class ConnectionDispatcher {
       return;
     }
     tcp.handle(
-        new TcpProxyFilter.Downstream(so, initial, localStr, localStr, remoteStr, sni, direction),
+        new TcpProxyFilter.Downstream(
+            so, initial, accepted, od == null ? null : localStr, remoteStr, sni, direction),
         cfg);
   }
 
   /** Hands the connection to the internal HTTP server, with a PROXY v1 header of its addresses. */
-  private void toHttp(NetSocket so, Buffer initial, SocketAddress local, SocketAddress remote) {
+  private void toHttp(
+      NetSocket so,
+      Buffer initial,
+      String localIp,
+      int localPort,
+      String remoteIp,
+      int remotePort) {
     int port = httpPort;
     if (port <= 0) {
       so.close();
@@ -208,17 +248,17 @@ public final class ConnectionDispatcher {
                 return;
               }
               NetSocket in = ar.result();
-              boolean v6 = remote.hostAddress().contains(":");
+              boolean v6 = remoteIp.contains(":");
               String header =
                   "PROXY "
                       + (v6 ? "TCP6 " : "TCP4 ")
-                      + remote.hostAddress()
+                      + remoteIp
                       + " "
-                      + local.hostAddress()
+                      + localIp
                       + " "
-                      + remote.port()
+                      + remotePort
                       + " "
-                      + local.port()
+                      + localPort
                       + "\r\n";
               in.write(Buffer.buffer(header.getBytes(StandardCharsets.US_ASCII)));
               if (initial.length() > 0) {
@@ -259,6 +299,11 @@ public final class ConnectionDispatcher {
     e.downstreamRemote = remote;
     e.serverName = sni == null || sni.isEmpty() ? "-" : sni;
     accessLog.log(e);
+  }
+
+  private static String host(SocketAddress a) {
+    String h = a.hostAddress();
+    return h == null ? a.host() : h;
   }
 
   static boolean hasFilter(Listener l, String name) {

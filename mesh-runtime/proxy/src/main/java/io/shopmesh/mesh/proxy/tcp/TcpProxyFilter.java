@@ -176,8 +176,8 @@ public final class TcpProxyFilter {
       int port;
       if (cluster.type == Cluster.DiscoveryType.ORIGINAL_DST) {
         String od = d.originalDestination();
-        if (od == null || od.equals(d.localAddress())) {
-          // no original destination to dial (or it is this listener itself: a loop)
+        if (od == null) {
+          // no original destination to dial (a gateway's own port: dialling it would loop)
           flags |= ResponseFlags.UH;
           close();
           return;
