@@ -10,7 +10,9 @@ import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.CidrRange;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
@@ -19,6 +21,9 @@ import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -35,6 +40,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,6 +95,11 @@ class TcpProxyTest {
   }
 
   Echo echo(String name, Path p12) throws Exception {
+    return echo(name, p12, false);
+  }
+
+  /** {@code eager}: answers the first bytes it reads and closes, without waiting for a FIN. */
+  Echo echo(String name, Path p12, boolean eager) throws Exception {
     ServerSocket ss;
     if (p12 == null) {
       ss = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
@@ -104,7 +115,7 @@ class TcpProxyTest {
       ctx.init(kmf.getKeyManagers(), null, null);
       ss = ctx.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
     }
-    Echo e = new Echo(ss, name);
+    Echo e = new Echo(ss, name, eager);
     h.closeLater(e);
     return e;
   }
@@ -113,7 +124,7 @@ class TcpProxyTest {
     final ServerSocket ss;
     final ExecutorService pool = Executors.newCachedThreadPool();
 
-    Echo(ServerSocket ss, String name) {
+    Echo(ServerSocket ss, String name, boolean eager) {
       this.ss = ss;
       pool.execute(
           () -> {
@@ -124,7 +135,14 @@ class TcpProxyTest {
                     () -> {
                       try (c) {
                         c.setSoTimeout(20_000);
-                        String got = readAll(c.getInputStream());
+                        String got;
+                        if (eager) {
+                          byte[] b = new byte[4096];
+                          int n = c.getInputStream().read(b);
+                          got = new String(b, 0, Math.max(0, n), StandardCharsets.UTF_8);
+                        } else {
+                          got = readAll(c.getInputStream());
+                        }
                         c.getOutputStream()
                             .write((name + ":" + got).getBytes(StandardCharsets.UTF_8));
                         c.getOutputStream().flush();
@@ -567,6 +585,89 @@ class TcpProxyTest {
       s.shutdownOutput();
       return readAll(s.getInputStream());
     }
+  }
+
+  @Test
+  void tlsOriginationOnATcpClusterVerifiesTheBackendWhenGivenACa() throws Exception {
+    Path a = cert("a.example.com");
+    Path b = cert("b.example.com");
+    // TLS origination sends a FIN without close_notify on a client's half-close: this backend
+    // answers without waiting for it
+    Echo backend = echo("A", a, true);
+    Path caA = pem(a);
+    Path caB = pem(b);
+    Proxy gw = gateway(9101, 9102, 9103);
+    String insecure = outbound(443, "insecure", "a" + SUFFIX);
+    String trusted = outbound(443, "trusted", "a" + SUFFIX);
+    String wrongCa = outbound(443, "wrong", "a" + SUFFIX);
+    gw.apply(
+        List.of(
+            originating(insecure, backend.actualPort(), null),
+            originating(trusted, backend.actualPort(), caA),
+            originating(wrongCa, backend.actualPort(), caB)),
+        List.of(),
+        List.of(
+            tcpListener(
+                "0.0.0.0_9101",
+                9101,
+                tcpChain("i", FilterChainMatch.newBuilder(), toCluster(insecure))),
+            tcpListener(
+                "0.0.0.0_9102",
+                9102,
+                tcpChain("t", FilterChainMatch.newBuilder(), toCluster(trusted))),
+            tcpListener(
+                "0.0.0.0_9103",
+                9103,
+                tcpChain("w", FilterChainMatch.newBuilder(), toCluster(wrongCa)))),
+        List.of());
+    // the client speaks plain text; the gateway originates TLS to the backend
+    assertThat(ask(gw.port("0.0.0.0_9101"), "ping")).isEqualTo("A:ping");
+    assertThat(ask(gw.port("0.0.0.0_9102"), "ping")).isEqualTo("A:ping");
+    assertThat(ask(gw.port("0.0.0.0_9103"), "ping")).isEmpty();
+  }
+
+  /** Sends {@code msg} and reads to the end, without half-closing. */
+  static String ask(int port, String msg) throws Exception {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
+      s.setSoTimeout(10_000);
+      s.getOutputStream().write(msg.getBytes(StandardCharsets.UTF_8));
+      s.getOutputStream().flush();
+      return readAll(s.getInputStream());
+    }
+  }
+
+  static Cluster originating(String name, int port, Path ca) {
+    CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+    if (ca != null) {
+      common.setValidationContext(
+          CertificateValidationContext.newBuilder()
+              .setTrustedCa(DataSource.newBuilder().setFilename(ca.toString())));
+    }
+    UpstreamTlsContext ctx =
+        UpstreamTlsContext.newBuilder().setSni("a.example.com").setCommonTlsContext(common).build();
+    return staticCluster(name, "127.0.0.1", port).toBuilder()
+        .setTransportSocket(
+            TransportSocket.newBuilder()
+                .setName("envoy.transport_sockets.tls")
+                .setTypedConfig(Any.pack(ctx)))
+        .build();
+  }
+
+  /** The certificate of a PKCS12 store as a PEM file (self-signed: its own CA). */
+  Path pem(Path p12) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    try (InputStream in = Files.newInputStream(p12)) {
+      ks.load(in, "changeit".toCharArray());
+    }
+    Path out = tmp.resolve(p12.getFileName() + ".crt");
+    Files.writeString(
+        out,
+        "-----BEGIN CERTIFICATE-----\n"
+            + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(ks.getCertificate("s").getEncoded())
+            + "\n-----END CERTIFICATE-----\n");
+    return out;
   }
 
   Path cert(String cn) throws Exception {

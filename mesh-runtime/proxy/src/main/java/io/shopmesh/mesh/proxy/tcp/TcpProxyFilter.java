@@ -24,6 +24,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.TrustOptions;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.time.Instant;
 import java.util.HashSet;
@@ -57,6 +58,11 @@ public final class TcpProxyFilter {
   private final AccessLog accessLog;
   private final PeerLabels self;
   private final Map<Long, NetClient> clients = new ConcurrentHashMap<>();
+
+  /** A TLS-originating cluster's client, rebuilt when CDS replaces the cluster. */
+  private record TlsClient(UpstreamCluster cluster, NetClient client) {}
+
+  private final Map<String, TlsClient> tlsClients = new ConcurrentHashMap<>();
 
   public TcpProxyFilter(
       Vertx vertx,
@@ -112,6 +118,40 @@ public final class TcpProxyFilter {
       }
     }
     return wc.getClusters(wc.getClustersCount() - 1).getName();
+  }
+
+  /**
+   * The client for a cluster: plain, or with the cluster's {@code UpstreamTlsContext} (TLS
+   * origination: the CA and SANs verified as for HTTP, none without a CA).
+   */
+  private NetClient client(UpstreamCluster c) {
+    if (!c.tls) {
+      return client(c.connectTimeoutMs);
+    }
+    TlsClient t =
+        tlsClients.compute(
+            c.name,
+            (k, old) -> {
+              if (old != null && old.cluster() == c) {
+                return old;
+              }
+              if (old != null) {
+                old.client().close();
+              }
+              NetClientOptions o =
+                  new NetClientOptions()
+                      .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, c.connectTimeoutMs))
+                      .setTcpNoDelay(true)
+                      .setSsl(true)
+                      .setHostnameVerificationAlgorithm("");
+              if (c.tlsSettings.verify()) {
+                o.setTrustOptions(TrustOptions.wrap(c.tlsSettings.trustManager()));
+              } else {
+                o.setTrustAll(true);
+              }
+              return new TlsClient(c, vertx.createNetClient(o));
+            });
+    return t.client();
   }
 
   private NetClient client(long connectTimeoutMs) {
@@ -202,8 +242,11 @@ public final class TcpProxyFilter {
       if (h != null) {
         h.cxActive.incrementAndGet();
       }
-      client(cluster.connectTimeoutMs)
-          .connect(port, ip)
+      String serverName =
+          cluster.sni != null ? cluster.sni : h != null && h.hostname != null ? h.hostname : ip;
+      (cluster.tls
+              ? client(cluster).connect(port, ip, serverName)
+              : client(cluster).connect(port, ip))
           .onComplete(
               ar -> {
                 if (ar.failed()) {
@@ -454,5 +497,6 @@ public final class TcpProxyFilter {
 
   public void close() {
     clients.values().forEach(NetClient::close);
+    tlsClients.values().forEach(t -> t.client().close());
   }
 }
