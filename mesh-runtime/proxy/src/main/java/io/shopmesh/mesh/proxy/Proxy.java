@@ -1,8 +1,10 @@
 package io.shopmesh.mesh.proxy;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -14,9 +16,11 @@ import io.shopmesh.mesh.proxy.http.Binding;
 import io.shopmesh.mesh.proxy.http.Direction;
 import io.shopmesh.mesh.proxy.http.Http1Codec;
 import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
+import io.shopmesh.mesh.proxy.listener.ConnectionDispatcher;
 import io.shopmesh.mesh.proxy.listener.OriginalDst;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.tcp.TcpProxyFilter;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
@@ -24,6 +28,7 @@ import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsClient;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.shopmesh.mesh.wire.ListenerNames;
+import io.shopmesh.mesh.wire.Wellknown;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -31,6 +36,11 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetClient;
+import io.vertx.core.net.NetClientOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.NetServerOptions;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -58,14 +68,42 @@ public final class Proxy implements AutoCloseable {
   private final XdsState state;
   private final HttpConnectionManager http;
   private final AdminServer admin;
+  private final TcpProxyFilter tcp;
+  private volatile NetClient loopbackClient;
   private volatile boolean ready;
   private volatile XdsClient xds;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
+  private final Map<String, NetServer> netServers = new ConcurrentHashMap<>();
 
   /** Router role: listener name -> (server, current binding). */
   private final Map<String, RouterListener> routerListeners = new ConcurrentHashMap<>();
 
-  record RouterListener(HttpServer server, String address, AtomicReference<Binding> binding) {}
+  /**
+   * A router listener: its HTTP server (bound on the listener's address, or on loopback behind
+   * {@code net} when the listener has TCP chains), and the raw listener, if any.
+   */
+  record RouterListener(
+      HttpServer server,
+      String address,
+      AtomicReference<Binding> binding,
+      NetServer net,
+      AtomicReference<Listener> listener) {
+    void close() {
+      if (server != null) {
+        server.close();
+      }
+      if (net != null) {
+        net.close();
+      }
+    }
+
+    int port() {
+      if (net != null) {
+        return net.actualPort();
+      }
+      return server == null ? -1 : server.actualPort();
+    }
+  }
 
   public Proxy(ProxyOptions opts) throws IOException {
     this.opts = opts;
@@ -91,6 +129,7 @@ public final class Proxy implements AutoCloseable {
                 opts.dnsMaxQueriesPerSecond));
     this.state = new XdsState(clusters);
     this.http = new HttpConnectionManager(vertx, state, node, metrics, accessLog);
+    this.tcp = new TcpProxyFilter(vertx, clusters, opts, node, metrics, accessLog);
     this.admin =
         new AdminServer(
             new ConfigDumper(state, node),
@@ -143,7 +182,50 @@ public final class Proxy implements AutoCloseable {
     if (opts.role == ProxyOptions.Role.SIDECAR) {
       Binding out =
           new Binding(Direction.OUTBOUND, ListenerNames.VIRTUAL_OUTBOUND, opts.outboundPort, null);
-      listen("outbound", ip, opts.outboundPort, r -> out);
+      if (opts.interceptionNone && opts.originalDst == null) {
+        listen("outbound", ip, opts.outboundPort, r -> out);
+      } else {
+        // redirect: virtualOutbound with use_original_dst. The original destination picks the
+        // listener (ip:port, else 0.0.0.0:port, else virtualOutbound's own chains); HTTP chains
+        // go to the outbound HTTP server on loopback, tcp_proxy chains to the TCP proxy
+        HttpServer internal =
+            vertx
+                .createHttpServer(serverOptions().setUseProxyProtocol(true))
+                .connectionHandler(Http1Codec::install)
+                .requestHandler(r -> http.handle(r, out))
+                .invalidRequestHandler(r -> http.handleInvalid(r, out));
+        internal
+            .listen(0, "127.0.0.1")
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+        servers.put("outbound-http", internal);
+        Function<NetSocket, String> od =
+            opts.originalDst != null ? opts.originalDst : OriginalDst::of;
+        ConnectionDispatcher d =
+            new ConnectionDispatcher(
+                    vertx, () -> null, Direction.OUTBOUND, tcp, accessLog, loopback())
+                .useOriginalDst(
+                    so -> {
+                      String a = od.apply(so);
+                      // not redirected (dialled directly, as an HTTP proxy): no original dst
+                      return a != null
+                              && so.localAddress() != null
+                              && a.equals(
+                                  so.localAddress().hostAddress() + ":" + so.localAddress().port())
+                          ? null
+                          : a;
+                    },
+                    this::outboundListenerFor);
+        d.httpPort(internal.actualPort());
+        NetServer net = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+        net.connectHandler(d::accept);
+        net.listen(opts.outboundPort, ip)
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+        netServers.put("outbound", net);
+      }
       int inPort = opts.inboundPort;
       listen(
           "inbound",
@@ -214,10 +296,14 @@ public final class Proxy implements AutoCloseable {
    * The bound port of a named server: admin, ready, stats, outbound, inbound, or a listener name.
    */
   public int port(String name) {
+    NetServer ns = netServers.get(name);
+    if (ns != null) {
+      return ns.actualPort();
+    }
     HttpServer s = servers.get(name);
     if (s == null) {
       RouterListener rl = routerListeners.get(name);
-      return rl == null ? -1 : rl.server().actualPort();
+      return rl == null ? -1 : rl.port();
     }
     return s.actualPort();
   }
@@ -226,11 +312,12 @@ public final class Proxy implements AutoCloseable {
     for (String name : List.copyOf(routerListeners.keySet())) {
       if (!listeners.containsKey(name)) {
         RouterListener gone = routerListeners.remove(name);
-        gone.server().close();
+        gone.close();
       }
     }
     for (Listener l : listeners.values()) {
-      if (!l.getAddress().hasSocketAddress() || l.getFilterChainsCount() == 0) {
+      if (!l.getAddress().hasSocketAddress()
+          || (l.getFilterChainsCount() == 0 && !l.hasDefaultFilterChain())) {
         continue;
       }
       int port = l.getAddress().getSocketAddress().getPortValue();
@@ -266,47 +353,155 @@ public final class Proxy implements AutoCloseable {
           }
         }
       }
-      if (rds == null) {
+      boolean raw = ConnectionDispatcher.needsRawListener(l);
+      if (rds == null && !raw) {
         continue;
       }
       String address = opts.listenerBind.getOrDefault(port, opts.bindAddress() + ":" + port);
-      String identity = address + "#" + tlsKey;
-      Binding b = new Binding(Direction.GATEWAY, l.getName(), port, rds, List.copyOf(sni));
+      String identity = address + "#" + tlsKey + (raw ? "#raw" : "");
+      Binding b =
+          rds == null
+              ? null
+              : new Binding(Direction.GATEWAY, l.getName(), port, rds, List.copyOf(sni));
       RouterListener existing = routerListeners.get(l.getName());
-      if (existing != null && existing.address().equals(identity)) {
+      if (existing != null
+          && existing.address().equals(identity)
+          && (existing.server() == null) == (b == null)) {
         existing.binding().set(b);
+        if (existing.listener() != null) {
+          existing.listener().set(l);
+        }
         continue;
       }
       if (existing != null) {
-        existing.server().close();
+        existing.close();
       }
       AtomicReference<Binding> ref = new AtomicReference<>(b);
       int colon = address.lastIndexOf(':');
       String host = address.substring(0, colon);
       int bindPort = Integer.parseInt(address.substring(colon + 1));
-      HttpServerOptions so = serverOptions();
-      if (certs != null) {
-        // Gateway TLS termination; with several servers the certificate is chosen by SNI.
-        so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
-      }
-      HttpServer s =
-          vertx
-              .createHttpServer(so)
-              .connectionHandler(Http1Codec::install)
-              .requestHandler(r -> http.handle(r, ref.get()))
-              .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
+      HttpServer s = null;
+      NetServer net = null;
+      AtomicReference<Listener> current = null;
       try {
-        s.listen(bindPort, host)
-            .toCompletionStage()
-            .toCompletableFuture()
-            .get(10, TimeUnit.SECONDS);
-        routerListeners.put(l.getName(), new RouterListener(s, identity, ref));
+        if (b != null) {
+          HttpServerOptions so = serverOptions();
+          if (certs != null) {
+            // Gateway TLS termination; with several servers the certificate is chosen by SNI.
+            so.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(certs);
+          }
+          if (raw) {
+            // behind the raw listener: it sends the client's addresses in a PROXY header
+            so.setUseProxyProtocol(true);
+          }
+          s =
+              vertx
+                  .createHttpServer(so)
+                  .connectionHandler(Http1Codec::install)
+                  .requestHandler(r -> http.handle(r, ref.get()))
+                  .invalidRequestHandler(r -> http.handleInvalid(r, ref.get()));
+          s.listen(raw ? 0 : bindPort, raw ? "127.0.0.1" : host)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+        }
+        if (raw) {
+          current = new AtomicReference<>(l);
+          AtomicReference<Listener> cur = current;
+          ConnectionDispatcher d =
+              new ConnectionDispatcher(
+                  vertx, cur::get, Direction.GATEWAY, tcp, accessLog, loopback());
+          if (s != null) {
+            d.httpPort(s.actualPort());
+          }
+          net = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true));
+          net.connectHandler(d::accept);
+          net.listen(bindPort, host)
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+        }
+        routerListeners.put(l.getName(), new RouterListener(s, identity, ref, net, current));
       } catch (Exception e) {
+        if (s != null) {
+          s.close();
+        }
         LOG.warning("cannot bind listener " + l.getName() + " on " + address + ": " + e);
         throw new IllegalArgumentException(
             "cannot bind listener " + l.getName() + " on " + address);
       }
     }
+  }
+
+  /**
+   * The listener for a redirected outbound connection, as Envoy's use_original_dst finds it: the
+   * listener at the original destination's ip:port, else at 0.0.0.0:port, else virtualOutbound. A
+   * connection without an original destination (dialled as an HTTP proxy) is HTTP.
+   */
+  private Listener outboundListenerFor(String od) {
+    if (od != null) {
+      int colon = od.lastIndexOf(':');
+      String ip = od.substring(0, colon);
+      int port = Integer.parseInt(od.substring(colon + 1));
+      Listener wildcard = null;
+      Listener virtualOutbound = null;
+      for (XdsState.Versioned<Listener> v : state.listeners().values()) {
+        Listener l = v.resource();
+        if (l.getName().equals(ListenerNames.VIRTUAL_OUTBOUND)) {
+          virtualOutbound = l;
+          continue;
+        }
+        if (!l.getAddress().hasSocketAddress()
+            || l.getAddress().getSocketAddress().getPortValue() != port) {
+          continue;
+        }
+        String a = l.getAddress().getSocketAddress().getAddress();
+        if (a.equals(ip)) {
+          return l;
+        }
+        if (a.equals("0.0.0.0") || a.equals("::")) {
+          wildcard = l;
+        }
+      }
+      if (wildcard != null) {
+        return wildcard;
+      }
+      if (virtualOutbound != null) {
+        return virtualOutbound;
+      }
+    }
+    return HTTP_ONLY;
+  }
+
+  /** A listener whose one chain is an HTTP connection manager: the HTTP path as before LDS. */
+  private static final Listener HTTP_ONLY =
+      Listener.newBuilder()
+          .setName(ListenerNames.VIRTUAL_OUTBOUND)
+          .addFilterChains(
+              FilterChain.newBuilder()
+                  .addFilters(
+                      Filter.newBuilder()
+                          .setName(Wellknown.HTTP_CONNECTION_MANAGER)
+                          .setTypedConfig(
+                              Any.newBuilder()
+                                  .setTypeUrl(
+                                      "type.googleapis.com/envoy.extensions.filters.network"
+                                          + ".http_connection_manager.v3.HttpConnectionManager"))))
+          .build();
+
+  private NetClient loopback() {
+    NetClient c = loopbackClient;
+    if (c == null) {
+      synchronized (this) {
+        if (loopbackClient == null) {
+          loopbackClient =
+              vertx.createNetClient(
+                  new NetClientOptions().setConnectTimeout(5000).setTcpNoDelay(true));
+        }
+        c = loopbackClient;
+      }
+    }
+    return c;
   }
 
   private static DownstreamTlsContext downstreamTls(FilterChain fc) {

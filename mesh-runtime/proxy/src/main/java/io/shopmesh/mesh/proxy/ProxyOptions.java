@@ -1,12 +1,14 @@
 package io.shopmesh.mesh.proxy;
 
 import io.shopmesh.mesh.wire.NodeId;
+import io.vertx.core.net.NetSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /** Runtime settings of one proxy process (flags or environment, see ProxyMain). */
 public final class ProxyOptions {
@@ -32,6 +34,12 @@ public final class ProxyOptions {
 
   /** NONE: apps send proxy-form requests to 15001 and peers are dialled at :15006. */
   public boolean interceptionNone = true;
+
+  /**
+   * Tests only: the original destination of an outbound connection ({@code ip:port}) in place of
+   * SO_ORIGINAL_DST, which needs iptables; set, the outbound port runs as in redirect mode.
+   */
+  public Function<NetSocket, String> originalDst;
 
   /** Read for local names before DNS (null: none). ProxyMain defaults it to /etc/hosts. */
   public Path hostsFile;

@@ -63,6 +63,12 @@ public final class Harness implements AutoCloseable {
     return s;
   }
 
+  /** Closed with the harness. */
+  public <T extends AutoCloseable> T closeLater(T c) {
+    closeables.add(c);
+    return c;
+  }
+
   /** A port on which nothing listens (connections are refused). */
   public static int refusedPort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {

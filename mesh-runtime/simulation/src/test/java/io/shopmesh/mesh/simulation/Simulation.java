@@ -3,11 +3,9 @@ package io.shopmesh.mesh.simulation;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
-import io.envoyproxy.envoy.config.core.v3.CidrRange;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
-import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilterChainMatchPredicate;
@@ -18,20 +16,17 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.shopmesh.mesh.proxy.listener.FilterChainMatcher;
+import io.shopmesh.mesh.proxy.listener.FilterChainMatcher.Connection;
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.Wellknown;
 import io.shopmesh.mesh.xds.XdsResources;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.function.Function;
-import java.util.function.ToIntFunction;
 
 /**
  * Sends one simulated call through a proxy's generated resources the way Envoy would: a listener by
@@ -54,8 +49,6 @@ final class Simulation {
   static final String ERR_MTLS = "invalid mTLS";
 
   static final String HTTP_INSPECTOR = "envoy.filters.listener.http_inspector";
-  static final String RAW_BUFFER = "raw_buffer";
-  static final String TLS_TRANSPORT = "tls";
 
   /** One call: what the client sends and how it reaches the proxy. */
   record Call(
@@ -348,67 +341,26 @@ final class Simulation {
     }
   }
 
-  /** Envoy's filter chain match sieve, criterion by criterion; then the default chain. */
+  /**
+   * The proxy's own filter chain selection ({@link FilterChainMatcher}): the TLS inspector gives
+   * the SNI and ALPN of a TLS call, else the connection is {@code raw_buffer} (with the HTTP
+   * inspector's protocol); a tie is Istio's "multiple filter chains" error.
+   */
   private FilterChain matchFilterChain(Listener l, Call in, String alpn, boolean tlsInspector)
       throws NoChain {
-    List<FilterChain> chains = l.getFilterChainsList();
-    chains =
-        rank(
-            chains,
-            m -> m.hasDestinationPort(),
-            m -> m.getDestinationPort().getValue() == in.port() ? 1 : 0);
-    chains =
-        rank(
-            chains,
-            m -> m.getPrefixRangesCount() > 0,
-            m -> {
-              int best = 0;
-              for (CidrRange r : m.getPrefixRangesList()) {
-                int bits = r.getPrefixLen().getValue();
-                if (cidrContains(r.getAddressPrefix(), bits, in.address())) {
-                  // rank by how exact: a /32 before a /8 (as Istio's harness, a /0 ranks as none)
-                  best = Math.max(best, bits);
-                }
-              }
-              return best;
-            });
-    chains =
-        rank(
-            chains,
-            m -> m.getServerNamesCount() > 0,
-            m -> {
-              int best = 0;
-              for (String s : m.getServerNamesList()) {
-                if (in.sni().equals(s)) {
-                  best = Integer.MAX_VALUE;
-                } else if (s.startsWith("*") && in.sni().endsWith(s.substring(1))) {
-                  best = Math.max(best, s.length());
-                }
-              }
-              return best;
-            });
-    chains =
-        rank(
-            chains,
-            m -> !m.getTransportProtocol().isEmpty(),
-            m -> {
-              String t = m.getTransportProtocol();
-              if (!tlsInspector) {
-                return RAW_BUFFER.equals(t) ? 1 : 0;
-              }
-              if (TLS_TRANSPORT.equals(t)) {
-                return in.plaintext() ? 0 : 1;
-              }
-              if (RAW_BUFFER.equals(t)) {
-                return in.plaintext() ? 1 : 0;
-              }
-              return 0;
-            });
-    chains =
-        rank(
-            chains,
-            m -> m.getApplicationProtocolsCount() > 0,
-            m -> m.getApplicationProtocolsList().contains(alpn) ? 1 : 0);
+    // as Istio's harness, a call's SNI is matched even when the call leaves TLS unset
+    Connection c =
+        new Connection(
+            in.address(),
+            in.port(),
+            "",
+            0,
+            in.sni(),
+            tlsInspector && !in.plaintext()
+                ? FilterChainMatcher.TLS
+                : FilterChainMatcher.RAW_BUFFER,
+            alpn.isEmpty() ? List.of() : List.of(alpn));
+    List<FilterChain> chains = FilterChainMatcher.candidates(l.getFilterChainsList(), c);
     if (chains.size() > 1) {
       throw new NoChain(ERR_MULTIPLE_FILTER_CHAIN);
     }
@@ -419,59 +371,6 @@ final class Simulation {
       throw new NoChain(ERR_NO_FILTER_CHAIN);
     }
     return chains.get(0);
-  }
-
-  /**
-   * One step of the sieve: when no chain sets the criterion all pass; else the best-ranked chains
-   * that match, or when none match, the chains that do not set it.
-   */
-  private static List<FilterChain> rank(
-      List<FilterChain> chains,
-      Function<FilterChainMatch, Boolean> isSet,
-      ToIntFunction<FilterChainMatch> score) {
-    boolean anySet = chains.stream().anyMatch(c -> isSet.apply(c.getFilterChainMatch()));
-    if (!anySet) {
-      return chains;
-    }
-    TreeMap<Integer, List<FilterChain>> byRank = new TreeMap<>();
-    for (FilterChain c : chains) {
-      if (!isSet.apply(c.getFilterChainMatch())) {
-        continue;
-      }
-      int r = score.applyAsInt(c.getFilterChainMatch());
-      if (r > 0) {
-        byRank.computeIfAbsent(r, k -> new ArrayList<>()).add(c);
-      }
-    }
-    if (!byRank.isEmpty()) {
-      return byRank.lastEntry().getValue();
-    }
-    List<FilterChain> unset = new ArrayList<>();
-    for (FilterChain c : chains) {
-      if (!isSet.apply(c.getFilterChainMatch())) {
-        unset.add(c);
-      }
-    }
-    return unset;
-  }
-
-  private static boolean cidrContains(String prefix, int bits, String address) {
-    try {
-      byte[] net = InetAddress.getByName(prefix).getAddress();
-      byte[] addr = InetAddress.getByName(address).getAddress();
-      if (net.length != addr.length) {
-        return false;
-      }
-      for (int i = 0; i < bits; i++) {
-        int mask = 0x80 >> (i % 8);
-        if ((net[i / 8] & mask) != (addr[i / 8] & mask)) {
-          return false;
-        }
-      }
-      return true;
-    } catch (UnknownHostException e) {
-      return false;
-    }
   }
 
   /** A TLS-terminating chain that asks for the mesh certificate and a client certificate. */

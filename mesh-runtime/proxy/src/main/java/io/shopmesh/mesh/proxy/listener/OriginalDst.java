@@ -5,6 +5,7 @@ import com.sun.jna.Native;
 import com.sun.jna.ptr.IntByReference;
 import io.netty.channel.unix.UnixChannel;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.NetSocket;
 import io.vertx.core.net.impl.ConnectionBase;
 import java.util.List;
 import java.util.logging.Logger;
@@ -65,6 +66,22 @@ public final class OriginalDst {
         return null;
       }
       return read(uc.fd().intValue());
+    } catch (Throwable t) {
+      return null;
+    }
+  }
+
+  /** The original destination of a raw connection, as {@code ip:port}, or null. */
+  public static String of(NetSocket so) {
+    if (LIBC == null) {
+      return null;
+    }
+    try {
+      if (!(so instanceof ConnectionBase cb) || !(cb.channel() instanceof UnixChannel uc)) {
+        return null;
+      }
+      Address a = read(uc.fd().intValue());
+      return a == null ? null : a.ip() + ":" + a.port();
     } catch (Throwable t) {
       return null;
     }

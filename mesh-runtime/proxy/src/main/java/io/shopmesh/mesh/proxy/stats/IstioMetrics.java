@@ -7,6 +7,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToLongFunction;
 
 /** Istio's standard HTTP metrics, rendered in Prometheus text format as Envoy's stats sink does. */
 public final class IstioMetrics {
@@ -87,6 +88,58 @@ public final class IstioMetrics {
 
   private final Map<Key, Series> series = new ConcurrentHashMap<>();
 
+  /**
+   * Labels of Istio's TCP metrics: the HTTP ones without response_code and grpc_response_status
+   * (request_protocol is {@code tcp}).
+   */
+  public static final String[] TCP_LABELS =
+      Arrays.stream(LABELS)
+          .filter(l -> !l.equals("response_code") && !l.equals("grpc_response_status"))
+          .toArray(String[]::new);
+
+  /** One TCP label set's counters. */
+  public static final class TcpSeries {
+    final String rendered;
+    final LongAdder opened = new LongAdder();
+    final LongAdder closed = new LongAdder();
+    final LongAdder sent = new LongAdder();
+    final LongAdder received = new LongAdder();
+
+    TcpSeries(String rendered) {
+      this.rendered = rendered;
+    }
+
+    public void opened() {
+      opened.increment();
+    }
+
+    public void closed() {
+      closed.increment();
+    }
+
+    /** Bytes sent to the downstream (the response direction). */
+    public void sent(long n) {
+      sent.add(n);
+    }
+
+    /** Bytes received from the downstream (the request direction). */
+    public void received(long n) {
+      received.add(n);
+    }
+  }
+
+  private final Map<Key, TcpSeries> tcp = new ConcurrentHashMap<>();
+
+  /** The TCP series of a label set ({@code labels} maps each name of TCP_LABELS to its value). */
+  public TcpSeries tcp(Map<String, String> labels) {
+    String[] values = new String[TCP_LABELS.length];
+    for (int i = 0; i < TCP_LABELS.length; i++) {
+      String v = labels.get(TCP_LABELS[i]);
+      values[i] = v == null ? "unknown" : v;
+    }
+    return tcp.computeIfAbsent(new Key(values), k -> new TcpSeries(render(TCP_LABELS, k.values)));
+  }
+
   static final class Histogram {
     final double[] bounds;
 
@@ -155,12 +208,16 @@ public final class IstioMetrics {
   }
 
   private static String render(String[] values) {
+    return render(LABELS, values);
+  }
+
+  private static String render(String[] names, String[] values) {
     StringBuilder sb = new StringBuilder();
-    for (int i = 0; i < LABELS.length; i++) {
+    for (int i = 0; i < names.length; i++) {
       if (i > 0) {
         sb.append(',');
       }
-      sb.append(LABELS[i])
+      sb.append(names[i])
           .append("=\"")
           .append(values[i].replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n"))
           .append('"');
@@ -183,7 +240,38 @@ public final class IstioMetrics {
     histogram(sb, "istio_request_bytes", 1);
     histogram(sb, "istio_request_duration_milliseconds", 0);
     histogram(sb, "istio_response_bytes", 2);
+    if (!tcp.isEmpty()) {
+      tcpCounter(sb, "istio_tcp_connections_opened_total", s -> s.opened.sum());
+      tcpCounter(sb, "istio_tcp_connections_closed_total", s -> s.closed.sum());
+      tcpCounter(sb, "istio_tcp_received_bytes_total", s -> s.received.sum());
+      tcpCounter(sb, "istio_tcp_sent_bytes_total", s -> s.sent.sum());
+    }
     return sb.toString();
+  }
+
+  private void tcpCounter(StringBuilder sb, String name, ToLongFunction<TcpSeries> value) {
+    sb.append("# TYPE ").append(name).append(" counter\n");
+    tcp.values()
+        .forEach(
+            s ->
+                sb.append(name)
+                    .append('{')
+                    .append(s.rendered)
+                    .append("} ")
+                    .append(value.applyAsLong(s))
+                    .append('\n'));
+  }
+
+  /** TCP counters per rendered label set: opened, closed, received, sent (tests). */
+  public Map<String, long[]> tcpCounts() {
+    Map<String, long[]> out = new LinkedHashMap<>();
+    tcp.values()
+        .forEach(
+            s ->
+                out.put(
+                    s.rendered,
+                    new long[] {s.opened.sum(), s.closed.sum(), s.received.sum(), s.sent.sum()}));
+    return out;
   }
 
   private void histogram(StringBuilder sb, String name, int which) {

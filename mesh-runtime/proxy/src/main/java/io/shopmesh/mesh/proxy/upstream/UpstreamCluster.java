@@ -67,6 +67,7 @@ public final class UpstreamCluster {
   // Circuit breaking and stats: changed only through leases and the methods below.
   private final AtomicInteger activeRequests = new AtomicInteger();
   private final AtomicInteger activeRetries = new AtomicInteger();
+  private final AtomicInteger activeTcpConnections = new AtomicInteger();
   private final AtomicLong overflow = new AtomicLong();
   private final AtomicLong rqTotal = new AtomicLong();
   private final AtomicLong retries = new AtomicLong();
@@ -222,6 +223,31 @@ public final class UpstreamCluster {
       return null;
     }
     return new RequestLease(host);
+  }
+
+  /**
+   * Takes a TCP proxy connection against max_connections (circuit breaking); false and an overflow
+   * counted when the cluster is at its limit. Give it back with {@link #releaseConnection}.
+   */
+  public boolean tryAcquireConnection() {
+    while (true) {
+      int n = activeTcpConnections.get();
+      if (n >= maxConnections) {
+        overflow.incrementAndGet();
+        return false;
+      }
+      if (activeTcpConnections.compareAndSet(n, n + 1)) {
+        return true;
+      }
+    }
+  }
+
+  public void releaseConnection() {
+    activeTcpConnections.decrementAndGet();
+  }
+
+  public int activeTcpConnections() {
+    return activeTcpConnections.get();
   }
 
   /** A request to an original destination (no host of this cluster): counted, never refused. */

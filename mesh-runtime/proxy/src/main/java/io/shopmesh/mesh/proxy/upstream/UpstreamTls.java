@@ -92,7 +92,7 @@ public record UpstreamTls(
   }
 
   /** The trust manager that verifies as configured (call only when {@link #verify()}). */
-  TrustManager trustManager() {
+  public TrustManager trustManager() {
     X509ExtendedTrustManager chain;
     try {
       TrustManagerFactory tmf =
