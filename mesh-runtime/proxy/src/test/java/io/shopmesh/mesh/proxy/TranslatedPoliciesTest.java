@@ -398,6 +398,69 @@ class TranslatedPoliciesTest {
     assertThat(b.headers).isNotEmpty().allMatch(m -> "api.internal.example".equals(m.get("host")));
   }
 
+  @Test
+  void aDelegatedRuleRoutesAsTheMergedRules() throws Exception {
+    Stub a = h.stub("a");
+    Stub b = h.stub("b");
+    Stub rest = h.stub("rest");
+    String yaml =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: a}}
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: b}}
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: rest}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: DestinationRule
+        metadata: {name: api, namespace: default}
+        spec:
+          host: api.internal.example
+          subsets:
+          - {name: a, labels: {version: a}}
+          - {name: b, labels: {version: b}}
+          - {name: rest, labels: {version: rest}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          http:
+          - match: [{uri: {prefix: /team}}]
+            delegate: {name: team-routes, namespace: team}
+            headers: {response: {set: {x-via: root}}}
+          - route: [{destination: {host: api.internal.example, subset: rest}}]
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: team-routes, namespace: team}
+        spec:
+          http:
+          - match: [{uri: {prefix: /team/b}}]
+            route: [{destination: {host: api.internal.example, subset: b}}]
+          - match: [{uri: {prefix: /other}}]
+            route: [{destination: {host: api.internal.example, subset: b}}]
+          - route: [{destination: {host: api.internal.example, subset: a}}]
+        """
+            .formatted(a.port(), b.port(), rest.port());
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> toB = Harness.get(c, "http://api.internal.example/team/b/1");
+    assertThat(toB.body()).isEqualTo("b");
+    assertThat(toB.headers().firstValue("x-via")).hasValue("root");
+    assertThat(Harness.get(c, "http://api.internal.example/team/x").body()).isEqualTo("a");
+    // the delegate's /other rule is outside the root's /team: Istio drops it
+    assertThat(Harness.get(c, "http://api.internal.example/other").body()).isEqualTo("rest");
+    assertThat(Harness.get(c, "http://api.internal.example/").body()).isEqualTo("rest");
+  }
+
   /** "status location" of a request for web.internal.example:80 through the outbound port. */
   static String location(int proxyPort, String pathAndQuery) throws Exception {
     String resp =
