@@ -92,7 +92,8 @@ public final class PushContext {
     services.putIfAbsent(ingress, ServiceConversion.builtInIngressService());
     for (Located<ServiceEntry> se : config.serviceEntries()) {
       for (MeshService ms : ServiceConversion.fromServiceEntry(se)) {
-        services.putIfAbsent(ms.hostname(), ms);
+        // a Kubernetes Service keeps its host; ServiceEntries sharing one merge as Istio's do
+        services.merge(ms.hostname(), ms, ServiceConversion::mergeSameHost);
       }
     }
     for (Located<DestinationRule> dr : config.destinationRules()) {
