@@ -18,9 +18,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -459,6 +461,60 @@ class TranslatedPoliciesTest {
     // the delegate's /other rule is outside the root's /team: Istio drops it
     assertThat(Harness.get(c, "http://api.internal.example/other").body()).isEqualTo("rest");
     assertThat(Harness.get(c, "http://api.internal.example/").body()).isEqualTo("rest");
+  }
+
+  @Test
+  void outboundResponsesCarryServerEnvoyOverwritingTheUpstreams() throws Exception {
+    Stub up = h.stub("up");
+    up.responseHeaders.set("server", "gunicorn");
+    HttpClient c = Harness.viaProxy(sidecar(staticEntry(up.port()), null));
+    HttpResponse<String> r = Harness.get(c, "http://api.internal.example/x");
+    assertThat(r.statusCode()).isEqualTo(200);
+    // Istio leaves the outbound HCM's server_name at Envoy's default and overwrites
+    assertThat(r.headers().allValues("server")).containsExactly("envoy");
+    // a response the proxy makes itself (nothing listens on port 81 upstream) too
+    HttpResponse<String> local = Harness.get(c, "http://api.internal.example:81/x");
+    assertThat(local.headers().allValues("server")).containsExactly("envoy");
+  }
+
+  @Test
+  void aCookieHashWithATtlGeneratesTheCookieSoSessionsStick() throws Exception {
+    Stub a = h.stub("a");
+    Stub b = h.stub("b");
+    Stub c3 = h.stub("c");
+    String yaml =
+        staticEntry(a.port(), b.port(), c3.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: api, namespace: default}
+            spec:
+              host: api.internal.example
+              trafficPolicy:
+                loadBalancer:
+                  consistentHash:
+                    httpCookie: {name: session, path: /, ttl: 60s}
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> first = Harness.get(c, "http://api.internal.example/x");
+    assertThat(first.statusCode()).isEqualTo(200);
+    String setCookie = first.headers().firstValue("set-cookie").orElseThrow();
+    assertThat(setCookie).matches("session=\"[0-9a-f]{16}\"; Max-Age=60; Path=/; HttpOnly");
+    String value = setCookie.substring("session=\"".length(), "session=\"".length() + 16);
+    // the generated cookie was the hash key: every request carrying it reaches the same host
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> r =
+          Harness.get(c, "http://api.internal.example/x", "cookie", "session=" + value);
+      assertThat(r.body()).as("request %d", i).isEqualTo(first.body());
+      assertThat(r.headers().firstValue("set-cookie")).isEmpty();
+    }
+    // other sessions spread over the hosts
+    Set<String> bodies = new HashSet<>();
+    for (int i = 0; i < 40; i++) {
+      bodies.add(Harness.get(c, "http://api.internal.example/x", "cookie", "session=s" + i).body());
+    }
+    assertThat(bodies).hasSizeGreaterThan(1);
   }
 
   /** "status location" of a request for web.internal.example:80 through the outbound port. */

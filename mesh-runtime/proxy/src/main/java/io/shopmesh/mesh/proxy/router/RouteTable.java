@@ -396,6 +396,16 @@ public final class RouteTable {
   public static final class HashPolicySpec {
     public final String header;
     public final String cookie;
+
+    /** The cookie's path, for a generated cookie (empty: none). */
+    public final String cookiePath;
+
+    /**
+     * The cookie's ttl in seconds when set: a request without the cookie gets one generated (Envoy
+     * then answers with {@code set-cookie}); null: no generation, such a request is not hashed.
+     */
+    public final Long cookieTtlSeconds;
+
     public final String queryParam;
     public final boolean sourceIp;
     public final boolean terminal;
@@ -403,6 +413,9 @@ public final class RouteTable {
     HashPolicySpec(RouteAction.HashPolicy hp) {
       header = hp.hasHeader() ? hp.getHeader().getHeaderName().toLowerCase(Locale.ROOT) : null;
       cookie = hp.hasCookie() ? hp.getCookie().getName() : null;
+      cookiePath = hp.hasCookie() ? hp.getCookie().getPath() : "";
+      cookieTtlSeconds =
+          hp.hasCookie() && hp.getCookie().hasTtl() ? hp.getCookie().getTtl().getSeconds() : null;
       queryParam = hp.hasQueryParameter() ? hp.getQueryParameter().getName() : null;
       sourceIp = hp.hasConnectionProperties() && hp.getConnectionProperties().getSourceIp();
       terminal = hp.getTerminal();
