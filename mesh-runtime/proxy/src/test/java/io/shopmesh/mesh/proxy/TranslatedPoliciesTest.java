@@ -517,6 +517,35 @@ class TranslatedPoliciesTest {
     assertThat(bodies).hasSizeGreaterThan(1);
   }
 
+  @Test
+  void theRoutesDecoratorOperationGoesUpstreamAndNotBackToTheClient() throws Exception {
+    Stub up = h.stub("up");
+    up.responseHeaders.set("x-envoy-decorator-operation", "upstream-op");
+    String yaml =
+        staticEntry(up.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              http:
+              - match: [{uri: {prefix: /orders}}]
+                route: [{destination: {host: api.internal.example}}]
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> r =
+        Harness.get(
+            c, "http://api.internal.example/orders/1", "x-envoy-decorator-operation", "client-op");
+    assertThat(r.statusCode()).isEqualTo(200);
+    // Istio's getRouteOperation, sent as Envoy's egress HCM does with tracing on
+    assertThat(up.headers.get(0).getAll("x-envoy-decorator-operation"))
+        .containsExactly("api.internal.example:80/orders*");
+    // the upstream's value only names the client span: Envoy removes it
+    assertThat(r.headers().firstValue("x-envoy-decorator-operation")).isEmpty();
+  }
+
   /** "status location" of a request for web.internal.example:80 through the outbound port. */
   static String location(int proxyPort, String pathAndQuery) throws Exception {
     String resp =

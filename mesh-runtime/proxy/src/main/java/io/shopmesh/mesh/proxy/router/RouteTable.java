@@ -223,9 +223,18 @@ public final class RouteTable {
     private final HTTPFault fault;
     private final Cors cors;
     private final RouteEntryAction action;
+    private final String decoratorOperation;
 
     CompiledRoute(Route r, VHost vh) {
       this.name = r.getName();
+      // Envoy propagates the decorator's operation unless propagate is false
+      decoratorOperation =
+          r.hasDecorator()
+                  && !r.getDecorator().getOperation().isEmpty()
+                  && (!r.getDecorator().hasPropagate()
+                      || r.getDecorator().getPropagate().getValue())
+              ? r.getDecorator().getOperation()
+              : null;
       this.vhost = vh;
       this.match = new RouteMatcher(r);
       requestOps = HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
@@ -239,6 +248,13 @@ public final class RouteTable {
               ? Cors.of(a.getCors(), null)
               : Cors.of(null, r.getTypedPerFilterConfigMap().get(Wellknown.CORS));
       action = RouteEntryAction.of(r, vh.retry, match.matchedPrefix());
+    }
+
+    /**
+     * The decorator's operation when Envoy propagates it (x-envoy-decorator-operation), else null.
+     */
+    public String decoratorOperation() {
+      return decoratorOperation;
     }
 
     public String name() {

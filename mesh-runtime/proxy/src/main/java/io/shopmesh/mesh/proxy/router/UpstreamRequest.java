@@ -473,6 +473,7 @@ public final class UpstreamRequest {
     HttpServerResponse resp = s.response();
     MultiMap out = resp.headers();
     UpstreamHeaders.response(ur.headers(), out, s.direction() != Direction.INBOUND);
+    UpstreamHeaders.decoratorOnResponse(s, out);
     s.info().setResponseHeaderBytes(headerBytes(ur.headers()));
     out.set("x-envoy-upstream-service-time", Long.toString(s.info().upstreamServiceTime()));
     for (String c : setCookies) {
