@@ -546,6 +546,53 @@ class TranslatedPoliciesTest {
     assertThat(r.headers().firstValue("x-envoy-decorator-operation")).isEmpty();
   }
 
+  @Test
+  void anIdlePooledConnectionClosesAfterTheClustersIdleTimeout() throws Exception {
+    Stub idle = h.stub("idle");
+    Stub kept = h.stub("kept");
+    String entry =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: %1$s, namespace: default}
+        spec:
+          hosts: [%1$s.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: %2$d, name: http, protocol: HTTP}]
+          endpoints: [{address: 127.0.0.1}]
+        ---
+        """;
+    String yaml =
+        entry.formatted("idle", idle.port())
+            + entry.formatted("kept", kept.port())
+            + """
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: idle, namespace: default}
+            spec:
+              host: idle.internal.example
+              trafficPolicy:
+                connectionPool: {http: {idleTimeout: 1s}}
+            """;
+    Proxy p = sidecar(yaml, null);
+    HttpClient c = Harness.viaProxy(p);
+    for (Stub st : List.of(idle, kept)) {
+      String host = st.name + ".internal.example";
+      assertThat(Harness.get(c, "http://" + host + ":" + st.port() + "/a").statusCode())
+          .isEqualTo(200);
+    }
+    Thread.sleep(2500);
+    for (Stub st : List.of(idle, kept)) {
+      String host = st.name + ".internal.example";
+      assertThat(Harness.get(c, "http://" + host + ":" + st.port() + "/b").statusCode())
+          .isEqualTo(200);
+    }
+    // 1 s idle timeout: the second request needed a new connection; the default kept the first
+    assertThat(idle.clientPorts).hasSize(2);
+    assertThat(kept.clientPorts).hasSize(1);
+  }
+
   /** "status location" of a request for web.internal.example:80 through the outbound port. */
   static String location(int proxyPort, String pathAndQuery) throws Exception {
     String resp =
