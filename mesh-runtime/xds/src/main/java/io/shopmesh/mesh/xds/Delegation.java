@@ -46,7 +46,7 @@ final class Delegation {
   static List<Located<VirtualService>> merge(List<Located<VirtualService>> all) {
     Map<String, Located<VirtualService>> delegates = new LinkedHashMap<>();
     for (Located<VirtualService> vs : all) {
-      if (isDelegate(vs)) {
+      if (isDelegate(vs) && vs.object().getSpec() != null) {
         delegates.put(vs.namespace() + "/" + vs.name(), vs);
       }
     }
