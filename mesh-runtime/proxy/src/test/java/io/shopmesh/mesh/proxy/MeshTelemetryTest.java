@@ -146,6 +146,20 @@ class MeshTelemetryTest {
         .contains("le=\"0.5\"")
         .contains("istio_request_bytes_count{")
         .contains("istio_response_bytes_sum{");
+    // the byte histograms have Envoy's default buckets, as Istio's bootstrap leaves them
+    List<String> byteBuckets =
+        frontend
+            .metrics()
+            .prometheus()
+            .lines()
+            .filter(l -> l.startsWith("istio_response_bytes_bucket{"))
+            .map(l -> l.replaceAll(".*le=\"([^\"]+)\".*", "$1"))
+            .distinct()
+            .toList();
+    assertThat(byteBuckets)
+        .containsExactly(
+            "0.5", "1", "5", "10", "25", "50", "100", "250", "500", "1000", "2500", "5000", "10000",
+            "30000", "60000", "300000", "600000", "1800000", "3600000", "+Inf");
   }
 
   @Test

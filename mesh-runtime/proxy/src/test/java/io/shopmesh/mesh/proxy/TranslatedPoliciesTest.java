@@ -18,9 +18,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -396,6 +398,199 @@ class TranslatedPoliciesTest {
     // the weighted destination's host rewrite applies to its cluster only
     assertThat(a.headers).isNotEmpty().allMatch(m -> "a.internal".equals(m.get("host")));
     assertThat(b.headers).isNotEmpty().allMatch(m -> "api.internal.example".equals(m.get("host")));
+  }
+
+  @Test
+  void aDelegatedRuleRoutesAsTheMergedRules() throws Exception {
+    Stub a = h.stub("a");
+    Stub b = h.stub("b");
+    Stub rest = h.stub("rest");
+    String yaml =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: 80, name: http, protocol: HTTP}]
+          endpoints:
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: a}}
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: b}}
+          - {address: 127.0.0.1, ports: {http: %d}, labels: {version: rest}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: DestinationRule
+        metadata: {name: api, namespace: default}
+        spec:
+          host: api.internal.example
+          subsets:
+          - {name: a, labels: {version: a}}
+          - {name: b, labels: {version: b}}
+          - {name: rest, labels: {version: rest}}
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: api, namespace: default}
+        spec:
+          hosts: [api.internal.example]
+          http:
+          - match: [{uri: {prefix: /team}}]
+            delegate: {name: team-routes, namespace: team}
+            headers: {response: {set: {x-via: root}}}
+          - route: [{destination: {host: api.internal.example, subset: rest}}]
+        ---
+        apiVersion: networking.istio.io/v1beta1
+        kind: VirtualService
+        metadata: {name: team-routes, namespace: team}
+        spec:
+          http:
+          - match: [{uri: {prefix: /team/b}}]
+            route: [{destination: {host: api.internal.example, subset: b}}]
+          - match: [{uri: {prefix: /other}}]
+            route: [{destination: {host: api.internal.example, subset: b}}]
+          - route: [{destination: {host: api.internal.example, subset: a}}]
+        """
+            .formatted(a.port(), b.port(), rest.port());
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> toB = Harness.get(c, "http://api.internal.example/team/b/1");
+    assertThat(toB.body()).isEqualTo("b");
+    assertThat(toB.headers().firstValue("x-via")).hasValue("root");
+    assertThat(Harness.get(c, "http://api.internal.example/team/x").body()).isEqualTo("a");
+    // the delegate's /other rule is outside the root's /team: Istio drops it
+    assertThat(Harness.get(c, "http://api.internal.example/other").body()).isEqualTo("rest");
+    assertThat(Harness.get(c, "http://api.internal.example/").body()).isEqualTo("rest");
+  }
+
+  @Test
+  void outboundResponsesCarryServerEnvoyOverwritingTheUpstreams() throws Exception {
+    Stub up = h.stub("up");
+    up.responseHeaders.set("server", "gunicorn");
+    HttpClient c = Harness.viaProxy(sidecar(staticEntry(up.port()), null));
+    HttpResponse<String> r = Harness.get(c, "http://api.internal.example/x");
+    assertThat(r.statusCode()).isEqualTo(200);
+    // Istio leaves the outbound HCM's server_name at Envoy's default and overwrites
+    assertThat(r.headers().allValues("server")).containsExactly("envoy");
+    // a response the proxy makes itself (nothing listens on port 81 upstream) too
+    HttpResponse<String> local = Harness.get(c, "http://api.internal.example:81/x");
+    assertThat(local.headers().allValues("server")).containsExactly("envoy");
+  }
+
+  @Test
+  void aCookieHashWithATtlGeneratesTheCookieSoSessionsStick() throws Exception {
+    Stub a = h.stub("a");
+    Stub b = h.stub("b");
+    Stub c3 = h.stub("c");
+    String yaml =
+        staticEntry(a.port(), b.port(), c3.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: api, namespace: default}
+            spec:
+              host: api.internal.example
+              trafficPolicy:
+                loadBalancer:
+                  consistentHash:
+                    httpCookie: {name: session, path: /, ttl: 60s}
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> first = Harness.get(c, "http://api.internal.example/x");
+    assertThat(first.statusCode()).isEqualTo(200);
+    String setCookie = first.headers().firstValue("set-cookie").orElseThrow();
+    assertThat(setCookie).matches("session=\"[0-9a-f]{16}\"; Max-Age=60; Path=/; HttpOnly");
+    String value = setCookie.substring("session=\"".length(), "session=\"".length() + 16);
+    // the generated cookie was the hash key: every request carrying it reaches the same host
+    for (int i = 0; i < 20; i++) {
+      HttpResponse<String> r =
+          Harness.get(c, "http://api.internal.example/x", "cookie", "session=" + value);
+      assertThat(r.body()).as("request %d", i).isEqualTo(first.body());
+      assertThat(r.headers().firstValue("set-cookie")).isEmpty();
+    }
+    // other sessions spread over the hosts
+    Set<String> bodies = new HashSet<>();
+    for (int i = 0; i < 40; i++) {
+      bodies.add(Harness.get(c, "http://api.internal.example/x", "cookie", "session=s" + i).body());
+    }
+    assertThat(bodies).hasSizeGreaterThan(1);
+  }
+
+  @Test
+  void theRoutesDecoratorOperationGoesUpstreamAndNotBackToTheClient() throws Exception {
+    Stub up = h.stub("up");
+    up.responseHeaders.set("x-envoy-decorator-operation", "upstream-op");
+    String yaml =
+        staticEntry(up.port())
+            + """
+            ---
+            apiVersion: networking.istio.io/v1beta1
+            kind: VirtualService
+            metadata: {name: api, namespace: default}
+            spec:
+              hosts: [api.internal.example]
+              http:
+              - match: [{uri: {prefix: /orders}}]
+                route: [{destination: {host: api.internal.example}}]
+            """;
+    HttpClient c = Harness.viaProxy(sidecar(yaml, null));
+    HttpResponse<String> r =
+        Harness.get(
+            c, "http://api.internal.example/orders/1", "x-envoy-decorator-operation", "client-op");
+    assertThat(r.statusCode()).isEqualTo(200);
+    // Istio's getRouteOperation, sent as Envoy's egress HCM does with tracing on
+    assertThat(up.headers.get(0).getAll("x-envoy-decorator-operation"))
+        .containsExactly("api.internal.example:80/orders*");
+    // the upstream's value only names the client span: Envoy removes it
+    assertThat(r.headers().firstValue("x-envoy-decorator-operation")).isEmpty();
+  }
+
+  @Test
+  void anIdlePooledConnectionClosesAfterTheClustersIdleTimeout() throws Exception {
+    Stub idle = h.stub("idle");
+    Stub kept = h.stub("kept");
+    String entry =
+        """
+        apiVersion: networking.istio.io/v1beta1
+        kind: ServiceEntry
+        metadata: {name: %1$s, namespace: default}
+        spec:
+          hosts: [%1$s.internal.example]
+          location: MESH_EXTERNAL
+          resolution: STATIC
+          ports: [{number: %2$d, name: http, protocol: HTTP}]
+          endpoints: [{address: 127.0.0.1}]
+        ---
+        """;
+    String yaml =
+        entry.formatted("idle", idle.port())
+            + entry.formatted("kept", kept.port())
+            + """
+            apiVersion: networking.istio.io/v1beta1
+            kind: DestinationRule
+            metadata: {name: idle, namespace: default}
+            spec:
+              host: idle.internal.example
+              trafficPolicy:
+                connectionPool: {http: {idleTimeout: 1s}}
+            """;
+    Proxy p = sidecar(yaml, null);
+    HttpClient c = Harness.viaProxy(p);
+    for (Stub st : List.of(idle, kept)) {
+      String host = st.name + ".internal.example";
+      assertThat(Harness.get(c, "http://" + host + ":" + st.port() + "/a").statusCode())
+          .isEqualTo(200);
+    }
+    Thread.sleep(2500);
+    for (Stub st : List.of(idle, kept)) {
+      String host = st.name + ".internal.example";
+      assertThat(Harness.get(c, "http://" + host + ":" + st.port() + "/b").statusCode())
+          .isEqualTo(200);
+    }
+    // 1 s idle timeout: the second request needed a new connection; the default kept the first
+    assertThat(idle.clientPorts).hasSize(2);
+    assertThat(kept.clientPorts).hasSize(1);
   }
 
   /** "status location" of a request for web.internal.example:80 through the outbound port. */

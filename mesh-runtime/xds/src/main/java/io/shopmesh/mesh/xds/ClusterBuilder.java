@@ -173,6 +173,9 @@ public final class ClusterBuilder {
                   .setLoadBalancingWeight(Protos.u32(1)));
         } else {
           for (MeshService.Endpoint ep : svc.endpoints()) {
+            if (!ep.serves(port.port())) {
+              continue;
+            }
             Long p = port.name() == null ? null : ep.ports().get(port.name());
             lle.addLbEndpoints(
                 LbEndpoint.newBuilder()

@@ -89,7 +89,7 @@ public final class EndpointBuilder {
       }
     } else if (svc.resolution() == MeshService.Resolution.STATIC) {
       for (MeshService.Endpoint ep : svc.endpoints()) {
-        if (!PushContext.labelsMatch(subsetLabels, ep.labels())) {
+        if (!ep.serves(port.port()) || !PushContext.labelsMatch(subsetLabels, ep.labels())) {
           continue;
         }
         Long pp = port.name() == null ? null : ep.ports().get(port.name());

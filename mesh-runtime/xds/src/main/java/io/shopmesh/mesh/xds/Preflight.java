@@ -44,13 +44,25 @@ public final class Preflight {
     MeshConfig config = ctx.config();
     HttpRouteTranslator routes = ctx.routeTranslator();
     List<Failure> out = new ArrayList<>();
-    for (Located<VirtualService> vs : config.virtualServices()) {
+    // the VirtualServices as pushed: delegates merged into their roots (a failure names the root)
+    for (Located<VirtualService> vs : ctx.virtualServices()) {
       try {
         for (String gateway : gateways(vs)) {
           for (int port : ports(ctx, vs, gateway)) {
             routes.translateRoutes(vs, port, gateway);
           }
         }
+      } catch (RuntimeException e) {
+        out.add(new Failure(ctx.configured(vs), message(e)));
+      }
+    }
+    // a delegate on its own, so that what it cannot become names it rather than only its roots
+    for (Located<VirtualService> vs : config.virtualServices()) {
+      if (!Delegation.isDelegate(vs) || vs.object().getSpec() == null) {
+        continue;
+      }
+      try {
+        routes.translateRoutes(vs, 80, null);
       } catch (RuntimeException e) {
         out.add(new Failure(vs, message(e)));
       }

@@ -54,6 +54,13 @@ public final class PushContext {
   private final List<MeshService> sortedServices;
   private final List<Located<VirtualService>> sidecarVirtualServices = new ArrayList<>();
 
+  /** The VirtualServices with hosts, delegates merged into their roots ({@link Delegation}). */
+  private final List<Located<VirtualService>> virtualServices;
+
+  /** The VirtualService as configured, for each merged root ({@link #configured}). */
+  private final Map<Located<VirtualService>, Located<VirtualService>> configuredVs =
+      new IdentityHashMap<>();
+
   /** Sidecar VirtualService per resolved host: the first one in config order that names it. */
   private final Map<String, Located<VirtualService>> sidecarVsByHost = new LinkedHashMap<>();
 
@@ -85,7 +92,8 @@ public final class PushContext {
     services.putIfAbsent(ingress, ServiceConversion.builtInIngressService());
     for (Located<ServiceEntry> se : config.serviceEntries()) {
       for (MeshService ms : ServiceConversion.fromServiceEntry(se)) {
-        services.putIfAbsent(ms.hostname(), ms);
+        // a Kubernetes Service keeps its host; ServiceEntries sharing one merge as Istio's do
+        services.merge(ms.hostname(), ms, ServiceConversion::mergeSameHost);
       }
     }
     for (Located<DestinationRule> dr : config.destinationRules()) {
@@ -97,7 +105,14 @@ public final class PushContext {
     List<MeshService> sorted = new ArrayList<>(services.values());
     sorted.sort(Comparator.comparing(MeshService::hostname));
     sortedServices = List.copyOf(sorted);
+    virtualServices = Delegation.merge(config.virtualServices());
+    int next = 0;
     for (Located<VirtualService> vs : config.virtualServices()) {
+      if (!Delegation.isDelegate(vs)) {
+        configuredVs.put(virtualServices.get(next++), vs);
+      }
+    }
+    for (Located<VirtualService> vs : virtualServices) {
       List<String> gws = vs.object().getSpec() == null ? null : vs.object().getSpec().getGateways();
       if (gws == null || gws.isEmpty() || gws.contains("mesh")) {
         sidecarVirtualServices.add(vs);
@@ -141,6 +156,19 @@ public final class PushContext {
 
   public MeshConfig config() {
     return config;
+  }
+
+  /**
+   * The VirtualServices that apply to traffic: those with hosts, in config order, each root with
+   * its delegates' rules merged in (Istio's merged VirtualServices); delegates are not listed.
+   */
+  public List<Located<VirtualService>> virtualServices() {
+    return virtualServices;
+  }
+
+  /** The configured VirtualService behind one of {@link #virtualServices()}. */
+  public Located<VirtualService> configured(Located<VirtualService> vs) {
+    return configuredVs.getOrDefault(vs, vs);
   }
 
   /** All services, Kubernetes ones first, each list sorted by hostname for stable output. */

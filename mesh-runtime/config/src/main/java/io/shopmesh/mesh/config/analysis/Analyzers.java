@@ -36,7 +36,8 @@ public final class Analyzers {
         new ServiceEntryAnalyzers.ConflictingProtocol(),
         new EgressTlsAnalyzer(),
         new SourceLabelsAnalyzer(),
-        new UnenforcedFeatureAnalyzer());
+        new UnenforcedFeatureAnalyzer(),
+        new DelegateAnalyzer());
   }
 
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */

@@ -8,8 +8,7 @@ import java.util.List;
 /**
  * SM0103: a VirtualService uses a feature Istio enforces and this mesh does not yet, so the rule
  * would pass here and behave differently on a cluster: {@code tcp} and {@code tls} routes (this
- * mesh's proxy routes HTTP only), {@code delegate} (delegate VirtualServices are not merged), and a
- * VirtualService with no hosts (a delegate, reachable only through {@code delegate}).
+ * mesh's proxy routes HTTP only).
  */
 final class UnenforcedFeatureAnalyzer implements Analyzer {
 
@@ -36,27 +35,6 @@ final class UnenforcedFeatureAnalyzer implements Analyzer {
                       + " routes are not enforced by this mesh (its proxy routes HTTP only):"
                       + " Istio would route these connections by them, this mesh does not."));
         }
-      }
-      JsonNode http = spec.path("http");
-      for (int i = 0; i < http.size(); i++) {
-        if (!http.get(i).path("delegate").isMissingNode()) {
-          out.add(
-              vs.diagnostic(
-                  Diagnostic.Level.WARNING,
-                  CODE,
-                  "spec.http[" + i + "].delegate",
-                  "Delegation is not enforced by this mesh: Istio would merge the delegate"
-                      + " VirtualService's routes here, this mesh builds no route for this rule."));
-        }
-      }
-      if (spec.path("hosts").size() == 0) {
-        out.add(
-            vs.diagnostic(
-                Diagnostic.Level.WARNING,
-                CODE,
-                "spec.hosts",
-                "A VirtualService without hosts is a delegate, used only through delegate, which"
-                    + " this mesh does not enforce: its routes apply to no traffic here."));
       }
     }
   }

@@ -3,6 +3,7 @@ package io.shopmesh.mesh.config.model;
 import io.shopmesh.mesh.config.Protocol;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * A service as Istio's model.Service sees it, from a Kubernetes Service or a ServiceEntry host
@@ -46,8 +47,31 @@ public record MeshService(
   public record Port(
       String name, int port, Protocol protocol, int targetPort, String targetPortName) {}
 
-  /** A ServiceEntry endpoint (WorkloadEntry inline). */
-  public record Endpoint(String address, Map<String, String> labels, Map<String, Long> ports) {}
+  /**
+   * A ServiceEntry endpoint (WorkloadEntry inline).
+   *
+   * @param servicePorts the service port numbers it is an instance of (those of its own
+   *     ServiceEntry, when several ServiceEntries share the host); empty: every port
+   */
+  public record Endpoint(
+      String address,
+      Map<String, String> labels,
+      Map<String, Long> ports,
+      Set<Integer> servicePorts) {
+
+    public Endpoint(String address, Map<String, String> labels, Map<String, Long> ports) {
+      this(address, labels, ports, Set.of());
+    }
+
+    public Endpoint {
+      servicePorts = Set.copyOf(servicePorts);
+    }
+
+    /** Whether this endpoint is an instance of the service port with this number. */
+    public boolean serves(int servicePort) {
+      return servicePorts.isEmpty() || servicePorts.contains(servicePort);
+    }
+  }
 
   public MeshService {
     ports = List.copyOf(ports);

@@ -16,8 +16,10 @@ import io.shopmesh.mesh.config.Resource;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Kubernetes Services and ServiceEntries to {@link MeshService}, as Istio's kube/conversion.go and
@@ -161,6 +163,68 @@ public final class ServiceConversion {
         eps,
         ExportTo.of(spec.path("exportTo")),
         labels(spec.path("workloadSelector").path("labels")));
+  }
+
+  /**
+   * A host declared by several ServiceEntries of one namespace, as Istio keeps it: the first
+   * (oldest) ServiceEntry's service, with the later one's ports added when the two can merge (same
+   * resolution, workloadSelector and exportTo; Istio's SidecarScope appendSidecarServices and
+   * canMergeServices), and the endpoints of both (Istio indexes endpoints by host and namespace),
+   * each an instance of its own ServiceEntry's ports only. Anything else keeps the first service.
+   */
+  public static MeshService mergeSameHost(MeshService first, MeshService later) {
+    if (!first.serviceEntry()
+        || !later.serviceEntry()
+        || !first.namespace().equals(later.namespace())) {
+      return first;
+    }
+    List<MeshService.Port> ports = new ArrayList<>(first.ports());
+    boolean canMerge =
+        first.resolution() == later.resolution()
+            && first.workloadSelector().equals(later.workloadSelector())
+            && Set.copyOf(first.exportTo()).equals(Set.copyOf(later.exportTo()));
+    if (canMerge) {
+      for (MeshService.Port p : later.ports()) {
+        if (first.port(p.port()) == null) {
+          ports.add(p);
+        }
+      }
+    }
+    Set<MeshService.Endpoint> endpoints = new LinkedHashSet<>(instances(first));
+    endpoints.addAll(instances(later));
+    return new MeshService(
+        first.hostname(),
+        first.name(),
+        first.namespace(),
+        ports,
+        first.selector(),
+        first.resolution(),
+        first.meshExternal(),
+        true,
+        new ArrayList<>(endpoints),
+        first.configPath(),
+        first.exportTo(),
+        first.workloadSelector());
+  }
+
+  /**
+   * A ServiceEntry service's endpoints, each bound to the service's ports; a DNS entry without
+   * endpoints resolves its host (Istio's instance per port).
+   */
+  private static List<MeshService.Endpoint> instances(MeshService s) {
+    Set<Integer> ports = new LinkedHashSet<>();
+    s.ports().forEach(p -> ports.add(p.port()));
+    List<MeshService.Endpoint> out = new ArrayList<>();
+    if (s.endpoints().isEmpty() && s.resolution() == MeshService.Resolution.DNS) {
+      out.add(new MeshService.Endpoint(s.hostname(), Map.of(), Map.of(), ports));
+    }
+    for (MeshService.Endpoint e : s.endpoints()) {
+      out.add(
+          e.servicePorts().isEmpty()
+              ? new MeshService.Endpoint(e.address(), e.labels(), e.ports(), ports)
+              : e);
+    }
+    return out;
   }
 
   /** istio-system/istio-ingressgateway as Istio's default profile installs it. */

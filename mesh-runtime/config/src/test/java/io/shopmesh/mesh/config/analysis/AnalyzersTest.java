@@ -286,22 +286,80 @@ class AnalyzersTest {
         """);
     List<Diagnostic> d =
         Analyzers.analyze(List.of(f, MANIFESTS.resolve("product-service.yaml"))).stream()
-            .filter(m -> m.code().equals("SM0103"))
+            .filter(m -> m.code().equals("SM0103") || m.code().equals("SM0104"))
             .toList();
+    // delegation is enforced: neither the root nor its delegate is reported
     assertThat(d)
         .extracting(m -> m.name() + " " + m.message())
-        .containsExactlyInAnyOrder(
+        .containsExactly(
             "root The tcp routes are not enforced by this mesh (its proxy routes HTTP only):"
-                + " Istio would route these connections by them, this mesh does not.",
-            "root Delegation is not enforced by this mesh: Istio would merge the delegate"
-                + " VirtualService's routes here, this mesh builds no route for this rule.",
-            "product-routes A VirtualService without hosts is a delegate, used only through"
-                + " delegate, which this mesh does not enforce: its routes apply to no traffic"
-                + " here.");
+                + " Istio would route these connections by them, this mesh does not.");
     // the walkthrough's own rules use nothing this mesh leaves unenforced
     assertThat(Analyzers.analyze(List.of(MANIFESTS)))
         .extracting(Diagnostic::code)
         .doesNotContain("SM0103");
+  }
+
+  @Test
+  void aDelegateThatIsNotFoundOrNotExportedIsSm0104() throws IOException {
+    Path f = dir.resolve("vs.yaml");
+    Files.writeString(
+        f,
+        """
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata:
+          name: root
+        spec:
+          hosts: [product-service]
+          http:
+          - match: [{uri: {prefix: /a}}]
+            delegate: {name: missing}
+          - match: [{uri: {prefix: /b}}]
+            delegate: {name: hidden, namespace: team}
+          - match: [{uri: {prefix: /c}}]
+            delegate: {name: other-root}
+          - match: [{uri: {prefix: /d}}]
+            delegate: {name: shared, namespace: team}
+          - route: [{destination: {host: product-service}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: hidden, namespace: team}
+        spec:
+          exportTo: [.]
+          http:
+          - route: [{destination: {host: product-service.default.svc.cluster.local}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: shared, namespace: team}
+        spec:
+          exportTo: [default]
+          http:
+          - route: [{destination: {host: product-service.default.svc.cluster.local}}]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: other-root}
+        spec:
+          hosts: [other.example.com]
+          http:
+          - route: [{destination: {host: product-service}}]
+        """);
+    List<Diagnostic> d =
+        Analyzers.analyze(List.of(f, MANIFESTS.resolve("product-service.yaml"))).stream()
+            .filter(m -> m.code().equals("SM0104"))
+            .toList();
+    assertThat(d)
+        .extracting(m -> m.source().line() + " " + m.message())
+        .containsExactly(
+            "9 The delegate VirtualService default/missing is not found (a delegate has no"
+                + " hosts): Istio drops this rule, its traffic goes to the next rule.",
+            "11 The delegate VirtualService team/hidden is not exported to namespace default:"
+                + " Istio drops this rule, its traffic goes to the next rule.",
+            "13 The delegate VirtualService default/other-root is not found (a delegate has no"
+                + " hosts): Istio drops this rule, its traffic goes to the next rule.");
   }
 
   @Test

@@ -184,10 +184,9 @@ public final class HttpStream {
     for (int i = fs.size() - 1; i >= 0; i--) {
       fs.get(i).encodeHeaders(this, out, upstream);
     }
-    // server_name istio-envoy: overwritten at the gateway and inbound, passed through outbound.
-    if (direction() != Direction.OUTBOUND || upstream == null || !out.contains("server")) {
-      out.set("server", "istio-envoy");
-    }
+    // Istio's HCMs (util.GetProxyHeaders): server_header_transformation OVERWRITE everywhere,
+    // server_name istio-envoy inbound and at the gateway, Envoy's default "envoy" outbound
+    out.set("server", direction() == Direction.OUTBOUND ? "envoy" : "istio-envoy");
     if (!out.contains("date")) {
       out.set(
           "date", DateTimeFormatter.RFC_1123_DATE_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)));

@@ -223,9 +223,18 @@ public final class RouteTable {
     private final HTTPFault fault;
     private final Cors cors;
     private final RouteEntryAction action;
+    private final String decoratorOperation;
 
     CompiledRoute(Route r, VHost vh) {
       this.name = r.getName();
+      // Envoy propagates the decorator's operation unless propagate is false
+      decoratorOperation =
+          r.hasDecorator()
+                  && !r.getDecorator().getOperation().isEmpty()
+                  && (!r.getDecorator().hasPropagate()
+                      || r.getDecorator().getPropagate().getValue())
+              ? r.getDecorator().getOperation()
+              : null;
       this.vhost = vh;
       this.match = new RouteMatcher(r);
       requestOps = HeaderOps.of(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList());
@@ -239,6 +248,13 @@ public final class RouteTable {
               ? Cors.of(a.getCors(), null)
               : Cors.of(null, r.getTypedPerFilterConfigMap().get(Wellknown.CORS));
       action = RouteEntryAction.of(r, vh.retry, match.matchedPrefix());
+    }
+
+    /**
+     * The decorator's operation when Envoy propagates it (x-envoy-decorator-operation), else null.
+     */
+    public String decoratorOperation() {
+      return decoratorOperation;
     }
 
     public String name() {
@@ -396,6 +412,16 @@ public final class RouteTable {
   public static final class HashPolicySpec {
     public final String header;
     public final String cookie;
+
+    /** The cookie's path, for a generated cookie (empty: none). */
+    public final String cookiePath;
+
+    /**
+     * The cookie's ttl in seconds when set: a request without the cookie gets one generated (Envoy
+     * then answers with {@code set-cookie}); null: no generation, such a request is not hashed.
+     */
+    public final Long cookieTtlSeconds;
+
     public final String queryParam;
     public final boolean sourceIp;
     public final boolean terminal;
@@ -403,6 +429,9 @@ public final class RouteTable {
     HashPolicySpec(RouteAction.HashPolicy hp) {
       header = hp.hasHeader() ? hp.getHeader().getHeaderName().toLowerCase(Locale.ROOT) : null;
       cookie = hp.hasCookie() ? hp.getCookie().getName() : null;
+      cookiePath = hp.hasCookie() ? hp.getCookie().getPath() : "";
+      cookieTtlSeconds =
+          hp.hasCookie() && hp.getCookie().hasTtl() ? hp.getCookie().getTtl().getSeconds() : null;
       queryParam = hp.hasQueryParameter() ? hp.getQueryParameter().getName() : null;
       sourceIp = hp.hasConnectionProperties() && hp.getConnectionProperties().getSourceIp();
       terminal = hp.getTerminal();

@@ -68,6 +68,13 @@ final class UpstreamHeaders {
       out.set("x-forwarded-for", xff == null || xff.isEmpty() ? remote : xff + "," + remote);
       out.set("x-envoy-external-address", remote);
     }
+    // Envoy's HCM with tracing (Istio configures it by default): egress (outbound, gateway) sends
+    // the route's decorator operation upstream; ingress strips it before the app
+    if (s.direction() == Direction.INBOUND) {
+      out.remove(DECORATOR_OPERATION);
+    } else if (s.route() != null && s.route().decoratorOperation() != null) {
+      out.set(DECORATOR_OPERATION, s.route().decoratorOperation());
+    }
     out.set("x-envoy-attempt-count", Integer.toString(attemptNo));
     if (forward != null && forward.timeoutMs() > 0) {
       long t =
@@ -108,6 +115,25 @@ final class UpstreamHeaders {
    * Copies an upstream response's headers but hop-by-hop ones; the peer metadata exchange headers
    * are left for istio.stats to read from the upstream response (not worth copying ~400 chars).
    */
+  static final String DECORATOR_OPERATION = "x-envoy-decorator-operation";
+
+  /**
+   * Envoy's decorator header on a response: egress removes the upstream's (it only names the client
+   * span); ingress returns the route's operation unless the request named one itself.
+   */
+  static void decoratorOnResponse(HttpStream s, MultiMap out) {
+    if (s.direction() != Direction.INBOUND) {
+      out.remove(DECORATOR_OPERATION);
+      return;
+    }
+    String requested = s.request().headers().get(DECORATOR_OPERATION);
+    if ((requested == null || requested.isEmpty())
+        && s.route() != null
+        && s.route().decoratorOperation() != null) {
+      out.set(DECORATOR_OPERATION, s.route().decoratorOperation());
+    }
+  }
+
   static void response(MultiMap upstream, MultiMap out, boolean skipPeerMetadata) {
     for (Map.Entry<String, String> e : upstream) {
       String k = e.getKey().toLowerCase(Locale.ROOT);

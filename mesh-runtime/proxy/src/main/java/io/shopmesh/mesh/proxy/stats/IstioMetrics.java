@@ -40,13 +40,17 @@ public final class IstioMetrics {
     "destination_canonical_revision"
   };
 
+  /**
+   * Envoy's default histogram buckets (stats_config without histogram_bucket_settings, as Istio's
+   * bootstrap has it unless the sidecar.istio.io/statsHistogramBuckets annotation is set): every
+   * Istio histogram uses them, the byte ones too.
+   */
   public static final double[] DURATION_BUCKETS = {
     0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000,
     1800000, 3600000
   };
-  public static final double[] BYTES_BUCKETS = {
-    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000
-  };
+
+  public static final double[] BYTES_BUCKETS = DURATION_BUCKETS;
 
   /**
    * One label set's series. Found per request by the label values (their hashes are cached in the

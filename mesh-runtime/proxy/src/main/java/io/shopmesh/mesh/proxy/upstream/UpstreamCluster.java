@@ -37,11 +37,22 @@ public final class UpstreamCluster {
   public final Cluster.DiscoveryType type;
   public final String lbPolicy;
   public final LoadBalancer lb;
+  static final int DEFAULT_IDLE_TIMEOUT_SECONDS = 60;
+
   public final long maxConnections;
   public final long maxPending;
   public final long maxRequests;
   public final long maxRetries;
   public final int maxRequestsPerConnection;
+
+  /**
+   * Seconds a pooled connection may stay idle before it is closed: {@code
+   * common_http_protocol_options.idle_timeout} (Istio's connectionPool.http.idleTimeout, else
+   * tcp.idleTimeout), rounded up to a second (the pool's granularity); 0 = never. Unset: 60 s
+   * (Envoy's default is 1 h; see docs/proxy.md).
+   */
+  public final int idleTimeoutSeconds;
+
   public final long connectTimeoutMs;
   public final boolean http2;
   public final boolean tls;
@@ -118,6 +129,7 @@ public final class UpstreamCluster {
     maxRequests = mr;
     maxRetries = mrt;
     int mrpc = c.hasMaxRequestsPerConnection() ? c.getMaxRequestsPerConnection().getValue() : 0;
+    int idle = DEFAULT_IDLE_TIMEOUT_SECONDS;
     boolean h2 = c.hasHttp2ProtocolOptions();
     Any po = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
     HttpProtocolOptions hpo = null;
@@ -127,6 +139,10 @@ public final class UpstreamCluster {
         if (hpo.getCommonHttpProtocolOptions().hasMaxRequestsPerConnection()) {
           mrpc = hpo.getCommonHttpProtocolOptions().getMaxRequestsPerConnection().getValue();
         }
+        if (hpo.getCommonHttpProtocolOptions().hasIdleTimeout()) {
+          long ms = RouteTable.millis(hpo.getCommonHttpProtocolOptions().getIdleTimeout());
+          idle = (int) Math.min(Integer.MAX_VALUE, (ms + 999) / 1000);
+        }
         if (hpo.hasExplicitHttpConfig() && hpo.getExplicitHttpConfig().hasHttp2ProtocolOptions()) {
           h2 = true;
         }
@@ -135,6 +151,7 @@ public final class UpstreamCluster {
       }
     }
     maxRequestsPerConnection = mrpc;
+    idleTimeoutSeconds = idle;
     http2 = h2;
     connectTimeoutMs =
         c.hasConnectTimeout() ? Math.max(1, RouteTable.millis(c.getConnectTimeout())) : 5000;
@@ -380,7 +397,8 @@ public final class UpstreamCluster {
               new HttpClientOptions()
                   .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeoutMs))
                   .setKeepAlive(true)
-                  .setKeepAliveTimeout(60)
+                  .setKeepAliveTimeout(idleTimeoutSeconds)
+                  .setHttp2KeepAliveTimeout(idleTimeoutSeconds)
                   .setDecompressionSupported(false)
                   .setTryUseCompression(false)
                   .setMaxHeaderSize(96 * 1024)
