@@ -20,17 +20,13 @@ import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalD
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.ListenerNames;
-import io.shopmesh.mesh.wire.RouteNames;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port ({@code
@@ -54,73 +50,11 @@ public final class ListenerBuilder {
   }
 
   public List<Listener> buildSidecar(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
-    List<Listener> out = new ArrayList<>();
-    List<Integer> httpPorts = routes.sidecarHttpPorts();
-    for (int port : httpPorts) {
-      out.add(
-          outboundListener(port)
-              .addFilterChains(
-                  FilterChain.newBuilder()
-                      .addFilters(
-                          hcm(
-                              httpManager(ListenerNames.outboundStatPrefix(port), false)
-                                  .setRds(
-                                      Rds.newBuilder()
-                                          .setConfigSource(Protos.ads())
-                                          .setRouteConfigName(RouteNames.sidecar(port)))
-                                  .build())))
-              .build());
-    }
-    // TLS and TCP service ports: opaque traffic, SNI picks the host for TLS
-    Map<Integer, List<MeshService>> tls = new TreeMap<>();
-    Map<Integer, MeshService> tcp = new TreeMap<>();
-    for (MeshService svc : ctx.services()) {
-      for (MeshService.Port p : svc.ports()) {
-        if (httpPorts.contains(p.port())) {
-          continue;
-        }
-        if (p.protocol().isTls()) {
-          tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
-        } else {
-          tcp.putIfAbsent(p.port(), svc);
-        }
-      }
-    }
-    tls.forEach(
-        (port, svcs) -> {
-          Listener.Builder l = outboundListener(port).addListenerFilters(tlsInspector());
-          for (MeshService s : svcs) {
-            String cluster = ClusterNames.outbound(port, null, s.hostname());
-            l.addFilterChains(
-                FilterChain.newBuilder()
-                    .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()))
-                    .addFilters(tcpProxy(cluster)));
-          }
-          out.add(l.build());
-        });
-    tcp.forEach(
-        (port, svc) -> {
-          if (tls.containsKey(port)) {
-            return;
-          }
-          out.add(
-              outboundListener(port)
-                  .addFilterChains(
-                      FilterChain.newBuilder()
-                          .addFilters(tcpProxy(ClusterNames.outbound(port, null, svc.hostname()))))
-                  .build());
-        });
+    List<Listener> out =
+        new ArrayList<>(new SidecarOutboundListeners(ctx, proxy, ClusterNames.PASSTHROUGH).build());
     out.add(virtualOutbound());
     out.add(virtualInbound(proxy, inbound));
     return out;
-  }
-
-  private static Listener.Builder outboundListener(int port) {
-    return Listener.newBuilder()
-        .setName(ListenerNames.forPort(port))
-        .setAddress(Protos.address("0.0.0.0", port))
-        .setTrafficDirection(TrafficDirection.OUTBOUND)
-        .setBindToPort(Protos.bool(false));
   }
 
   static Listener virtualOutbound() {

@@ -100,6 +100,46 @@ public final class RouteBuilder {
                   .setIgnorePortInHostMatching(true)
                   .build());
         });
+    out.addAll(sniffedServicePorts(byPort));
+    return out;
+  }
+
+  /**
+   * Istio's route configs for an auto (sniffed) port listening on a service address, named {@code
+   * host:port} (httproute.go getVirtualHostsForSniffedServicePort): only that service's virtual
+   * host of the port's route config, its domains {@code *}, and no {@code allow_any}.
+   */
+  private List<RouteConfiguration> sniffedServicePorts(Map<Integer, List<VirtualHost>> byPort) {
+    List<RouteConfiguration> out = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (MeshService svc : ctx.services()) {
+      boolean onAddress = svc.addresses().stream().anyMatch(a -> !a.contains("/"));
+      if (!onAddress) {
+        continue;
+      }
+      for (MeshService.Port port : svc.ports()) {
+        String name = svc.hostname() + ":" + port.port();
+        if (!port.protocol().isUnsupported() || !seen.add(name)) {
+          continue;
+        }
+        List<VirtualHost> vhosts = new ArrayList<>();
+        for (VirtualHost vh : byPort.getOrDefault(port.port(), List.of())) {
+          if (vh.getDomainsList().contains(name) || vh.getDomainsList().contains(svc.hostname())) {
+            vhosts.add(vh);
+          }
+        }
+        if (vhosts.size() == 1) {
+          vhosts.set(0, vhosts.get(0).toBuilder().clearDomains().addDomains("*").build());
+        }
+        out.add(
+            RouteConfiguration.newBuilder()
+                .setName(name)
+                .addAllVirtualHosts(vhosts)
+                .setValidateClusters(Protos.bool(false))
+                .setIgnorePortInHostMatching(true)
+                .build());
+      }
+    }
     return out;
   }
 

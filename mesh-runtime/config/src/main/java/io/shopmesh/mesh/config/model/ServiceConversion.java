@@ -59,7 +59,8 @@ public final class ServiceConversion {
         ls.namespace(),
         ports,
         s.getSpec().getSelector(),
-        annotations == null ? null : annotations.get(EXPORT_TO_ANNOTATION));
+        annotations == null ? null : annotations.get(EXPORT_TO_ANNOTATION),
+        s.getSpec().getClusterIP());
   }
 
   /** A Kubernetes Service as written (the analyzers know it even without ports). */
@@ -82,7 +83,8 @@ public final class ServiceConversion {
         r.namespace(),
         ports,
         labels(spec.path("selector")),
-        text(r.object().path("metadata").path("annotations"), EXPORT_TO_ANNOTATION));
+        text(r.object().path("metadata").path("annotations"), EXPORT_TO_ANNOTATION),
+        text(spec, "clusterIP"));
   }
 
   /** The hosts of a ServiceEntry, one service each (empty when hosts or ports are missing). */
@@ -125,7 +127,8 @@ public final class ServiceConversion {
         spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL,
         eps,
         spec.getExportTo() == null ? List.of() : spec.getExportTo(),
-        selector);
+        selector,
+        spec.getAddresses() == null ? List.of() : spec.getAddresses());
   }
 
   /** The hosts of a ServiceEntry as written, one service each. */
@@ -160,7 +163,8 @@ public final class ServiceConversion {
         location == null || location.equals(ServiceEntryLocation.MESH_EXTERNAL.name()),
         eps,
         ExportTo.of(spec.path("exportTo")),
-        labels(spec.path("workloadSelector").path("labels")));
+        labels(spec.path("workloadSelector").path("labels")),
+        texts(spec.path("addresses")));
   }
 
   /** istio-system/istio-ingressgateway as Istio's default profile installs it. */
@@ -179,7 +183,8 @@ public final class ServiceConversion {
         List.of(),
         null,
         List.of(),
-        Map.of());
+        Map.of(),
+        List.of());
   }
 
   private static MeshService kubernetes(
@@ -187,7 +192,12 @@ public final class ServiceConversion {
       String namespace,
       List<MeshService.Port> ports,
       Map<String, String> selector,
-      String exportToAnnotation) {
+      String exportToAnnotation,
+      String clusterIp) {
+    List<String> addresses =
+        clusterIp == null || clusterIp.isEmpty() || clusterIp.equals("None")
+            ? List.of()
+            : List.of(clusterIp);
     return new MeshService(
         Hosts.fqdn(name, namespace),
         name,
@@ -200,7 +210,8 @@ public final class ServiceConversion {
         List.of(),
         null,
         ExportTo.ofAnnotation(exportToAnnotation),
-        Map.of());
+        Map.of(),
+        addresses);
   }
 
   /** A Service port: a numeric or named target port; the protocol by Istio's ConvertProtocol. */
@@ -242,7 +253,8 @@ public final class ServiceConversion {
       boolean meshExternal,
       List<MeshService.Endpoint> endpoints,
       List<String> exportTo,
-      Map<String, String> workloadSelector) {
+      Map<String, String> workloadSelector,
+      List<String> addresses) {
     MeshService.Resolution res = MeshService.Resolution.PASSTHROUGH;
     if (ServiceEntryResolution.DNS.name().equals(resolution)
         || ServiceEntryResolution.DNS_ROUND_ROBIN.name().equals(resolution)) {
@@ -266,8 +278,30 @@ public final class ServiceConversion {
               endpoints,
               path,
               exportTo,
-              workloadSelector));
+              workloadSelector,
+              addresses.stream().map(ServiceConversion::address).toList()));
     }
+    return out;
+  }
+
+  /**
+   * A ServiceEntry address as Istio's conversion keeps it: a CIDR whose prefix is the whole address
+   * ({@code 1.1.1.1/32}) is that IP; any other value as written.
+   */
+  static String address(String a) {
+    int slash = a.indexOf('/');
+    if (slash < 0) {
+      return a;
+    }
+    String ip = a.substring(0, slash);
+    String bits = a.substring(slash + 1);
+    String full = ip.contains(":") ? "128" : "32";
+    return bits.equals(full) ? ip : a;
+  }
+
+  private static List<String> texts(JsonNode n) {
+    List<String> out = new ArrayList<>();
+    n.forEach(v -> out.add(v.asText()));
     return out;
   }
 
