@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.istiod;
 
+import io.shopmesh.mesh.config.MeshSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.CountDownLatch;
@@ -15,6 +16,7 @@ public final class IstiodMain {
   public static void main(String[] args) throws Exception {
     Path dir = null;
     Path registryFile = null;
+    Path meshConfig = null;
     String bind = "127.0.0.1";
     int xdsPort = 15010;
     int httpPort = 15014;
@@ -29,13 +31,14 @@ public final class IstiodMain {
       switch (a) {
         case "--config-dir" -> dir = Path.of(v != null ? v : args[++i]);
         case "--registry-file" -> registryFile = Path.of(v != null ? v : args[++i]);
+        case "--mesh-config" -> meshConfig = Path.of(v != null ? v : args[++i]);
         case "--bind" -> bind = v != null ? v : args[++i];
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "-h", "--help" -> {
           System.out.println(
               "usage: IstiodMain --config-dir DIR [--bind 127.0.0.1] [--xds-port 15010] [--http-port 15014]"
-                  + " [--registry-file FILE]");
+                  + " [--registry-file FILE] [--mesh-config FILE]");
           return;
         }
         default -> {
@@ -61,8 +64,13 @@ public final class IstiodMain {
     if (registryFile == null && System.getenv("REGISTRY_FILE") != null) {
       registryFile = Path.of(System.getenv("REGISTRY_FILE"));
     }
+    if (meshConfig == null && System.getenv("MESH_CONFIG") != null) {
+      meshConfig = Path.of(System.getenv("MESH_CONFIG"));
+    }
+    MeshSettings mesh = meshConfig == null ? MeshSettings.DEFAULT : MeshSettings.load(meshConfig);
     Istiod istiod =
-        new Istiod(new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"))
+        new Istiod(
+                new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"), mesh)
             .start(bind, xdsPort, httpPort);
     CountDownLatch done = new CountDownLatch(1);
     Runtime.getRuntime()

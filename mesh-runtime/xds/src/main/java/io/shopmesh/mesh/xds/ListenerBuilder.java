@@ -51,13 +51,14 @@ public final class ListenerBuilder {
 
   public List<Listener> buildSidecar(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
     List<Listener> out =
-        new ArrayList<>(new SidecarOutboundListeners(ctx, proxy, ClusterNames.PASSTHROUGH).build());
-    out.add(virtualOutbound());
+        new ArrayList<>(new SidecarOutboundListeners(ctx, proxy, ctx.catchAllCluster()).build());
+    out.add(virtualOutbound(ctx.catchAllCluster()));
     out.add(virtualInbound(proxy, inbound));
     return out;
   }
 
-  static Listener virtualOutbound() {
+  /** Istio's virtualOutbound: traffic to no outbound listener goes to the catch-all cluster. */
+  static Listener virtualOutbound(String catchAll) {
     return Listener.newBuilder()
         .setName(ListenerNames.VIRTUAL_OUTBOUND)
         .setAddress(Protos.address("0.0.0.0", OUTBOUND_PORT))
@@ -72,7 +73,7 @@ public final class ListenerBuilder {
         .addFilterChains(
             FilterChain.newBuilder()
                 .setName(ListenerNames.VIRTUAL_OUTBOUND_CATCHALL)
-                .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
+                .addFilters(tcpProxy(catchAll)))
         .build();
   }
 

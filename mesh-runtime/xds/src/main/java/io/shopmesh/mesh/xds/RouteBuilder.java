@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.route.v3.Decorator;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -27,6 +28,8 @@ import java.util.TreeSet;
  * allow_any}. Gateway route configs are built by {@link GatewayBuilder}.
  */
 public final class RouteBuilder {
+
+  static final String BLOCK_ALL = "block_all";
 
   private final PushContext ctx;
   private final HttpRouteTranslator translator;
@@ -90,7 +93,7 @@ public final class RouteBuilder {
         (port, vhosts) -> {
           List<VirtualHost> all = new ArrayList<>(vhosts);
           all.sort(Comparator.comparing(VirtualHost::getName));
-          all.add(allowAny());
+          all.add(ctx.settings().allowAny() ? allowAny() : blockAll());
           out.add(
               RouteConfiguration.newBuilder()
                   .setName(RouteNames.sidecar(port))
@@ -193,6 +196,23 @@ public final class RouteBuilder {
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
         .setRoute(ra)
         .setDecorator(Decorator.newBuilder().setOperation(vhName + "/*"))
+        .build();
+  }
+
+  /**
+   * Istio's catch-all virtual host with REGISTRY_ONLY: {@code block_all}, answering 502 to a host
+   * no service declares.
+   */
+  static VirtualHost blockAll() {
+    return VirtualHost.newBuilder()
+        .setName(BLOCK_ALL)
+        .addDomains("*")
+        .addRoutes(
+            Route.newBuilder()
+                .setName(BLOCK_ALL)
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setDirectResponse(DirectResponseAction.newBuilder().setStatus(502)))
+        .setIncludeRequestAttemptCount(true)
         .build();
   }
 
