@@ -39,6 +39,8 @@ public record MeshService(
   public enum Resolution {
     CLIENT_SIDE,
     DNS,
+    /** DNS_ROUND_ROBIN: one connection-level DNS answer at a time (Envoy LOGICAL_DNS). */
+    DNS_ROUND_ROBIN,
     STATIC,
     PASSTHROUGH
   }

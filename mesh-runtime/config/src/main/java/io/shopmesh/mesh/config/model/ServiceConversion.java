@@ -256,9 +256,10 @@ public final class ServiceConversion {
       Map<String, String> workloadSelector,
       List<String> addresses) {
     MeshService.Resolution res = MeshService.Resolution.PASSTHROUGH;
-    if (ServiceEntryResolution.DNS.name().equals(resolution)
-        || ServiceEntryResolution.DNS_ROUND_ROBIN.name().equals(resolution)) {
+    if (ServiceEntryResolution.DNS.name().equals(resolution)) {
       res = MeshService.Resolution.DNS;
+    } else if (ServiceEntryResolution.DNS_ROUND_ROBIN.name().equals(resolution)) {
+      res = MeshService.Resolution.DNS_ROUND_ROBIN;
     } else if (ServiceEntryResolution.STATIC.name().equals(resolution)) {
       res = MeshService.Resolution.STATIC;
     }
