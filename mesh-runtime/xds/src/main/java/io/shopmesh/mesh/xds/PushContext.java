@@ -134,8 +134,8 @@ public final class PushContext {
     }
   }
 
-  private static Instant creationTime(Located<VirtualService> vs) {
-    var meta = vs.object().getMetadata();
+  static Instant creationTime(Located<?> config) {
+    var meta = config.object().getMetadata();
     String t = meta == null ? null : meta.getCreationTimestamp();
     if (t == null || t.isEmpty()) {
       return Instant.MIN;

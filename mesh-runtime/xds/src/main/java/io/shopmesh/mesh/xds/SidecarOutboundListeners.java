@@ -417,9 +417,14 @@ final class SidecarOutboundListeners {
    */
   private Filter routeFilter(
       Located<VirtualService> vs, List<RouteDestination> dests, MeshService.Port port) {
+    return routeFilter(ctx, vs, dests, port.port());
+  }
+
+  static Filter routeFilter(
+      PushContext ctx, Located<VirtualService> vs, List<RouteDestination> dests, int port) {
     HttpRouteTranslator t = ctx.routeTranslator();
     if (dests.size() == 1) {
-      return tcpProxy(t.clusterFor(vs, dests.get(0).getDestination(), port.port()));
+      return tcpProxy(t.clusterFor(vs, dests.get(0).getDestination(), port));
     }
     TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
     for (RouteDestination d : dests) {
@@ -427,7 +432,7 @@ final class SidecarOutboundListeners {
       if (w > 0) {
         wc.addClusters(
             TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
-                .setName(t.clusterFor(vs, d.getDestination(), port.port()))
+                .setName(t.clusterFor(vs, d.getDestination(), port))
                 .setWeight(w));
       }
     }

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.shopmesh.mesh.config.MeshConfig;
 import io.shopmesh.mesh.config.MeshSettings;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -201,5 +202,62 @@ class TcpTlsListenersTest {
     assertThat(l.getFilterChains(0).getFilterChainMatch().getApplicationProtocolsList())
         .containsExactly("http/1.0", "http/1.1", "h2c");
     assertThat(tcp(l.getDefaultFilterChain()).getCluster()).isEqualTo("BlackHoleCluster");
+  }
+
+  @Test
+  void gatewayTcpAndPassthroughServersForwardByTheirRoutes() {
+    String gw =
+        """
+        apiVersion: networking.istio.io/v1
+        kind: Gateway
+        metadata: {name: edge, namespace: istio-system}
+        spec:
+          selector: {istio: ingressgateway}
+          servers:
+          - port: {number: 5432, name: tcp, protocol: TCP}
+            hosts: ["*"]
+          - port: {number: 9443, name: tls, protocol: TLS}
+            hosts: ["*.example.com"]
+            tls: {mode: PASSTHROUGH}
+          - port: {number: 7000, name: tcp-unrouted, protocol: TCP}
+            hosts: ["*"]
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: edge-routes}
+        spec:
+          hosts: ["*.example.com"]
+          gateways: [istio-system/edge]
+          tcp:
+          - match: [{port: 5432}]
+            route: [{destination: {host: db.example.com}}]
+          tls:
+          - match: [{port: 9443, sniHosts: [a.example.com]}]
+            route: [{destination: {host: replica.example.com, port: {number: 5432}}}]
+          - match: [{port: 9443, sniHosts: [a.example.com, b.example.com]}]
+            route: [{destination: {host: db.example.com}}]
+        """;
+    XdsResources r =
+        XdsGenerator.generate(
+            Fixtures.yaml(DB, gw),
+            Fixtures.productPods(),
+            ServiceEntryGatewayTableTest.router(Map.of("istio", "ingressgateway")));
+    assertThat(r.listeners())
+        .extracting(Listener::getName)
+        .contains("0.0.0.0_5432", "0.0.0.0_9443");
+    // a TCP server without a tcp route has no chain, so no listener
+    assertThat(r.listener("0.0.0.0_7000")).isNull();
+    Listener tcpServer = r.listener("0.0.0.0_5432");
+    assertThat(tcpServer.getFilterChainsCount()).isEqualTo(1);
+    assertThat(tcp(tcpServer.getFilterChains(0)).getCluster())
+        .isEqualTo("outbound|5432||db.example.com");
+    Listener passthrough = r.listener("0.0.0.0_9443");
+    assertThat(passthrough.getListenerFilters(0).getName())
+        .isEqualTo("envoy.filters.listener.tls_inspector");
+    // the second match names a.example.com again: skipped, as Istio's duplicate SNI check
+    assertThat(passthrough.getFilterChainsList())
+        .extracting(
+            fc -> fc.getFilterChainMatch().getServerNamesList() + "->" + tcp(fc).getCluster())
+        .containsExactly("[a.example.com]->outbound|5432||replica.example.com");
   }
 }
