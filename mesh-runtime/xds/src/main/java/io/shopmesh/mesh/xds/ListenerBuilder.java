@@ -29,8 +29,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port ({@code
- * 0.0.0.0_8080}, HTTP through RDS by port, TLS/TCP through tcp_proxy), {@code virtualOutbound}
+ * Builds LDS, as Istio's listener.go: for a sidecar, the outbound listeners of {@link
+ * SidecarOutboundListeners} ({@code 0.0.0.0_8080}, {@code 1.2.3.4_82}), {@code virtualOutbound}
  * (15001) and {@code virtualInbound} (15006, one filter chain per destination port). A router's
  * listeners are built by {@link GatewayBuilder}.
  */
@@ -42,11 +42,9 @@ public final class ListenerBuilder {
   public static final int INBOUND_PORT = 15006;
 
   private final PushContext ctx;
-  private final RouteBuilder routes;
 
-  public ListenerBuilder(PushContext ctx, RouteBuilder routes) {
+  public ListenerBuilder(PushContext ctx) {
     this.ctx = ctx;
-    this.routes = routes;
   }
 
   public List<Listener> buildSidecar(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
