@@ -5,6 +5,7 @@ import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.xds.Preflight;
 import io.shopmesh.mesh.xds.PushContext;
 import java.time.Instant;
@@ -30,15 +31,32 @@ public final class ConfigStore {
   /** A rejected resource version, as /debug/configz lists it. */
   public record Rejection(Instant time, String diagnostic) {}
 
+  private final MeshSettings settings;
   private MeshConfig current = MeshConfig.empty();
   // the push context of the served config; translations made by the preflight check stay cached
-  private PushContext pushContext = new PushContext(current);
+  private PushContext pushContext;
   private List<Diagnostic> currentErrors = List.of();
   private Set<String> staleKeys = Set.of();
   private long rejectedTotal;
   private long version;
   private final List<Rejection> rejections = new ArrayList<>();
   private Set<String> lastErrorLines = Set.of();
+
+  public ConfigStore() {
+    this(MeshSettings.DEFAULT);
+  }
+
+  /**
+   * @param settings the mesh-wide settings every push context of this store translates with
+   */
+  public ConfigStore(MeshSettings settings) {
+    this.settings = settings;
+    this.pushContext = new PushContext(current, settings);
+  }
+
+  public MeshSettings settings() {
+    return settings;
+  }
 
   /** Merges a fresh load into the served config; returns true when the served config changed. */
   public synchronized boolean update(LoadResult result) {
@@ -50,7 +68,7 @@ public final class ConfigStore {
       }
     }
     // resources that pass validation but cannot be translated are rejected the same way
-    PushContext checked = new PushContext(loaded);
+    PushContext checked = new PushContext(loaded, settings);
     List<Preflight.Failure> failures = Preflight.check(checked);
     Set<Located<?>> failed = new HashSet<>();
     for (Preflight.Failure f : failures) {
@@ -97,7 +115,7 @@ public final class ConfigStore {
       version++;
       // each VirtualService is translated once per push context: when nothing was rejected the
       // checked context is the served one, with the check's translations in its cache
-      pushContext = merged.equals(loaded) ? checked : new PushContext(merged);
+      pushContext = merged.equals(loaded) ? checked : new PushContext(merged, settings);
     }
     return changed;
   }

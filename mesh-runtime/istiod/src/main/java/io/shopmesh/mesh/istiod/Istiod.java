@@ -3,6 +3,7 @@ package io.shopmesh.mesh.istiod;
 import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.xds.EnvoyJson;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
@@ -34,11 +35,11 @@ public final class Istiod implements AutoCloseable {
   public static final long DEBOUNCE_MAX_MS = 10_000;
 
   private final ConfigSource source;
-  private final ConfigStore store = new ConfigStore();
+  private final ConfigStore store;
   private final WorkloadRegistry registry;
   private final RegistrySource registrySource;
   private final AtomicBoolean configDirty = new AtomicBoolean();
-  private volatile PushContext pushContext = store.pushContext();
+  private volatile PushContext pushContext;
   private volatile boolean ready;
   private IstiodMetrics metrics;
   private XdsServer xds;
@@ -65,7 +66,16 @@ public final class Istiod implements AutoCloseable {
    *     is no registry file
    */
   public Istiod(ConfigSource source, Path registryFile, String registryJson) {
+    this(source, registryFile, registryJson, MeshSettings.DEFAULT);
+  }
+
+  /**
+   * @param mesh the mesh-wide settings ({@code --mesh-config}, Istio's MeshConfig)
+   */
+  public Istiod(ConfigSource source, Path registryFile, String registryJson, MeshSettings mesh) {
     this.source = source;
+    this.store = new ConfigStore(mesh);
+    this.pushContext = store.pushContext();
     if (registryFile != null) {
       this.registry = WorkloadRegistry.planned("file " + registryFile);
       this.registrySource =
@@ -87,7 +97,18 @@ public final class Istiod implements AutoCloseable {
    */
   public Istiod(
       ConfigSource source, String registryName, RegistrySource.Factory registrySourceFactory) {
+    this(source, registryName, registrySourceFactory, MeshSettings.DEFAULT);
+  }
+
+  /** As above, with the mesh-wide settings ({@code --mesh-config}). */
+  public Istiod(
+      ConfigSource source,
+      String registryName,
+      RegistrySource.Factory registrySourceFactory,
+      MeshSettings mesh) {
     this.source = source;
+    this.store = new ConfigStore(mesh);
+    this.pushContext = store.pushContext();
     this.registry = WorkloadRegistry.planned(registryName);
     this.registrySource = registrySourceFactory.create(registry, () -> debouncer.trigger());
   }
@@ -157,7 +178,7 @@ public final class Istiod implements AutoCloseable {
   private void warmUp() {
     long t0 = System.nanoTime();
     for (int i = 0; i < 3; i++) {
-      new ConfigStore().update(source.load());
+      new ConfigStore(store.settings()).update(source.load());
       for (ProxyNode p : List.of(ProxyNode.sidecar(WARMUP_POD), ProxyNode.router(WARMUP_POD))) {
         XdsResources r =
             XdsGenerator.generate(pushContext, new ServiceRegistry(List.of(WARMUP_POD)), p);

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.istiod;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.istiod.inject.SidecarInjector;
 import io.shopmesh.mesh.istiod.webhook.AdmissionWebhooks;
 import io.shopmesh.mesh.istiod.webhook.CaBundlePatcher;
@@ -28,6 +29,7 @@ public final class IstiodMain {
     String configSource = System.getenv("CONFIG_SOURCE");
     String namespace = null;
     long resyncMillis = KUBE_RESYNC_MS;
+    Path meshConfig = null;
     String bind = "127.0.0.1";
     int xdsPort = 15010;
     int httpPort = 15014;
@@ -46,6 +48,7 @@ public final class IstiodMain {
         case "--config-source" -> configSource = v != null ? v : args[++i];
         case "--namespace" -> namespace = v != null ? v : args[++i];
         case "--resync-seconds" -> resyncMillis = 1000L * Long.parseLong(v != null ? v : args[++i]);
+        case "--mesh-config" -> meshConfig = Path.of(v != null ? v : args[++i]);
         case "--bind" -> bind = v != null ? v : args[++i];
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
@@ -54,7 +57,8 @@ public final class IstiodMain {
           System.out.println(
               "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
                   + " [--namespace NS] [--resync-seconds 60]) [--bind 127.0.0.1] [--xds-port 15010]"
-                  + " [--http-port 15014] [--webhook-port 15017 (kubernetes: validation and injection)]");
+                  + " [--http-port 15014] [--mesh-config FILE]"
+                  + " [--webhook-port 15017 (kubernetes: validation and injection)]");
           return;
         }
         default -> {
@@ -65,6 +69,10 @@ public final class IstiodMain {
     }
     System.setProperty(
         "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
+    if (meshConfig == null && System.getenv("MESH_CONFIG") != null) {
+      meshConfig = Path.of(System.getenv("MESH_CONFIG"));
+    }
+    MeshSettings mesh = meshConfig == null ? MeshSettings.DEFAULT : MeshSettings.load(meshConfig);
     if ("kubernetes".equals(configSource)) {
       if (namespace == null) {
         namespace = System.getenv("WATCH_NAMESPACE");
@@ -75,7 +83,8 @@ public final class IstiodMain {
           new Istiod(
                   new KubernetesConfigSource(client, ns, resyncMillis),
                   "the Kubernetes API (not listed yet)",
-                  KubernetesRegistry.factory(client, ns, resyncMillis))
+                  KubernetesRegistry.factory(client, ns, resyncMillis),
+                  mesh)
               .start(bind, xdsPort, httpPort);
       AutoCloseable webhooks = webhookPort > 0 ? startWebhooks(client, bind, webhookPort) : null;
       awaitShutdown(
@@ -108,7 +117,8 @@ public final class IstiodMain {
       registryFile = Path.of(System.getenv("REGISTRY_FILE"));
     }
     Istiod istiod =
-        new Istiod(new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"))
+        new Istiod(
+                new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"), mesh)
             .start(bind, xdsPort, httpPort);
     awaitShutdown(istiod, null);
   }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.istiod.ConfigStore;
 import io.shopmesh.mesh.wire.NodeId;
 import io.shopmesh.mesh.xds.PodPort;
@@ -214,7 +215,8 @@ class IstioSimulationTest {
     LoadResult loaded = new ConfigLoader().load(Path.of(c.get("name") + ".yaml"), yaml);
     // istiod's store: objects that fail validation or translation are left out, as istiod serves
     // without them; the checks show the effect
-    ConfigStore store = new ConfigStore();
+    // the case's mesh config (Istio's MeshConfig, e.g. outboundTrafficPolicy), as istiod reads it
+    ConfigStore store = new ConfigStore(MeshSettings.parse((String) c.get("meshConfig")));
     store.update(loaded);
     Map<String, Object> p = new LinkedHashMap<>(proxyDefaults);
     p.putAll(map(c.get("proxy")));

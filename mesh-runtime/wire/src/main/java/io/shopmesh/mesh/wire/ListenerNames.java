@@ -19,6 +19,17 @@ public final class ListenerNames {
     return WILDCARD + "_" + port;
   }
 
+  /** An outbound listener bound to a service address, as Istio names it: {@code 1.2.3.4_82}. */
+  public static String of(String address, int port) {
+    return address + "_" + port;
+  }
+
+  /**
+   * The default filter chain of an outbound listener, for what matches none of its chains (Istio's
+   * util.PassthroughFilterChain): tcp_proxy to PassthroughCluster or BlackHoleCluster.
+   */
+  public static final String PASSTHROUGH_FILTER_CHAIN = "PassthroughFilterChain";
+
   /** The port of a {@code 0.0.0.0_PORT} name, or -1. */
   public static int port(String name) {
     String prefix = WILDCARD + "_";

@@ -15,6 +15,7 @@ public final class Wellknown {
 
   public static final String ORIGINAL_DST = "envoy.filters.listener.original_dst";
   public static final String TLS_INSPECTOR = "envoy.filters.listener.tls_inspector";
+  public static final String HTTP_INSPECTOR = "envoy.filters.listener.http_inspector";
 
   public static final String TRANSPORT_SOCKET_TLS = "envoy.transport_sockets.tls";
 

@@ -159,8 +159,12 @@ public final class ClusterBuilder {
                   Cluster.EdsClusterConfig.newBuilder()
                       .setEdsConfig(Protos.ads())
                       .setServiceName(name));
-      case DNS -> {
-        c.setType(Cluster.DiscoveryType.STRICT_DNS)
+      case DNS, DNS_ROUND_ROBIN -> {
+        // Istio's cluster.go: DNS is STRICT_DNS, DNS_ROUND_ROBIN LOGICAL_DNS
+        c.setType(
+                svc.resolution() == MeshService.Resolution.DNS
+                    ? Cluster.DiscoveryType.STRICT_DNS
+                    : Cluster.DiscoveryType.LOGICAL_DNS)
             .setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY)
             .setRespectDnsTtl(true);
         LocalityLbEndpoints.Builder lle = LocalityLbEndpoints.newBuilder();

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.http_inspector.v3.HttpInspector;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -43,6 +44,7 @@ public final class EnvoyJson {
                   CorsPolicy.getDescriptor(),
                   OriginalDst.getDescriptor(),
                   TlsInspector.getDescriptor(),
+                  HttpInspector.getDescriptor(),
                   PreviousHostsPredicate.getDescriptor(),
                   UpstreamTlsContext.getDescriptor(),
                   DownstreamTlsContext.getDescriptor(),

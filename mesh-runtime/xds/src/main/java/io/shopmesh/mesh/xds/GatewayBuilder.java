@@ -3,6 +3,7 @@ package io.shopmesh.mesh.xds;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.TrafficDirection;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -14,9 +15,13 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.fabric8.istio.api.api.networking.v1alpha3.L4MatchAttributes;
 import io.fabric8.istio.api.api.networking.v1alpha3.Server;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettings;
 import io.fabric8.istio.api.api.networking.v1alpha3.ServerTLSSettingsTLSmode;
+import io.fabric8.istio.api.api.networking.v1alpha3.TCPRoute;
+import io.fabric8.istio.api.api.networking.v1alpha3.TLSMatchAttributes;
+import io.fabric8.istio.api.api.networking.v1alpha3.TLSRoute;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.VirtualService;
 import io.shopmesh.mesh.config.Hosts;
@@ -28,11 +33,14 @@ import io.shopmesh.mesh.wire.RouteNames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * A router's config from the Gateways that select it, as Istio's gateway.go: server selection by
@@ -53,7 +61,15 @@ public final class GatewayBuilder {
   /** Gateway servers selected by the router's labels, grouped by listener (target) port. */
   public Map<Integer, List<GatewayServer>> gatewayServers(ProxyNode proxy) {
     Map<Integer, List<GatewayServer>> out = new TreeMap<>();
-    for (Located<Gateway> gw : ctx.gateways()) {
+    // Istio's mergeGateways: gateways by creation time, name, namespace; the first plaintext
+    // server of a port decides it, later servers merge only when both are HTTP
+    Map<Integer, Protocol> plaintext = new HashMap<>();
+    List<Located<Gateway>> gateways = new ArrayList<>(ctx.gateways());
+    gateways.sort(
+        Comparator.comparing((Located<Gateway> g) -> PushContext.creationTime(g))
+            .thenComparing(Located::name)
+            .thenComparing(Located::namespace));
+    for (Located<Gateway> gw : gateways) {
       var spec = gw.object().getSpec();
       if (spec == null || spec.getServers() == null) {
         continue;
@@ -67,15 +83,18 @@ public final class GatewayBuilder {
         }
         int number = s.getPort().getNumber().intValue();
         int target = targetPort(proxy, number);
+        Protocol protocol = Protocol.parse(s.getPort().getProtocol());
+        Protocol current = plaintext.get(target);
+        if (current != null && !(current.isHttp() && protocol.isHttp())) {
+          continue;
+        }
+        if (current == null && s.getTls() == null) {
+          plaintext.put(target, protocol);
+        }
         out.computeIfAbsent(target, k -> new ArrayList<>())
             .add(
                 new GatewayServer(
-                    gw.namespace() + "/" + gw.name(),
-                    gw,
-                    s,
-                    number,
-                    target,
-                    Protocol.parse(s.getPort().getProtocol())));
+                    gw.namespace() + "/" + gw.name(), gw, s, number, target, protocol));
       }
     }
     return out;
@@ -89,6 +108,17 @@ public final class GatewayBuilder {
       int port,
       int listenerPort,
       Protocol protocol) {
+
+    /** A TLS server in PASSTHROUGH mode: the router forwards by SNI, as the VS tls routes say. */
+    public boolean passthrough() {
+      ServerTLSSettings tls = server.getTls();
+      return tls != null && tls.getMode() == ServerTLSSettingsTLSmode.PASSTHROUGH;
+    }
+
+    /** A plaintext server of an opaque protocol (TCP, Mongo...): the VS tcp routes forward it. */
+    public boolean opaqueTcp() {
+      return server.getTls() == null && !protocol.isHttpOrSniffed();
+    }
 
     /** An HTTPS server in SIMPLE or MUTUAL mode: the router terminates TLS and routes HTTP. */
     public boolean terminatesTls() {
@@ -409,6 +439,8 @@ public final class GatewayBuilder {
                       .setTrafficDirection(TrafficDirection.OUTBOUND);
               boolean plainHttp = false;
               Map<String, FilterChain> tlsChains = new LinkedHashMap<>();
+              List<FilterChain> l4Chains = new ArrayList<>();
+              Set<String> sniSeen = new HashSet<>();
               for (GatewayServer gs : servers) {
                 ServerTLSSettings tls = gs.server().getTls();
                 if (gs.terminatesTls()) {
@@ -429,14 +461,23 @@ public final class GatewayBuilder {
                                               .setRouteConfigName(rdsName))
                                       .build()));
                   tlsChains.putIfAbsent(rdsName, fc.build());
+                } else if (gs.passthrough()) {
+                  l4Chains.addAll(passthroughChains(gs, sniSeen));
+                } else if (gs.opaqueTcp()) {
+                  Filter f = tcpServerFilter(gs);
+                  if (f != null && l4Chains.stream().noneMatch(c -> !c.hasFilterChainMatch())) {
+                    l4Chains.add(FilterChain.newBuilder().addFilters(f).build());
+                  }
                 } else if (gs.protocol().isHttpOrSniffed()) {
                   plainHttp = true;
                 }
               }
-              if (!tlsChains.isEmpty()) {
+              boolean sni = l4Chains.stream().anyMatch(FilterChain::hasFilterChainMatch);
+              if (!tlsChains.isEmpty() || sni) {
                 l.addListenerFilters(ListenerBuilder.tlsInspector());
-                l.addAllFilterChains(tlsChains.values());
               }
+              l.addAllFilterChains(tlsChains.values());
+              l.addAllFilterChains(l4Chains);
               if (plainHttp) {
                 l.addFilterChains(
                     FilterChain.newBuilder()
@@ -455,6 +496,105 @@ public final class GatewayBuilder {
               }
             });
     return out;
+  }
+
+  /**
+   * Istio's buildGatewayNetworkFiltersFromTCPRoutes: the first tcp route of a VirtualService bound
+   * to the server's gateway, with a host the server serves, whose match fits the server; null when
+   * none (the server then has no filter chain).
+   */
+  private Filter tcpServerFilter(GatewayServer gs) {
+    for (Located<VirtualService> vs : boundVirtualServices(gs)) {
+      List<TCPRoute> routes = vs.object().getSpec().getTcp();
+      if (routes == null) {
+        continue;
+      }
+      for (TCPRoute r : routes) {
+        if (r.getRoute() == null || r.getRoute().isEmpty()) {
+          continue;
+        }
+        boolean match = r.getMatch() == null || r.getMatch().isEmpty();
+        for (L4MatchAttributes m :
+            r.getMatch() == null ? List.<L4MatchAttributes>of() : r.getMatch()) {
+          match |= l4Match(m.getPort(), m.getGateways(), vs, gs);
+        }
+        if (match) {
+          return SidecarOutboundListeners.routeFilter(ctx, vs, r.getRoute(), gs.port());
+        }
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Istio's buildGatewayNetworkFiltersFromTLSRoutes for a PASSTHROUGH server: a chain per tls match
+   * that fits the server, matched by its SNI hosts, to the route's tcp_proxy; a match naming an SNI
+   * host an earlier chain of the port has is skipped.
+   */
+  private List<FilterChain> passthroughChains(GatewayServer gs, Set<String> sniSeen) {
+    List<FilterChain> out = new ArrayList<>();
+    for (Located<VirtualService> vs : boundVirtualServices(gs)) {
+      List<TLSRoute> routes = vs.object().getSpec().getTls();
+      if (routes == null) {
+        continue;
+      }
+      for (TLSRoute r : routes) {
+        if (r.getRoute() == null || r.getRoute().isEmpty() || r.getMatch() == null) {
+          continue;
+        }
+        for (TLSMatchAttributes m : r.getMatch()) {
+          if (!l4Match(m.getPort(), m.getGateways(), vs, gs)) {
+            continue;
+          }
+          List<String> sni = m.getSniHosts() == null ? List.of() : m.getSniHosts();
+          if (sni.stream().anyMatch(sniSeen::contains)) {
+            continue;
+          }
+          sniSeen.addAll(sni);
+          FilterChain.Builder fc =
+              FilterChain.newBuilder()
+                  .addFilters(
+                      SidecarOutboundListeners.routeFilter(ctx, vs, r.getRoute(), gs.port()));
+          if (!sni.isEmpty() && !sni.contains("*")) {
+            fc.setFilterChainMatch(
+                FilterChainMatch.newBuilder().addAllServerNames(new TreeSet<>(sni)));
+          }
+          out.add(fc.build());
+        }
+      }
+    }
+    return out;
+  }
+
+  /** VirtualServices bound to the server's gateway that name a host the server serves. */
+  private List<Located<VirtualService>> boundVirtualServices(GatewayServer gs) {
+    List<Located<VirtualService>> out = new ArrayList<>();
+    List<String> hosts = serverHosts(gs.server().getHosts(), gs.source().namespace());
+    for (Located<VirtualService> vs : ctx.gatewayVirtualServices(gs.gateway())) {
+      List<String> vsHosts = vs.object().getSpec().getHosts();
+      if (vsHosts == null) {
+        continue;
+      }
+      List<String> fq = vsHosts.stream().map(h -> Hosts.fqdn(h, vs.namespace())).toList();
+      if (!intersection(namesForNamespace(hosts, vs.namespace()), fq).isEmpty()) {
+        out.add(vs);
+      }
+    }
+    return out;
+  }
+
+  /** Istio's l4SingleMatch: the match's port and gateways fit the server. */
+  private static boolean l4Match(
+      Long port, List<String> gateways, Located<VirtualService> vs, GatewayServer gs) {
+    boolean portMatch = port == null || port == 0 || port == gs.port();
+    boolean gatewayMatch = gateways == null || gateways.isEmpty();
+    if (gateways != null) {
+      for (String g : gateways) {
+        String full = g.contains("/") ? g : vs.namespace() + "/" + g;
+        gatewayMatch |= full.equals(gs.gateway());
+      }
+    }
+    return portMatch && gatewayMatch;
   }
 
   private static List<String> serverNames(List<String> hosts) {

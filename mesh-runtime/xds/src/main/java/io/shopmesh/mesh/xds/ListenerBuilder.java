@@ -20,21 +20,17 @@ import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalD
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.ListenerNames;
-import io.shopmesh.mesh.wire.RouteNames;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * Builds LDS, as Istio's listener.go: for a sidecar, one outbound listener per service port ({@code
- * 0.0.0.0_8080}, HTTP through RDS by port, TLS/TCP through tcp_proxy), {@code virtualOutbound}
+ * Builds LDS, as Istio's listener.go: for a sidecar, the outbound listeners of {@link
+ * SidecarOutboundListeners} ({@code 0.0.0.0_8080}, {@code 1.2.3.4_82}), {@code virtualOutbound}
  * (15001) and {@code virtualInbound} (15006, one filter chain per destination port). A router's
  * listeners are built by {@link GatewayBuilder}.
  */
@@ -46,84 +42,21 @@ public final class ListenerBuilder {
   public static final int INBOUND_PORT = 15006;
 
   private final PushContext ctx;
-  private final RouteBuilder routes;
 
-  public ListenerBuilder(PushContext ctx, RouteBuilder routes) {
+  public ListenerBuilder(PushContext ctx) {
     this.ctx = ctx;
-    this.routes = routes;
   }
 
   public List<Listener> buildSidecar(ProxyNode proxy, List<ClusterBuilder.InboundPort> inbound) {
-    List<Listener> out = new ArrayList<>();
-    List<Integer> httpPorts = routes.sidecarHttpPorts();
-    for (int port : httpPorts) {
-      out.add(
-          outboundListener(port)
-              .addFilterChains(
-                  FilterChain.newBuilder()
-                      .addFilters(
-                          hcm(
-                              httpManager(ListenerNames.outboundStatPrefix(port), false)
-                                  .setRds(
-                                      Rds.newBuilder()
-                                          .setConfigSource(Protos.ads())
-                                          .setRouteConfigName(RouteNames.sidecar(port)))
-                                  .build())))
-              .build());
-    }
-    // TLS and TCP service ports: opaque traffic, SNI picks the host for TLS
-    Map<Integer, List<MeshService>> tls = new TreeMap<>();
-    Map<Integer, MeshService> tcp = new TreeMap<>();
-    for (MeshService svc : ctx.services()) {
-      for (MeshService.Port p : svc.ports()) {
-        if (httpPorts.contains(p.port())) {
-          continue;
-        }
-        if (p.protocol().isTls()) {
-          tls.computeIfAbsent(p.port(), k -> new ArrayList<>()).add(svc);
-        } else {
-          tcp.putIfAbsent(p.port(), svc);
-        }
-      }
-    }
-    tls.forEach(
-        (port, svcs) -> {
-          Listener.Builder l = outboundListener(port).addListenerFilters(tlsInspector());
-          for (MeshService s : svcs) {
-            String cluster = ClusterNames.outbound(port, null, s.hostname());
-            l.addFilterChains(
-                FilterChain.newBuilder()
-                    .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()))
-                    .addFilters(tcpProxy(cluster)));
-          }
-          out.add(l.build());
-        });
-    tcp.forEach(
-        (port, svc) -> {
-          if (tls.containsKey(port)) {
-            return;
-          }
-          out.add(
-              outboundListener(port)
-                  .addFilterChains(
-                      FilterChain.newBuilder()
-                          .addFilters(tcpProxy(ClusterNames.outbound(port, null, svc.hostname()))))
-                  .build());
-        });
-    out.add(virtualOutbound());
+    List<Listener> out =
+        new ArrayList<>(new SidecarOutboundListeners(ctx, proxy, ctx.catchAllCluster()).build());
+    out.add(virtualOutbound(ctx.catchAllCluster()));
     out.add(virtualInbound(proxy, inbound));
     return out;
   }
 
-  private static Listener.Builder outboundListener(int port) {
-    return Listener.newBuilder()
-        .setName(ListenerNames.forPort(port))
-        .setAddress(Protos.address("0.0.0.0", port))
-        .setTrafficDirection(TrafficDirection.OUTBOUND)
-        .setBindToPort(Protos.bool(false));
-  }
-
-  static Listener virtualOutbound() {
+  /** Istio's virtualOutbound: traffic to no outbound listener goes to the catch-all cluster. */
+  static Listener virtualOutbound(String catchAll) {
     return Listener.newBuilder()
         .setName(ListenerNames.VIRTUAL_OUTBOUND)
         .setAddress(Protos.address("0.0.0.0", OUTBOUND_PORT))
@@ -138,7 +71,7 @@ public final class ListenerBuilder {
         .addFilterChains(
             FilterChain.newBuilder()
                 .setName(ListenerNames.VIRTUAL_OUTBOUND_CATCHALL)
-                .addFilters(tcpProxy(ClusterNames.PASSTHROUGH)))
+                .addFilters(tcpProxy(catchAll)))
         .build();
   }
 

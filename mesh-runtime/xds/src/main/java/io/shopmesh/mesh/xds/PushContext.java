@@ -10,8 +10,10 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.config.model.ServiceConversion;
+import io.shopmesh.mesh.wire.ClusterNames;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -49,6 +51,7 @@ public final class PushContext {
           .thenComparing(Located::namespace);
 
   private final MeshConfig config;
+  private final MeshSettings settings;
   private final Map<String, MeshService> services = new LinkedHashMap<>();
   private final Map<String, Located<DestinationRule>> destinationRules = new LinkedHashMap<>();
   private final List<MeshService> sortedServices;
@@ -81,7 +84,12 @@ public final class PushContext {
   private volatile EndpointCache endpointCache;
 
   public PushContext(MeshConfig config) {
+    this(config, MeshSettings.DEFAULT);
+  }
+
+  public PushContext(MeshConfig config, MeshSettings settings) {
     this.config = config;
+    this.settings = settings;
     for (Located<Service> s : config.services()) {
       MeshService ms = ServiceConversion.fromKubernetes(s);
       if (ms != null) {
@@ -141,8 +149,8 @@ public final class PushContext {
     }
   }
 
-  private static Instant creationTime(Located<VirtualService> vs) {
-    var meta = vs.object().getMetadata();
+  static Instant creationTime(Located<?> config) {
+    var meta = config.object().getMetadata();
     String t = meta == null ? null : meta.getCreationTimestamp();
     if (t == null || t.isEmpty()) {
       return Instant.MIN;
@@ -169,6 +177,19 @@ public final class PushContext {
   /** The configured VirtualService behind one of {@link #virtualServices()}. */
   public Located<VirtualService> configured(Located<VirtualService> vs) {
     return configuredVs.getOrDefault(vs, vs);
+  }
+
+  /** The mesh-wide settings (Istio's MeshConfig) this push translates with. */
+  public MeshSettings settings() {
+    return settings;
+  }
+
+  /**
+   * Where traffic to no known service goes: PassthroughCluster with ALLOW_ANY, BlackHoleCluster
+   * with REGISTRY_ONLY (Istio's buildOutboundCatchAllNetworkFiltersOnly).
+   */
+  public String catchAllCluster() {
+    return settings.allowAny() ? ClusterNames.PASSTHROUGH : ClusterNames.BLACK_HOLE;
   }
 
   /** All services, Kubernetes ones first, each list sorted by hostname for stable output. */

@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.xds;
 
 import io.envoyproxy.envoy.config.route.v3.Decorator;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
@@ -27,6 +28,8 @@ import java.util.TreeSet;
  * allow_any}. Gateway route configs are built by {@link GatewayBuilder}.
  */
 public final class RouteBuilder {
+
+  static final String BLOCK_ALL = "block_all";
 
   private final PushContext ctx;
   private final HttpRouteTranslator translator;
@@ -90,7 +93,7 @@ public final class RouteBuilder {
         (port, vhosts) -> {
           List<VirtualHost> all = new ArrayList<>(vhosts);
           all.sort(Comparator.comparing(VirtualHost::getName));
-          all.add(allowAny());
+          all.add(ctx.settings().allowAny() ? allowAny() : blockAll());
           out.add(
               RouteConfiguration.newBuilder()
                   .setName(RouteNames.sidecar(port))
@@ -100,6 +103,46 @@ public final class RouteBuilder {
                   .setIgnorePortInHostMatching(true)
                   .build());
         });
+    out.addAll(sniffedServicePorts(byPort));
+    return out;
+  }
+
+  /**
+   * Istio's route configs for an auto (sniffed) port listening on a service address, named {@code
+   * host:port} (httproute.go getVirtualHostsForSniffedServicePort): only that service's virtual
+   * host of the port's route config, its domains {@code *}, and no {@code allow_any}.
+   */
+  private List<RouteConfiguration> sniffedServicePorts(Map<Integer, List<VirtualHost>> byPort) {
+    List<RouteConfiguration> out = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    for (MeshService svc : ctx.services()) {
+      boolean onAddress = svc.addresses().stream().anyMatch(a -> !a.contains("/"));
+      if (!onAddress) {
+        continue;
+      }
+      for (MeshService.Port port : svc.ports()) {
+        String name = svc.hostname() + ":" + port.port();
+        if (!port.protocol().isUnsupported() || !seen.add(name)) {
+          continue;
+        }
+        List<VirtualHost> vhosts = new ArrayList<>();
+        for (VirtualHost vh : byPort.getOrDefault(port.port(), List.of())) {
+          if (vh.getDomainsList().contains(name) || vh.getDomainsList().contains(svc.hostname())) {
+            vhosts.add(vh);
+          }
+        }
+        if (vhosts.size() == 1) {
+          vhosts.set(0, vhosts.get(0).toBuilder().clearDomains().addDomains("*").build());
+        }
+        out.add(
+            RouteConfiguration.newBuilder()
+                .setName(name)
+                .addAllVirtualHosts(vhosts)
+                .setValidateClusters(Protos.bool(false))
+                .setIgnorePortInHostMatching(true)
+                .build());
+      }
+    }
     return out;
   }
 
@@ -153,6 +196,23 @@ public final class RouteBuilder {
         .setMatch(RouteMatch.newBuilder().setPrefix("/"))
         .setRoute(ra)
         .setDecorator(Decorator.newBuilder().setOperation(vhName + "/*"))
+        .build();
+  }
+
+  /**
+   * Istio's catch-all virtual host with REGISTRY_ONLY: {@code block_all}, answering 502 to a host
+   * no service declares.
+   */
+  static VirtualHost blockAll() {
+    return VirtualHost.newBuilder()
+        .setName(BLOCK_ALL)
+        .addDomains("*")
+        .addRoutes(
+            Route.newBuilder()
+                .setName(BLOCK_ALL)
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setDirectResponse(DirectResponseAction.newBuilder().setStatus(502)))
+        .setIncludeRequestAttemptCount(true)
         .build();
   }
 

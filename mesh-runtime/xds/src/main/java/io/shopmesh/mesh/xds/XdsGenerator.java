@@ -28,7 +28,7 @@ public final class XdsGenerator {
   public static XdsResources generate(PushContext ctx, ServiceRegistry registry, ProxyNode proxy) {
     ClusterBuilder clusters = new ClusterBuilder(ctx);
     RouteBuilder routes = new RouteBuilder(ctx);
-    ListenerBuilder listeners = new ListenerBuilder(ctx, routes);
+    ListenerBuilder listeners = new ListenerBuilder(ctx);
     GatewayBuilder gateways = new GatewayBuilder(ctx);
     EndpointBuilder endpoints = new EndpointBuilder(ctx, registry);
 

@@ -17,6 +17,9 @@ import java.util.Set;
  * @param configPath Istio's config path of the ServiceEntry (null for Kubernetes services)
  * @param exportTo exportTo as written (ServiceEntry) or the networking.istio.io/exportTo annotation
  * @param workloadSelector the ServiceEntry's workloadSelector labels (empty when none)
+ * @param addresses the service's virtual addresses: a Kubernetes Service's clusterIP, a
+ *     ServiceEntry's addresses (an IP or a CIDR; a full-length CIDR written as its IP, as Istio's
+ *     conversion does); empty when it has none (Istio's 0.0.0.0)
  */
 public record MeshService(
     String hostname,
@@ -30,12 +33,15 @@ public record MeshService(
     List<Endpoint> endpoints,
     String configPath,
     List<String> exportTo,
-    Map<String, String> workloadSelector) {
+    Map<String, String> workloadSelector,
+    List<String> addresses) {
 
   /** Istio's resolution: Kubernetes services are CLIENT_SIDE (EDS). */
   public enum Resolution {
     CLIENT_SIDE,
     DNS,
+    /** DNS_ROUND_ROBIN: one connection-level DNS answer at a time (Envoy LOGICAL_DNS). */
+    DNS_ROUND_ROBIN,
     STATIC,
     PASSTHROUGH
   }
@@ -78,6 +84,7 @@ public record MeshService(
     endpoints = List.copyOf(endpoints);
     exportTo = List.copyOf(exportTo);
     workloadSelector = Map.copyOf(workloadSelector);
+    addresses = List.copyOf(addresses);
   }
 
   public Port port(int number) {

@@ -61,7 +61,8 @@ public final class ServiceConversion {
         ls.namespace(),
         ports,
         s.getSpec().getSelector(),
-        annotations == null ? null : annotations.get(EXPORT_TO_ANNOTATION));
+        annotations == null ? null : annotations.get(EXPORT_TO_ANNOTATION),
+        s.getSpec().getClusterIP());
   }
 
   /** A Kubernetes Service as written (the analyzers know it even without ports). */
@@ -84,7 +85,8 @@ public final class ServiceConversion {
         r.namespace(),
         ports,
         labels(spec.path("selector")),
-        text(r.object().path("metadata").path("annotations"), EXPORT_TO_ANNOTATION));
+        text(r.object().path("metadata").path("annotations"), EXPORT_TO_ANNOTATION),
+        text(spec, "clusterIP"));
   }
 
   /** The hosts of a ServiceEntry, one service each (empty when hosts or ports are missing). */
@@ -127,7 +129,8 @@ public final class ServiceConversion {
         spec.getLocation() == null || spec.getLocation() == ServiceEntryLocation.MESH_EXTERNAL,
         eps,
         spec.getExportTo() == null ? List.of() : spec.getExportTo(),
-        selector);
+        selector,
+        spec.getAddresses() == null ? List.of() : spec.getAddresses());
   }
 
   /** The hosts of a ServiceEntry as written, one service each. */
@@ -162,7 +165,8 @@ public final class ServiceConversion {
         location == null || location.equals(ServiceEntryLocation.MESH_EXTERNAL.name()),
         eps,
         ExportTo.of(spec.path("exportTo")),
-        labels(spec.path("workloadSelector").path("labels")));
+        labels(spec.path("workloadSelector").path("labels")),
+        texts(spec.path("addresses")));
   }
 
   /**
@@ -204,7 +208,8 @@ public final class ServiceConversion {
         new ArrayList<>(endpoints),
         first.configPath(),
         first.exportTo(),
-        first.workloadSelector());
+        first.workloadSelector(),
+        first.addresses());
   }
 
   /**
@@ -243,7 +248,8 @@ public final class ServiceConversion {
         List.of(),
         null,
         List.of(),
-        Map.of());
+        Map.of(),
+        List.of());
   }
 
   private static MeshService kubernetes(
@@ -251,7 +257,12 @@ public final class ServiceConversion {
       String namespace,
       List<MeshService.Port> ports,
       Map<String, String> selector,
-      String exportToAnnotation) {
+      String exportToAnnotation,
+      String clusterIp) {
+    List<String> addresses =
+        clusterIp == null || clusterIp.isEmpty() || clusterIp.equals("None")
+            ? List.of()
+            : List.of(clusterIp);
     return new MeshService(
         Hosts.fqdn(name, namespace),
         name,
@@ -264,7 +275,8 @@ public final class ServiceConversion {
         List.of(),
         null,
         ExportTo.ofAnnotation(exportToAnnotation),
-        Map.of());
+        Map.of(),
+        addresses);
   }
 
   /** A Service port: a numeric or named target port; the protocol by Istio's ConvertProtocol. */
@@ -306,11 +318,13 @@ public final class ServiceConversion {
       boolean meshExternal,
       List<MeshService.Endpoint> endpoints,
       List<String> exportTo,
-      Map<String, String> workloadSelector) {
+      Map<String, String> workloadSelector,
+      List<String> addresses) {
     MeshService.Resolution res = MeshService.Resolution.PASSTHROUGH;
-    if (ServiceEntryResolution.DNS.name().equals(resolution)
-        || ServiceEntryResolution.DNS_ROUND_ROBIN.name().equals(resolution)) {
+    if (ServiceEntryResolution.DNS.name().equals(resolution)) {
       res = MeshService.Resolution.DNS;
+    } else if (ServiceEntryResolution.DNS_ROUND_ROBIN.name().equals(resolution)) {
+      res = MeshService.Resolution.DNS_ROUND_ROBIN;
     } else if (ServiceEntryResolution.STATIC.name().equals(resolution)) {
       res = MeshService.Resolution.STATIC;
     }
@@ -330,8 +344,30 @@ public final class ServiceConversion {
               endpoints,
               path,
               exportTo,
-              workloadSelector));
+              workloadSelector,
+              addresses.stream().map(ServiceConversion::address).toList()));
     }
+    return out;
+  }
+
+  /**
+   * A ServiceEntry address as Istio's conversion keeps it: a CIDR whose prefix is the whole address
+   * ({@code 1.1.1.1/32}) is that IP; any other value as written.
+   */
+  static String address(String a) {
+    int slash = a.indexOf('/');
+    if (slash < 0) {
+      return a;
+    }
+    String ip = a.substring(0, slash);
+    String bits = a.substring(slash + 1);
+    String full = ip.contains(":") ? "128" : "32";
+    return bits.equals(full) ? ip : a;
+  }
+
+  private static List<String> texts(JsonNode n) {
+    List<String> out = new ArrayList<>();
+    n.forEach(v -> out.add(v.asText()));
     return out;
   }
 
