@@ -1,16 +1,20 @@
 package io.shopmesh.mesh.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.config.MeshSettings;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
+import io.shopmesh.mesh.xds.PushContext;
 import io.shopmesh.mesh.xds.ServiceRegistry;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import io.shopmesh.mesh.xds.XdsGenerator;
 import io.shopmesh.mesh.xds.XdsResources;
 import io.vertx.core.http.HttpServer;
+import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -65,6 +69,10 @@ class TranslatorIntegrationTest {
   }
 
   Proxy proxyFor(WorkloadInstance w, boolean router) throws Exception {
+    return proxyFor(w, router, MeshSettings.DEFAULT);
+  }
+
+  Proxy proxyFor(WorkloadInstance w, boolean router, MeshSettings mesh) throws Exception {
     ProxyOptions o = Harness.sidecarOptions(w.podName(), w.workloadName(), "127.0.0.1", w.labels());
     o.namespace = w.namespace();
     if (router) {
@@ -74,7 +82,9 @@ class TranslatorIntegrationTest {
     Proxy p = h.start(o);
     XdsResources r =
         XdsGenerator.generate(
-            config, registry, router ? ProxyNode.router(w) : ProxyNode.sidecar(w));
+            new PushContext(config, mesh),
+            registry,
+            router ? ProxyNode.router(w) : ProxyNode.sidecar(w));
     p.apply(r.clusters(), r.endpoints(), r.listeners(), r.routes());
     return p;
   }
@@ -173,6 +183,43 @@ class TranslatorIntegrationTest {
       }
     }
     throw new AssertionError("no free port");
+  }
+
+  /**
+   * Istio's outboundTrafficPolicy: ALLOW_ANY passes a host no service declares through to where it
+   * was sent; REGISTRY_ONLY answers 502 from the block_all virtual host on a port some service
+   * uses, and closes the connection (BlackHoleCluster) on a port no listener has.
+   */
+  @Test
+  void registryOnlyBlocksWhatAllowAnyPassesThrough() throws Exception {
+    HttpServer outside =
+        h.vertx
+            .createHttpServer()
+            .requestHandler(r -> r.response().end("outside"))
+            .listen(0, "127.0.0.1")
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(5, TimeUnit.SECONDS);
+    int port = outside.actualPort();
+    Proxy open = proxyFor(pod("frontend"), false);
+    assertThat(Harness.get(Harness.viaProxy(open), "http://127.0.0.1:" + port + "/").body())
+        .isEqualTo("outside");
+    h.close();
+    h = new Harness();
+
+    MeshSettings registryOnly =
+        MeshSettings.parse("outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n");
+    Proxy closed = proxyFor(pod("frontend"), false, registryOnly);
+    HttpClient c = Harness.viaProxy(closed);
+    HttpResponse<String> known = Harness.get(c, "http://elsewhere.example.com:8080/");
+    assertThat(known.statusCode()).as("port 8080 has a route config: block_all").isEqualTo(502);
+    assertThatThrownBy(() -> Harness.get(c, "http://127.0.0.1:" + port + "/"))
+        .as("no listener for the port: BlackHoleCluster")
+        .isInstanceOf(IOException.class);
+    assertThat(Harness.get(c, "http://product-service:8080/q/health").statusCode())
+        .as("a declared service is still reachable")
+        .isNotEqualTo(502);
+    outside.close();
   }
 
   @Test

@@ -120,6 +120,9 @@ public final class HttpConnectionManager {
     if (table != null && sslRedirect(s, table)) {
       return;
     }
+    if (table == null && blackHoled(s)) {
+      return;
+    }
     if (table == null ? !routeWithoutConfig(s) : !selectRoute(s, table)) {
       noRoute(s);
       return;
@@ -153,14 +156,16 @@ public final class HttpConnectionManager {
   }
 
   /**
-   * No route config for the port: outbound goes to PassthroughCluster (ALLOW_ANY), inbound straight
-   * to inbound|PORT|| (no virtualInbound chain for it). False when neither exists.
+   * No route config for the port: outbound goes where virtualOutbound's catch-all chain sends it
+   * (PassthroughCluster with ALLOW_ANY; with REGISTRY_ONLY BlackHoleCluster, whose tcp_proxy closes
+   * the connection: UH), inbound straight to inbound|PORT|| (no virtualInbound chain for it). False
+   * when neither exists.
    */
   private boolean routeWithoutConfig(HttpStream s) {
     ClusterManager cm = ctx.xds().clusterManager();
     String name =
         switch (s.direction()) {
-          case OUTBOUND -> ClusterNames.PASSTHROUGH;
+          case OUTBOUND -> ctx.xds().outboundCatchAllCluster();
           case INBOUND -> ClusterNames.inbound(inboundPort(s));
           case GATEWAY -> null;
         };
@@ -169,6 +174,18 @@ public final class HttpConnectionManager {
       return false;
     }
     s.setCluster(ClusterChoice.of(name), c);
+    return true;
+  }
+
+  /** Outbound to a port without a listener under REGISTRY_ONLY: the connection is closed. */
+  private boolean blackHoled(HttpStream s) {
+    String name = ctx.xds().outboundCatchAllCluster();
+    if (s.direction() != Direction.OUTBOUND || !ClusterNames.BLACK_HOLE.equals(name)) {
+      return false;
+    }
+    s.setCluster(ClusterChoice.of(name), ctx.xds().clusterManager().get(name));
+    s.info().setResponseFlag(ResponseFlags.UH);
+    s.resetDownstream();
     return true;
   }
 

@@ -9,9 +9,11 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
+import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.time.Instant;
@@ -106,6 +108,47 @@ public final class XdsState {
     return out;
   }
 
+  /**
+   * Where outbound traffic for a port with no listener of its own goes: the tcp_proxy cluster of
+   * virtualOutbound's catch-all chain (PassthroughCluster with Istio's ALLOW_ANY, BlackHoleCluster
+   * with REGISTRY_ONLY).
+   */
+  public String outboundCatchAllCluster() {
+    return outboundCatchAll;
+  }
+
+  private volatile String outboundCatchAll = ClusterNames.PASSTHROUGH;
+
+  private static String catchAllCluster(Listener vo) {
+    if (vo == null) {
+      return ClusterNames.PASSTHROUGH;
+    }
+    for (FilterChain fc : vo.getFilterChainsList()) {
+      if (fc.getName().equals(ListenerNames.VIRTUAL_OUTBOUND_CATCHALL)) {
+        String c = tcpProxyCluster(fc);
+        if (c != null) {
+          return c;
+        }
+      }
+    }
+    String c = vo.hasDefaultFilterChain() ? tcpProxyCluster(vo.getDefaultFilterChain()) : null;
+    return c != null ? c : ClusterNames.PASSTHROUGH;
+  }
+
+  private static String tcpProxyCluster(FilterChain fc) {
+    for (Filter f : fc.getFiltersList()) {
+      if (f.hasTypedConfig() && f.getTypedConfig().is(TcpProxy.class)) {
+        try {
+          String c = f.getTypedConfig().unpack(TcpProxy.class).getCluster();
+          return c.isEmpty() ? null : c;
+        } catch (InvalidProtocolBufferException e) {
+          return null;
+        }
+      }
+    }
+    return null;
+  }
+
   public synchronized void applyListeners(List<Listener> list, String version) {
     Map<String, Listener> byName = new LinkedHashMap<>();
     Map<RouteConfigRef.Inline, RouteTable> inline = new LinkedHashMap<>();
@@ -154,6 +197,7 @@ public final class XdsState {
       }
     }
     inboundByPort = Collections.unmodifiableMap(inbound);
+    outboundCatchAll = catchAllCluster(byName.get(ListenerNames.VIRTUAL_OUTBOUND));
     Map<String, Versioned<Listener>> next = new LinkedHashMap<>();
     Instant now = Instant.now();
     for (Listener l : byName.values()) {
