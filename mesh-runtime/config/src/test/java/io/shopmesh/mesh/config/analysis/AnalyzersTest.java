@@ -292,8 +292,10 @@ class AnalyzersTest {
     assertThat(d)
         .extracting(m -> m.name() + " " + m.message())
         .containsExactly(
-            "root The tcp routes are not enforced by this mesh (its proxy routes HTTP only):"
-                + " Istio would route these connections by them, this mesh does not.");
+            "root The tcp routes are not enforced by the local mesh's sidecars (apps reach them as"
+                + " an HTTP proxy, with no traffic interception): Istio routes these connections"
+                + " by them, as this mesh does at gateways and in docker compose or on"
+                + " Kubernetes.");
     // the walkthrough's own rules use nothing this mesh leaves unenforced
     assertThat(Analyzers.analyze(List.of(MANIFESTS)))
         .extracting(Diagnostic::code)
