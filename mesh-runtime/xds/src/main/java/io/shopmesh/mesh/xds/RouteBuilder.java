@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.shopmesh.mesh.config.Hosts;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
@@ -16,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -88,6 +90,7 @@ public final class RouteBuilder {
                     .build());
       }
     }
+    nonServiceHosts(proxy, byPort, usedDomains);
     List<RouteConfiguration> out = new ArrayList<>();
     byPort.forEach(
         (port, vhosts) -> {
@@ -105,6 +108,78 @@ public final class RouteBuilder {
         });
     out.addAll(sniffedServicePorts(byPort));
     return out;
+  }
+
+  /**
+   * VirtualService hosts that name no service (Istio's non-service-registry hosts, e.g. {@code
+   * *.example.org} or an external name): a virtual host {@code host:port} of their own, domains the
+   * host alone, with the VirtualService's routes, on each HTTP port of the services the
+   * VirtualService routes, or on port 80 when it routes none (route.go separateVSHostsAndServices,
+   * buildSidecarVirtualHostsForVirtualService). A wildcard host that matches any service is not one
+   * of them.
+   */
+  private void nonServiceHosts(
+      ProxyNode proxy, Map<Integer, List<VirtualHost>> byPort, Map<Integer, Set<String>> used) {
+    for (Located<VirtualService> vs : ctx.sidecarVirtualServices()) {
+      String ns = vs.object().getMetadata().getNamespace();
+      List<String> hosts = vs.object().getSpec().getHosts();
+      if (hosts == null || hosts.isEmpty()) {
+        continue;
+      }
+      List<String> nonService = new ArrayList<>();
+      Set<Integer> ports = new TreeSet<>();
+      for (String h : hosts) {
+        String host = Hosts.fqdn(h.toLowerCase(Locale.ROOT), ns == null ? "default" : ns);
+        boolean matched = false;
+        for (MeshService svc : ctx.services()) {
+          boolean match =
+              host.startsWith("*")
+                  ? Hosts.subsetOf(svc.hostname(), host)
+                  : svc.hostname().equals(host);
+          if (!match) {
+            continue;
+          }
+          matched = true;
+          if (sidecarVirtualService(svc.hostname()) == vs) {
+            for (MeshService.Port p : svc.ports()) {
+              if (p.protocol().isHttpOrSniffed()) {
+                ports.add(p.port());
+              }
+            }
+          }
+        }
+        if (!matched) {
+          nonService.add(host);
+        }
+      }
+      if (nonService.isEmpty()) {
+        continue;
+      }
+      if (ports.isEmpty()) {
+        ports.add(80);
+      }
+      for (int port : ports) {
+        List<Route> routes = translator.translateRoutes(vs, port, null, proxy);
+        if (routes.isEmpty()) {
+          continue;
+        }
+        Set<String> taken = used.computeIfAbsent(port, k -> new HashSet<>());
+        for (String host : nonService) {
+          if (!taken.add(host)) {
+            continue;
+          }
+          byPort
+              .computeIfAbsent(port, k -> new ArrayList<>())
+              .add(
+                  VirtualHost.newBuilder()
+                      .setName(host + ":" + port)
+                      .addDomains(host)
+                      .addAllRoutes(routes)
+                      .setIncludeRequestAttemptCount(true)
+                      .build());
+        }
+      }
+    }
   }
 
   /**
