@@ -30,6 +30,26 @@ public record PeerLabels(
    * The peer an {@code x-envoy-peer-metadata} value (base64 of a serialized Struct) describes, or
    * null when the value is absent or unreadable. Decoded once per distinct value.
    */
+  /**
+   * Istio's standard peer labels of one request or connection, in Istio's order: {@code reporter}
+   * and the source and destination workload labels (principals are {@code unknown}: no mTLS).
+   */
+  public static void putPeers(
+      Map<String, String> l, boolean source, PeerLabels src, PeerLabels dst) {
+    l.put("reporter", source ? "source" : "destination");
+    l.put("source_workload", src.workload());
+    l.put("source_workload_namespace", src.namespace());
+    l.put("source_principal", "unknown");
+    l.put("source_app", src.app());
+    l.put("source_version", src.version());
+    l.put("source_cluster", src.cluster());
+    l.put("destination_workload", dst.workload());
+    l.put("destination_workload_namespace", dst.namespace());
+    l.put("destination_principal", "unknown");
+    l.put("destination_app", dst.app());
+    l.put("destination_version", dst.version());
+  }
+
   public static PeerLabels fromHeader(String header) {
     if (header == null || header.isEmpty()) {
       return null;

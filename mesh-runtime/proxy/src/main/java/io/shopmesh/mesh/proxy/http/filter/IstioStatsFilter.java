@@ -122,18 +122,7 @@ public final class IstioStatsFilter implements HttpFilter {
     PeerLabels src = source ? self : peer;
     PeerLabels dst = source ? destinationPeer(s.info()) : self;
     l.put("response_code", Integer.toString(status));
-    l.put("reporter", source ? "source" : "destination");
-    l.put("source_workload", src.workload());
-    l.put("source_workload_namespace", src.namespace());
-    l.put("source_principal", "unknown");
-    l.put("source_app", src.app());
-    l.put("source_version", src.version());
-    l.put("source_cluster", src.cluster());
-    l.put("destination_workload", dst.workload());
-    l.put("destination_workload_namespace", dst.namespace());
-    l.put("destination_principal", "unknown");
-    l.put("destination_app", dst.app());
-    l.put("destination_version", dst.version());
+    PeerLabels.putPeers(l, source, src, dst);
     UpstreamCluster cluster = s.cluster();
     String svcHost =
         cluster != null && cluster.serviceHost != null ? cluster.serviceHost : s.target().host();
