@@ -6,7 +6,6 @@ import io.shopmesh.mesh.config.ConfigLoader;
 import io.shopmesh.mesh.meshctl.compose.ComposeGenerator;
 import io.shopmesh.mesh.meshctl.local.MeshPlan;
 import io.shopmesh.mesh.meshctl.prom.PromText;
-import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -16,7 +15,6 @@ import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -130,20 +128,7 @@ public final class ComposeMeshTarget implements MeshTarget {
   }
 
   @Override
-  public double metric(String selector) {
-    return Selector.parse(selector).sum(scrape());
-  }
-
-  @Override
-  public Map<String, Double> metricBy(String selector, String label) {
-    Map<String, Double> out = new LinkedHashMap<>();
-    Selector.parse(selector)
-        .sumBy(scrape(), List.of(label))
-        .forEach((k, v) -> out.put(k.get(0), v));
-    return out;
-  }
-
-  private List<PromText.Sample> scrape() {
+  public List<PromText.Sample> scrape() {
     List<PromText.Sample> all = new ArrayList<>();
     for (MeshPlan.Pod p : generator.plan().pods()) {
       if (!p.hasProxy()) {

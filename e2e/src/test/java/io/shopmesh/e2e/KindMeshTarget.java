@@ -3,7 +3,6 @@ package io.shopmesh.e2e;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shopmesh.mesh.meshctl.prom.PromText;
-import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.Socket;
@@ -12,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -112,22 +110,9 @@ public final class KindMeshTarget implements MeshTarget {
     return kubectl("apply", "-n", "default", "-f", file.toAbsolutePath().toString());
   }
 
-  @Override
-  public double metric(String selector) {
-    return Selector.parse(selector).sum(scrape());
-  }
-
-  @Override
-  public Map<String, Double> metricBy(String selector, String label) {
-    Map<String, Double> out = new LinkedHashMap<>();
-    Selector.parse(selector)
-        .sumBy(scrape(), List.of(label))
-        .forEach((k, v) -> out.put(k.get(0), v));
-    return out;
-  }
-
   /** Every proxy's :15090/stats/prometheus, through the API server's pod proxy. */
-  private List<PromText.Sample> scrape() {
+  @Override
+  public List<PromText.Sample> scrape() {
     List<PromText.Sample> all = new ArrayList<>();
     for (JsonNode p : podList()) {
       if (!hasProxy(p)) {

@@ -3,7 +3,6 @@ package io.shopmesh.e2e;
 import io.shopmesh.mesh.meshctl.local.MeshState;
 import io.shopmesh.mesh.meshctl.local.StateStore;
 import io.shopmesh.mesh.meshctl.prom.PromText;
-import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -17,9 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
@@ -151,22 +148,9 @@ public final class LocalMeshTarget implements MeshTarget {
     return meshctl(Duration.ofSeconds(60), "apply", "-f", file.toAbsolutePath().toString());
   }
 
-  @Override
-  public double metric(String selector) {
-    return Selector.parse(selector).sum(scrape());
-  }
-
-  @Override
-  public Map<String, Double> metricBy(String selector, String label) {
-    Map<String, Double> out = new LinkedHashMap<>();
-    Selector.parse(selector)
-        .sumBy(scrape(), List.of(label))
-        .forEach((k, v) -> out.put(k.get(0), v));
-    return out;
-  }
-
   /** Every proxy's /stats/prometheus, as a Prometheus scrape of the mesh would collect them. */
-  private List<PromText.Sample> scrape() {
+  @Override
+  public List<PromText.Sample> scrape() {
     List<PromText.Sample> all = new ArrayList<>();
     for (MeshState.PodState p : state().pods()) {
       if (!p.hasProxy()) {

@@ -1,8 +1,11 @@
 package io.shopmesh.e2e;
 
+import io.shopmesh.mesh.meshctl.prom.PromText;
+import io.shopmesh.mesh.meshctl.prom.Selector;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -43,11 +46,22 @@ public interface MeshTarget extends AutoCloseable {
   /** Applies Istio YAML as {@code kubectl apply -f} / {@code meshctl apply -f} would. */
   Result apply(Path file);
 
+  /** Every proxy's Istio metrics (their :15090/stats/prometheus), as one Prometheus scrape. */
+  List<PromText.Sample> scrape();
+
   /** The sum of a PromQL selector over every proxy's metrics, as Prometheus would give it. */
-  double metric(String selector);
+  default double metric(String selector) {
+    return Selector.parse(selector).sum(scrape());
+  }
 
   /** {@code sum by (label) (selector)}. */
-  Map<String, Double> metricBy(String selector, String label);
+  default Map<String, Double> metricBy(String selector, String label) {
+    Map<String, Double> out = new LinkedHashMap<>();
+    Selector.parse(selector)
+        .sumBy(scrape(), List.of(label))
+        .forEach((k, v) -> out.put(k.get(0), v));
+    return out;
+  }
 
   /**
    * {@code proxy-config TYPE POD [args]} output, e.g. ("routes", pod, "--name", "8080", "-o",
