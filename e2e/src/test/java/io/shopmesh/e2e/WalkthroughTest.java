@@ -65,6 +65,10 @@ class WalkthroughTest {
     ShopClient.Response page = shop.get("/");
     assertThat(page.status()).isEqualTo(200);
     assertThat(page.body().toLowerCase()).contains("<html");
+    assertThat(page.body())
+        .as("rendered on the server: the badge names the version and pod that served the products")
+        .containsPattern("class=\"badge (v[12])\">\\1 · product-service-\\1-")
+        .contains("<div class=\"card\">");
     ShopClient.Response other = shop.send("other.example.com", "GET", "/", null);
     assertThat(other.status()).as("a host no Gateway server lists").isEqualTo(404);
   }

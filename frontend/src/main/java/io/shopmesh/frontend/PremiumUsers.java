@@ -41,9 +41,14 @@ public class PremiumUsers {
     return Optional.ofNullable(user).map(String::trim).filter(s -> !s.isEmpty());
   }
 
-  public boolean isPremium(HttpHeaders headers) {
+  /** Whether the page's premium switch is on (the cookie premium=true). */
+  public boolean premiumSwitch(HttpHeaders headers) {
     Cookie switchCookie = headers.getCookies().get(PREMIUM_COOKIE);
-    if (switchCookie != null && "true".equalsIgnoreCase(switchCookie.getValue())) {
+    return switchCookie != null && "true".equalsIgnoreCase(switchCookie.getValue());
+  }
+
+  public boolean isPremium(HttpHeaders headers) {
+    if (premiumSwitch(headers)) {
       return true;
     }
     return user(headers).map(u -> premium.contains(u.toLowerCase(Locale.ROOT))).orElse(false);

@@ -19,7 +19,7 @@ import org.eclipse.microprofile.openapi.annotations.Operation;
 import org.eclipse.microprofile.rest.client.inject.RestClient;
 import org.jboss.logging.Logger;
 
-/** The JSON endpoints behind the shop page (the page itself is META-INF/resources/index.html). */
+/** The JSON endpoints behind the shop page (the page itself is {@link ShopPage}). */
 @Path("/")
 public class ShopResource {
 

@@ -195,14 +195,56 @@ class FrontendTest {
   }
 
   @Test
-  void shopPageIsServed() {
+  void shopPageIsRenderedOnTheServerWithTheProductsAndTheBadge() {
     given()
         .get("/")
         .then()
         .statusCode(200)
         .contentType(containsString("text/html"))
         .body(containsString("Premium"))
-        .body(containsString("/products"));
+        .body(containsString("class=\"badge v2\">v2 · product-service-v2-abc</span>"))
+        .body(containsString("<h3>Tent</h3>"))
+        .body(containsString("299.00 EUR"))
+        .body(containsString("data-id=\"1\""));
+    wm.verify(getRequestedFor(urlEqualTo("/api/products")).withHeader("user-type", absent()));
+  }
+
+  @Test
+  void shopPageForAPremiumUserAsksForPremiumProductsAndEscapesWhatItShows() {
+    wm.stubFor(
+        get(urlEqualTo("/api/products"))
+            .willReturn(
+                aResponse()
+                    .withStatus(200)
+                    .withHeader("Content-Type", "application/json")
+                    .withBody(
+                        "{\"version\":\"v2\",\"pod\":\"p\",\"products\":[{\"id\":2,"
+                            + "\"name\":\"<b>Stove</b>\",\"price\":50,\"currency\":\"EUR\","
+                            + "\"discountPrice\":45,\"discountPercent\":10,"
+                            + "\"rating\":{\"stars\":4.4,\"reviews\":12}}]}")));
+    given()
+        .cookie("premium", "true")
+        .get("/")
+        .then()
+        .statusCode(200)
+        .body(containsString("&lt;b&gt;Stove&lt;/b&gt;"))
+        .body(containsString("<span class=\"old\">50.00 EUR</span>45.00 EUR"))
+        .body(containsString("-10%"))
+        .body(containsString("★★★★ 4.4 (12)"))
+        .body(containsString("type=\"checkbox\" checked"));
+    wm.verify(
+        getRequestedFor(urlEqualTo("/api/products")).withHeader("user-type", equalTo("premium")));
+  }
+
+  @Test
+  void shopPageShowsTheFallbackWhenProductsAreDown() {
+    wm.stubFor(get(urlEqualTo("/api/products")).willReturn(aResponse().withStatus(503)));
+    given()
+        .get("/")
+        .then()
+        .statusCode(200)
+        .body(containsString("products unavailable"))
+        .body(containsString("Products are unavailable right now"));
   }
 
   @Test
