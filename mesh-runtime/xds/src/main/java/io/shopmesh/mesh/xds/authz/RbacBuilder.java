@@ -8,6 +8,8 @@ import io.envoyproxy.envoy.config.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.fabric8.istio.api.api.security.v1beta1.Rule;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
+import io.shopmesh.mesh.config.Located;
+import io.shopmesh.mesh.config.MeshConfig;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,7 @@ public final class RbacBuilder {
   public static final String HTTP_RBAC = "envoy.filters.http.rbac";
   public static final String TCP_RBAC = "envoy.filters.network.rbac";
   public static final String DRY_RUN = "istio.io/dry-run";
+  public static final String TRUST_DOMAIN = "cluster.local";
   static final String TCP_STAT_PREFIX = "tcp.";
   static final String SHADOW_ALLOW_PREFIX = "istio_dry_run_allow_";
   static final String SHADOW_DENY_PREFIX = "istio_dry_run_deny_";
@@ -50,6 +53,19 @@ public final class RbacBuilder {
     this.audit = policies.audit();
     this.deny = policies.deny();
     this.allow = policies.allow();
+  }
+
+  /**
+   * The builder for one workload of the mesh: the policies of the root namespace and of its own
+   * that select it, with the mesh's trust domain ({@code cluster.local}).
+   */
+  public static RbacBuilder forWorkload(
+      MeshConfig config, String namespace, Map<String, String> labels) {
+    List<AuthorizationPolicy> all =
+        config.authorizationPolicies().stream().map(Located::object).toList();
+    return new RbacBuilder(
+        TrustDomainBundle.of(TRUST_DOMAIN, List.of()),
+        AuthzPolicies.forWorkload(all, AuthzPolicies.ROOT_NAMESPACE, namespace, labels));
   }
 
   public boolean isEmpty() {
