@@ -12,8 +12,12 @@ import io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
 import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
+import io.shopmesh.mesh.config.ConfigLoader;
+import io.shopmesh.mesh.config.LoadResult;
+import io.shopmesh.mesh.config.Located;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,10 +27,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Istio's golden AuthorizationPolicy translations (pilot's authz builder test data, under {@code
- * istio-authz/}): each case's policies are selected for the case's proxy and built by {@link
- * RbacBuilder}; every filter is compared with Istio's as protos (the golden YAML read through
- * Envoy's JSON mapping), so field order and map order do not matter. Fails on any in-scope case
- * that disagrees.
+ * istio-authz/}): each case's policies are loaded by the config loader, selected for the case's
+ * proxy and built by {@link RbacBuilder}; every filter is compared with Istio's as protos (the
+ * golden YAML read through Envoy's JSON mapping), so field order and map order do not matter. Fails
+ * on any in-scope case that disagrees.
  */
 class IstioAuthzGoldenTest {
 
@@ -86,16 +90,15 @@ class IstioAuthzGoldenTest {
 
   static String run(String kind, JsonNode c, String namespace, Map<String, String> labels)
       throws IOException {
-    List<AuthorizationPolicy> policies = new ArrayList<>();
-    for (JsonNode doc :
-        YAML.readValues(
-                YAML.getFactory().createParser(resource(kind + "/" + c.get("input").asText())),
-                JsonNode.class)
-            .readAll()) {
-      if (doc != null && !doc.isNull() && !doc.isEmpty()) {
-        policies.add(YAML.convertValue(doc, AuthorizationPolicy.class));
-      }
+    // read as istiod reads config: the loader, with its validation
+    String input = kind + "/" + c.get("input").asText();
+    String yaml = new String(resource(input).readAllBytes(), StandardCharsets.UTF_8);
+    LoadResult loaded = new ConfigLoader().load(Path.of(input), yaml);
+    if (loaded.hasErrors()) {
+      return "input does not load: " + loaded.diagnostics();
     }
+    List<AuthorizationPolicy> policies =
+        loaded.config().authorizationPolicies().stream().map(Located::object).toList();
     TrustDomainBundle td = TrustDomainBundle.NONE;
     if (c.has("trustDomains")) {
       List<String> tds = new ArrayList<>();
