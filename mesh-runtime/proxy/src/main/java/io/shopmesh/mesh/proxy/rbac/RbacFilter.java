@@ -122,7 +122,8 @@ public final class RbacFilter implements HttpFilter {
       if (s.direction() == Direction.INBOUND) {
         return HttpConnectionManager.inboundPort(s);
       }
-      return req.localAddress() == null ? 0 : req.localAddress().port();
+      // the listener's port (a gateway listener may be bound elsewhere locally)
+      return s.binding() != null ? s.binding().port() : 0;
     }
 
     @Override
