@@ -21,8 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -45,6 +47,13 @@ class IstioAuthzGoldenTest {
 
   @Test
   void istioAuthzCases() throws IOException {
+    // differing pairs of an earlier run would be mistaken for this run's
+    Path out = Path.of("target", "istio-authz");
+    if (Files.isDirectory(out)) {
+      try (Stream<Path> old = Files.walk(out)) {
+        old.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+      }
+    }
     JsonNode cases = YAML.readTree(resource("cases.yaml"));
     JsonNode proxy = cases.get("proxy");
     String namespace = proxy.get("namespace").asText();
