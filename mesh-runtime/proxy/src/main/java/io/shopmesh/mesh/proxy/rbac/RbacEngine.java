@@ -67,6 +67,11 @@ public final class RbacEngine {
     }
   }
 
+  /** An engine that allows everything (a filter without rules). */
+  static RbacEngine allowingAll() {
+    return new RbacEngine(RBAC.newBuilder().setAction(RBAC.Action.LOG).build());
+  }
+
   public Decision evaluate(Request r) {
     String matched = null;
     for (Map.Entry<String, Predicate<Request>> e : policies.entrySet()) {
