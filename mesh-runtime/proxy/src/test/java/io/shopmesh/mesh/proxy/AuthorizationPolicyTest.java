@@ -132,6 +132,10 @@ class AuthorizationPolicyTest {
     assertThat(call(p, "GET", "/health")).startsWith("HTTP/1.1 200").endsWith("order");
     assertThat(call(p, "GET", "/orders")).startsWith("HTTP/1.1 403");
     assertThat(app.uris).containsExactly("/health");
+    // Envoy's RBAC counters under the HCM's stat prefix
+    assertThat(p.metrics().counters())
+        .containsEntry("http.inbound_0.0.0.0_8080.rbac.denied", 2L)
+        .containsEntry("http.inbound_0.0.0.0_8080.rbac.allowed", 1L);
     String m = Harness.metricsContaining(p, "response_code=\"403\",reporter=\"destination\"");
     assertThat(m).contains("istio_requests_total{response_code=\"403\",reporter=\"destination\"");
   }
@@ -174,6 +178,9 @@ class AuthorizationPolicyTest {
     Proxy p = orderSidecar(yaml, app);
     assertThat(call(p, "GET", "/orders/1")).startsWith("HTTP/1.1 200");
     assertThat(app.count.get()).isEqualTo(1);
+    assertThat(p.metrics().counters())
+        .containsEntry("http.inbound_0.0.0.0_8080.rbac.istio_dry_run_deny_shadow_denied", 1L)
+        .doesNotContainKey("http.inbound_0.0.0.0_8080.rbac.denied");
   }
 
   @Test

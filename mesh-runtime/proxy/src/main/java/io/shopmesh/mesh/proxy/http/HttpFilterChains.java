@@ -10,6 +10,7 @@ import io.shopmesh.mesh.proxy.http.filter.IstioStatsFilter;
 import io.shopmesh.mesh.proxy.rbac.RbacEngine;
 import io.shopmesh.mesh.proxy.rbac.RbacFilter;
 import io.shopmesh.mesh.proxy.router.RouterFilter;
+import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.shopmesh.mesh.wire.Wellknown;
@@ -36,7 +37,10 @@ public final class HttpFilterChains {
   private final HttpFilterChain defaultChain;
   private volatile Map<RouteConfigRef, HttpFilterChain> byRouteConfig = Map.of();
 
+  private final IstioMetrics metrics;
+
   public HttpFilterChains(ProxyContext ctx) {
+    metrics = ctx.metrics();
     factories.put(Wellknown.FAULT, () -> new FaultFilter(ctx.vertx()));
     factories.put(Wellknown.CORS, CorsFilter::new);
     IstioStatsFilter.Config stats = new IstioStatsFilter.Config(ctx.node(), ctx.metrics());
@@ -80,7 +84,7 @@ public final class HttpFilterChains {
         if (f.getName().equals(RbacFilter.NAME)) {
           // one instance per RBAC filter of the list (AUDIT, DENY, ALLOW), each with its config
           String key = RbacFilter.NAME + "#" + configured.size();
-          configured.put(key, rbac(f.getTypedConfig()));
+          configured.put(key, rbac(f.getTypedConfig(), "http." + hcm.getStatPrefix() + "."));
           names.add(key);
         } else {
           names.add(f.getName());
@@ -139,14 +143,17 @@ public final class HttpFilterChains {
    * An RBAC filter's factory; a config that cannot be read denies every request (Envoy would reject
    * the listener; failing open would let everything through).
    */
-  private static Supplier<HttpFilter> rbac(Any typedConfig) {
+  private Supplier<HttpFilter> rbac(Any typedConfig, String statPrefix) {
     try {
-      RbacFilter.Config cfg = RbacFilter.Config.of(typedConfig);
+      RbacFilter.Config cfg = RbacFilter.Config.of(typedConfig, statPrefix, metrics::count);
       return () -> new RbacFilter(cfg);
     } catch (IllegalArgumentException e) {
       RbacFilter.Config denyAll =
           new RbacFilter.Config(
-              new RbacEngine(RBAC.newBuilder().setAction(RBAC.Action.ALLOW).build()), null, "");
+              new RbacEngine(RBAC.newBuilder().setAction(RBAC.Action.ALLOW).build()),
+              null,
+              "",
+              null);
       return () -> new RbacFilter(denyAll);
     }
   }

@@ -14,6 +14,7 @@ import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.Collection;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import javax.net.ssl.SSLPeerUnverifiedException;
@@ -29,7 +30,25 @@ public final class RbacFilter implements HttpFilter {
   private static final Logger LOG = Logger.getLogger(RbacFilter.class.getName());
 
   /** The compiled filter config, shared by the filter instances of one HCM. */
-  public record Config(RbacEngine rules, RbacEngine shadow, String shadowPrefix) {
+  public record Config(
+      RbacEngine rules, RbacEngine shadow, String shadowPrefix, Consumer<String> counter) {
+
+    /** Envoy's counters: {@code <prefix>rbac.allowed|denied|<shadow prefix>shadow_...}. */
+    void count(String stat) {
+      if (counter != null) {
+        counter.accept(stat);
+      }
+    }
+
+    /** The config of one filter; its counters go to {@code counter} under {@code prefix}. */
+    public static Config of(Any typedConfig, String prefix, Consumer<String> counter) {
+      Config c = of(typedConfig);
+      return new Config(
+          c.rules(),
+          c.shadow(),
+          c.shadowPrefix(),
+          counter == null ? null : stat -> counter.accept(prefix + "rbac." + stat));
+    }
 
     public static Config of(Any typedConfig) {
       RBAC rbac;
@@ -41,7 +60,8 @@ public final class RbacFilter implements HttpFilter {
       return new Config(
           rbac.hasRules() ? new RbacEngine(rbac.getRules()) : null,
           rbac.hasShadowRules() ? new RbacEngine(rbac.getShadowRules()) : null,
-          rbac.getShadowRulesStatPrefix());
+          rbac.getShadowRulesStatPrefix(),
+          null);
     }
   }
 
@@ -61,6 +81,7 @@ public final class RbacFilter implements HttpFilter {
     RbacEngine.Request r = new HttpRequest(s);
     if (config.shadow() != null) {
       RbacEngine.Decision d = config.shadow().evaluate(r);
+      config.count(config.shadowPrefix() + (d.allowed() ? "shadow_allowed" : "shadow_denied"));
       LOG.log(
           Level.FINE,
           "shadow {0}{1} for {2} (policy {3})",
@@ -72,6 +93,7 @@ public final class RbacFilter implements HttpFilter {
       return Status.CONTINUE;
     }
     RbacEngine.Decision d = config.rules().evaluate(r);
+    config.count(d.allowed() ? "allowed" : "denied");
     if (d.allowed()) {
       return Status.CONTINUE;
     }
