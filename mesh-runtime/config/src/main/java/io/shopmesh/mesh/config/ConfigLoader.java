@@ -2,10 +2,12 @@ package io.shopmesh.mesh.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.istio.api.api.security.v1beta1.AuthorizationPolicyAction;
 import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.ServiceEntry;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Service;
@@ -41,6 +43,9 @@ public final class ConfigLoader {
 
   /** networking.istio.io versions read; v1alpha3 and v1beta1 have the same schema as v1. */
   public static final Set<String> ISTIO_VERSIONS = Set.of("v1alpha3", "v1beta1", "v1");
+
+  /** security.istio.io versions read; v1beta1 has the same schema as v1. */
+  public static final Set<String> SECURITY_VERSIONS = Set.of("v1beta1", "v1");
 
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
   private static final Map<String, Class<? extends HasMetadata>> ISTIO_KINDS =
@@ -180,6 +185,7 @@ public final class ConfigLoader {
     List<Located<Service>> svc = new ArrayList<>();
     List<Located<Deployment>> dep = new ArrayList<>();
     List<Located<Namespace>> ns = new ArrayList<>();
+    List<Located<AuthorizationPolicy>> authz = new ArrayList<>();
     for (Resource r : resources) {
       List<Diagnostic> found = Validator.validate(r);
       diags.addAll(found);
@@ -201,9 +207,20 @@ public final class ConfigLoader {
         dep.add(new Located<>(o, r.source()));
       } else if (obj instanceof Namespace o) {
         ns.add(new Located<>(o, r.source()));
+      } else if (obj instanceof AuthorizationPolicy o) {
+        authz.add(new Located<>(o, r.source()));
+        if (o.getSpec() != null && o.getSpec().getAction() == AuthorizationPolicyAction.CUSTOM) {
+          diags.add(
+              r.diagnostic(
+                  Diagnostic.Level.WARNING,
+                  "SM0002",
+                  "spec.action",
+                  "AuthorizationPolicy action CUSTOM (an external authorizer, ext_authz) is not"
+                      + " supported by this mesh; the policy is not enforced"));
+        }
       }
     }
-    return new LoadResult(new MeshConfig(vs, dr, gw, se, svc, dep, ns), diags);
+    return new LoadResult(new MeshConfig(vs, dr, gw, se, svc, dep, ns, authz), diags);
   }
 
   private static Resource toResource(YamlDocument doc, List<Diagnostic> diags) {
@@ -243,6 +260,11 @@ public final class ConfigLoader {
         group.equals(ISTIO_NETWORKING)
             && ISTIO_KINDS.containsKey(kind)
             && ISTIO_VERSIONS.contains(version);
+    boolean security =
+        group.equals(ISTIO_SECURITY)
+            && kind.equals("AuthorizationPolicy")
+            && SECURITY_VERSIONS.contains(version);
+    istio = istio || security;
     boolean kube = KUBERNETES_KINDS.contains(apiVersion + "/" + kind);
     String ns =
         doc.namespace() == null
@@ -302,6 +324,11 @@ public final class ConfigLoader {
         ObjectNode copy = ((ObjectNode) tree).deepCopy();
         copy.put("apiVersion", ISTIO_NETWORKING + "/v1");
         return SERIALIZATION.convertValue(copy, ISTIO_KINDS.get(r.kind()));
+      }
+      if (r.group().equals(ISTIO_SECURITY) && r.kind().equals("AuthorizationPolicy")) {
+        ObjectNode copy = ((ObjectNode) tree).deepCopy();
+        copy.put("apiVersion", ISTIO_SECURITY + "/v1");
+        return SERIALIZATION.convertValue(copy, AuthorizationPolicy.class);
       }
       return switch (r.kind()) {
         case "Service" -> SERIALIZATION.convertValue(tree, Service.class);

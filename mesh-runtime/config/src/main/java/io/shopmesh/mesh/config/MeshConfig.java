@@ -4,6 +4,7 @@ import io.fabric8.istio.api.networking.v1.DestinationRule;
 import io.fabric8.istio.api.networking.v1.Gateway;
 import io.fabric8.istio.api.networking.v1.ServiceEntry;
 import io.fabric8.istio.api.networking.v1.VirtualService;
+import io.fabric8.istio.api.security.v1.AuthorizationPolicy;
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -22,7 +23,8 @@ public record MeshConfig(
     List<Located<ServiceEntry>> serviceEntries,
     List<Located<Service>> services,
     List<Located<Deployment>> deployments,
-    List<Located<Namespace>> namespaces) {
+    List<Located<Namespace>> namespaces,
+    List<Located<AuthorizationPolicy>> authorizationPolicies) {
 
   public static final String DEFAULT_NAMESPACE = "default";
   public static final String DOMAIN_SUFFIX = NodeId.DOMAIN_SUFFIX;
@@ -30,6 +32,39 @@ public record MeshConfig(
   public static MeshConfig empty() {
     return new MeshConfig(
         List.of(), List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+  }
+
+  /** A config without security policies. */
+  public MeshConfig(
+      List<Located<VirtualService>> virtualServices,
+      List<Located<DestinationRule>> destinationRules,
+      List<Located<Gateway>> gateways,
+      List<Located<ServiceEntry>> serviceEntries,
+      List<Located<Service>> services,
+      List<Located<Deployment>> deployments,
+      List<Located<Namespace>> namespaces) {
+    this(
+        virtualServices,
+        destinationRules,
+        gateways,
+        serviceEntries,
+        services,
+        deployments,
+        namespaces,
+        List.of());
+  }
+
+  /** The same config with these AuthorizationPolicies. */
+  public MeshConfig withAuthorizationPolicies(List<Located<AuthorizationPolicy>> policies) {
+    return new MeshConfig(
+        virtualServices,
+        destinationRules,
+        gateways,
+        serviceEntries,
+        services,
+        deployments,
+        namespaces,
+        policies);
   }
 
   public MeshConfig {
@@ -40,5 +75,6 @@ public record MeshConfig(
     services = List.copyOf(services);
     deployments = List.copyOf(deployments);
     namespaces = List.copyOf(namespaces);
+    authorizationPolicies = List.copyOf(authorizationPolicies);
   }
 }

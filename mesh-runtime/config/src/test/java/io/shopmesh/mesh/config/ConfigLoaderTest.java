@@ -211,6 +211,40 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void authorizationPoliciesOfBothVersionsAreReadAndCustomIsReportedAsNotEnforced() {
+    String yaml =
+        """
+        apiVersion: security.istio.io/v1beta1
+        kind: AuthorizationPolicy
+        metadata: {name: deny-admin, namespace: default}
+        spec:
+          action: DENY
+          rules: [{to: [{operation: {paths: [/admin*]}}]}]
+        ---
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: ext, namespace: default}
+        spec:
+          action: CUSTOM
+          provider: {name: my-authz}
+          rules: [{}]
+        """;
+    LoadResult r = new ConfigLoader().load(Path.of("authz.yaml"), yaml);
+    assertThat(r.config().authorizationPolicies())
+        .extracting(l -> l.object().getMetadata().getName())
+        .containsExactly("deny-admin", "ext");
+    assertThat(r.config().authorizationPolicies().get(0).object().getApiVersion())
+        .isEqualTo("security.istio.io/v1");
+    assertThat(r.diagnostics())
+        .anySatisfy(
+            d -> {
+              assertThat(d.code()).isEqualTo("SM0002");
+              assertThat(d.level()).isEqualTo(Diagnostic.Level.WARNING);
+              assertThat(d.message()).contains("CUSTOM").contains("not enforced");
+            });
+  }
+
+  @Test
   void theProjectManifestsLoadCleanly() {
     Path manifests = Manifests.dir();
     LoadResult r = new ConfigLoader().load(List.of(manifests, manifests.resolve("variants")));

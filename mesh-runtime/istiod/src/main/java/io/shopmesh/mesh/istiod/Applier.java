@@ -374,6 +374,7 @@ public final class Applier {
         c.serviceEntries(),
         c.services(),
         c.deployments(),
-        c.namespaces());
+        c.namespaces(),
+        c.authorizationPolicies());
   }
 }

@@ -122,7 +122,8 @@ final class ConfigFiles {
             of(keep, "ServiceEntry"),
             of(keep, "Service"),
             of(keep, "Deployment"),
-            of(keep, "Namespace")),
+            of(keep, "Namespace"),
+            of(keep, "AuthorizationPolicy")),
         diags);
   }
 
@@ -170,7 +171,8 @@ final class ConfigFiles {
         c.serviceEntries(),
         c.services(),
         c.deployments(),
-        c.namespaces());
+        c.namespaces(),
+        c.authorizationPolicies());
   }
 
   private static String fingerprint(Path p) {

@@ -92,7 +92,13 @@ public final class ConfigStore {
             merge(current.serviceEntries(), loaded.serviceEntries(), failed, errors, stale),
             merge(current.services(), loaded.services(), failed, errors, stale),
             merge(current.deployments(), loaded.deployments(), failed, errors, stale),
-            merge(current.namespaces(), loaded.namespaces(), failed, errors, stale));
+            merge(current.namespaces(), loaded.namespaces(), failed, errors, stale),
+            merge(
+                current.authorizationPolicies(),
+                loaded.authorizationPolicies(),
+                failed,
+                errors,
+                stale));
     Set<String> lines = new LinkedHashSet<>();
     for (Diagnostic d : errors) {
       String line = d.toIstioctlLine();
@@ -215,7 +221,8 @@ public final class ConfigStore {
             c.serviceEntries(),
             c.destinationRules(),
             c.gateways(),
-            c.virtualServices())) {
+            c.virtualServices(),
+            c.authorizationPolicies())) {
       for (Located<?> l : list) {
         out.add(f.apply(l));
       }

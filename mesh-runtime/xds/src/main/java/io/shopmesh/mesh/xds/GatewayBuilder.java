@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
@@ -30,6 +31,7 @@ import io.shopmesh.mesh.config.Protocol;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.RouteNames;
+import io.shopmesh.mesh.xds.authz.RbacBuilder;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -429,6 +431,10 @@ public final class GatewayBuilder {
   /** Router listeners: one per listener port of the selected Gateway servers. */
   public List<Listener> buildListeners(ProxyNode proxy) {
     List<Listener> out = new ArrayList<>();
+    // AuthorizationPolicies that select the gateway's pods apply to its listeners too
+    RbacBuilder rbac = RbacBuilder.forWorkload(ctx.config(), proxy.namespace(), proxy.labels());
+    List<HttpFilter> httpRbac = rbac.buildHttp();
+    List<Filter> tcpRbac = rbac.buildTcp();
     gatewayServers(proxy)
         .forEach(
             (listenerPort, servers) -> {
@@ -453,8 +459,10 @@ public final class GatewayBuilder {
                           .setTransportSocket(downstreamTls(tls))
                           .addFilters(
                               ListenerBuilder.hcm(
-                                  ListenerBuilder.httpManager(
-                                          ListenerNames.outboundStatPrefix(listenerPort), true)
+                                  ListenerBuilder.withRbac(
+                                          ListenerBuilder.httpManager(
+                                              ListenerNames.outboundStatPrefix(listenerPort), true),
+                                          httpRbac)
                                       .setRds(
                                           Rds.newBuilder()
                                               .setConfigSource(Protos.ads())
@@ -477,14 +485,22 @@ public final class GatewayBuilder {
                 l.addListenerFilters(ListenerBuilder.tlsInspector());
               }
               l.addAllFilterChains(tlsChains.values());
-              l.addAllFilterChains(l4Chains);
+              for (FilterChain c : l4Chains) {
+                l.addFilterChains(
+                    c.toBuilder()
+                        .clearFilters()
+                        .addAllFilters(tcpRbac)
+                        .addAllFilters(c.getFiltersList()));
+              }
               if (plainHttp) {
                 l.addFilterChains(
                     FilterChain.newBuilder()
                         .addFilters(
                             ListenerBuilder.hcm(
-                                ListenerBuilder.httpManager(
-                                        ListenerNames.outboundStatPrefix(listenerPort), true)
+                                ListenerBuilder.withRbac(
+                                        ListenerBuilder.httpManager(
+                                            ListenerNames.outboundStatPrefix(listenerPort), true),
+                                        httpRbac)
                                     .setRds(
                                         Rds.newBuilder()
                                             .setConfigSource(Protos.ads())

@@ -25,6 +25,7 @@ import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.ListenerNames;
 import io.shopmesh.mesh.wire.Wellknown;
+import io.shopmesh.mesh.xds.authz.RbacBuilder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -92,6 +93,9 @@ public final class ListenerBuilder {
                     .setFilterChainMatch(
                         FilterChainMatch.newBuilder().setDestinationPort(Protos.u32(INBOUND_PORT)))
                     .addFilters(tcpProxy(ClusterNames.BLACK_HOLE)));
+    RbacBuilder rbac = RbacBuilder.forWorkload(ctx.config(), proxy.namespace(), proxy.labels());
+    List<HttpFilter> httpRbac = rbac.buildHttp();
+    List<Filter> tcpRbac = rbac.buildTcp();
     for (ClusterBuilder.InboundPort ip : inbound) {
       String cluster = ClusterNames.inbound(ip.targetPort());
       FilterChain.Builder fc =
@@ -126,11 +130,13 @@ public final class ListenerBuilder {
                 .build();
         fc.addFilters(
             hcm(
-                httpManager(ListenerNames.inboundStatPrefix(ip.targetPort()), false)
+                withRbac(
+                        httpManager(ListenerNames.inboundStatPrefix(ip.targetPort()), false),
+                        httpRbac)
                     .setRouteConfig(rc)
                     .build()));
       } else {
-        fc.addFilters(tcpProxy(cluster));
+        fc.addAllFilters(tcpRbac).addFilters(tcpProxy(cluster));
       }
       l.addFilterChains(fc);
     }
@@ -143,8 +149,21 @@ public final class ListenerBuilder {
                         CidrRange.newBuilder()
                             .setAddressPrefix("0.0.0.0")
                             .setPrefixLen(Protos.u32(0))))
+            .addAllFilters(tcpRbac)
             .addFilters(tcpProxy(ClusterNames.INBOUND_PASSTHROUGH)));
     return l.build();
+  }
+
+  /**
+   * The AuthorizationPolicy filters first in the HTTP filter list, as Istio puts authorization
+   * ahead of the other HTTP filters (so a denied request is not delayed or aborted by a fault).
+   */
+  static HttpConnectionManager.Builder withRbac(
+      HttpConnectionManager.Builder m, List<HttpFilter> rbac) {
+    for (int i = 0; i < rbac.size(); i++) {
+      m.addHttpFilters(i, rbac.get(i));
+    }
+    return m;
   }
 
   private static int servicePort(ClusterBuilder.InboundPort ip) {

@@ -37,7 +37,8 @@ public final class Analyzers {
         new EgressTlsAnalyzer(),
         new SourceLabelsAnalyzer(),
         new UnenforcedFeatureAnalyzer(),
-        new DelegateAnalyzer());
+        new DelegateAnalyzer(),
+        new AuthorizationPolicyAnalyzer());
   }
 
   /** Reads, validates and analyzes files and directories; messages sorted by file and line. */

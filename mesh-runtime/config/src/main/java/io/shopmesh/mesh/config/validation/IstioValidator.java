@@ -25,6 +25,7 @@ public final class IstioValidator {
           new GatewayValidator(checks)
               .validate(object.path("metadata").path("name").asText(""), spec);
       case "ServiceEntry" -> new ServiceEntryValidator(checks).validate(spec);
+      case "AuthorizationPolicy" -> new AuthorizationPolicyValidator(checks).validate(spec);
       default -> {}
     }
     return checks.violations();

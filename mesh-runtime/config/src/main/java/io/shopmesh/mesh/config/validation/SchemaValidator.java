@@ -2,6 +2,7 @@ package io.shopmesh.mesh.config.validation;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -29,6 +30,10 @@ import java.util.regex.Pattern;
 public final class SchemaValidator {
 
   private static final String RESOURCE = "istio-crd-schemas.json";
+
+  /** The security.istio.io CRDs' schemas (AuthorizationPolicy, v1). */
+  private static final String SECURITY_RESOURCE = "istio-security-crd-schemas.json";
+
   private static final JsonNode SCHEMAS = loadSchemas();
   private static final Pattern PORT_NAME =
       Pattern.compile("^[a-zA-Z0-9](?:[-a-zA-Z0-9]*[a-zA-Z0-9])?$");
@@ -494,13 +499,17 @@ public final class SchemaValidator {
   }
 
   private static JsonNode loadSchemas() {
-    try (InputStream in = SchemaValidator.class.getResourceAsStream(RESOURCE)) {
-      if (in == null) {
-        throw new IllegalStateException("missing resource " + RESOURCE);
+    ObjectNode all = new ObjectMapper().createObjectNode();
+    for (String name : List.of(RESOURCE, SECURITY_RESOURCE)) {
+      try (InputStream in = SchemaValidator.class.getResourceAsStream(name)) {
+        if (in == null) {
+          throw new IllegalStateException("missing resource " + name);
+        }
+        all.setAll((ObjectNode) new ObjectMapper().readTree(in));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
-      return new ObjectMapper().readTree(in);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
+    return all;
   }
 }

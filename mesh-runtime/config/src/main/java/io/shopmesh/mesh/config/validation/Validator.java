@@ -21,11 +21,14 @@ public final class Validator {
   private Validator() {}
 
   public static List<Diagnostic> validate(Resource r) {
-    if (r.group().equals("gateway.networking.k8s.io") || r.group().equals("security.istio.io")) {
+    boolean authz = r.group().equals("security.istio.io") && r.kind().equals("AuthorizationPolicy");
+    if (r.group().equals("gateway.networking.k8s.io")
+        || (r.group().equals("security.istio.io") && !authz)) {
       return List.of(); // read for analysis only
     }
     List<Violation> vs = new ArrayList<>(metadata(r));
-    boolean istio = r.group().equals("networking.istio.io") && SchemaValidator.supports(r.kind());
+    boolean istio =
+        (r.group().equals("networking.istio.io") || authz) && SchemaValidator.supports(r.kind());
     if (istio && vs.isEmpty()) {
       List<Violation> schema = SchemaValidator.validate(r.kind(), r.object());
       vs.addAll(schema);

@@ -34,6 +34,37 @@ class AnalyzersTest {
   }
 
   @Test
+  void theAuthorizationVariantSelectsTheOrderServiceAndAPolicyForNoPodIsIst0127()
+      throws IOException {
+    assertThat(
+            Analyzers.analyze(
+                List.of(MANIFESTS, MANIFESTS.resolve("variants/order-authorization.yaml"))))
+        .isEmpty();
+    Path f = dir.resolve("ap.yaml");
+    Files.writeString(
+        f,
+        """
+        apiVersion: security.istio.io/v1
+        kind: AuthorizationPolicy
+        metadata: {name: reviews, namespace: default}
+        spec:
+          selector: {matchLabels: {app: reviews, version: v2}}
+          rules: [{}]
+        """);
+    assertThat(Analyzers.analyze(List.of(MANIFESTS, f)))
+        .singleElement()
+        .satisfies(
+            m -> {
+              assertThat(m.code()).isEqualTo("IST0127");
+              assertThat(m.name()).isEqualTo("reviews");
+              assertThat(m.message())
+                  .isEqualTo(
+                      "No matching workloads for this resource with the following labels:"
+                          + " app=reviews,version=v2");
+            });
+  }
+
+  @Test
   void walkthroughLiteralPaymentFilesExplainTheHttpsTrap() {
     List<Diagnostic> d =
         Analyzers.analyze(List.of(MANIFESTS.resolve("variants/payment-walkthrough-literal.yaml")));

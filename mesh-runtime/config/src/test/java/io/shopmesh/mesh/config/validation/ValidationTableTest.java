@@ -26,6 +26,10 @@ class ValidationTableTest {
   private static final String SE =
       "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n" + "metadata:\n  name: se\nspec:\n";
 
+  private static final String AP =
+      "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\n"
+          + "metadata:\n  name: ap\nspec:\n";
+
   static Stream<Arguments> cases() {
     return Stream.of(
         // VirtualService
@@ -203,6 +207,59 @@ class ValidationTableTest {
             "apiVersion: networking.istio.io/v2\nkind: VirtualService\n"
                 + "metadata: {name: x}\nspec: {}\n",
             "unsupported API version networking.istio.io/v2"),
+        // AuthorizationPolicy
+        Arguments.of(
+            "valid allow from a service account with POST",
+            AP
+                + "  selector: {matchLabels: {app: order-service}}\n  rules:\n"
+                + "  - from: [{source: {principals: [cluster.local/ns/default/sa/shop-frontend]}}]\n"
+                + "    to: [{operation: {methods: [POST], paths: [/orders*]}}]\n",
+            ""),
+        Arguments.of(
+            "v1beta1 allow-nothing",
+            "apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+                + "metadata:\n  name: allow-nothing\nspec: {}\n",
+            ""),
+        Arguments.of(
+            "DENY without rules",
+            AP + "  action: DENY\n",
+            "DENY action without `rules` is meaningless"),
+        Arguments.of(
+            "CUSTOM without provider",
+            AP + "  action: CUSTOM\n  rules: [{}]\n",
+            "`provider.name` must not be empty"),
+        Arguments.of(
+            "provider with ALLOW",
+            AP + "  provider: {name: ext}\n  rules: [{}]\n",
+            "`provider` must not be with non CUSTOM action, found ALLOW"),
+        Arguments.of(
+            "empty source",
+            AP + "  rules:\n  - from: [{source: {}}]\n",
+            "`from.source` must not be empty, found at rule 0"),
+        Arguments.of(
+            "service accounts with namespaces",
+            AP + "  rules:\n  - from: [{source: {serviceAccounts: [a], namespaces: [b]}}]\n",
+            "cannot set serviceAccounts with namespaces or principals, found at rule 0"),
+        Arguments.of(
+            "bad ip block",
+            AP + "  rules:\n  - from: [{source: {ipBlocks: [10.0.0.300]}}]\n",
+            "bad IP address (10.0.0.300)"),
+        Arguments.of(
+            "bad port",
+            AP + "  rules:\n  - to: [{operation: {ports: ['70000']}}]\n",
+            "bad port (70000)"),
+        Arguments.of(
+            "unknown when key",
+            AP + "  rules:\n  - when: [{key: source.color, values: [red]}]\n",
+            "invalid `value` for `key` source.color: unknown attribute: source.color"),
+        Arguments.of(
+            "when without values",
+            AP + "  rules:\n  - when: [{key: source.ip}]\n",
+            "at least one of `values` or `notValues` must be set for key source.ip"),
+        Arguments.of(
+            "unknown field (CRD schema)",
+            AP + "  rules:\n  - from: [{source: {principal: [a]}}]\n",
+            "unknown field"),
         Arguments.of(
             "missing name",
             "apiVersion: v1\nkind: Service\nmetadata: {}\nspec:\n  ports: [{port: 80}]\n",
@@ -224,12 +281,14 @@ class ValidationTableTest {
               r.config().virtualServices().size()
                   + r.config().destinationRules().size()
                   + r.config().gateways().size()
-                  + r.config().serviceEntries().size())
+                  + r.config().serviceEntries().size()
+                  + r.config().authorizationPolicies().size())
           .isEqualTo(1);
     } else {
       assertThat(problems).anySatisfy(p -> assertThat(p).contains(expected));
       assertThat(r.config().virtualServices()).isEmpty();
       assertThat(r.config().serviceEntries()).isEmpty();
+      assertThat(r.config().authorizationPolicies()).isEmpty();
     }
   }
 }

@@ -284,6 +284,7 @@ public final class AdminServer {
     sb.append("dns.cares.not_found: ").append(r.notFound.get()).append('\n');
     sb.append("dns.cares.get_addr_failure: ").append(r.failures.get()).append('\n');
     sb.append("dns.tracked_names: ").append(r.trackedNames()).append('\n');
+    metrics.counters().forEach((k, v) -> sb.append(k).append(": ").append(v).append('\n'));
     metrics
         .requestCounts()
         .forEach(

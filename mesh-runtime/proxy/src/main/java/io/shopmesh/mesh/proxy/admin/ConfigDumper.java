@@ -45,6 +45,8 @@ public final class ConfigDumper {
           "io.envoyproxy.envoy.extensions.filters.http.grpc_stats.v3.FilterConfig",
           "io.envoyproxy.envoy.extensions.filters.http.wasm.v3.Wasm",
           "io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC",
+          "io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC",
+          "io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig",
           "io.envoyproxy.envoy.extensions.filters.http.lua.v3.Lua",
           "io.envoyproxy.envoy.extensions.filters.http.compressor.v3.Compressor",
           "io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst",

@@ -143,9 +143,9 @@ public final class HttpConnectionManager {
   }
 
   /** The destination port inbound: the listener's, or x-envoy-original-dst-host's locally. */
-  private int inboundPort(HttpStream s) {
+  public static int inboundPort(HttpStream s) {
     String dst = s.request().headers().get("x-envoy-original-dst-host");
-    if (dst != null && ctx.opts().interceptionNone) {
+    if (dst != null && s.context().opts().interceptionNone) {
       try {
         return Integer.parseInt(dst.substring(dst.lastIndexOf(':') + 1));
       } catch (RuntimeException e) {

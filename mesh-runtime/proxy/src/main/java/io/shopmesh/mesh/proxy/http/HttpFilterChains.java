@@ -1,11 +1,16 @@
 package io.shopmesh.mesh.proxy.http;
 
+import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.rbac.v3.RBAC;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.shopmesh.mesh.proxy.http.filter.CorsFilter;
 import io.shopmesh.mesh.proxy.http.filter.FaultFilter;
 import io.shopmesh.mesh.proxy.http.filter.IstioStatsFilter;
+import io.shopmesh.mesh.proxy.rbac.RbacEngine;
+import io.shopmesh.mesh.proxy.rbac.RbacFilter;
 import io.shopmesh.mesh.proxy.router.RouterFilter;
+import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.shopmesh.mesh.wire.Wellknown;
@@ -21,7 +26,8 @@ import java.util.function.Supplier;
  * The filter chains of the accepted listeners' HTTP connection managers, by the route config each
  * one uses, built from their http_filters. Istio's telemetry filter (istio.stats, with the peer
  * metadata exchange) is part of every chain, just before the router, as the sidecar and gateway
- * bootstrap install it; an HCM with no http_filters gets istiod's list (fault, CORS, router).
+ * bootstrap install it; an HCM with no http_filters gets istiod's list (fault, CORS, router). Each
+ * {@code envoy.filters.http.rbac} of a list is its own filter with its own config.
  */
 public final class HttpFilterChains {
   public static final String STATS = "istio.stats";
@@ -31,7 +37,10 @@ public final class HttpFilterChains {
   private final HttpFilterChain defaultChain;
   private volatile Map<RouteConfigRef, HttpFilterChain> byRouteConfig = Map.of();
 
+  private final IstioMetrics metrics;
+
   public HttpFilterChains(ProxyContext ctx) {
+    metrics = ctx.metrics();
     factories.put(Wellknown.FAULT, () -> new FaultFilter(ctx.vertx()));
     factories.put(Wellknown.CORS, CorsFilter::new);
     IstioStatsFilter.Config stats = new IstioStatsFilter.Config(ctx.node(), ctx.metrics());
@@ -70,10 +79,18 @@ public final class HttpFilterChains {
     RouteConfigRef ref = RouteConfigRef.of(listener, index, hcm);
     if (ref != null && !out.containsKey(ref)) {
       List<String> names = new ArrayList<>();
+      Map<String, Supplier<HttpFilter>> configured = new HashMap<>();
       for (var f : hcm.getHttpFiltersList()) {
-        names.add(f.getName());
+        if (f.getName().equals(RbacFilter.NAME)) {
+          // one instance per RBAC filter of the list (AUDIT, DENY, ALLOW), each with its config
+          String key = RbacFilter.NAME + "#" + configured.size();
+          configured.put(key, rbac(f.getTypedConfig(), "http." + hcm.getStatPrefix() + "."));
+          names.add(key);
+        } else {
+          names.add(f.getName());
+        }
       }
-      out.put(ref, names.isEmpty() ? defaultChain : chain(names));
+      out.put(ref, names.isEmpty() ? defaultChain : chain(names, configured));
     }
   }
 
@@ -92,13 +109,19 @@ public final class HttpFilterChains {
    * end; filters this proxy does not implement are skipped.
    */
   HttpFilterChain chain(List<String> filterNames) {
+    return chain(filterNames, Map.of());
+  }
+
+  private HttpFilterChain chain(
+      List<String> filterNames, Map<String, Supplier<HttpFilter>> configured) {
     List<String> names = new ArrayList<>();
     for (String n : filterNames) {
       String name = n.equals(METADATA_EXCHANGE) ? STATS : n;
       if (name.equals(Wellknown.ROUTER)) {
         break;
       }
-      if (factories.containsKey(name) && !names.contains(name)) {
+      boolean known = factories.containsKey(name) || configured.containsKey(name);
+      if (known && !names.contains(name)) {
         names.add(name);
       }
     }
@@ -107,9 +130,31 @@ public final class HttpFilterChains {
     }
     names.add(Wellknown.ROUTER);
     List<Supplier<HttpFilter>> fs = new ArrayList<>();
+    List<String> shown = new ArrayList<>();
     for (String n : names) {
-      fs.add(factories.get(n));
+      fs.add(configured.containsKey(n) ? configured.get(n) : factories.get(n));
+      int hash = n.indexOf('#');
+      shown.add(hash < 0 ? n : n.substring(0, hash));
     }
-    return new HttpFilterChain(List.copyOf(names), List.copyOf(fs));
+    return new HttpFilterChain(List.copyOf(shown), List.copyOf(fs));
+  }
+
+  /**
+   * An RBAC filter's factory; a config that cannot be read denies every request (Envoy would reject
+   * the listener; failing open would let everything through).
+   */
+  private Supplier<HttpFilter> rbac(Any typedConfig, String statPrefix) {
+    try {
+      RbacFilter.Config cfg = RbacFilter.Config.of(typedConfig, statPrefix, metrics::count);
+      return () -> new RbacFilter(cfg);
+    } catch (IllegalArgumentException e) {
+      RbacFilter.Config denyAll =
+          new RbacFilter.Config(
+              new RbacEngine(RBAC.newBuilder().setAction(RBAC.Action.ALLOW).build()),
+              null,
+              "",
+              null);
+      return () -> new RbacFilter(denyAll);
+    }
   }
 }

@@ -7,6 +7,8 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.shopmesh.mesh.proxy.http.Direction;
+import io.shopmesh.mesh.proxy.rbac.NetworkRbac;
+import io.shopmesh.mesh.proxy.rbac.RbacEngine;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
 import io.shopmesh.mesh.proxy.tcp.TcpProxyFilter;
@@ -210,6 +212,13 @@ public final class ConnectionDispatcher {
       so.close();
       return;
     }
+    RbacEngine.Decision denied =
+        NetworkRbac.check(fc, new NetworkRbac.Connection(localIp, localPort, remoteIp, null, sni));
+    if (denied != null) {
+      logClosed(localStr, remoteStr, sni, denied.details(), 0);
+      so.close();
+      return;
+    }
     if (XdsState.hcm(fc) != null) {
       toHttp(so, initial, localIp, localPort, remoteIp, remotePort);
       return;
@@ -284,6 +293,10 @@ public final class ConnectionDispatcher {
   }
 
   private void logClosed(String local, String remote, String sni, String details) {
+    logClosed(local, remote, sni, details, ResponseFlags.NR);
+  }
+
+  private void logClosed(String local, String remote, String sni, String details, int flags) {
     if (!accessLog.enabled()) {
       return;
     }
@@ -293,7 +306,7 @@ public final class ConnectionDispatcher {
     e.path = "-";
     e.protocol = "-";
     e.status = 0;
-    e.flags = ResponseFlags.NR;
+    e.flags = flags;
     e.details = details;
     e.downstreamLocal = local;
     e.downstreamRemote = remote;

@@ -3,6 +3,7 @@ package io.shopmesh.mesh.proxy.stats;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.DoubleAdder;
@@ -330,6 +331,21 @@ public final class IstioMetrics {
   public Map<String, Long> requestCounts() {
     Map<String, Long> out = new LinkedHashMap<>();
     series.values().forEach(s -> out.put(s.rendered, s.requests.sum()));
+    return out;
+  }
+
+  /** Envoy counters outside the Istio series, by stat name (the RBAC filters' for now). */
+  private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
+
+  /** Adds one to an Envoy counter, e.g. {@code http.inbound_0.0.0.0_8080.rbac.denied}. */
+  public void count(String statName) {
+    counters.computeIfAbsent(statName, k -> new LongAdder()).increment();
+  }
+
+  /** The Envoy counters by name, sorted, for the admin's /stats. */
+  public Map<String, Long> counters() {
+    Map<String, Long> out = new TreeMap<>();
+    counters.forEach((k, v) -> out.put(k, v.sum()));
     return out;
   }
 
