@@ -250,6 +250,7 @@ public final class Proxy implements AutoCloseable {
     clusters.startDnsRefresh();
     if (connectXds && opts.caAddress != null) {
       secrets = new WorkloadSecrets(opts.caAddress, opts.nodeId(), opts.workloadCertTtl).start();
+      clusters.workloadSecrets(secrets);
     }
     if (connectXds) {
       xds =

@@ -6,9 +6,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.shopmesh.mesh.istiod.DirectoryConfigSource;
 import io.shopmesh.mesh.istiod.Istiod;
 import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.TrustOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.http.HttpClient;
+import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -19,6 +27,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -233,5 +242,108 @@ class WorkloadCertificateTest {
     assertThat(product.secrets().rotations()).isGreaterThanOrEqualTo(3);
     assertThat(frontend.secrets().rotations()).isGreaterThanOrEqualTo(3);
     assertThat(serialsDiffer).isTrue();
+  }
+
+  @Test
+  void istioMutualDestinationRuleOriginatesMutualTlsWithTheWorkloadCertificate() throws Exception {
+    Path config = Files.createDirectories(dir.resolve("config"));
+    startIstiod();
+    Proxy product = sidecar("product-service-v1-1", "product-service-v1", Duration.ZERO);
+    assertThat(product.secrets().await(Duration.ofSeconds(20))).isNotNull();
+    // the product pod's inbound side: TLS with its workload certificate, client certificate
+    // required and verified against ROOTCA
+    Vertx vertx = Vertx.vertx();
+    AtomicReference<String> seen = new AtomicReference<>();
+    try {
+      HttpServer server =
+          vertx
+              .createHttpServer(
+                  new HttpServerOptions()
+                      .setSsl(true)
+                      .setClientAuth(ClientAuth.REQUIRED)
+                      .setKeyCertOptions(KeyCertOptions.wrap(product.secrets().keyManager()))
+                      .setTrustOptions(
+                          TrustOptions.wrap(product.secrets().trustManager(List.of()))))
+              .requestHandler(
+                  r -> {
+                    try {
+                      String id =
+                          WorkloadSecrets.spiffeId(
+                              (X509Certificate) r.connection().peerCertificates().get(0));
+                      seen.set(id);
+                      r.response().end("product-v1 " + id);
+                    } catch (Exception e) {
+                      r.response().setStatusCode(500).end(e.toString());
+                    }
+                  })
+              .listen(0, "127.0.0.1")
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      Files.writeString(
+          config.resolve("product.yaml"),
+          """
+          apiVersion: v1
+          kind: Service
+          metadata:
+            name: product-service
+          spec:
+            ports:
+            - port: 8080
+              name: http
+            selector:
+              app: product-service
+          ---
+          apiVersion: networking.istio.io/v1
+          kind: DestinationRule
+          metadata:
+            name: product-service
+          spec:
+            host: product-service
+            trafficPolicy:
+              tls:
+                mode: ISTIO_MUTUAL
+                subjectAltNames:
+                - %s
+          """
+              .formatted(PRODUCT_ID));
+      ProxyOptions o =
+          Harness.sidecarOptions("frontend-1", "frontend", "127.0.0.1", Map.of("app", "frontend"));
+      o.istiod = "127.0.0.1:" + istiod.xdsPort();
+      o.caAddress = o.istiod;
+      o.peerInboundPort = server.actualPort();
+      Proxy frontend = new Proxy(o);
+      proxies.add(frontend);
+      frontend.start(true);
+      assertThat(frontend.secrets().await(Duration.ofSeconds(20))).isNotNull();
+      HttpClient c = Harness.viaProxy(frontend);
+      HttpResponse<String> r = null;
+      for (int i = 0; i < 100; i++) {
+        r = Harness.get(c, "http://product-service:8080/api/products");
+        if (r.statusCode() == 200) {
+          break;
+        }
+        Thread.sleep(100); // the DestinationRule reaching the proxy
+      }
+      assertThat(r.statusCode() + " " + r.body()).isEqualTo("200 product-v1 " + FRONTEND_ID);
+      assertThat(seen.get()).isEqualTo(FRONTEND_ID);
+
+      // a rule expecting another identity: the proxy refuses the product's certificate
+      Files.writeString(
+          config.resolve("product.yaml"),
+          Files.readString(config.resolve("product.yaml"))
+              .replace(PRODUCT_ID, "spiffe://cluster.local/ns/default/sa/other"));
+      int refused = 0;
+      for (int i = 0; i < 100 && refused == 0; i++) {
+        if (Harness.get(c, "http://product-service:8080/api/products").statusCode() == 503) {
+          refused++;
+        } else {
+          Thread.sleep(100);
+        }
+      }
+      assertThat(refused).isEqualTo(1);
+    } finally {
+      vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
   }
 }
