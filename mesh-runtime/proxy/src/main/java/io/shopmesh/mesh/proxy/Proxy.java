@@ -134,7 +134,7 @@ public final class Proxy implements AutoCloseable {
     this.tcp = new TcpProxyFilter(vertx, clusters, opts, node, metrics, accessLog);
     this.admin =
         new AdminServer(
-            new ConfigDumper(state, node),
+            new ConfigDumper(state, node, () -> secrets),
             clusters,
             metrics,
             () -> ready,

@@ -181,6 +181,18 @@ class WorkloadCertificateTest {
     assertThat(Duration.between(ps.issued(), ps.leaf().getNotAfter().toInstant()).toHours())
         .isEqualTo(23); // 24h less the seconds since issue
 
+    // the admin config_dump's SecretsConfigDump, as istioctl proxy-config secret reads it
+    String dump =
+        Harness.get(
+                HttpClient.newHttpClient(),
+                "http://127.0.0.1:" + product.port("admin") + "/config_dump")
+            .body();
+    assertThat(dump)
+        .contains("type.googleapis.com/envoy.admin.v3.SecretsConfigDump")
+        .contains("\"name\": \"default\"", "\"name\": \"ROOTCA\"")
+        .contains(ps.leaf().getSerialNumber().toString(16));
+    assertThat(dump).doesNotContain("PRIVATE KEY");
+
     try (Server server = new Server(tls(product.secrets(), List.of()))) {
       // the frontend checks it reached the product's identity; the product sees the frontend's
       assertThat(call(tls(frontend.secrets(), List.of(PRODUCT_ID)), server.port()))
