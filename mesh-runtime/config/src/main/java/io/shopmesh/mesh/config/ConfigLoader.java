@@ -56,11 +56,19 @@ public final class ConfigLoader {
           "ServiceEntry", ServiceEntry.class);
 
   /**
-   * Kubernetes kinds that are read. Pods, Nodes and Secrets only feed the analyzers, as in istioctl
-   * analyze (a Secret's data is never printed).
+   * Kubernetes kinds that are read. Pods, Nodes, Secrets and ServiceAccounts only feed the
+   * analyzers, as in istioctl analyze (a Secret's data is never printed); a workload's identity is
+   * its pod template's serviceAccountName.
    */
   private static final Set<String> KUBERNETES_KINDS =
-      Set.of("v1/Service", "apps/v1/Deployment", "v1/Namespace", "v1/Pod", "v1/Node", "v1/Secret");
+      Set.of(
+          "v1/Service",
+          "apps/v1/Deployment",
+          "v1/Namespace",
+          "v1/Pod",
+          "v1/Node",
+          "v1/Secret",
+          "v1/ServiceAccount");
 
   /** Reads, validates and keeps the valid objects of the given files and directories. */
   public LoadResult load(List<Path> paths) {
@@ -315,7 +323,7 @@ public final class ConfigLoader {
   }
 
   private static HasMetadata toModel(Resource r, List<Diagnostic> diags) {
-    if (Set.of("Pod", "Node", "Secret").contains(r.kind())) {
+    if (Set.of("Pod", "Node", "Secret", "ServiceAccount").contains(r.kind())) {
       return null; // analyzers only; not part of MeshConfig
     }
     try {

@@ -4,6 +4,8 @@ import io.envoyproxy.controlplane.cache.v3.Snapshot;
 import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshSettings;
+import io.shopmesh.mesh.istiod.ca.CertificateService;
+import io.shopmesh.mesh.istiod.ca.IstioCa;
 import io.shopmesh.mesh.xds.EnvoyJson;
 import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
@@ -14,6 +16,7 @@ import io.shopmesh.mesh.xds.XdsGenerator;
 import io.shopmesh.mesh.xds.XdsResources;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,6 +51,9 @@ public final class Istiod implements AutoCloseable {
   private Applier applier;
   private int xdsPort;
   private int httpPort;
+  private Path caDir;
+  private Duration workloadCertTtl = IstioCa.DEFAULT_WORKLOAD_TTL;
+  private IstioCa ca;
 
   public Istiod(ConfigSource source) {
     this(source, null);
@@ -127,6 +133,22 @@ public final class Istiod implements AutoCloseable {
   /** How often the registry file is checked for changes. */
   public static final long REGISTRY_POLL_MS = 200;
 
+  /**
+   * The CA's files (Istio's {@code cacerts}: loaded when there, else a self-signed root is created
+   * there) and the default workload certificate TTL; before {@link #start}. Without a directory the
+   * root lives in memory only.
+   */
+  public Istiod certificateAuthority(Path caDir, Duration workloadCertTtl) {
+    this.caDir = caDir;
+    this.workloadCertTtl = workloadCertTtl;
+    return this;
+  }
+
+  /** The CA (after {@link #start}). */
+  public IstioCa ca() {
+    return ca;
+  }
+
   /** Loads config, starts ADS and HTTP (port 0 picks a free port), then watches for changes. */
   public Istiod start(String bind, int xdsPort, int httpPort) throws IOException {
     reloadConfig();
@@ -134,6 +156,10 @@ public final class Istiod implements AutoCloseable {
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
+    ca = caDir == null ? IstioCa.selfSigned() : IstioCa.loadOrCreate(caDir);
+    xds.addService(
+        new CertificateService(ca, registry, workloadCertTtl, IstioCa.MAX_WORKLOAD_TTL)
+            .definition());
     if (registrySource != null) {
       if (!registrySource.read()) {
         LOG.warning(
@@ -167,7 +193,9 @@ public final class Istiod implements AutoCloseable {
             + ":"
             + this.httpPort
             + ", config version "
-            + store.version());
+            + store.version()
+            + ", CA "
+            + ca.source());
     return this;
   }
 

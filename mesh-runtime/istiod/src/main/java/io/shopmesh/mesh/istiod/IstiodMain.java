@@ -3,6 +3,7 @@ package io.shopmesh.mesh.istiod;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.shopmesh.mesh.config.MeshSettings;
+import io.shopmesh.mesh.istiod.ca.IstioCa;
 import io.shopmesh.mesh.istiod.inject.SidecarInjector;
 import io.shopmesh.mesh.istiod.webhook.AdmissionWebhooks;
 import io.shopmesh.mesh.istiod.webhook.CaBundlePatcher;
@@ -11,6 +12,7 @@ import io.shopmesh.mesh.istiod.webhook.WebhookServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 
 /**
@@ -34,6 +36,8 @@ public final class IstiodMain {
     int xdsPort = 15010;
     int httpPort = 15014;
     int webhookPort = 0;
+    Path caDir = null;
+    Duration certTtl = IstioCa.DEFAULT_WORKLOAD_TTL;
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = null;
@@ -53,12 +57,17 @@ public final class IstiodMain {
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--webhook-port" -> webhookPort = Integer.parseInt(v != null ? v : args[++i]);
+        case "--ca-dir" -> caDir = Path.of(v != null ? v : args[++i]);
+        case "--workload-cert-ttl" -> certTtl = ttl(v != null ? v : args[++i]);
         case "-h", "--help" -> {
           System.out.println(
               "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
                   + " [--namespace NS] [--resync-seconds 60]) [--bind 127.0.0.1] [--xds-port 15010]"
                   + " [--http-port 15014] [--mesh-config FILE]"
-                  + " [--webhook-port 15017 (kubernetes: validation and injection)]");
+                  + " [--webhook-port 15017 (kubernetes: validation and injection)]"
+                  + " [--ca-dir DIR (cacerts: ca-cert.pem, ca-key.pem, root-cert.pem,"
+                  + " cert-chain.pem; a self-signed root is created there when absent)]"
+                  + " [--workload-cert-ttl 24h]");
           return;
         }
         default -> {
@@ -71,6 +80,12 @@ public final class IstiodMain {
         "java.util.logging.SimpleFormatter.format", "%1$tFT%1$tT.%1$tLZ %4$s %3$s %5$s%6$s%n");
     if (meshConfig == null && System.getenv("MESH_CONFIG") != null) {
       meshConfig = Path.of(System.getenv("MESH_CONFIG"));
+    }
+    if (caDir == null && System.getenv("CA_DIR") != null) {
+      caDir = Path.of(System.getenv("CA_DIR"));
+    }
+    if (System.getenv("DEFAULT_WORKLOAD_CERT_TTL") != null) {
+      certTtl = ttl(System.getenv("DEFAULT_WORKLOAD_CERT_TTL"));
     }
     MeshSettings mesh = meshConfig == null ? MeshSettings.DEFAULT : MeshSettings.load(meshConfig);
     if ("kubernetes".equals(configSource)) {
@@ -85,6 +100,7 @@ public final class IstiodMain {
                   "the Kubernetes API (not listed yet)",
                   KubernetesRegistry.factory(client, ns, resyncMillis),
                   mesh)
+              .certificateAuthority(caDir, certTtl)
               .start(bind, xdsPort, httpPort);
       AutoCloseable webhooks = webhookPort > 0 ? startWebhooks(client, bind, webhookPort) : null;
       awaitShutdown(
@@ -119,8 +135,25 @@ public final class IstiodMain {
     Istiod istiod =
         new Istiod(
                 new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"), mesh)
+            .certificateAuthority(caDir, certTtl)
             .start(bind, xdsPort, httpPort);
     awaitShutdown(istiod, null);
+  }
+
+  /** A duration as Istio's flags write it: 24h, 90m, 30s (or plain seconds). */
+  static Duration ttl(String s) {
+    String v = s.trim();
+    char unit = v.charAt(v.length() - 1);
+    if (Character.isDigit(unit)) {
+      return Duration.ofSeconds(Long.parseLong(v));
+    }
+    long n = Long.parseLong(v.substring(0, v.length() - 1));
+    return switch (unit) {
+      case 'h' -> Duration.ofHours(n);
+      case 'm' -> Duration.ofMinutes(n);
+      case 's' -> Duration.ofSeconds(n);
+      default -> throw new IllegalArgumentException("not a duration (24h, 90m, 30s): " + s);
+    };
   }
 
   /**

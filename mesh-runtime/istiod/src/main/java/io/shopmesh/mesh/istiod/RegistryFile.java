@@ -133,7 +133,8 @@ public final class RegistryFile implements RegistrySource {
       out.add(
           port == null
               ? e
-              : new WorkloadRegistry.Entry(e.workload(), tcp(e.workload().ip(), port)));
+              : new WorkloadRegistry.Entry(
+                  e.workload(), tcp(e.workload().ip(), port), e.serviceAccount()));
     }
     return out;
   }
@@ -186,7 +187,9 @@ public final class RegistryFile implements RegistrySource {
               p.path("workload").asText(p.path("name").asText()),
               ports,
               p.path("sidecar").asBoolean(true));
-      out.add(new WorkloadRegistry.Entry(w, p.path("ready").asBoolean(false)));
+      out.add(
+          new WorkloadRegistry.Entry(
+              w, p.path("ready").asBoolean(false), p.path("serviceAccount").asText("default")));
     }
     return out;
   }

@@ -16,6 +16,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -83,6 +84,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
   private final AtomicLong translations = new AtomicLong();
   private Server grpc;
 
+  /** Services beside xDS on the same server (the CA), so that one interceptor guards them all. */
+  private final List<ServerServiceDefinition> services = new ArrayList<>();
+
   public XdsServer(
       WorkloadRegistry registry,
       Supplier<PushContext> pushContext,
@@ -92,6 +96,11 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     this.pushContext = pushContext;
     this.metrics = metrics;
     this.registryChanged = registryChanged;
+  }
+
+  /** Adds a gRPC service to serve beside xDS; before {@link #start}. */
+  public void addService(ServerServiceDefinition service) {
+    services.add(service);
   }
 
   /** Starts the gRPC server; returns the bound port (useful with port 0). */
@@ -123,13 +132,16 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
             return super.wrapXdsRequest(request);
           }
         };
-    grpc =
+    NettyServerBuilder builder =
         NettyServerBuilder.forAddress(new InetSocketAddress(bind, port))
             .addService(server.getAggregatedDiscoveryServiceImpl())
             .addService(server.getClusterDiscoveryServiceImpl())
             .addService(server.getListenerDiscoveryServiceImpl())
             .addService(server.getRouteDiscoveryServiceImpl())
-            .addService(server.getEndpointDiscoveryServiceImpl())
+            .addService(server.getEndpointDiscoveryServiceImpl());
+    services.forEach(builder::addService);
+    grpc =
+        builder
             .permitKeepAliveTime(10, TimeUnit.SECONDS)
             .permitKeepAliveWithoutCalls(true)
             .build()

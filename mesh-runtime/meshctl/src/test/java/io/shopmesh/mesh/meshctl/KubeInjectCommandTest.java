@@ -31,7 +31,7 @@ class KubeInjectCommandTest {
         KubeInjectCommand.inject(
             Files.readString(MANIFESTS.resolve("order-service.yaml")), injector);
     List<HasMetadata> objs = parse(out);
-    assertThat(objs).hasSize(2);
+    assertThat(objs).hasSize(3); // Deployment, Service, ServiceAccount
     Deployment d = (Deployment) objs.get(0);
     List<Container> containers = d.getSpec().getTemplate().getSpec().getContainers();
     assertThat(containers)

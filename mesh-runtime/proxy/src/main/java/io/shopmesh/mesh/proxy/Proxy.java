@@ -18,6 +18,7 @@ import io.shopmesh.mesh.proxy.http.Http1Codec;
 import io.shopmesh.mesh.proxy.http.HttpConnectionManager;
 import io.shopmesh.mesh.proxy.listener.ConnectionDispatcher;
 import io.shopmesh.mesh.proxy.listener.OriginalDst;
+import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.tcp.TcpProxyFilter;
@@ -72,6 +73,7 @@ public final class Proxy implements AutoCloseable {
   private volatile NetClient loopbackClient;
   private volatile boolean ready;
   private volatile XdsClient xds;
+  private volatile WorkloadSecrets secrets;
   private final Map<String, HttpServer> servers = new ConcurrentHashMap<>();
   private final Map<String, NetServer> netServers = new ConcurrentHashMap<>();
 
@@ -132,7 +134,7 @@ public final class Proxy implements AutoCloseable {
     this.tcp = new TcpProxyFilter(vertx, clusters, opts, node, metrics, accessLog);
     this.admin =
         new AdminServer(
-            new ConfigDumper(state, node),
+            new ConfigDumper(state, node, () -> secrets),
             clusters,
             metrics,
             () -> ready,
@@ -165,6 +167,11 @@ public final class Proxy implements AutoCloseable {
   /** The xDS client, or null when config is fed directly. */
   public XdsClient xds() {
     return xds;
+  }
+
+  /** The workload certificate and root from istiod's CA, or null when none is requested. */
+  public WorkloadSecrets secrets() {
+    return secrets;
   }
 
   public void markReady() {
@@ -241,6 +248,10 @@ public final class Proxy implements AutoCloseable {
                   null));
     }
     clusters.startDnsRefresh();
+    if (connectXds && opts.caAddress != null) {
+      secrets = new WorkloadSecrets(opts.caAddress, opts.nodeId(), opts.workloadCertTtl).start();
+      clusters.workloadSecrets(secrets);
+    }
     if (connectXds) {
       xds =
           new XdsClient(
@@ -532,6 +543,9 @@ public final class Proxy implements AutoCloseable {
   public void close() {
     if (xds != null) {
       xds.close();
+    }
+    if (secrets != null) {
+      secrets.close();
     }
     accessLog.close();
     clusters.close();

@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.proxy;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,6 +47,18 @@ public final class ProxyMain implements Callable<Integer> {
 
   @Option(names = "--istiod", defaultValue = "${env:ISTIOD_ADDRESS:-127.0.0.1:15010}")
   String istiod;
+
+  @Option(
+      names = "--ca-address",
+      defaultValue = "${env:CA_ADDR}",
+      description = "istiod's certificate service (default: the --istiod address; none: no mTLS)")
+  String caAddress;
+
+  @Option(
+      names = "--secret-ttl",
+      defaultValue = "${env:SECRET_TTL:-0}",
+      description = "workload certificate validity in seconds (0: istiod's default, 24h)")
+  long secretTtlSeconds;
 
   @Option(
       names = "--bind",
@@ -158,6 +171,11 @@ public final class ProxyMain implements Callable<Integer> {
       }
     }
     o.istiod = istiod;
+    o.caAddress =
+        caAddress == null || caAddress.isBlank()
+            ? istiod
+            : "none".equals(caAddress) ? null : caAddress;
+    o.workloadCertTtl = Duration.ofSeconds(secretTtlSeconds);
     o.bind = bind;
     o.localPortOffset = localPortOffset;
     o.interceptionNone = !"redirect".equalsIgnoreCase(interception);

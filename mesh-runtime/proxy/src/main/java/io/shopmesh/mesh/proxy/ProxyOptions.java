@@ -3,6 +3,7 @@ package io.shopmesh.mesh.proxy;
 import io.shopmesh.mesh.wire.NodeId;
 import io.vertx.core.net.NetSocket;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -29,6 +30,16 @@ public final class ProxyOptions {
   public Map<Integer, String> portNames = new LinkedHashMap<>();
 
   public String istiod = "127.0.0.1:15010";
+
+  /**
+   * istiod's certificate service (Istio's CA_ADDR), usually the xDS address; null: no workload
+   * certificate is requested (the secrets {@code default} and {@code ROOTCA} stay empty).
+   */
+  public String caAddress;
+
+  /** The workload certificate validity asked for (Istio's SECRET_TTL); zero: istiod's default. */
+  public Duration workloadCertTtl = Duration.ZERO;
+
   public String bind;
   public int localPortOffset = 0;
 

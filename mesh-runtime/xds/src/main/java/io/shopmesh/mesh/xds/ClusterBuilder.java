@@ -48,6 +48,7 @@ import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.Protocol;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
+import io.shopmesh.mesh.wire.IstioCertificates;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.NodeId;
 import io.shopmesh.mesh.wire.Wellknown;
@@ -203,7 +204,7 @@ public final class ClusterBuilder {
     }
     applyConnectionPool(c, tp.connectionPool(), port.protocol());
     applyOutlierDetection(c, tp.outlierDetection());
-    applyTls(c, tp.tls(), port.protocol());
+    applyTls(c, tp.tls(), port.protocol(), name);
 
     Struct.Builder istio = Struct.newBuilder();
     if (dr != null) {
@@ -459,11 +460,12 @@ public final class ClusterBuilder {
    * auto_sni}, and without sni, subjectAltNames or insecureSkipVerify also {@code
    * auto_san_validation}.
    */
-  static void applyTls(Cluster.Builder c, ClientTLSSettings tls, Protocol protocol) {
-    if (tls == null
-        || tls.getMode() == null
-        || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE
-        || tls.getMode() == ClientTLSSettingsTLSmode.ISTIO_MUTUAL) {
+  static void applyTls(Cluster.Builder c, ClientTLSSettings tls, Protocol protocol, String name) {
+    if (tls == null || tls.getMode() == null || tls.getMode() == ClientTLSSettingsTLSmode.DISABLE) {
+      return;
+    }
+    if (tls.getMode() == ClientTLSSettingsTLSmode.ISTIO_MUTUAL) {
+      c.setTransportSocket(istioMutual(tls, name));
       return;
     }
     CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
@@ -508,6 +510,46 @@ public final class ClusterBuilder {
     if (noSni && protocol.isHttpOrSniffed()) {
       setAutoSni(c, autoSan);
     }
+  }
+
+  /** Istio's ALPN for mesh mTLS with metadata exchange (util.ALPNInMeshWithMxc). */
+  static final List<String> ISTIO_ALPN = List.of("istio-peer-exchange", "istio");
+
+  /**
+   * ISTIO_MUTUAL as Istio's buildIstioMutualTLS: the workload certificate (SDS {@code default})
+   * presented, the peer verified against SDS {@code ROOTCA} and, when the DestinationRule lists
+   * subjectAltNames, matched against them; SNI {@code outbound_.PORT_.SUBSET_.HOST} (or the rule's
+   * sni); ALPN {@code istio-peer-exchange}, {@code istio}.
+   */
+  static TransportSocket istioMutual(ClientTLSSettings tls, String clusterName) {
+    CertificateValidationContext.Builder v = CertificateValidationContext.newBuilder();
+    if (tls.getSubjectAltNames() != null) {
+      for (String san : tls.getSubjectAltNames()) {
+        v.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(san));
+      }
+    }
+    CommonTlsContext.Builder common =
+        CommonTlsContext.newBuilder()
+            .addAllAlpnProtocols(ISTIO_ALPN)
+            .addTlsCertificateSdsSecretConfigs(
+                SdsSecretConfig.newBuilder()
+                    .setName(IstioCertificates.SECRET_DEFAULT)
+                    .setSdsConfig(Protos.ads()))
+            .setCombinedValidationContext(
+                CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                    .setDefaultValidationContext(v)
+                    .setValidationContextSdsSecretConfig(
+                        SdsSecretConfig.newBuilder()
+                            .setName(IstioCertificates.SECRET_ROOTCA)
+                            .setSdsConfig(Protos.ads())));
+    // Istio's BuildDNSSrvSubsetKey: outbound_.8080_.v1_.host
+    String sni =
+        tls.getSni() == null || tls.getSni().isEmpty()
+            ? clusterName.replace("|", "_.")
+            : tls.getSni();
+    UpstreamTlsContext ctx =
+        UpstreamTlsContext.newBuilder().setCommonTlsContext(common).setSni(sni).build();
+    return TransportSocket.newBuilder().setName(TLS_SOCKET).setTypedConfig(Protos.any(ctx)).build();
   }
 
   /**

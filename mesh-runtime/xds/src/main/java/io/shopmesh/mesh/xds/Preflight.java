@@ -83,7 +83,7 @@ public final class Preflight {
             ClusterBuilder.applyLoadBalancer(c, tp.loadBalancer());
             ClusterBuilder.applyConnectionPool(c, tp.connectionPool(), Protocol.HTTP);
             ClusterBuilder.applyOutlierDetection(c, tp.outlierDetection());
-            ClusterBuilder.applyTls(c, tp.tls(), Protocol.HTTP);
+            ClusterBuilder.applyTls(c, tp.tls(), Protocol.HTTP, "preflight");
           }
         }
       } catch (RuntimeException e) {

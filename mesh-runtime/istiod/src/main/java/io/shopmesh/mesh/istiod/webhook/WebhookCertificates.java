@@ -1,7 +1,8 @@
 package io.shopmesh.mesh.istiod.webhook;
 
+import io.shopmesh.mesh.istiod.ca.Certificates;
+import io.shopmesh.mesh.istiod.ca.Pem;
 import java.math.BigInteger;
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
@@ -11,7 +12,6 @@ import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.Date;
 import java.util.List;
 import javax.net.ssl.KeyManagerFactory;
@@ -25,9 +25,7 @@ import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * The webhooks' serving certificate, as istiod makes it when no cert-manager is involved: a
@@ -100,13 +98,7 @@ public final class WebhookCertificates {
 
   /** The CA as PEM, the form of a webhook configuration's {@code caBundle} (base64 of it). */
   public String caPem() {
-    try {
-      return "-----BEGIN CERTIFICATE-----\n"
-          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(ca.getEncoded())
-          + "\n-----END CERTIFICATE-----\n";
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
+    return Pem.certificate(ca);
   }
 
   public SSLContext serverContext() {
@@ -127,11 +119,10 @@ public final class WebhookCertificates {
   }
 
   private static BigInteger serial() {
-    return new BigInteger(64, new SecureRandom());
+    return Certificates.serial();
   }
 
   private static X509Certificate sign(X509v3CertificateBuilder b, PrivateKey key) throws Exception {
-    return new JcaX509CertificateConverter()
-        .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(key)));
+    return Certificates.sign(b, key);
   }
 }

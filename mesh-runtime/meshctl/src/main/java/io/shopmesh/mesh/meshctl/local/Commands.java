@@ -59,6 +59,11 @@ public final class Commands {
       return stateDir.resolve("registry.json");
     }
 
+    /** istiod's CA files (Istio's cacerts): the root created at first start is kept there. */
+    public Path caDir() {
+      return stateDir.resolve("istiod").resolve("cacerts");
+    }
+
     public Path hostsFile() {
       return stateDir.resolve("hosts");
     }
@@ -136,7 +141,9 @@ public final class Commands {
             "--http-port",
             Integer.toString(plan.istiodHttpPort()),
             "--registry-file",
-            layout.registryFile().toString()));
+            layout.registryFile().toString(),
+            "--ca-dir",
+            layout.caDir().toString()));
     return new ProcessSpec("istiod", "discovery", argv, Map.of(), layout.podDir("istiod"));
   }
 

@@ -68,7 +68,8 @@ public record MeshPlan(
       String version,
       String ip,
       Map<String, String> labels,
-      List<Container> containers) {
+      List<Container> containers,
+      String serviceAccount) {
 
     public Pod {
       labels = Map.copyOf(labels);

@@ -31,6 +31,12 @@ public final class Planner {
 
   public static final int GATEWAY_HTTP_PORT = 8080;
 
+  /** The ingress gateway's service account as Istio's installation names it. */
+  public static final String GATEWAY_SERVICE_ACCOUNT = "istio-ingressgateway-service-account";
+
+  /** A pod template without serviceAccountName runs as this one, as on Kubernetes. */
+  public static final String DEFAULT_SERVICE_ACCOUNT = "default";
+
   public record Options(
       String subnet,
       String istiodAddress,
@@ -69,7 +75,8 @@ public final class Planner {
                     PROXY_CONTAINER,
                     ContainerType.PROXY,
                     null,
-                    GATEWAY_PORTS.stream().map(p -> new PortMapping(p, p)).toList()))));
+                    GATEWAY_PORTS.stream().map(p -> new PortMapping(p, p)).toList())),
+            GATEWAY_SERVICE_ACCOUNT));
 
     if (opts.paymentProvider()) {
       pods.add(
@@ -86,7 +93,8 @@ public final class Planner {
                       PAYMENT_PROVIDER,
                       ContainerType.APP,
                       PAYMENT_PROVIDER,
-                      List.of(PortMapping.of(80), PortMapping.of(443))))));
+                      List.of(PortMapping.of(80), PortMapping.of(443)))),
+              null));
     }
 
     for (Located<Deployment> located : config.deployments()) {
@@ -131,6 +139,10 @@ public final class Planner {
       podLabels.put("pod-template-hash", hash);
       int replicas = d.getSpec().getReplicas() == null ? 1 : d.getSpec().getReplicas();
       String version = labels.getOrDefault("version", "-");
+      String serviceAccount = template.getSpec().getServiceAccountName();
+      if (serviceAccount == null || serviceAccount.isBlank()) {
+        serviceAccount = DEFAULT_SERVICE_ACCOUNT;
+      }
       for (int i = 0; i < replicas; i++) {
         pods.add(
             new Pod(
@@ -141,7 +153,8 @@ public final class Planner {
                 version,
                 ips.nextPod(),
                 podLabels,
-                containers));
+                containers,
+                serviceAccount));
       }
     }
     return new MeshPlan(

@@ -99,6 +99,7 @@ public final class RegistryWriter {
       }
       m.put("ports", ports);
       m.put("sidecar", p.kind() == Kind.WORKLOAD);
+      m.put("serviceAccount", p.serviceAccount());
       if (probe && !pm.isEmpty()) {
         m.put("probe", Map.of("tcpPort", pm.get(0).containerPort()));
       } else {

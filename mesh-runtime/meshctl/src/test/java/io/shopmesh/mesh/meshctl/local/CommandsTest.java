@@ -44,6 +44,7 @@ class CommandsTest {
   void istiodReadsThePlannedRegistryAndExitsOnOutOfMemory() {
     ProcessSpec s = commands.istiod();
     assertThat(flag(s.argv(), "--registry-file")).endsWith("registry.json");
+    assertThat(flag(s.argv(), "--ca-dir")).endsWith("cacerts"); // the root survives restarts
     assertThat(s.argv()).contains("-XX:+ExitOnOutOfMemoryError", "-Xmx256m");
   }
 

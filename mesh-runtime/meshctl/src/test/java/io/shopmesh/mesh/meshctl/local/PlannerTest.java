@@ -11,7 +11,9 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,6 +47,21 @@ class PlannerTest {
         plan.pods().stream().filter(p -> p.kind() == Kind.EXTERNAL).findFirst().orElseThrow();
     assertThat(provider.ip()).isEqualTo("127.0.1.2");
     assertThat(provider.hasProxy()).isFalse();
+  }
+
+  @Test
+  void eachPodRunsAsItsDeploymentsServiceAccount() {
+    MeshPlan plan = walkthroughPlan();
+    Map<String, String> byWorkload = new TreeMap<>();
+    plan.pods().forEach(p -> byWorkload.put(p.workload(), String.valueOf(p.serviceAccount())));
+    assertThat(byWorkload)
+        .containsEntry("frontend", "shop-frontend")
+        .containsEntry("product-service-v1", "shop-product")
+        .containsEntry("product-service-v2", "shop-product")
+        .containsEntry("order-service", "shop-order")
+        .containsEntry("istio-ingressgateway", "istio-ingressgateway-service-account");
+    String json = RegistryWriter.json(plan, Map.of(), "test");
+    assertThat(json).contains("\"serviceAccount\" : \"shop-order\"");
   }
 
   @Test

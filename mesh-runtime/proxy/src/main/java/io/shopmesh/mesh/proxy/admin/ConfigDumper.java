@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.proxy.admin;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.ByteString;
 import com.google.protobuf.Descriptors;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
@@ -12,15 +13,26 @@ import io.envoyproxy.envoy.admin.v3.ConfigDump;
 import io.envoyproxy.envoy.admin.v3.EndpointsConfigDump;
 import io.envoyproxy.envoy.admin.v3.ListenersConfigDump;
 import io.envoyproxy.envoy.admin.v3.RoutesConfigDump;
+import io.envoyproxy.envoy.admin.v3.SecretsConfigDump;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
 import io.shopmesh.mesh.proxy.NodeInfo;
+import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
 import io.shopmesh.mesh.proxy.xds.XdsState;
+import io.shopmesh.mesh.wire.IstioCertificates;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
 import java.time.Instant;
+import java.util.Base64;
 import java.util.List;
+import java.util.function.Supplier;
 
 /** Envoy's /config_dump: a ConfigDump of Bootstrap, Clusters, Listeners, Routes (and Endpoints). */
 public final class ConfigDumper {
@@ -32,6 +44,8 @@ public final class ConfigDumper {
           "io.envoyproxy.envoy.admin.v3.ListenersConfigDump",
           "io.envoyproxy.envoy.admin.v3.RoutesConfigDump",
           "io.envoyproxy.envoy.admin.v3.EndpointsConfigDump",
+          "io.envoyproxy.envoy.admin.v3.SecretsConfigDump",
+          "io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret",
           "io.envoyproxy.envoy.config.cluster.v3.Cluster",
           "io.envoyproxy.envoy.config.listener.v3.Listener",
           "io.envoyproxy.envoy.config.route.v3.RouteConfiguration",
@@ -67,10 +81,79 @@ public final class ConfigDumper {
   private static final JsonFormat.TypeRegistry REGISTRY = registry();
   private final XdsState state;
   private final NodeInfo node;
+  private final Supplier<WorkloadSecrets> secrets;
 
   public ConfigDumper(XdsState state, NodeInfo node) {
+    this(state, node, () -> null);
+  }
+
+  /**
+   * @param secrets the workload's SDS secrets, dumped as Envoy's SecretsConfigDump
+   */
+  public ConfigDumper(XdsState state, NodeInfo node, Supplier<WorkloadSecrets> secrets) {
     this.state = state;
     this.node = node;
+    this.secrets = secrets;
+  }
+
+  /**
+   * Envoy's SecretsConfigDump: {@code default} (chain, the key shown as Envoy does, redacted) and
+   * {@code ROOTCA}, as {@code istioctl proxy-config secret} reads them.
+   */
+  private SecretsConfigDump secretsDump() {
+    SecretsConfigDump.Builder b = SecretsConfigDump.newBuilder();
+    WorkloadSecrets ws = secrets.get();
+    WorkloadSecrets.Secret s = ws == null ? null : ws.current();
+    if (s == null) {
+      return b.build();
+    }
+    StringBuilder chain = new StringBuilder();
+    s.chain().forEach(c -> chain.append(pem(c)));
+    Timestamp issued = ts(s.issued());
+    b.addDynamicActiveSecrets(
+        SecretsConfigDump.DynamicSecret.newBuilder()
+            .setName(IstioCertificates.SECRET_DEFAULT)
+            .setVersionInfo(s.leaf().getSerialNumber().toString(16))
+            .setLastUpdated(issued)
+            .setSecret(
+                Any.pack(
+                    Secret.newBuilder()
+                        .setName(IstioCertificates.SECRET_DEFAULT)
+                        .setTlsCertificate(
+                            TlsCertificate.newBuilder()
+                                .setCertificateChain(
+                                    DataSource.newBuilder()
+                                        .setInlineBytes(ByteString.copyFromUtf8(chain.toString())))
+                                .setPrivateKey(
+                                    DataSource.newBuilder()
+                                        .setInlineBytes(ByteString.copyFromUtf8("[redacted]"))))
+                        .build())));
+    b.addDynamicActiveSecrets(
+        SecretsConfigDump.DynamicSecret.newBuilder()
+            .setName(IstioCertificates.SECRET_ROOTCA)
+            .setVersionInfo(s.root().getSerialNumber().toString(16))
+            .setLastUpdated(issued)
+            .setSecret(
+                Any.pack(
+                    Secret.newBuilder()
+                        .setName(IstioCertificates.SECRET_ROOTCA)
+                        .setValidationContext(
+                            CertificateValidationContext.newBuilder()
+                                .setTrustedCa(
+                                    DataSource.newBuilder()
+                                        .setInlineBytes(ByteString.copyFromUtf8(pem(s.root())))))
+                        .build())));
+    return b.build();
+  }
+
+  private static String pem(X509Certificate c) {
+    try {
+      return "-----BEGIN CERTIFICATE-----\n"
+          + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(c.getEncoded())
+          + "\n-----END CERTIFICATE-----\n";
+    } catch (CertificateEncodingException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   private static JsonFormat.TypeRegistry registry() {
@@ -147,6 +230,7 @@ public final class ConfigDumper {
       }
       cd.addConfigs(Any.pack(es.build()));
     }
+    cd.addConfigs(Any.pack(secretsDump()));
     return cd.build();
   }
 

@@ -21,6 +21,7 @@ import io.shopmesh.mesh.proxy.upstream.Host;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.NetClient;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.NetSocket;
@@ -148,6 +149,9 @@ public final class TcpProxyFilter {
                 o.setTrustOptions(TrustOptions.wrap(c.tlsSettings.trustManager()));
               } else {
                 o.setTrustAll(true);
+              }
+              if (c.tlsSettings.keyManager() != null) {
+                o.setKeyCertOptions(KeyCertOptions.wrap(c.tlsSettings.keyManager()));
               }
               return new TlsClient(c, vertx.createNetClient(o));
             });

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.nio.file.Path;
@@ -30,6 +31,7 @@ public final class ClusterManager {
   private final Map<String, UpstreamCluster> clusters = new ConcurrentHashMap<>();
   private final Path certsRoot;
   private final Resolver resolver;
+  private volatile WorkloadSecrets secrets;
 
   /** DNS name -> the STRICT_DNS / LOGICAL_DNS clusters whose endpoints name it. */
   private Map<String, Set<String>> dnsUsers = Map.of();
@@ -38,6 +40,11 @@ public final class ClusterManager {
     this.certsRoot = certsRoot;
     this.resolver = resolver;
     resolver.onChange(this::dnsChanged);
+  }
+
+  /** The workload's secrets, which ISTIO_MUTUAL clusters present and verify with. */
+  public void workloadSecrets(WorkloadSecrets secrets) {
+    this.secrets = secrets;
   }
 
   public UpstreamCluster get(String name) {
@@ -59,7 +66,9 @@ public final class ClusterManager {
       UpstreamCluster old = clusters.get(c.getName());
       out.put(
           c.getName(),
-          old != null && old.proto.equals(c) ? old : new UpstreamCluster(c, certsRoot));
+          old != null && old.proto.equals(c)
+              ? old
+              : new UpstreamCluster(c, certsRoot, () -> secrets));
     }
     return out;
   }

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shopmesh.mesh.proxy.router.RouteTable;
+import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
 import io.shopmesh.mesh.wire.IstioMetadata;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -18,6 +19,7 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.TrustOptions;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,6 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
+import java.util.function.Supplier;
 
 /** A Cluster resource made usable: endpoints, load balancer, limits, outlier detection, client. */
 public final class UpstreamCluster {
@@ -87,6 +90,14 @@ public final class UpstreamCluster {
   private volatile HttpClient client;
 
   public UpstreamCluster(Cluster c, Path certsRoot) {
+    this(c, certsRoot, () -> null);
+  }
+
+  /**
+   * @param secrets the workload's certificate and root, for TLS contexts naming SDS {@code default}
+   *     / {@code ROOTCA}
+   */
+  public UpstreamCluster(Cluster c, Path certsRoot, Supplier<WorkloadSecrets> secrets) {
     this.name = c.getName();
     this.proto = c;
     this.type =
@@ -163,7 +174,7 @@ public final class UpstreamCluster {
       try {
         UpstreamTlsContext u =
             c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
-        t = UpstreamTls.of(u, hpo, certsRoot);
+        t = UpstreamTls.of(u, hpo, certsRoot, secrets);
       } catch (InvalidProtocolBufferException e) {
         throw new IllegalArgumentException("cluster " + name + ": bad UpstreamTlsContext");
       }
@@ -412,6 +423,9 @@ public final class UpstreamCluster {
               o.setTrustOptions(TrustOptions.wrap(tlsSettings.trustManager()));
             } else {
               o.setTrustAll(true);
+            }
+            if (tlsSettings.keyManager() != null) {
+              o.setKeyCertOptions(KeyCertOptions.wrap(tlsSettings.keyManager()));
             }
           }
           int pool = (int) Math.min(maxConnections, 4096);

@@ -6,6 +6,8 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMat
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
+import io.shopmesh.mesh.wire.IstioCertificates;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.file.Files;
@@ -20,10 +22,12 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
+import javax.net.ssl.X509KeyManager;
 
 /**
  * A cluster's TLS origination as Envoy's UpstreamTlsContext gives it: the SNI, whether and against
@@ -37,13 +41,40 @@ import javax.net.ssl.X509ExtendedTrustManager;
  * auto_san_validation}, the SNI sent.
  */
 public record UpstreamTls(
-    String sni, boolean verify, Path caFile, List<String> sans, boolean autoSni, boolean autoSan) {
+    String sni,
+    boolean verify,
+    Path caFile,
+    List<String> sans,
+    boolean autoSni,
+    boolean autoSan,
+    boolean workloadCertificate,
+    boolean meshRoot,
+    Supplier<WorkloadSecrets> secrets) {
   static final String FILE_ROOT = "file-root:";
   static final String SYSTEM_ROOT = "system";
 
-  /** The settings of a cluster's transport socket and upstream HTTP protocol options. */
-  static UpstreamTls of(UpstreamTlsContext u, HttpProtocolOptions hpo, Path certsRoot) {
+  /**
+   * The settings of a cluster's transport socket and upstream HTTP protocol options. SDS {@code
+   * default} and {@code ROOTCA} (ISTIO_MUTUAL) resolve to the workload's own secrets.
+   */
+  static UpstreamTls of(
+      UpstreamTlsContext u,
+      HttpProtocolOptions hpo,
+      Path certsRoot,
+      Supplier<WorkloadSecrets> secrets) {
     CommonTlsContext ctx = u.getCommonTlsContext();
+    boolean workloadCert =
+        ctx.getTlsCertificateSdsSecretConfigsList().stream()
+            .anyMatch(s -> s.getName().equals(IstioCertificates.SECRET_DEFAULT));
+    boolean meshRoot =
+        ctx.hasCombinedValidationContext()
+                && ctx.getCombinedValidationContext()
+                    .getValidationContextSdsSecretConfig()
+                    .getName()
+                    .equals(IstioCertificates.SECRET_ROOTCA)
+            || ctx.getValidationContextSdsSecretConfig()
+                .getName()
+                .equals(IstioCertificates.SECRET_ROOTCA);
     CertificateValidationContext vc = null;
     String root = null;
     if (ctx.hasValidationContext()) {
@@ -68,17 +99,30 @@ public record UpstreamTls(
         addExact(sans, m);
       }
     }
-    boolean verify = root != null;
+    boolean verify = root != null || meshRoot;
     Path ca =
-        !verify || SYSTEM_ROOT.equals(root) ? null : UpstreamCluster.mapCertPath(root, certsRoot);
+        !verify || meshRoot || SYSTEM_ROOT.equals(root)
+            ? null
+            : UpstreamCluster.mapCertPath(root, certsRoot);
     boolean autoSni = false;
     boolean autoSan = false;
     if (hpo != null && hpo.hasUpstreamHttpProtocolOptions()) {
       autoSni = hpo.getUpstreamHttpProtocolOptions().getAutoSni();
       autoSan = hpo.getUpstreamHttpProtocolOptions().getAutoSanValidation();
     }
+    // Istio's mesh SNI (outbound_.8080_._.host) is no host name the JDK will send (underscores):
+    // mesh mTLS goes without SNI; the peer's inbound selects its chain by transport protocol.
+    boolean sendSni = !u.getSni().isEmpty() && !(meshRoot && u.getSni().contains("_"));
     return new UpstreamTls(
-        u.getSni().isEmpty() ? null : u.getSni(), verify, ca, List.copyOf(sans), autoSni, autoSan);
+        sendSni ? u.getSni() : null,
+        verify,
+        ca,
+        List.copyOf(sans),
+        autoSni,
+        autoSan,
+        workloadCert,
+        meshRoot,
+        secrets);
   }
 
   private static String sdsRoot(String name) {
@@ -91,8 +135,20 @@ public record UpstreamTls(
     }
   }
 
+  /** The workload certificate to present (SDS {@code default}); null when there is none. */
+  public X509KeyManager keyManager() {
+    WorkloadSecrets s = secrets == null ? null : secrets.get();
+    return workloadCertificate && s != null ? s.keyManager() : null;
+  }
+
   /** The trust manager that verifies as configured (call only when {@link #verify()}). */
   public TrustManager trustManager() {
+    if (meshRoot) {
+      WorkloadSecrets s = secrets == null ? null : secrets.get();
+      return s == null
+          ? new Verifier(null, "no ROOTCA secret: the proxy has no workload certificate")
+          : s.trustManager(sans);
+    }
     X509ExtendedTrustManager chain;
     try {
       TrustManagerFactory tmf =
