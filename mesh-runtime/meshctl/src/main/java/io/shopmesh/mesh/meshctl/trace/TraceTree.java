@@ -2,6 +2,8 @@ package io.shopmesh.mesh.meshctl.trace;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -17,8 +19,8 @@ import java.util.Set;
 public final class TraceTree {
   /** A proxy's record with the pod it came from and that pod's IP. */
   public record Hop(String pod, String ip, JsonObject record) {
-    String start() {
-      return record.getString("start", "");
+    Instant start() {
+      return instant(record.getString("start"));
     }
 
     String direction() {
@@ -184,7 +186,7 @@ public final class TraceTree {
           if (!used.contains(o)
               && o.pod().equals(next.pod())
               && o.direction().equals("outbound")
-              && o.start().compareTo(next.start()) >= 0) {
+              && !o.start().isBefore(next.start())) {
             hop(o, sub + "   ");
           }
         }
@@ -202,7 +204,7 @@ public final class TraceTree {
       if (!used.contains(h)
           && ip.equals(h.ip())
           && !h.direction().equals("outbound")
-          && h.start().compareTo(attempt.getString("start", "")) >= 0) {
+          && !h.start().isBefore(instant(attempt.getString("start")))) {
         return h;
       }
     }
@@ -250,6 +252,15 @@ public final class TraceTree {
       b.append(" at ").append(src.getString("source"));
     }
     return b.toString();
+  }
+
+  /** Instants compared as instants: their text drops trailing zeros of the fraction. */
+  static Instant instant(String s) {
+    try {
+      return s == null ? Instant.EPOCH : Instant.parse(s);
+    } catch (DateTimeParseException e) {
+      return Instant.EPOCH;
+    }
   }
 
   private static String flags(String f) {
