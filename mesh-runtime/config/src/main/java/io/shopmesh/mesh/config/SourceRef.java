@@ -34,14 +34,21 @@ public record SourceRef(Path file, int line, Map<String, Integer> fieldLines) {
     return this;
   }
 
+  /**
+   * Field lines count: a file edited only inside a document (a line added above a rule) is new
+   * config, since routes name the line they were read from.
+   */
   @Override
   public boolean equals(Object o) {
-    return o instanceof SourceRef s && Objects.equals(file, s.file) && line == s.line;
+    return o instanceof SourceRef s
+        && Objects.equals(file, s.file)
+        && line == s.line
+        && fieldLines.equals(s.fieldLines);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(file, line);
+    return Objects.hash(file, line, fieldLines);
   }
 
   @Override

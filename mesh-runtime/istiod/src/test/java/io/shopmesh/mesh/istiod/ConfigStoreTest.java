@@ -87,6 +87,19 @@ class ConfigStoreTest {
   }
 
   @Test
+  void aLineAddedInsideADocumentIsNewConfig() throws IOException {
+    ConfigStore store = new ConfigStore();
+    Files.writeString(dir.resolve("a.yaml"), VS.formatted("a", "a", "5s", "a"));
+    assertThat(store.update(load())).isTrue();
+    assertThat(store.update(load())).as("the same file again").isFalse();
+    // the routes name the line of each rule: a comment above it moves that line
+    Files.writeString(
+        dir.resolve("a.yaml"),
+        VS.formatted("a", "a", "5s", "a").replace("  http:\n", "  # canary\n  http:\n"));
+    assertThat(store.update(load())).isTrue();
+  }
+
+  @Test
   void debounceCoalescesABurstAndWaitsForQuiet() throws InterruptedException {
     AtomicInteger fired = new AtomicInteger();
     AtomicLong firstToFire = new AtomicLong();

@@ -18,6 +18,8 @@ import picocli.CommandLine.Command;
       ApplyCommand.class,
       ProxyConfigCommand.class,
       MetricsCommand.class,
+      TraceCommand.class,
+      ExplainCommand.class,
       KillCommand.class,
       ComposeCommand.class,
       KubeInjectCommand.class,

@@ -22,6 +22,7 @@ import io.shopmesh.mesh.proxy.sds.WorkloadSecrets;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.tcp.TcpProxyFilter;
+import io.shopmesh.mesh.proxy.trace.DecisionRecords;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
@@ -130,7 +131,8 @@ public final class Proxy implements AutoCloseable {
                 opts.dnsMaxInFlight,
                 opts.dnsMaxQueriesPerSecond));
     this.state = new XdsState(clusters);
-    this.http = new HttpConnectionManager(vertx, state, node, metrics, accessLog);
+    DecisionRecords records = new DecisionRecords(opts.decisionRecords);
+    this.http = new HttpConnectionManager(vertx, state, node, metrics, accessLog, records);
     this.tcp = new TcpProxyFilter(vertx, clusters, opts, node, metrics, accessLog);
     this.admin =
         new AdminServer(
@@ -139,6 +141,7 @@ public final class Proxy implements AutoCloseable {
             metrics,
             () -> ready,
             () -> xds == null ? null : xds.controlPlane());
+    admin.decisionRecords(records);
     if (opts.role == ProxyOptions.Role.ROUTER) {
       state.onListeners(this::reconcileRouterListeners);
     }

@@ -116,6 +116,12 @@ public final class ProxyMain implements Callable<Integer> {
       description = "FILE, - (stdout) or off")
   String accessLog;
 
+  @Option(
+      names = "--decision-records",
+      defaultValue = "${env:DECISION_RECORDS:-1000}",
+      description = "how many requests' decision records to keep for /debug/requests (0: off)")
+  int decisionRecords;
+
   @Option(names = "--admin-port", defaultValue = "15000", hidden = true)
   int adminPort;
 
@@ -191,6 +197,7 @@ public final class ProxyMain implements Callable<Integer> {
       o.listenerBind.put(Integer.parseInt(e.getKey()), e.getValue());
     }
     o.accessLog = accessLog;
+    o.decisionRecords = decisionRecords;
     o.adminPort = adminPort;
     o.outboundPort = outboundPort;
     o.inboundPort = inboundPort;

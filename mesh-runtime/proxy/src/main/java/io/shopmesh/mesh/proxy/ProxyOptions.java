@@ -88,6 +88,10 @@ public final class ProxyOptions {
   public Path certsRoot;
   public Map<Integer, String> listenerBind = new LinkedHashMap<>();
   public String accessLog = "-";
+
+  /** Decision records kept for /debug/requests, the newest N; 0 records nothing. */
+  public int decisionRecords = 1000;
+
   public String clusterId = "Kubernetes";
   public String istioVersion = "1.24.0";
 

@@ -35,6 +35,7 @@ import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.model.MeshService;
 import io.shopmesh.mesh.wire.ClusterNames;
 import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.SourceMetadata;
 import io.shopmesh.mesh.wire.Wellknown;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -127,13 +128,15 @@ public final class HttpRouteTranslator {
     if (http == null) {
       return out;
     }
-    for (HTTPRoute r : http) {
+    for (int i = 0; i < http.size(); i++) {
+      HTTPRoute r = http.get(i);
       List<HTTPMatchRequest> matches =
           r.getMatch() == null || r.getMatch().isEmpty()
               ? Collections.singletonList(null)
               : r.getMatch();
       boolean catchAll = false;
-      for (HTTPMatchRequest m : matches) {
+      for (int j = 0; j < matches.size(); j++) {
+        HTTPMatchRequest m = matches.get(j);
         if (m != null && m.getPort() != null && m.getPort() != 0 && m.getPort() != port) {
           continue;
         }
@@ -152,7 +155,7 @@ public final class HttpRouteTranslator {
         } else if (m != null && !sourceMatches(m, proxy)) {
           continue;
         }
-        out.add(translateRoute(vs, r, m, port));
+        out.add(translateRoute(vs, r, m, port, i, m == null ? -1 : j));
         if (RouteMatches.isCatchAll(m)) {
           catchAll = true;
           break;
@@ -165,7 +168,12 @@ public final class HttpRouteTranslator {
     return out;
   }
 
-  Route translateRoute(Located<VirtualService> vs, HTTPRoute r, HTTPMatchRequest m, int port) {
+  /**
+   * One Envoy route of http[rule].match[match] ({@code match} -1: the rule has none), with Istio's
+   * config metadata and the file:line it was read from.
+   */
+  Route translateRoute(
+      Located<VirtualService> vs, HTTPRoute r, HTTPMatchRequest m, int port, int rule, int match) {
     Route.Builder rb = Route.newBuilder().setMatch(RouteMatches.translateMatch(m));
     String name = r.getName();
     if (m != null && m.getName() != null && !m.getName().isEmpty()) {
@@ -212,9 +220,30 @@ public final class HttpRouteTranslator {
                         IstioMetadata.CONFIG,
                         Protos.str(
                             IstioMetadata.configPath("virtual-service", vs.namespace(), vs.name())))
-                    .build()));
+                    .build())
+            .putFilterMetadata(SourceMetadata.NAMESPACE, sourceMetadata(vs, "http", rule, match)));
     rb.setDecorator(Decorator.newBuilder().setOperation(operation(rb, vs.name(), port)));
     return rb.build();
+  }
+
+  /**
+   * Where a rule was read from ({@link SourceMetadata}): the line of its match, or of the rule when
+   * it has none. The line is part of the route, so a file edited only above the rule pushes again
+   * (what a trace shows changes).
+   */
+  static Struct sourceMetadata(Located<?> vs, String kind, int rule, int match) {
+    String field = "spec." + kind + "[" + rule + "]" + (match >= 0 ? ".match[" + match + "]" : "");
+    Struct.Builder b =
+        Struct.newBuilder()
+            .putFields(SourceMetadata.RULE_KIND, Protos.str(kind))
+            .putFields(SourceMetadata.RULE, Protos.num(rule));
+    if (match >= 0) {
+      b.putFields(SourceMetadata.MATCH, Protos.num(match));
+    }
+    if (vs.source() != null) {
+      b.putFields(SourceMetadata.SOURCE, Protos.str(vs.source().at(field).toString()));
+    }
+    return b.build();
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.shopmesh.mesh.proxy.admin;
 
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.trace.DecisionRecords;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.Host;
 import io.shopmesh.mesh.proxy.upstream.Resolver;
@@ -22,6 +23,7 @@ public final class AdminServer {
   private final IstioMetrics metrics;
   private final BooleanSupplier ready;
   private final Supplier<ControlPlaneStatus> controlPlane;
+  private DecisionRecords records = new DecisionRecords(0);
 
   public AdminServer(
       ConfigDumper dumper, ClusterManager clusters, IstioMetrics metrics, BooleanSupplier ready) {
@@ -45,6 +47,11 @@ public final class AdminServer {
     this.controlPlane = controlPlane;
   }
 
+  /** The ring {@code /debug/requests} serves. */
+  public void decisionRecords(DecisionRecords r) {
+    this.records = r;
+  }
+
   public void admin(HttpServerRequest req) {
     String path = req.path();
     switch (path) {
@@ -65,14 +72,30 @@ public final class AdminServer {
       case "/stats/prometheus" -> reply(req, 200, "text/plain; version=0.0.4", prometheusText());
       case "/ready" -> readyReply(req);
       case "/server_info" -> reply(req, 200, "application/json", serverInfo().encodePrettily());
+      case "/debug/requests" -> debugRequests(req);
       default ->
           reply(
               req,
               404,
               "text/plain",
               "invalid path. admin commands are: /clusters "
-                  + "/config_dump /ready /server_info /stats /stats/prometheus\n");
+                  + "/config_dump /debug/requests /ready /server_info /stats /stats/prometheus\n");
     }
+  }
+
+  /** Decision records, newest first: {@code ?id=<x-request-id>}, {@code ?limit=N} (100). */
+  private void debugRequests(HttpServerRequest req) {
+    int limit = 100;
+    String l = req.getParam("limit");
+    if (l != null) {
+      try {
+        limit = Math.max(0, Integer.parseInt(l));
+      } catch (NumberFormatException e) {
+        reply(req, 400, "text/plain", "limit: not a number\n");
+        return;
+      }
+    }
+    reply(req, 200, "application/json", records.page(req.getParam("id"), limit).encodePrettily());
   }
 
   public void readiness(HttpServerRequest req) {

@@ -10,6 +10,8 @@ import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
+import io.shopmesh.mesh.proxy.trace.DecisionRecord;
+import io.shopmesh.mesh.proxy.trace.DecisionRecords;
 import io.shopmesh.mesh.proxy.upstream.ClusterManager;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.shopmesh.mesh.proxy.xds.RouteConfigRef;
@@ -19,6 +21,8 @@ import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -47,8 +51,13 @@ public final class HttpConnectionManager {
   private final HttpFilterChains chains;
 
   public HttpConnectionManager(
-      Vertx vertx, XdsState xds, NodeInfo node, IstioMetrics metrics, AccessLog log) {
-    this.ctx = new ProxyContext(vertx, xds, node, node.options(), metrics, log);
+      Vertx vertx,
+      XdsState xds,
+      NodeInfo node,
+      IstioMetrics metrics,
+      AccessLog log,
+      DecisionRecords records) {
+    this.ctx = new ProxyContext(vertx, xds, node, node.options(), metrics, log, records);
     this.chains = new HttpFilterChains(ctx);
     xds.onListeners(chains::onListeners);
   }
@@ -109,6 +118,10 @@ public final class HttpConnectionManager {
     }
     String id = h.get("x-request-id");
     s.setRequestId(id == null || id.isEmpty() ? newRequestId() : id);
+    DecisionRecord rec = s.decision();
+    if (rec != null) {
+      rec.request(s.requestId(), req.method().name(), s.target().authority(), req.path());
+    }
     if (req.method() == HttpMethod.CONNECT) {
       // Envoy's routes match CONNECT only with a connect_matcher, which Istio does not emit here.
       noRoute(s);
@@ -117,6 +130,10 @@ public final class HttpConnectionManager {
     RouteConfigRef ref = routeConfig(s);
     s.setFilterChain(chains.forRouteConfig(ref));
     RouteTable table = ctx.xds().routeTable(ref);
+    if (rec != null) {
+      rec.filterChain(String.join(",", s.filters().stream().map(HttpFilter::name).toList()));
+      rec.routeConfig(table == null ? null : table.name());
+    }
     if (table != null && sslRedirect(s, table)) {
       return;
     }
@@ -208,10 +225,15 @@ public final class HttpConnectionManager {
   /** Virtual host by authority, first matching route; false when none matches. */
   private boolean selectRoute(HttpStream s, RouteTable table) {
     RouteTable.VHost vhost = table.virtualHost(s.target().authority());
+    DecisionRecord rec = s.decision();
+    if (rec != null) {
+      rec.virtualHost(vhost == null ? null : vhost.name);
+    }
     if (vhost == null) {
       return false;
     }
-    CompiledRoute route = vhost.match(new RequestView(s.request(), s.target()));
+    RequestView view = new RequestView(s.request(), s.target());
+    CompiledRoute route = rec == null ? vhost.match(view) : vhost.matchExplained(view, rec);
     if (route == null) {
       return false;
     }
@@ -221,6 +243,16 @@ public final class HttpConnectionManager {
       // (faults, CORS) then still names the destination service.
       ClusterChoice choice = f.pickCluster();
       s.setCluster(choice, ctx.xds().clusterManager().get(choice.cluster()));
+      if (rec != null) {
+        if (f.clusters().size() > 1) {
+          JsonArray weights = new JsonArray();
+          for (ClusterChoice c : f.clusters()) {
+            weights.add(new JsonObject().put("cluster", c.cluster()).put("weight", c.weight()));
+          }
+          rec.weightedPick(weights, choice.cluster());
+        }
+        rec.timeouts(f.timeoutMs(), f.retry() == null ? 0 : f.retry().perTryTimeoutMs);
+      }
     }
     return true;
   }

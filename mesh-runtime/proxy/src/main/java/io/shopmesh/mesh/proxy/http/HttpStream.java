@@ -4,11 +4,13 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundInvoker;
+import io.shopmesh.mesh.proxy.ProxyOptions;
 import io.shopmesh.mesh.proxy.router.RouteTable;
 import io.shopmesh.mesh.proxy.router.RouteTable.ClusterChoice;
 import io.shopmesh.mesh.proxy.router.RouteTable.CompiledRoute;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.ResponseFlags;
+import io.shopmesh.mesh.proxy.trace.DecisionRecord;
 import io.shopmesh.mesh.proxy.upstream.UpstreamCluster;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
@@ -21,6 +23,7 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -34,6 +37,7 @@ public final class HttpStream {
   private final HttpServerResponse resp;
   private final Binding binding;
   private final StreamInfo info = new StreamInfo();
+  private final DecisionRecord decision;
   private RequestTarget target;
   private String requestId;
   private RouteTable table;
@@ -56,6 +60,19 @@ public final class HttpStream {
     this.resp = req.response();
     this.binding = binding;
     this.target = RequestTarget.of("", req.uri() == null ? "/" : req.uri());
+    this.decision =
+        ctx.records() != null && ctx.records().enabled()
+            ? new DecisionRecord(
+                ctx.opts().podName,
+                ctx.opts().role == ProxyOptions.Role.ROUTER ? "gateway" : "sidecar",
+                binding.direction().name().toLowerCase(Locale.ROOT),
+                binding.listenerName())
+            : null;
+  }
+
+  /** This request's decision record, or null when records are off. */
+  public DecisionRecord decision() {
+    return decision;
   }
 
   public ProxyContext context() {
@@ -396,6 +413,14 @@ public final class HttpStream {
     destroy();
     for (HttpFilter f : filters()) {
       f.onStreamComplete(this, status);
+    }
+    if (decision != null) {
+      if (choice != null) {
+        decision.cluster(choice.cluster());
+      }
+      decision.end(
+          status, ResponseFlags.toString(info.responseFlags()), info.details(), durationMs());
+      ctx.records().add(decision);
     }
     AccessLog log = ctx.accessLog();
     if (!log.enabled()) {

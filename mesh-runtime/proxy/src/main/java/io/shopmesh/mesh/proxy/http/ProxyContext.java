@@ -4,6 +4,7 @@ import io.shopmesh.mesh.proxy.NodeInfo;
 import io.shopmesh.mesh.proxy.ProxyOptions;
 import io.shopmesh.mesh.proxy.stats.AccessLog;
 import io.shopmesh.mesh.proxy.stats.IstioMetrics;
+import io.shopmesh.mesh.proxy.trace.DecisionRecords;
 import io.shopmesh.mesh.proxy.xds.XdsState;
 import io.vertx.core.Vertx;
 
@@ -14,4 +15,5 @@ public record ProxyContext(
     NodeInfo node,
     ProxyOptions opts,
     IstioMetrics metrics,
-    AccessLog accessLog) {}
+    AccessLog accessLog,
+    DecisionRecords records) {}

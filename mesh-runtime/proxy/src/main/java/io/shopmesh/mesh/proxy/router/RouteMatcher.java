@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.proxy.router;
 
+import com.google.protobuf.TextFormat;
 import com.google.re2j.Pattern;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
@@ -17,6 +18,9 @@ final class RouteMatcher {
   private final List<Predicate<Matchers.HeaderLookup>> headers = new ArrayList<>();
   private final List<Predicate<Map<String, List<String>>>> queries = new ArrayList<>();
   private final String matchedPrefix;
+  private final String pathWhy;
+  private final List<HeaderMatcher> headerSpecs;
+  private final List<QueryParameterMatcher> querySpecs;
 
   RouteMatcher(Route r) {
     RouteMatch m = r.getMatch();
@@ -49,6 +53,15 @@ final class RouteMatcher {
               "route " + r.getName() + ": unsupported path specifier " + m.getPathSpecifierCase());
     }
     matchedPrefix = prefixForRewrite;
+    pathWhy =
+        switch (m.getPathSpecifierCase()) {
+          case PREFIX -> "does not start with " + m.getPrefix();
+          case PATH -> "is not " + m.getPath();
+          case SAFE_REGEX -> "does not match regex " + m.getSafeRegex().getRegex();
+          default -> "is not " + m.getPathSeparatedPrefix() + " or under it";
+        };
+    headerSpecs = m.getHeadersList();
+    querySpecs = m.getQueryParametersList();
     for (HeaderMatcher h : m.getHeadersList()) {
       headers.add(Matchers.header(h));
     }
@@ -75,6 +88,44 @@ final class RouteMatcher {
       }
     }
     return true;
+  }
+
+  /**
+   * Why the request does not match, for decision records: the first failing condition ("path /x
+   * does not start with /products", "header user-type: absent"); null when it matches.
+   */
+  String whyNot(RouteTable.RequestView req) {
+    if (!pathMatch.test(req.path())) {
+      return "path " + req.path() + " " + pathWhy;
+    }
+    for (int i = 0; i < headers.size(); i++) {
+      if (!headers.get(i).test(req)) {
+        HeaderMatcher h = headerSpecs.get(i);
+        String v = req.header(h.getName().toLowerCase(Locale.ROOT));
+        return "header "
+            + h.getName()
+            + (v == null ? ": absent" : ": '" + v + "'")
+            + " (wants "
+            + TextFormat.shortDebugString(h.toBuilder().clearName().build())
+            + ")";
+      }
+    }
+    if (!queries.isEmpty()) {
+      Map<String, List<String>> q = req.queryParams();
+      for (int i = 0; i < queries.size(); i++) {
+        if (!queries.get(i).test(q)) {
+          QueryParameterMatcher qm = querySpecs.get(i);
+          List<String> v = q.get(qm.getName());
+          return "query "
+              + qm.getName()
+              + (v == null || v.isEmpty() ? ": absent" : ": '" + v.get(0) + "'")
+              + " (wants "
+              + TextFormat.shortDebugString(qm.toBuilder().clearName().build())
+              + ")";
+        }
+      }
+    }
+    return null;
   }
 
   /** The prefix of a prefix or path-separated-prefix match, used by prefix rewrites. */

@@ -4,6 +4,9 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -11,7 +14,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.shopmesh.mesh.proxy.trace.DecisionRecord;
+import io.shopmesh.mesh.wire.IstioMetadata;
+import io.shopmesh.mesh.wire.SourceMetadata;
 import io.shopmesh.mesh.wire.Wellknown;
+import io.vertx.core.json.JsonObject;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -183,6 +190,19 @@ public final class RouteTable {
               || requireTls == VirtualHost.TlsRequirementType.EXTERNAL_ONLY);
     }
 
+    /** {@link #match}, noting each route considered in the decision record. */
+    public CompiledRoute matchExplained(RequestView req, DecisionRecord rec) {
+      for (CompiledRoute r : routes) {
+        String why = r.match.whyNot(req);
+        if (why == null) {
+          rec.routeTaken(r.name, r.source);
+          return r;
+        }
+        rec.routeMissed(r.name, why);
+      }
+      return null;
+    }
+
     public CompiledRoute match(RequestView req) {
       for (CompiledRoute r : routes) {
         if (r.matches(req)) {
@@ -224,9 +244,11 @@ public final class RouteTable {
     private final Cors cors;
     private final RouteEntryAction action;
     private final String decoratorOperation;
+    private final JsonObject source;
 
     CompiledRoute(Route r, VHost vh) {
       this.name = r.getName();
+      this.source = sourceOf(r.getMetadata());
       // Envoy propagates the decorator's operation unless propagate is false
       decoratorOperation =
           r.hasDecorator()
@@ -259,6 +281,14 @@ public final class RouteTable {
 
     public String name() {
       return name;
+    }
+
+    /**
+     * Where the route's rule came from: Istio's {@code config} and the project's file:line metadata
+     * ({@link SourceMetadata}); empty when the route carries neither.
+     */
+    public JsonObject source() {
+      return source;
     }
 
     public VHost vhost() {
@@ -436,6 +466,25 @@ public final class RouteTable {
       sourceIp = hp.hasConnectionProperties() && hp.getConnectionProperties().getSourceIp();
       terminal = hp.getTerminal();
     }
+  }
+
+  /** istio.config and the shopmesh source metadata of a route, flattened. */
+  static JsonObject sourceOf(Metadata md) {
+    JsonObject out = new JsonObject();
+    Struct istio = md.getFilterMetadataMap().get(IstioMetadata.ISTIO);
+    if (istio != null && istio.containsFields(IstioMetadata.CONFIG)) {
+      out.put("config", istio.getFieldsOrThrow(IstioMetadata.CONFIG).getStringValue());
+    }
+    Struct own = md.getFilterMetadataMap().get(SourceMetadata.NAMESPACE);
+    if (own != null) {
+      for (Map.Entry<String, Value> e : own.getFieldsMap().entrySet()) {
+        Value v = e.getValue();
+        out.put(
+            e.getKey(),
+            v.hasNumberValue() ? (Object) (long) v.getNumberValue() : v.getStringValue());
+      }
+    }
+    return out;
   }
 
   static <T extends Message> T unpack(Any any, Class<T> type, String where) {

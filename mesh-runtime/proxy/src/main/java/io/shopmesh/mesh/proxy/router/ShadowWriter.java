@@ -76,7 +76,11 @@ final class ShadowWriter {
       String path,
       Buffer body) {
     for (Mirror m : forward.mirrors()) {
-      if (RouteTable.sample(m.fraction())) {
+      boolean sampled = RouteTable.sample(m.fraction());
+      if (s.decision() != null) {
+        s.decision().mirror(m.cluster(), sampled);
+      }
+      if (sampled) {
         UpstreamCluster mc = s.context().xds().clusterManager().get(m.cluster());
         if (mc != null) {
           shadow(vertx, opts, s, mc, forward, retry, path, body);

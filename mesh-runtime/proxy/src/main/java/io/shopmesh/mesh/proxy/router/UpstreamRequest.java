@@ -135,11 +135,18 @@ public final class UpstreamRequest {
       dialIp = passthrough.host();
       dialPort = offsetPort(opts, dialIp, passthrough.port());
       s.info().setUpstreamHost(dialIp + ":" + passthrough.port(), null);
+      if (s.decision() != null) {
+        s.decision().attempt(attempts, "ORIGINAL_DST", 1, dialIp + ":" + passthrough.port(), null);
+      }
       lease = cluster.acquirePassthrough();
     } else {
       boolean avoid = retry != null && retry.avoidPreviousHosts();
       host = cluster.choose(h -> avoid && tried.contains(h), hashKey());
       if (host == null) {
+        if (s.decision() != null) {
+          s.decision().attempt(attempts, cluster.lbPolicy, cluster.hosts().size(), null, null);
+          s.decision().attemptOutcome(0, "UH", "none: no healthy upstream");
+        }
         s.info().setResponseFlag(ResponseFlags.UH);
         s.sendLocalReply(503, "no healthy upstream", "no_healthy_upstream");
         return;
@@ -151,6 +158,15 @@ public final class UpstreamRequest {
       }
       tried.add(host);
       s.info().setUpstreamHost(host.key(), host);
+      if (s.decision() != null) {
+        s.decision()
+            .attempt(
+                attempts,
+                cluster.lbPolicy,
+                cluster.hosts().size(),
+                host.key(),
+                workloadOf(host.workloadMeta));
+      }
       dialIp = host.address;
       if (host.sidecar && opts.interceptionNone && s.direction() != Direction.INBOUND) {
         dialPort = opts.peerInboundPort;
@@ -386,8 +402,10 @@ public final class UpstreamRequest {
     }
     currentLease.onTimeout();
     if (retry != null && retry.retriableTimeout() && retry.tryRetry(this::attempt)) {
+      outcome(0, "UT", "retry: per-try timeout");
       return;
     }
+    outcome(0, "UT", whyNoRetry(retry != null && retry.retriableTimeout()));
     s.info().setResponseFlag(ResponseFlags.UT);
     s.sendLocalReply(504, "upstream request timeout", "upstream_per_try_timeout");
   }
@@ -398,6 +416,7 @@ public final class UpstreamRequest {
       return;
     }
     s.info().setResponseFlag(ResponseFlags.UT);
+    outcome(0, "UT", "none: route timeout " + forward.timeoutMs() + "ms");
     if (responseStarted) {
       cancel();
       s.resetDownstream();
@@ -406,6 +425,30 @@ public final class UpstreamRequest {
     settled = attempts;
     cancel();
     s.sendLocalReply(504, "upstream request timeout", "response_timeout");
+  }
+
+  /** The decision record's outcome of the current attempt. */
+  private void outcome(int status, String flags, String retryDecision) {
+    if (s.decision() != null) {
+      s.decision().attemptOutcome(status, flags, retryDecision);
+    }
+  }
+
+  /** Why a failed attempt is not retried. */
+  private String whyNoRetry(boolean retriable) {
+    if (retry == null) {
+      return streaming ? "none: body streamed" : "none: no retry policy";
+    }
+    if (!retriable) {
+      return "none: not in retry_on";
+    }
+    return "none: retries exhausted (" + retry.retriesUsed() + " used)";
+  }
+
+  /** The workload name of istio.workload metadata "name;namespace;...", or null. */
+  private static String workloadOf(String workloadMeta) {
+    int semi = workloadMeta.indexOf(';');
+    return semi <= 0 ? null : workloadMeta.substring(0, semi);
   }
 
   private void overflow() {
@@ -432,9 +475,12 @@ public final class UpstreamRequest {
     lease.onFailure(connectFailure);
     boolean refused = cause instanceof StreamResetException sre && sre.getCode() == 7;
     boolean retriable = retry != null && retry.retriableFailure(connectFailure, refused);
+    String flag = connectFailure ? "UF" : "UC";
     if (retriable && retry.tryRetry(this::attempt)) {
+      outcome(0, flag, "retry: " + (connectFailure ? "connect-failure" : "reset"));
       return;
     }
+    outcome(0, flag, whyNoRetry(retriable));
     if (retriable) {
       s.info().setResponseFlag(ResponseFlags.URX);
     }
@@ -458,6 +504,7 @@ public final class UpstreamRequest {
     int status = ur.statusCode();
     lease.onResponse(status);
     if (retry != null && retry.retriableStatus(status) && retry.tryRetry(this::attempt)) {
+      outcome(status, "-", "retry: status " + status);
       ur.exceptionHandler(x -> {});
       ur.request().reset();
       lease.release();
@@ -467,6 +514,12 @@ public final class UpstreamRequest {
     if (retry != null && retry.retriableStatus(status)) {
       s.info().setResponseFlag(ResponseFlags.URX);
     }
+    outcome(
+        status,
+        "-",
+        retry != null && retry.retriableStatus(status)
+            ? whyNoRetry(true)
+            : "none: " + status + " not retriable" + (retry == null ? " (no retry policy)" : ""));
     responseStarted = true;
     s.info().setDetails("via_upstream");
     s.info().setUpstreamServiceTime(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sentAt));

@@ -54,7 +54,8 @@ public final class FilterHarness implements AutoCloseable {
         new NodeInfo(
             Harness.sidecarOptions(
                 "frontend-5d4f-abcde", "frontend", "127.0.0.1", Map.of("app", "frontend")));
-    this.ctx = new ProxyContext(vertx, null, node, node.options(), metrics, new AccessLog("off"));
+    this.ctx =
+        new ProxyContext(vertx, null, node, node.options(), metrics, new AccessLog("off"), null);
     RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName("test");
     rc.addVirtualHosts(
         VirtualHost.newBuilder().setName("all").addDomains("*").addAllRoutes(routes));

@@ -2,6 +2,7 @@ package io.shopmesh.mesh.proxy.http.filter;
 
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.shopmesh.mesh.proxy.http.HttpFilter;
 import io.shopmesh.mesh.proxy.http.HttpStream;
 import io.shopmesh.mesh.proxy.router.RouteTable;
@@ -33,9 +34,20 @@ public final class FaultFilter implements HttpFilter {
     if (f == null) {
       return Status.CONTINUE;
     }
-    if (f.hasDelay()
-        && f.getDelay().hasFixedDelay()
-        && RouteTable.sample(f.getDelay().getPercentage())) {
+    boolean delayed =
+        f.hasDelay()
+            && f.getDelay().hasFixedDelay()
+            && RouteTable.sample(f.getDelay().getPercentage());
+    if (f.hasDelay() && s.decision() != null) {
+      s.decision()
+          .fault(
+              "delay",
+              delayed,
+              RouteTable.millis(f.getDelay().getFixedDelay())
+                  + "ms at "
+                  + percent(f.getDelay().getPercentage()));
+    }
+    if (delayed) {
       s.info().setResponseFlag(ResponseFlags.DI);
       long ms = RouteTable.millis(f.getDelay().getFixedDelay());
       delayTimer =
@@ -54,10 +66,25 @@ public final class FaultFilter implements HttpFilter {
 
   /** Aborts the request when the abort fault samples it; true when it did. */
   private static boolean abort(HttpStream s, HTTPFault f) {
-    if (!f.hasAbort() || !RouteTable.sample(f.getAbort().getPercentage())) {
+    if (!f.hasAbort()) {
       return false;
     }
     FaultAbort a = f.getAbort();
+    boolean drawn = RouteTable.sample(a.getPercentage());
+    if (s.decision() != null) {
+      s.decision()
+          .fault(
+              "abort",
+              drawn,
+              (a.getErrorTypeCase() == FaultAbort.ErrorTypeCase.GRPC_STATUS
+                      ? "grpc-status " + a.getGrpcStatus()
+                      : "status " + a.getHttpStatus())
+                  + " at "
+                  + percent(a.getPercentage()));
+    }
+    if (!drawn) {
+      return false;
+    }
     if (a.getErrorTypeCase() == FaultAbort.ErrorTypeCase.HTTP_STATUS && a.getHttpStatus() > 0) {
       s.info().setResponseFlag(ResponseFlags.FI);
       s.sendLocalReply(a.getHttpStatus(), "fault filter abort", "fault_filter_abort");
@@ -71,6 +98,17 @@ public final class FaultFilter implements HttpFilter {
       return true;
     }
     return false;
+  }
+
+  /** A fractional percent as "N%" for decision records. */
+  private static String percent(FractionalPercent p) {
+    double denom =
+        switch (p.getDenominator()) {
+          case TEN_THOUSAND -> 100.0;
+          case MILLION -> 10_000.0;
+          default -> 1.0;
+        };
+    return (p.getNumerator() / denom) + "%";
   }
 
   @Override
