@@ -48,6 +48,11 @@ public final class WebhookCertificates {
 
   /** A new CA and a serving certificate for {@code dnsNames}, valid for a year. */
   public static WebhookCertificates create(List<String> dnsNames) {
+    return create("istiod webhook CA", dnsNames);
+  }
+
+  /** A new CA named {@code caCommonName} and a serving certificate for {@code dnsNames}. */
+  public static WebhookCertificates create(String caCommonName, List<String> dnsNames) {
     try {
       KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA");
       kpg.initialize(2048);
@@ -55,7 +60,7 @@ public final class WebhookCertificates {
       Instant now = Instant.now();
       Date from = Date.from(now.minus(Duration.ofMinutes(5)));
       Date to = Date.from(now.plus(Duration.ofDays(365)));
-      X500Name caName = new X500Name("O=cluster.local,CN=istiod webhook CA");
+      X500Name caName = new X500Name("O=cluster.local,CN=" + caCommonName);
       X509v3CertificateBuilder cab =
           new JcaX509v3CertificateBuilder(caName, serial(), from, to, caName, caKeys.getPublic());
       cab.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
@@ -107,6 +112,30 @@ public final class WebhookCertificates {
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** The serving certificate as PEM (a Secret's {@code tls.crt}). */
+  public String servingPem() {
+    try {
+      return pem("CERTIFICATE", serving.getEncoded());
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The serving key as PKCS#8 PEM (a Secret's {@code tls.key}). */
+  public String servingKeyPem() {
+    return pem("PRIVATE KEY", servingKey.getEncoded());
+  }
+
+  private static String pem(String type, byte[] der) {
+    return "-----BEGIN "
+        + type
+        + "-----\n"
+        + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der)
+        + "\n-----END "
+        + type
+        + "-----\n";
   }
 
   public SSLContext serverContext() {

@@ -183,7 +183,13 @@ public final class Commands {
                   + "="
                   + plan.gatewayPublishAddress()
                   + ":"
-                  + plan.gatewayPublishPort()));
+                  + plan.gatewayPublishPort()
+                  + ","
+                  + Planner.GATEWAY_HTTPS_PORT
+                  + "="
+                  + plan.gatewayPublishAddress()
+                  + ":"
+                  + plan.gatewayHttpsPublishPort()));
     }
     return new ProcessSpec(
         pod.name(), Planner.PROXY_CONTAINER, argv, Map.of(), layout.podDir(pod.name()));

@@ -31,6 +31,9 @@ public final class Planner {
 
   public static final int GATEWAY_HTTP_PORT = 8080;
 
+  /** The gateway's port for Gateway servers on 443 (Istio's default targetPort 8443). */
+  public static final int GATEWAY_HTTPS_PORT = 8443;
+
   public record Options(
       String subnet,
       String istiodAddress,
@@ -38,10 +41,11 @@ public final class Planner {
       int istiodHttpPort,
       String gatewayPublishAddress,
       int gatewayPublishPort,
+      int gatewayHttpsPublishPort,
       boolean paymentProvider) {
 
     public static Options defaults() {
-      return new Options("127.0.1", "127.0.0.1", 15010, 15014, "127.0.0.1", 8080, true);
+      return new Options("127.0.1", "127.0.0.1", 15010, 15014, "127.0.0.1", 8080, 8443, true);
     }
   }
 
@@ -151,6 +155,7 @@ public final class Planner {
         opts.istiodHttpPort(),
         opts.gatewayPublishAddress(),
         opts.gatewayPublishPort(),
+        opts.gatewayHttpsPublishPort(),
         pods);
   }
 

@@ -113,6 +113,15 @@ public final class Supervisor {
       Files.writeString(layout.hostsFile(), commands.hostsFile());
       // kept across runs: the provider re-issues only what is missing, the CA stays the same
       Files.createDirectories(layout.paymentCertsDir());
+      if (GatewayCredentials.ensureShopCredential(layout.certsRoot())) {
+        out.println(
+            "meshctl: made a certificate for "
+                + GatewayCredentials.SHOP_HOST
+                + " (secret "
+                + GatewayCredentials.SHOP_CREDENTIAL
+                + "); its CA: "
+                + GatewayCredentials.shopCa(layout.certsRoot()));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + store.dir() + ": " + e.getMessage(), e);
     }
@@ -456,6 +465,12 @@ public final class Supervisor {
                 + plan.gatewayPublishAddress()
                 + ":"
                 + plan.gatewayPublishPort());
+        ports.add(
+            Planner.GATEWAY_HTTPS_PORT
+                + "->"
+                + plan.gatewayPublishAddress()
+                + ":"
+                + plan.gatewayHttpsPublishPort());
       } else {
         pod.appPorts().forEach(pm -> ports.add(pm.toString()));
       }

@@ -89,7 +89,8 @@ class CommandsTest {
     assertThat(flag(argv, "--namespace")).isEqualTo("istio-system");
     assertThat(flag(argv, "--workload-name")).isEqualTo("istio-ingressgateway");
     assertThat(flag(argv, "--labels")).isEqualTo("app=istio-ingressgateway,istio=ingressgateway");
-    assertThat(flag(argv, "--listener-bind")).isEqualTo("8080=127.0.0.1:8080");
+    // ports 80 and 443 of the ingress Service, published on the host as the walkthrough uses them
+    assertThat(flag(argv, "--listener-bind")).isEqualTo("8080=127.0.0.1:8080,8443=127.0.0.1:8443");
   }
 
   @Test
