@@ -134,6 +134,9 @@ public final class Istiod implements AutoCloseable {
     metrics.configRejects(store.rejectedTotal());
     debouncer = new Debouncer(DEBOUNCE_AFTER_MS, DEBOUNCE_MAX_MS, this::onDebounced);
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
+    if (registrySource instanceof RegistryFile file) {
+      file.onTokens(xds.authenticator()::replace);
+    }
     if (registrySource != null) {
       if (!registrySource.read()) {
         LOG.warning(

@@ -135,7 +135,7 @@ public final class FakeMesh {
       ServerSocket outbound = new ServerSocket();
       outbound.bind(new InetSocketAddress(ip, 15001));
       if (f.containsKey("--listener-bind")) {
-        String[] b = f.get("--listener-bind").split("=")[1].split(":");
+        String[] b = f.get("--listener-bind").split(",")[0].split("=")[1].split(":");
         HttpServer gw = server(b[0], Integer.parseInt(b[1]));
         gw.createContext("/", ex -> reply(ex, 200, "fake gateway"));
         gw.start();

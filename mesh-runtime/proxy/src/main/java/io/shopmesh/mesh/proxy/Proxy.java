@@ -255,6 +255,7 @@ public final class Proxy implements AutoCloseable {
                   opts.xdsKeepaliveTimeoutMs,
                   opts.xdsMaxMessageBytes,
                   opts.maxClusters));
+      xds.tokenFile(opts.tokenFile);
       xds.start();
     }
   }

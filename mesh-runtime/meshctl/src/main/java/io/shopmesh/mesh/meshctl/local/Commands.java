@@ -75,6 +75,11 @@ public final class Commands {
       return stateDir.resolve("pods").resolve(pod);
     }
 
+    /** The pod's token for istiod, readable by the user only (a projected SA token's stand-in). */
+    public Path tokenFile(String pod) {
+      return podDir(pod).resolve("istio-token");
+    }
+
     public Path logFile(String pod, String container) {
       return stateDir.resolve("logs").resolve(pod).resolve(container + ".log");
     }
@@ -173,6 +178,8 @@ public final class Commands {
             layout.hostsFile().toString(),
             "--certs-root",
             layout.certsRoot().toString(),
+            "--token-file",
+            layout.tokenFile(pod.name()).toString(),
             "--access-log",
             "-"));
     if (pod.kind() == Kind.GATEWAY) {

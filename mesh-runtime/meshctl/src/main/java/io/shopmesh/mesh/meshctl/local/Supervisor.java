@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.meshctl.local;
 
+import io.shopmesh.mesh.istiod.XdsAuthenticator;
 import io.shopmesh.mesh.meshctl.local.Commands.ProcessSpec;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
@@ -16,11 +17,13 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -83,10 +86,25 @@ public final class Supervisor {
     this.commands = new Commands(plan, layout);
     this.store = store;
     this.out = out;
+    // one token per pod, issued by whoever starts it (as the kubelet projects a pod's token);
+    // istiod gets only the hashes, each proxy its own token in a file only the user can read
+    Map<String, String> hashes = new LinkedHashMap<>();
+    for (Pod pod : plan.pods()) {
+      if (pod.kind() != Kind.EXTERNAL) {
+        String token = XdsAuthenticator.newToken();
+        tokens.put(pod.name(), token);
+        hashes.put(pod.name(), XdsAuthenticator.sha256(token));
+      }
+    }
     this.registry =
         new RegistryWriter(
-            plan, layout.registryFile(), "meshctl up: the pods planned from " + layout.configDir());
+            plan,
+            layout.registryFile(),
+            "meshctl up: the pods planned from " + layout.configDir(),
+            hashes);
   }
+
+  private final Map<String, String> tokens = new LinkedHashMap<>();
 
   /** Takes the state dir's lock for this supervisor's lifetime; false when another one holds it. */
   public boolean lock() {
@@ -111,6 +129,19 @@ public final class Supervisor {
         Files.createDirectories(d);
       }
       Files.writeString(layout.hostsFile(), commands.hostsFile());
+      for (Map.Entry<String, String> t : tokens.entrySet()) {
+        Path f = layout.tokenFile(t.getKey());
+        Files.createDirectories(f.getParent());
+        try {
+          // created private: no other local user can read it and pose as this pod
+          Files.createFile(
+              f,
+              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+        } catch (UnsupportedOperationException e) {
+          Files.createFile(f);
+        }
+        Files.writeString(f, t.getValue());
+      }
       // kept across runs: the provider re-issues only what is missing, the CA stays the same
       Files.createDirectories(layout.paymentCertsDir());
       if (GatewayCredentials.ensureShopCredential(layout.certsRoot())) {
@@ -465,12 +496,6 @@ public final class Supervisor {
                 + plan.gatewayPublishAddress()
                 + ":"
                 + plan.gatewayPublishPort());
-        ports.add(
-            Planner.GATEWAY_HTTPS_PORT
-                + "->"
-                + plan.gatewayPublishAddress()
-                + ":"
-                + plan.gatewayHttpsPublishPort());
       } else {
         pod.appPorts().forEach(pm -> ports.add(pm.toString()));
       }

@@ -79,6 +79,8 @@ class CommandsTest {
     assertThat(flag(argv, "--interception")).isEqualTo("none");
     assertThat(flag(argv, "--hosts-file")).isEqualTo("/repo/.mesh/hosts");
     assertThat(flag(argv, "--certs-root")).isEqualTo("/repo/.mesh/certs");
+    assertThat(flag(argv, "--token-file"))
+        .isEqualTo("/repo/.mesh/pods/" + frontend.name() + "/istio-token");
     assertThat(argv).doesNotContain("--listener-bind");
   }
 
