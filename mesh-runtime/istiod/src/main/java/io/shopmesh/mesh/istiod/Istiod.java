@@ -124,6 +124,21 @@ public final class Istiod implements AutoCloseable {
           List.of(new PodPort("http", 8080, "TCP")),
           true);
 
+  private volatile String applyToken;
+
+  /**
+   * The bearer token {@code POST /apply} requires (null: none, as before). Set before {@link
+   * #start}.
+   */
+  public Istiod applyToken(String token) {
+    this.applyToken = token == null || token.isBlank() ? null : token.trim();
+    return this;
+  }
+
+  String applyToken() {
+    return applyToken;
+  }
+
   /** How often the registry file is checked for changes. */
   public static final long REGISTRY_POLL_MS = 200;
 

@@ -34,6 +34,7 @@ public final class IstiodMain {
     int xdsPort = 15010;
     int httpPort = 15014;
     int webhookPort = 0;
+    String applyToken = System.getenv("ISTIOD_APPLY_TOKEN");
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = null;
@@ -53,12 +54,15 @@ public final class IstiodMain {
         case "--xds-port" -> xdsPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--http-port" -> httpPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--webhook-port" -> webhookPort = Integer.parseInt(v != null ? v : args[++i]);
+        case "--apply-token-file" ->
+            applyToken = Files.readString(Path.of(v != null ? v : args[++i])).trim();
         case "-h", "--help" -> {
           System.out.println(
               "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
                   + " [--namespace NS] [--resync-seconds 60]) [--bind 127.0.0.1] [--xds-port 15010]"
                   + " [--http-port 15014] [--mesh-config FILE]"
-                  + " [--webhook-port 15017 (kubernetes: validation and injection)]");
+                  + " [--webhook-port 15017 (kubernetes: validation and injection)]"
+                  + " [--apply-token-file FILE (POST /apply needs it as a bearer token)]");
           return;
         }
         default -> {
@@ -119,6 +123,7 @@ public final class IstiodMain {
     Istiod istiod =
         new Istiod(
                 new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"), mesh)
+            .applyToken(applyToken)
             .start(bind, xdsPort, httpPort);
     awaitShutdown(istiod, null);
   }

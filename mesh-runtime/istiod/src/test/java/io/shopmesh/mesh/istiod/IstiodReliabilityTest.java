@@ -228,6 +228,39 @@ class IstiodReliabilityTest {
   }
 
   @Test
+  void applyWithAnApplyTokenNeedsIt() throws Exception {
+    writeRegistry(pod("product-v1-a", "127.0.1.3", "v1", true));
+    String token = XdsAuthenticator.newToken();
+    istiod =
+        new Istiod(new DirectoryConfigSource(dir, 200), registry)
+            .applyToken(token)
+            .start("127.0.0.1", 0, 0);
+    HttpResponse<String> none = post("/apply", serviceEntry(1));
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).contains("apply token").contains("nothing was applied");
+    HttpResponse<String> wrong =
+        http.send(
+            request("/apply")
+                .header("Authorization", "Bearer " + XdsAuthenticator.newToken())
+                .POST(HttpRequest.BodyPublishers.ofString(serviceEntry(1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(json("/debug/configz").toString()).doesNotContain("se-1");
+    HttpResponse<String> ok =
+        http.send(
+            request("/apply")
+                .header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.ofString(serviceEntry(1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    assertThat(json("/debug/configz").toString()).contains("se-1");
+    // reading stays open: the debug endpoints change nothing
+    assertThat(status("/debug/syncz")).isEqualTo(200);
+  }
+
+  @Test
   void aRestartedIstiodHasThePlannedProxiesTranslatedBeforeItIsReady() throws Exception {
     writeRegistry(
         pod("product-v1-a", "127.0.1.3", "v1", true), pod("product-v2-a", "127.0.1.5", "v2", true));
