@@ -84,7 +84,11 @@ public final class FakeMesh {
           "/apply",
           ex -> {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            if (body.contains("weight: 70")) {
+            // as the real istiod: the token meshctl up made, or nothing is applied
+            String token = Files.readString(Path.of(f.get("--apply-token-file"))).trim();
+            if (!("Bearer " + token).equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+              reply(ex, 401, "{\"diagnostics\":[\"Error: no apply token\"]}");
+            } else if (body.contains("weight: 70")) {
               reply(
                   ex,
                   400,

@@ -21,6 +21,9 @@ public final class Commands {
   public static final String ISTIOD_MAIN = "io.shopmesh.mesh.istiod.IstiodMain";
   public static final String PROXY_MAIN = "io.shopmesh.mesh.proxy.ProxyMain";
 
+  /** In the state dir: the token istiod's POST /apply needs (meshctl apply sends it). */
+  public static final String APPLY_TOKEN_FILE = "istiod-apply-token";
+
   /**
    * JVM flags for the many small JVMs: C1 only and the serial collector start ~20 JVMs on two cores
    * quickly and keep each small; heaps sized per role.
@@ -57,6 +60,11 @@ public final class Commands {
     /** istiod's registry: the planned pods and their readiness ({@link RegistryWriter}). */
     public Path registryFile() {
       return stateDir.resolve("registry.json");
+    }
+
+    /** The bearer token istiod's POST /apply needs; meshctl apply reads it from here. */
+    public Path applyTokenFile() {
+      return stateDir.resolve(APPLY_TOKEN_FILE);
     }
 
     public Path hostsFile() {
@@ -141,7 +149,9 @@ public final class Commands {
             "--http-port",
             Integer.toString(plan.istiodHttpPort()),
             "--registry-file",
-            layout.registryFile().toString()));
+            layout.registryFile().toString(),
+            "--apply-token-file",
+            layout.applyTokenFile().toString()));
     return new ProcessSpec("istiod", "discovery", argv, Map.of(), layout.podDir("istiod"));
   }
 

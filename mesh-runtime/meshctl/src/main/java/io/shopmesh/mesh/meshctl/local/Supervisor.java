@@ -120,6 +120,19 @@ public final class Supervisor {
     }
   }
 
+  /** A new file only the user can read (tokens). */
+  static void writePrivate(Path f, String content) throws IOException {
+    Files.createDirectories(f.getParent());
+    Files.deleteIfExists(f);
+    try {
+      Files.createFile(
+          f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(f);
+    }
+    Files.writeString(f, content);
+  }
+
   /** Writes the runtime files: directories, the hosts file, the certificates the proxies read. */
   public void prepare() {
     try {
@@ -129,18 +142,10 @@ public final class Supervisor {
         Files.createDirectories(d);
       }
       Files.writeString(layout.hostsFile(), commands.hostsFile());
+      writePrivate(layout.applyTokenFile(), XdsAuthenticator.newToken());
       for (Map.Entry<String, String> t : tokens.entrySet()) {
-        Path f = layout.tokenFile(t.getKey());
-        Files.createDirectories(f.getParent());
-        try {
-          // created private: no other local user can read it and pose as this pod
-          Files.createFile(
-              f,
-              PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-        } catch (UnsupportedOperationException e) {
-          Files.createFile(f);
-        }
-        Files.writeString(f, t.getValue());
+        // private: no other local user can read it and pose as this pod
+        writePrivate(layout.tokenFile(t.getKey()), t.getValue());
       }
       // kept across runs: the provider re-issues only what is missing, the CA stays the same
       Files.createDirectories(layout.paymentCertsDir());

@@ -38,6 +38,7 @@ class CommandsTest {
     assertThat(flag(s.argv(), "--bind")).isEqualTo("127.0.0.1");
     assertThat(flag(s.argv(), "--xds-port")).isEqualTo("15010");
     assertThat(flag(s.argv(), "--http-port")).isEqualTo("15014");
+    assertThat(flag(s.argv(), "--apply-token-file")).isEqualTo("/repo/.mesh/istiod-apply-token");
   }
 
   @Test
