@@ -34,6 +34,7 @@ public final class LocalMeshTarget implements MeshTarget {
   private final Path configDir;
   private final String subnet;
   private final int gatewayPort;
+  private final int gatewayHttpsPort;
   // HTTP/1.1, as Prometheus scrapes: no h2c upgrade attempt on the proxies' stats port
   private final HttpClient http =
       HttpClient.newBuilder()
@@ -48,6 +49,7 @@ public final class LocalMeshTarget implements MeshTarget {
     this.configDir = this.work.resolve("manifests");
     this.subnet = freeSubnet();
     this.gatewayPort = Targets.freePort();
+    this.gatewayHttpsPort = Targets.freePort();
   }
 
   /**
@@ -116,6 +118,8 @@ public final class LocalMeshTarget implements MeshTarget {
             subnet + ".250",
             "--gateway-port",
             Integer.toString(gatewayPort),
+            "--gateway-https-port",
+            Integer.toString(gatewayHttpsPort),
             "--timeout",
             "420",
             // if this JVM dies (even kill -9), the mesh stops too
@@ -131,6 +135,16 @@ public final class LocalMeshTarget implements MeshTarget {
   public void stop() {
     Result r = meshctl(Duration.ofMinutes(2), "down");
     System.out.println(r.output());
+  }
+
+  /** Where the gateway's port 443 (listener 8443) is published: host and port. */
+  public InetSocketAddress gatewayHttps() {
+    return new InetSocketAddress("127.0.0.1", gatewayHttpsPort);
+  }
+
+  /** The CA of the certificate meshctl up made for shop.example.com (secret shop-credential). */
+  public Path shopCa() {
+    return stateDir.resolve("certs/shop-ca/ca.crt");
   }
 
   @Override

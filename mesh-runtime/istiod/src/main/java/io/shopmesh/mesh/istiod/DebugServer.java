@@ -9,6 +9,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,6 +85,24 @@ final class DebugServer implements AutoCloseable {
     if (!"POST".equals(ex.getRequestMethod())) {
       json(ex, 405, Map.of("error", "POST YAML to /apply"));
       return;
+    }
+    String token = istiod.applyToken();
+    if (token != null) {
+      String auth = ex.getRequestHeaders().getFirst("Authorization");
+      byte[] want = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
+      if (auth == null || !MessageDigest.isEqual(auth.getBytes(StandardCharsets.UTF_8), want)) {
+        ex.getRequestBody().close();
+        json(
+            ex,
+            401,
+            Map.of(
+                "diagnostics",
+                List.of(
+                    "Error: /apply changes the mesh's config and needs istiod's apply token"
+                        + " (authorization: Bearer); meshctl apply sends the one meshctl up made;"
+                        + " nothing was applied")));
+        return;
+      }
     }
     byte[] bytes = ex.getRequestBody().readNBytes(Applier.MAX_REQUEST_BYTES + 1);
     if (bytes.length > Applier.MAX_REQUEST_BYTES) {

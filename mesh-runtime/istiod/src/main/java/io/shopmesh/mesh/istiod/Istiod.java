@@ -130,6 +130,21 @@ public final class Istiod implements AutoCloseable {
           List.of(new PodPort("http", 8080, "TCP")),
           true);
 
+  private volatile String applyToken;
+
+  /**
+   * The bearer token {@code POST /apply} requires (null: none, as before). Set before {@link
+   * #start}.
+   */
+  public Istiod applyToken(String token) {
+    this.applyToken = token == null || token.isBlank() ? null : token.trim();
+    return this;
+  }
+
+  String applyToken() {
+    return applyToken;
+  }
+
   /** How often the registry file is checked for changes. */
   public static final long REGISTRY_POLL_MS = 200;
 
@@ -158,8 +173,16 @@ public final class Istiod implements AutoCloseable {
     xds = new XdsServer(registry, () -> pushContext, metrics, debouncer::trigger);
     ca = caDir == null ? IstioCa.selfSigned() : IstioCa.loadOrCreate(caDir);
     xds.addService(
-        new CertificateService(ca, registry, workloadCertTtl, IstioCa.MAX_WORKLOAD_TTL)
+        new CertificateService(
+                ca,
+                registry,
+                workloadCertTtl,
+                IstioCa.MAX_WORKLOAD_TTL,
+                xds.authenticator()::checkNode)
             .definition());
+    if (registrySource instanceof RegistryFile file) {
+      file.onTokens(xds.authenticator()::replace);
+    }
     if (registrySource != null) {
       if (!registrySource.read()) {
         LOG.warning(

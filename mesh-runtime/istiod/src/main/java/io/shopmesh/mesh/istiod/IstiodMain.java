@@ -38,6 +38,7 @@ public final class IstiodMain {
     int webhookPort = 0;
     Path caDir = null;
     Duration certTtl = IstioCa.DEFAULT_WORKLOAD_TTL;
+    String applyToken = System.getenv("ISTIOD_APPLY_TOKEN");
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       String v = null;
@@ -59,6 +60,8 @@ public final class IstiodMain {
         case "--webhook-port" -> webhookPort = Integer.parseInt(v != null ? v : args[++i]);
         case "--ca-dir" -> caDir = Path.of(v != null ? v : args[++i]);
         case "--workload-cert-ttl" -> certTtl = ttl(v != null ? v : args[++i]);
+        case "--apply-token-file" ->
+            applyToken = Files.readString(Path.of(v != null ? v : args[++i])).trim();
         case "-h", "--help" -> {
           System.out.println(
               "usage: IstiodMain (--config-dir DIR [--registry-file FILE] | --config-source kubernetes"
@@ -67,7 +70,8 @@ public final class IstiodMain {
                   + " [--webhook-port 15017 (kubernetes: validation and injection)]"
                   + " [--ca-dir DIR (cacerts: ca-cert.pem, ca-key.pem, root-cert.pem,"
                   + " cert-chain.pem; a self-signed root is created there when absent)]"
-                  + " [--workload-cert-ttl 24h]");
+                  + " [--workload-cert-ttl 24h]"
+                  + " [--apply-token-file FILE (POST /apply needs it as a bearer token)]");
           return;
         }
         default -> {
@@ -136,6 +140,7 @@ public final class IstiodMain {
         new Istiod(
                 new DirectoryConfigSource(dir), registryFile, System.getenv("REGISTRY_JSON"), mesh)
             .certificateAuthority(caDir, certTtl)
+            .applyToken(applyToken)
             .start(bind, xdsPort, httpPort);
     awaitShutdown(istiod, null);
   }

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -49,6 +50,7 @@ public final class RegistryFile implements RegistrySource {
   private Map<String, Integer> probes = Map.of();
   private long lastProbe;
   private Thread thread;
+  private Consumer<Map<String, String>> tokens = t -> {};
 
   public RegistryFile(Path file, WorkloadRegistry registry, Runnable onChange, long pollMillis) {
     this(file, null, registry, onChange, pollMillis);
@@ -67,6 +69,25 @@ public final class RegistryFile implements RegistrySource {
   public static RegistryFile inline(
       String json, WorkloadRegistry registry, Runnable onChange, long pollMillis) {
     return new RegistryFile(null, json, registry, onChange, pollMillis);
+  }
+
+  /**
+   * Where each pod's {@code "tokenSha256"} goes (pod name.namespace to the hash) whenever the file
+   * is read: istiod's {@link XdsAuthenticator}.
+   */
+  public void onTokens(Consumer<Map<String, String>> tokens) {
+    this.tokens = tokens;
+  }
+
+  static Map<String, String> tokenHashes(JsonNode root) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (JsonNode p : root.path("pods")) {
+      String hash = p.path("tokenSha256").asText("");
+      if (!hash.isEmpty()) {
+        out.put(p.path("name").asText() + "." + p.path("namespace").asText("default"), hash);
+      }
+    }
+    return out;
   }
 
   /** Reads the file now; true when the registry changed. */
@@ -88,6 +109,7 @@ public final class RegistryFile implements RegistrySource {
       JsonNode root = JSON.readTree(text);
       List<WorkloadRegistry.Entry> entries = parse(root);
       probes = probes(root);
+      tokens.accept(tokenHashes(root));
       planned = entries;
       entries = probed(entries);
       String source =

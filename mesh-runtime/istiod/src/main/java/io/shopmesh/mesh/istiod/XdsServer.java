@@ -15,11 +15,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.Server;
 import io.grpc.ServerServiceDefinition;
 import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.PushContext;
@@ -57,6 +59,7 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
 
   private final SimpleCache<String> cache = new SimpleCache<>(node -> node.getId());
   private final Map<Long, String> streamToProxy = new ConcurrentHashMap<>();
+  private final XdsAuthenticator auth = new XdsAuthenticator();
   private final Map<String, ProxyStatus> proxies = new ConcurrentHashMap<>();
   private final WorkloadRegistry registry;
   private final Supplier<PushContext> pushContext;
@@ -103,6 +106,11 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     services.add(service);
   }
 
+  /** Who may connect: the registry's per-pod tokens. */
+  public XdsAuthenticator authenticator() {
+    return auth;
+  }
+
   /** Starts the gRPC server; returns the bound port (useful with port 0). */
   public int start(String bind, int port) throws IOException {
     V3DiscoveryServer server =
@@ -138,7 +146,9 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
             .addService(server.getClusterDiscoveryServiceImpl())
             .addService(server.getListenerDiscoveryServiceImpl())
             .addService(server.getRouteDiscoveryServiceImpl())
-            .addService(server.getEndpointDiscoveryServiceImpl());
+            .addService(server.getEndpointDiscoveryServiceImpl())
+            // every service on this server, xDS and whatever is registered beside it (the CA)
+            .intercept(auth);
     services.forEach(builder::addService);
     grpc =
         builder
@@ -366,7 +376,15 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
     if (!registry.synced()) {
       return 0;
     }
-    ManagedChannel ch = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    Metadata token = new Metadata();
+    token.put(
+        XdsAuthenticator.AUTHORIZATION,
+        "Bearer " + auth.selfToken(node.podName() + "." + node.namespace()));
+    ManagedChannel ch =
+        NettyChannelBuilder.forAddress(host, port)
+            .usePlaintext()
+            .intercept(MetadataUtils.newAttachHeadersInterceptor(token))
+            .build();
     CountDownLatch answered = new CountDownLatch(2);
     AtomicReference<StreamObserver<DiscoveryRequest>> requests = new AtomicReference<>();
     Node n = node.toNode();
@@ -489,6 +507,10 @@ public final class XdsServer implements DiscoveryServerCallbacks, AutoCloseable 
                 "the first request of a stream must carry the node"));
       }
       ProxyNode proxy = ProxyNode.fromNode(request.getNode());
+      String refused = auth.checkNode(proxy.podName(), proxy.namespace());
+      if (refused != null) {
+        throw new RequestException(Status.UNAUTHENTICATED.withDescription(refused));
+      }
       proxyId = proxy.id();
       streamToProxy.put(streamId, proxyId);
       connect(proxy);

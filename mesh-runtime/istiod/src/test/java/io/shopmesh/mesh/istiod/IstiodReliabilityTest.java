@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.grpc.Status;
 import io.shopmesh.mesh.testing.AdsTestClient;
+import io.shopmesh.mesh.xds.PodPort;
 import io.shopmesh.mesh.xds.ProxyNode;
 import io.shopmesh.mesh.xds.WorkloadInstance;
 import java.io.IOException;
@@ -19,6 +20,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -144,6 +146,118 @@ class IstiodReliabilityTest {
             + " ms");
     assertThat(back.endpoints(V1).getEndpoints(0).getLbEndpointsCount()).isEqualTo(1);
     assertThat(back.endpoints(V2).getEndpoints(0).getLbEndpointsCount()).isEqualTo(1);
+  }
+
+  /** A pod of the plan whose proxy must present {@code token}. */
+  static String withToken(String podJson, String token) {
+    return podJson.substring(0, podJson.length() - 1)
+        + ",\"tokenSha256\":\""
+        + XdsAuthenticator.sha256(token)
+        + "\"}";
+  }
+
+  AdsTestClient connect(WorkloadInstance w, String token) {
+    AdsTestClient c =
+        new AdsTestClient(
+            "127.0.0.1", istiod.xdsPort(), ProxyNode.sidecar(w).toNode(), Map.of(), true, token);
+    closing.add(c);
+    return c;
+  }
+
+  @Test
+  void onlyAProxyWithItsPodsTokenGetsConfig() throws Exception {
+    String frontendToken = XdsAuthenticator.newToken();
+    String v1Token = XdsAuthenticator.newToken();
+    String frontendPod =
+        "{\"name\":\"frontend-0\",\"namespace\":\"default\",\"ip\":\"127.0.1.1\","
+            + "\"workload\":\"frontend\",\"labels\":{\"app\":\"frontend\",\"version\":\"v1\"},"
+            + "\"ports\":[{\"containerPort\":80,\"protocol\":\"TCP\"}],\"sidecar\":true,"
+            + "\"ready\":true}";
+    writeRegistry(
+        withToken(frontendPod, frontendToken),
+        withToken(pod("product-v1-a", "127.0.1.3", "v1", true), v1Token));
+    start(true);
+    await(() -> status("/ready") == 200, 5_000);
+
+    // the real pods, each with its own token
+    AdsTestClient frontend = connect(FRONTEND, frontendToken);
+    await(frontend::hasAll, 10_000);
+    assertThat(addresses(frontend, V1)).containsExactly("127.0.1.3:8080");
+
+    // a process started by hand claiming to be a product v1 pod: no token, a made-up token, a
+    // real pod's token for another pod's node id. Each is refused before any resource is sent.
+    WorkloadInstance impostor =
+        new WorkloadInstance(
+            "product-v1-x",
+            "default",
+            "127.0.1.9",
+            Map.of("app", "product-service", "version", "v1"),
+            "product-service-v1",
+            List.of(new PodPort("http", 8080, "TCP")),
+            true);
+    WorkloadInstance v1 =
+        new WorkloadInstance(
+            "product-v1-a",
+            "default",
+            "127.0.1.3",
+            Map.of("app", "product-service", "version", "v1"),
+            "product-service-v1",
+            List.of(new PodPort("http", 8080, "TCP")),
+            true);
+    AdsTestClient none = connect(impostor, null);
+    AdsTestClient madeUp = connect(impostor, XdsAuthenticator.newToken());
+    AdsTestClient borrowed = connect(v1, frontendToken);
+    for (AdsTestClient c : List.of(none, madeUp, borrowed)) {
+      await(() -> c.error != null, 5_000);
+      Status s = Status.fromThrowable(c.error);
+      assertThat(s.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
+      assertThat(c.received).as("no resource reaches a refused client").isEmpty();
+    }
+    assertThat(Status.fromThrowable(none.error).getDescription()).contains("no bearer token");
+    assertThat(Status.fromThrowable(madeUp.error).getDescription())
+        .contains("not issued to any pod");
+    assertThat(Status.fromThrowable(borrowed.error).getDescription())
+        .contains("product-v1-a.default")
+        .contains("frontend-0.default");
+
+    // the mesh is unchanged: v1 is still the one planned pod, and it connects with its token
+    AdsTestClient real = connect(v1, v1Token);
+    await(real::hasAll, 10_000);
+    assertThat(addresses(frontend, V1)).containsExactly("127.0.1.3:8080");
+    assertThat(json("/debug/registryz")).hasSize(2);
+  }
+
+  @Test
+  void applyWithAnApplyTokenNeedsIt() throws Exception {
+    writeRegistry(pod("product-v1-a", "127.0.1.3", "v1", true));
+    String token = XdsAuthenticator.newToken();
+    istiod =
+        new Istiod(new DirectoryConfigSource(dir, 200), registry)
+            .applyToken(token)
+            .start("127.0.0.1", 0, 0);
+    HttpResponse<String> none = post("/apply", serviceEntry(1));
+    assertThat(none.statusCode()).isEqualTo(401);
+    assertThat(none.body()).contains("apply token").contains("nothing was applied");
+    HttpResponse<String> wrong =
+        http.send(
+            request("/apply")
+                .header("Authorization", "Bearer " + XdsAuthenticator.newToken())
+                .POST(HttpRequest.BodyPublishers.ofString(serviceEntry(1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(wrong.statusCode()).isEqualTo(401);
+    assertThat(json("/debug/configz").toString()).doesNotContain("se-1");
+    HttpResponse<String> ok =
+        http.send(
+            request("/apply")
+                .header("Authorization", "Bearer " + token)
+                .POST(HttpRequest.BodyPublishers.ofString(serviceEntry(1)))
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    assertThat(json("/debug/configz").toString()).contains("se-1");
+    // reading stays open: the debug endpoints change nothing
+    assertThat(status("/debug/syncz")).isEqualTo(200);
   }
 
   @Test

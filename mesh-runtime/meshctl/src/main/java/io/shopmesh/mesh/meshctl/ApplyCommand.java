@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shopmesh.mesh.meshctl.kube.KubeMesh;
 import io.shopmesh.mesh.meshctl.kube.KubeOptions;
+import io.shopmesh.mesh.meshctl.local.Commands;
 import io.shopmesh.mesh.meshctl.local.Http;
 import java.io.IOException;
 import java.net.http.HttpTimeoutException;
@@ -72,6 +73,7 @@ public final class ApplyCommand implements Callable<Integer> {
     }
     String base =
         istiod != null ? istiod.replaceAll("/+$", "") : mesh.requireRunning().istiodHttpUrl();
+    String token = applyToken();
     int rc = 0;
     for (String f : files) {
       String yaml =
@@ -87,7 +89,8 @@ public final class ApplyCommand implements Callable<Integer> {
                 base + "/apply?deadline=" + deadline,
                 "application/yaml",
                 yaml,
-                Duration.ofSeconds(timeoutSeconds + 5L));
+                Duration.ofSeconds(timeoutSeconds + 5L),
+                token);
       } catch (HttpTimeoutException e) {
         System.err.println(
             "error: istiod did not answer within "
@@ -119,6 +122,19 @@ public final class ApplyCommand implements Callable<Integer> {
       }
     }
     return rc;
+  }
+
+  /**
+   * istiod's apply token: {@code MESH_APPLY_TOKEN}, else the one meshctl up made for the local mesh
+   * (in its state dir), else none.
+   */
+  private String applyToken() throws IOException {
+    String env = System.getenv("MESH_APPLY_TOKEN");
+    if (env != null && !env.isBlank()) {
+      return env.trim();
+    }
+    Path f = mesh.store().dir().resolve(Commands.APPLY_TOKEN_FILE);
+    return istiod == null && Files.isRegularFile(f) ? Files.readString(f).trim() : null;
   }
 
   /** kubectl apply: the API server's schema and the validating webhook decide. */

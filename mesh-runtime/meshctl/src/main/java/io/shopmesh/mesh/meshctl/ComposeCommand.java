@@ -5,6 +5,7 @@ import io.shopmesh.mesh.config.Diagnostic;
 import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.meshctl.compose.ComposeGenerator;
 import io.shopmesh.mesh.meshctl.compose.ComposeGenerator.Interception;
+import io.shopmesh.mesh.meshctl.local.GatewayCredentials;
 import io.shopmesh.mesh.meshctl.local.MeshHome;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -81,6 +82,14 @@ public final class ComposeCommand implements Callable<Integer> {
         new ComposeGenerator(
                 loaded.config(), new ComposeGenerator.Options(subnet, mode, configDir, 1L))
             .generate();
+    Path certs = MeshHome.home().resolve(".mesh").resolve("certs");
+    if (GatewayCredentials.ensureShopCredential(certs)) {
+      System.err.println(
+          "meshctl: made the gateway's shop-credential for "
+              + GatewayCredentials.SHOP_HOST
+              + "; its CA: "
+              + GatewayCredentials.shopCa(certs));
+    }
     if (output != null) {
       Files.writeString(output, text, StandardCharsets.UTF_8);
     } else {

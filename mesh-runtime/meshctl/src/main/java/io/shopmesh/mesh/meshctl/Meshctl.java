@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       LogsCommand.class,
       ApplyCommand.class,
+      CreateCommand.class,
       ProxyConfigCommand.class,
       MetricsCommand.class,
       TraceCommand.class,

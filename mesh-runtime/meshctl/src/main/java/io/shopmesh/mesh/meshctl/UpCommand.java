@@ -69,6 +69,14 @@ public final class UpCommand implements Callable<Integer> {
   int gatewayPort;
 
   @Option(
+      names = "--gateway-https-port",
+      defaultValue = "8443",
+      paramLabel = "PORT",
+      description =
+          "Where the gateway's port 443 is published on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+  int gatewayHttpsPort;
+
+  @Option(
       names = "--subnet",
       defaultValue = "127.0.1",
       paramLabel = "A.B.C",
@@ -175,7 +183,14 @@ public final class UpCommand implements Callable<Integer> {
     }
     Planner.Options opts =
         new Planner.Options(
-            subnet, istiodAddress, 15010, 15014, "127.0.0.1", gatewayPort, !noPaymentProvider);
+            subnet,
+            istiodAddress,
+            15010,
+            15014,
+            "127.0.0.1",
+            gatewayPort,
+            gatewayHttpsPort,
+            !noPaymentProvider);
     MeshPlan plan;
     try {
       plan = Planner.plan(loaded.config(), opts, new SecureRandom());
@@ -217,6 +232,8 @@ public final class UpCommand implements Callable<Integer> {
     }
     List<String> busy = new ArrayList<>();
     checkFree(plan.gatewayPublishAddress(), plan.gatewayPublishPort(), "--gateway-port", busy);
+    checkFree(
+        plan.gatewayPublishAddress(), plan.gatewayHttpsPublishPort(), "--gateway-https-port", busy);
     checkFree(plan.istiodAddress(), plan.xdsPort(), "--istiod-address", busy);
     checkFree(plan.istiodAddress(), plan.istiodHttpPort(), "--istiod-address", busy);
     checkFree(plan.gateway().ip(), 15021, "--subnet", busy);
@@ -313,6 +330,8 @@ public final class UpCommand implements Callable<Integer> {
             store.dir().toString(),
             "--gateway-port",
             Integer.toString(gatewayPort),
+            "--gateway-https-port",
+            Integer.toString(gatewayHttpsPort),
             "--subnet",
             subnet,
             "--istiod-address",

@@ -84,7 +84,11 @@ public final class FakeMesh {
           "/apply",
           ex -> {
             String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
-            if (body.contains("weight: 70")) {
+            // as the real istiod: the token meshctl up made, or nothing is applied
+            String token = Files.readString(Path.of(f.get("--apply-token-file"))).trim();
+            if (!("Bearer " + token).equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+              reply(ex, 401, "{\"diagnostics\":[\"Error: no apply token\"]}");
+            } else if (body.contains("weight: 70")) {
               reply(
                   ex,
                   400,
@@ -135,7 +139,7 @@ public final class FakeMesh {
       ServerSocket outbound = new ServerSocket();
       outbound.bind(new InetSocketAddress(ip, 15001));
       if (f.containsKey("--listener-bind")) {
-        String[] b = f.get("--listener-bind").split("=")[1].split(":");
+        String[] b = f.get("--listener-bind").split(",")[0].split("=")[1].split(":");
         HttpServer gw = server(b[0], Integer.parseInt(b[1]));
         gw.createContext("/", ex -> reply(ex, 200, "fake gateway"));
         gw.start();

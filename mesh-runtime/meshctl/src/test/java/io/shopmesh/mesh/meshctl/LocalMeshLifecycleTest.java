@@ -2,6 +2,7 @@ package io.shopmesh.mesh.meshctl;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.shopmesh.mesh.istiod.XdsAuthenticator;
 import io.shopmesh.mesh.meshctl.local.MeshState;
 import io.shopmesh.mesh.meshctl.local.StateStore;
 import java.io.IOException;
@@ -9,6 +10,7 @@ import java.io.OutputStream;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
@@ -34,6 +36,7 @@ class LocalMeshLifecycleTest {
   Path stateDir;
   String subnet;
   int gatewayPort;
+  int gatewayHttpsPort;
   Path watchdogJar;
 
   @BeforeEach
@@ -64,6 +67,9 @@ class LocalMeshLifecycleTest {
     subnet = "127.0." + ThreadLocalRandom.current().nextInt(150, 250);
     try (ServerSocket s = new ServerSocket(0)) {
       gatewayPort = s.getLocalPort();
+    }
+    try (ServerSocket s = new ServerSocket(0)) {
+      gatewayHttpsPort = s.getLocalPort();
     }
     watchdogJar = watchdogAgent(tmp.resolve("watchdog.jar"));
   }
@@ -105,6 +111,8 @@ class LocalMeshLifecycleTest {
                 subnet + ".250",
                 "--gateway-port",
                 Integer.toString(gatewayPort),
+                "--gateway-https-port",
+                Integer.toString(gatewayHttpsPort),
                 "--timeout",
                 "90",
                 "--x-runtime",
@@ -160,6 +168,14 @@ class LocalMeshLifecycleTest {
               .name();
       assertThat(frontend).matches("frontend-[a-z0-9]+-[a-z0-9]{5}");
       assertThat(stateDir.resolve("logs").resolve(frontend).resolve("istio-proxy.log")).exists();
+      // the pod's token is the user's alone, and istiod's registry has only its hash
+      Path token = stateDir.resolve("pods").resolve(frontend).resolve("istio-token");
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(token)))
+          .isEqualTo("rw-------");
+      String registry = Files.readString(stateDir.resolve("registry.json"));
+      assertThat(registry)
+          .contains(XdsAuthenticator.sha256(Files.readString(token)))
+          .doesNotContain(Files.readString(token));
 
       assertThat(up()).as("a second up refuses").isEqualTo(1);
       assertThat(meshctl("status")).isZero();

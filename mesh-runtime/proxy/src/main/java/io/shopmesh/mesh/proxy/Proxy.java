@@ -252,7 +252,10 @@ public final class Proxy implements AutoCloseable {
     }
     clusters.startDnsRefresh();
     if (connectXds && opts.caAddress != null) {
-      secrets = new WorkloadSecrets(opts.caAddress, opts.nodeId(), opts.workloadCertTtl).start();
+      secrets =
+          new WorkloadSecrets(opts.caAddress, opts.nodeId(), opts.workloadCertTtl)
+              .tokenFile(opts.tokenFile)
+              .start();
       clusters.workloadSecrets(secrets);
     }
     if (connectXds) {
@@ -269,6 +272,7 @@ public final class Proxy implements AutoCloseable {
                   opts.xdsKeepaliveTimeoutMs,
                   opts.xdsMaxMessageBytes,
                   opts.maxClusters));
+      xds.tokenFile(opts.tokenFile);
       xds.start();
     }
   }

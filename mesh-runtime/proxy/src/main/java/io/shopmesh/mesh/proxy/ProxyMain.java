@@ -105,6 +105,12 @@ public final class ProxyMain implements Callable<Integer> {
   Path certsRoot;
 
   @Option(
+      names = "--token-file",
+      defaultValue = "${env:ISTIO_TOKEN_FILE}",
+      description = "This pod's token, sent to istiod as authorization: Bearer.")
+  Path tokenFile;
+
+  @Option(
       names = "--listener-bind",
       defaultValue = "${env:LISTENER_BIND}",
       description = "PORT=IP:PORT[,..]")
@@ -193,6 +199,7 @@ public final class ProxyMain implements Callable<Integer> {
     o.xdsKeepaliveTimeoutMs = xdsKeepaliveTimeoutMs;
     o.maxClusters = maxClusters;
     o.certsRoot = certsRoot;
+    o.tokenFile = tokenFile;
     for (Map.Entry<String, String> e : parseMap(listenerBind).entrySet()) {
       o.listenerBind.put(Integer.parseInt(e.getKey()), e.getValue());
     }

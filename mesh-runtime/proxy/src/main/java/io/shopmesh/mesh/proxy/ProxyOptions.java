@@ -86,6 +86,10 @@ public final class ProxyOptions {
   public int maxClusters = 0;
 
   public Path certsRoot;
+
+  /** This pod's token for istiod (Istio: /var/run/secrets/tokens/istio-token); null: none. */
+  public Path tokenFile;
+
   public Map<Integer, String> listenerBind = new LinkedHashMap<>();
   public String accessLog = "-";
 

@@ -16,7 +16,9 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.util.ArrayList;
 import java.util.List;
@@ -79,26 +81,43 @@ public final class AdsTestClient implements AutoCloseable {
    */
   public AdsTestClient(
       String host, int port, Node node, Map<String, String> versions, boolean history) {
+    this(host, port, node, versions, history, null);
+  }
+
+  /** As above, presenting {@code authorization: Bearer token} to istiod (none when null). */
+  public AdsTestClient(
+      String host,
+      int port,
+      Node node,
+      Map<String, String> versions,
+      boolean history,
+      String token) {
     this.node = node;
     this.history = history;
     channel = NettyChannelBuilder.forAddress(host, port).usePlaintext().build();
+    AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub =
+        AggregatedDiscoveryServiceGrpc.newStub(channel);
+    if (token != null) {
+      Metadata md = new Metadata();
+      md.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
+      stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+    }
     requests =
-        AggregatedDiscoveryServiceGrpc.newStub(channel)
-            .streamAggregatedResources(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(DiscoveryResponse r) {
-                    handle(r);
-                  }
+        stub.streamAggregatedResources(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(DiscoveryResponse r) {
+                handle(r);
+              }
 
-                  @Override
-                  public void onError(Throwable t) {
-                    error = t;
-                  }
+              @Override
+              public void onError(Throwable t) {
+                error = t;
+              }
 
-                  @Override
-                  public void onCompleted() {}
-                });
+              @Override
+              public void onCompleted() {}
+            });
     subscribe(
         Resources.V3.CLUSTER_TYPE_URL,
         List.of(),

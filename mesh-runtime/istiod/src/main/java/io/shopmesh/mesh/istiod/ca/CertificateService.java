@@ -22,6 +22,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.logging.Logger;
 
@@ -29,8 +30,8 @@ import java.util.logging.Logger;
  * Istio's {@code istio.v1.auth.IstioCertificateService/CreateCertificate} on istiod's xDS gRPC
  * server: a proxy sends a CSR, the CA signs it for the identity the registry gives the calling pod
  * ({@code spiffe://cluster.local/ns/NS/sa/SA}, the pod's service account), never one the CSR names.
- * The caller is the pod its {@code istio-node-id} header names; an authenticating interceptor on
- * the same server is what makes that header trustworthy.
+ * The caller is the pod its {@code istio-node-id} header names, and only if the caller's token was
+ * issued to that pod (the caller check: istiod's token interceptor on the same server).
  */
 public final class CertificateService {
 
@@ -63,13 +64,29 @@ public final class CertificateService {
   private final WorkloadRegistry registry;
   private final Duration defaultTtl;
   private final Duration maxTtl;
+  private final BiFunction<String, String, String> callerCheck;
 
+  /**
+   * @param callerCheck given the pod name and namespace the node id names, why the authenticated
+   *     caller may not speak for that pod, or null when it may (istiod's XdsAuthenticator)
+   */
   public CertificateService(
-      IstioCa ca, WorkloadRegistry registry, Duration defaultTtl, Duration maxTtl) {
+      IstioCa ca,
+      WorkloadRegistry registry,
+      Duration defaultTtl,
+      Duration maxTtl,
+      BiFunction<String, String, String> callerCheck) {
     this.ca = ca;
     this.registry = registry;
     this.defaultTtl = defaultTtl;
     this.maxTtl = maxTtl;
+    this.callerCheck = callerCheck;
+  }
+
+  /** A service that trusts the node id it is given (tests, a registry without tokens). */
+  public CertificateService(
+      IstioCa ca, WorkloadRegistry registry, Duration defaultTtl, Duration maxTtl) {
+    this(ca, registry, defaultTtl, maxTtl, (pod, namespace) -> null);
   }
 
   public IstioCa ca() {
@@ -114,6 +131,10 @@ public final class CertificateService {
           .asException();
     }
     NodeId node = NodeId.parse(nodeId);
+    String refused = callerCheck.apply(node.podName(), node.namespace());
+    if (refused != null) {
+      throw Status.PERMISSION_DENIED.withDescription(refused).asException();
+    }
     WorkloadRegistry.Entry pod =
         registry.entries().stream()
             .filter(

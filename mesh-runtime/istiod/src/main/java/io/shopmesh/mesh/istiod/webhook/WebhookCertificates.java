@@ -46,6 +46,11 @@ public final class WebhookCertificates {
 
   /** A new CA and a serving certificate for {@code dnsNames}, valid for a year. */
   public static WebhookCertificates create(List<String> dnsNames) {
+    return create("istiod webhook CA", dnsNames);
+  }
+
+  /** A new CA named {@code caCommonName} and a serving certificate for {@code dnsNames}. */
+  public static WebhookCertificates create(String caCommonName, List<String> dnsNames) {
     try {
       KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA");
       kpg.initialize(2048);
@@ -53,7 +58,7 @@ public final class WebhookCertificates {
       Instant now = Instant.now();
       Date from = Date.from(now.minus(Duration.ofMinutes(5)));
       Date to = Date.from(now.plus(Duration.ofDays(365)));
-      X500Name caName = new X500Name("O=cluster.local,CN=istiod webhook CA");
+      X500Name caName = new X500Name("O=cluster.local,CN=" + caCommonName);
       X509v3CertificateBuilder cab =
           new JcaX509v3CertificateBuilder(caName, serial(), from, to, caName, caKeys.getPublic());
       cab.addExtension(Extension.basicConstraints, true, new BasicConstraints(true));
@@ -99,6 +104,16 @@ public final class WebhookCertificates {
   /** The CA as PEM, the form of a webhook configuration's {@code caBundle} (base64 of it). */
   public String caPem() {
     return Pem.certificate(ca);
+  }
+
+  /** The serving certificate as PEM (a Secret's {@code tls.crt}). */
+  public String servingPem() {
+    return Pem.certificate(serving);
+  }
+
+  /** The serving key as PKCS#8 PEM (a Secret's {@code tls.key}). */
+  public String servingKeyPem() {
+    return Pem.privateKey(servingKey);
   }
 
   public SSLContext serverContext() {

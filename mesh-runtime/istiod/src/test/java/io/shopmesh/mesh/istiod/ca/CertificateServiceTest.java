@@ -15,6 +15,7 @@ import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
 import io.shopmesh.mesh.istiod.DirectoryConfigSource;
 import io.shopmesh.mesh.istiod.Istiod;
+import io.shopmesh.mesh.istiod.XdsAuthenticator;
 import io.shopmesh.mesh.wire.IstioCertificates;
 import io.shopmesh.mesh.wire.NodeId;
 import java.nio.file.Files;
@@ -78,11 +79,20 @@ class CertificateServiceTest {
   }
 
   private static List<String> create(int port, String nodeId, String csr, long ttlSeconds) {
+    return create(port, nodeId, csr, ttlSeconds, null);
+  }
+
+  private static List<String> create(
+      int port, String nodeId, String csr, long ttlSeconds, String token) {
     ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
     try {
       Metadata h = new Metadata();
       if (nodeId != null) {
         h.put(CertificateService.NODE_ID, nodeId);
+      }
+      if (token != null) {
+        h.put(
+            Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
       }
       Channel withHeaders =
           ClientInterceptors.intercept(ch, MetadataUtils.newAttachHeadersInterceptor(h));
@@ -99,6 +109,50 @@ class CertificateServiceTest {
 
   private static String node(String pod) {
     return NodeId.format(NodeId.Type.SIDECAR, "127.0.1.20", pod, "default");
+  }
+
+  @Test
+  void withPodTokensOnlyThePodsOwnTokenGetsItsCertificate() throws Exception {
+    String orderToken = XdsAuthenticator.newToken();
+    String legacyToken = XdsAuthenticator.newToken();
+    Path config = Files.createDirectories(tmp.resolve("config"));
+    Path registry = tmp.resolve("registry.json");
+    Files.writeString(
+        registry,
+        """
+        {"source": "test", "pods": [
+          {"name": "order-service-1", "namespace": "default", "ip": "127.0.1.20",
+           "workload": "order-service", "labels": {"app": "order-service"},
+           "ports": [{"containerPort": 8080}], "sidecar": true, "ready": true,
+           "serviceAccount": "shop-order", "tokenSha256": "%s"},
+          {"name": "legacy-1", "namespace": "default", "ip": "127.0.1.21",
+           "workload": "legacy", "labels": {"app": "legacy"},
+           "ports": [{"containerPort": 8080}], "sidecar": true, "ready": true,
+           "tokenSha256": "%s"}
+        ]}
+        """
+            .formatted(XdsAuthenticator.sha256(orderToken), XdsAuthenticator.sha256(legacyToken)));
+    try (Istiod istiod =
+        new Istiod(new DirectoryConfigSource(config), registry).start("127.0.0.1", 0, 0)) {
+      int port = istiod.xdsPort();
+      String order = node("order-service-1");
+      // no token, and another pod's token naming the order pod: no certificate for shop-order
+      assertThatThrownBy(() -> create(port, order, csr("CN=x"), 3600))
+          .satisfies(
+              e ->
+                  assertThat(Status.fromThrowable(e).getCode())
+                      .isEqualTo(Status.Code.UNAUTHENTICATED));
+      assertThatThrownBy(() -> create(port, order, csr("CN=x"), 3600, legacyToken))
+          .satisfies(
+              e -> {
+                assertThat(Status.fromThrowable(e).getCode())
+                    .isEqualTo(Status.Code.PERMISSION_DENIED);
+                assertThat(Status.fromThrowable(e).getDescription()).contains("legacy-1.default");
+              });
+      List<String> chain = create(port, order, csr("CN=x"), 3600, orderToken);
+      assertThat(uriSan(Pem.certificates(chain.get(0)).get(0)))
+          .isEqualTo("spiffe://cluster.local/ns/default/sa/shop-order");
+    }
   }
 
   @Test

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.shopmesh.mesh.config.Located;
 import io.shopmesh.mesh.config.MeshConfig;
+import io.shopmesh.mesh.meshctl.local.GatewayCredentials;
 import io.shopmesh.mesh.meshctl.local.ImageCatalog;
 import io.shopmesh.mesh.meshctl.local.MeshPlan;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Container;
@@ -200,8 +201,19 @@ public final class ComposeGenerator {
     line(3, "JAVA_TOOL_OPTIONS: " + quote("-Xms16m -Xmx128m " + JVM_FLAGS));
     line(2, "ports:");
     line(3, "- " + quote("127.0.0.1:${GATEWAY_PORT:-8080}:" + Planner.GATEWAY_HTTP_PORT));
+    line(3, "- " + quote("127.0.0.1:${GATEWAY_HTTPS_PORT:-8443}:" + Planner.GATEWAY_HTTPS_PORT));
     line(2, "volumes:");
     line(3, "- " + quote(CERTS_VOLUME + ":" + CERTS_PATH + ":ro"));
+    line(3, "# credentialName shop-credential, as a mounted kubernetes.io/tls Secret would be");
+    line(
+        3,
+        "- "
+            + quote(
+                "${MESH_SHOP_CREDENTIAL_DIR:-./.mesh/certs/"
+                    + GatewayCredentials.SHOP_CREDENTIAL
+                    + "}:/etc/certs/"
+                    + GatewayCredentials.SHOP_CREDENTIAL
+                    + ":ro"));
     network(
         2,
         ip(pod),

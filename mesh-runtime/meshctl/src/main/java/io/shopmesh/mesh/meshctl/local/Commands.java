@@ -21,6 +21,9 @@ public final class Commands {
   public static final String ISTIOD_MAIN = "io.shopmesh.mesh.istiod.IstiodMain";
   public static final String PROXY_MAIN = "io.shopmesh.mesh.proxy.ProxyMain";
 
+  /** In the state dir: the token istiod's POST /apply needs (meshctl apply sends it). */
+  public static final String APPLY_TOKEN_FILE = "istiod-apply-token";
+
   /**
    * JVM flags for the many small JVMs: C1 only and the serial collector start ~20 JVMs on two cores
    * quickly and keep each small; heaps sized per role.
@@ -64,6 +67,11 @@ public final class Commands {
       return stateDir.resolve("istiod").resolve("cacerts");
     }
 
+    /** The bearer token istiod's POST /apply needs; meshctl apply reads it from here. */
+    public Path applyTokenFile() {
+      return stateDir.resolve(APPLY_TOKEN_FILE);
+    }
+
     public Path hostsFile() {
       return stateDir.resolve("hosts");
     }
@@ -78,6 +86,11 @@ public final class Commands {
 
     public Path podDir(String pod) {
       return stateDir.resolve("pods").resolve(pod);
+    }
+
+    /** The pod's token for istiod, readable by the user only (a projected SA token's stand-in). */
+    public Path tokenFile(String pod) {
+      return podDir(pod).resolve("istio-token");
     }
 
     public Path logFile(String pod, String container) {
@@ -143,7 +156,9 @@ public final class Commands {
             "--registry-file",
             layout.registryFile().toString(),
             "--ca-dir",
-            layout.caDir().toString()));
+            layout.caDir().toString(),
+            "--apply-token-file",
+            layout.applyTokenFile().toString()));
     return new ProcessSpec("istiod", "discovery", argv, Map.of(), layout.podDir("istiod"));
   }
 
@@ -180,6 +195,8 @@ public final class Commands {
             layout.hostsFile().toString(),
             "--certs-root",
             layout.certsRoot().toString(),
+            "--token-file",
+            layout.tokenFile(pod.name()).toString(),
             "--access-log",
             "-"));
     if (pod.kind() == Kind.GATEWAY) {
@@ -190,7 +207,13 @@ public final class Commands {
                   + "="
                   + plan.gatewayPublishAddress()
                   + ":"
-                  + plan.gatewayPublishPort()));
+                  + plan.gatewayPublishPort()
+                  + ","
+                  + Planner.GATEWAY_HTTPS_PORT
+                  + "="
+                  + plan.gatewayPublishAddress()
+                  + ":"
+                  + plan.gatewayHttpsPublishPort()));
     }
     return new ProcessSpec(
         pod.name(), Planner.PROXY_CONTAINER, argv, Map.of(), layout.podDir(pod.name()));

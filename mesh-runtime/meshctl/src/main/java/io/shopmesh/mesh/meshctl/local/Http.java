@@ -32,12 +32,22 @@ public final class Http {
 
   public static Response post(String url, String contentType, String body, Duration timeout)
       throws IOException {
-    return send(
+    return post(url, contentType, body, timeout, null);
+  }
+
+  /** As above, with {@code Authorization: Bearer token} when the token is not null. */
+  public static Response post(
+      String url, String contentType, String body, Duration timeout, String bearerToken)
+      throws IOException {
+    HttpRequest.Builder b =
         HttpRequest.newBuilder(URI.create(url))
             .timeout(timeout)
             .header("Content-Type", contentType)
-            .POST(HttpRequest.BodyPublishers.ofString(body))
-            .build());
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (bearerToken != null) {
+      b.header("Authorization", "Bearer " + bearerToken);
+    }
+    return send(b.build());
   }
 
   private static Response send(HttpRequest req) throws IOException {

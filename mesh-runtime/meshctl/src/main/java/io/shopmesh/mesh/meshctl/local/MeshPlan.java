@@ -15,6 +15,7 @@ public record MeshPlan(
     int istiodHttpPort,
     String gatewayPublishAddress,
     int gatewayPublishPort,
+    int gatewayHttpsPublishPort,
     List<Pod> pods) {
 
   public MeshPlan {

@@ -37,6 +37,9 @@ public final class Planner {
   /** A pod template without serviceAccountName runs as this one, as on Kubernetes. */
   public static final String DEFAULT_SERVICE_ACCOUNT = "default";
 
+  /** The gateway's port for Gateway servers on 443 (Istio's default targetPort 8443). */
+  public static final int GATEWAY_HTTPS_PORT = 8443;
+
   public record Options(
       String subnet,
       String istiodAddress,
@@ -44,10 +47,11 @@ public final class Planner {
       int istiodHttpPort,
       String gatewayPublishAddress,
       int gatewayPublishPort,
+      int gatewayHttpsPublishPort,
       boolean paymentProvider) {
 
     public static Options defaults() {
-      return new Options("127.0.1", "127.0.0.1", 15010, 15014, "127.0.0.1", 8080, true);
+      return new Options("127.0.1", "127.0.0.1", 15010, 15014, "127.0.0.1", 8080, 8443, true);
     }
   }
 
@@ -164,6 +168,7 @@ public final class Planner {
         opts.istiodHttpPort(),
         opts.gatewayPublishAddress(),
         opts.gatewayPublishPort(),
+        opts.gatewayHttpsPublishPort(),
         pods);
   }
 

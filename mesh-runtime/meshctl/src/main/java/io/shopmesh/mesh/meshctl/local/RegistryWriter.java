@@ -32,12 +32,21 @@ public final class RegistryWriter {
   private final MeshPlan plan;
   private final Path file;
   private final String source;
+  private final Map<String, String> tokenHashes;
   private String last;
 
   public RegistryWriter(MeshPlan plan, Path file, String source) {
+    this(plan, file, source, Map.of());
+  }
+
+  /**
+   * @param tokenHashes pod name to the SHA-256 hex of the token its proxy presents to istiod
+   */
+  public RegistryWriter(MeshPlan plan, Path file, String source, Map<String, String> tokenHashes) {
     this.plan = plan;
     this.file = file;
     this.source = source;
+    this.tokenHashes = Map.copyOf(tokenHashes);
   }
 
   public Path file() {
@@ -46,7 +55,7 @@ public final class RegistryWriter {
 
   /** Writes the registry when it differs from what was last written; true if it wrote. */
   public synchronized boolean write(Map<String, Boolean> readyByPod) {
-    String text = json(plan, readyByPod, source);
+    String text = json(plan, readyByPod, source, Pod::ip, false, tokenHashes);
     if (text.equals(last)) {
       return false;
     }
@@ -77,6 +86,17 @@ public final class RegistryWriter {
       String source,
       Function<Pod, String> ipOf,
       boolean probe) {
+    return json(plan, readyByPod, source, ipOf, probe, Map.of());
+  }
+
+  /** As above, with each pod's {@code tokenSha256}: istiod then admits only those tokens. */
+  public static String json(
+      MeshPlan plan,
+      Map<String, Boolean> readyByPod,
+      String source,
+      Function<Pod, String> ipOf,
+      boolean probe,
+      Map<String, String> tokenHashes) {
     List<Map<String, Object>> pods = new ArrayList<>();
     for (Pod p : plan.pods()) {
       if (p.kind() == Kind.EXTERNAL) {
@@ -100,6 +120,9 @@ public final class RegistryWriter {
       m.put("ports", ports);
       m.put("sidecar", p.kind() == Kind.WORKLOAD);
       m.put("serviceAccount", p.serviceAccount());
+      if (tokenHashes.containsKey(p.name())) {
+        m.put("tokenSha256", tokenHashes.get(p.name()));
+      }
       if (probe && !pm.isEmpty()) {
         m.put("probe", Map.of("tcpPort", pm.get(0).containerPort()));
       } else {

@@ -1,5 +1,6 @@
 package io.shopmesh.mesh.meshctl.local;
 
+import io.shopmesh.mesh.istiod.XdsAuthenticator;
 import io.shopmesh.mesh.meshctl.local.Commands.ProcessSpec;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Kind;
 import io.shopmesh.mesh.meshctl.local.MeshPlan.Pod;
@@ -16,11 +17,13 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -83,10 +86,25 @@ public final class Supervisor {
     this.commands = new Commands(plan, layout);
     this.store = store;
     this.out = out;
+    // one token per pod, issued by whoever starts it (as the kubelet projects a pod's token);
+    // istiod gets only the hashes, each proxy its own token in a file only the user can read
+    Map<String, String> hashes = new LinkedHashMap<>();
+    for (Pod pod : plan.pods()) {
+      if (pod.kind() != Kind.EXTERNAL) {
+        String token = XdsAuthenticator.newToken();
+        tokens.put(pod.name(), token);
+        hashes.put(pod.name(), XdsAuthenticator.sha256(token));
+      }
+    }
     this.registry =
         new RegistryWriter(
-            plan, layout.registryFile(), "meshctl up: the pods planned from " + layout.configDir());
+            plan,
+            layout.registryFile(),
+            "meshctl up: the pods planned from " + layout.configDir(),
+            hashes);
   }
+
+  private final Map<String, String> tokens = new LinkedHashMap<>();
 
   /** Takes the state dir's lock for this supervisor's lifetime; false when another one holds it. */
   public boolean lock() {
@@ -102,6 +120,19 @@ public final class Supervisor {
     }
   }
 
+  /** A new file only the user can read (tokens). */
+  static void writePrivate(Path f, String content) throws IOException {
+    Files.createDirectories(f.getParent());
+    Files.deleteIfExists(f);
+    try {
+      Files.createFile(
+          f, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    } catch (UnsupportedOperationException e) {
+      Files.createFile(f);
+    }
+    Files.writeString(f, content);
+  }
+
   /** Writes the runtime files: directories, the hosts file, the certificates the proxies read. */
   public void prepare() {
     try {
@@ -111,8 +142,22 @@ public final class Supervisor {
         Files.createDirectories(d);
       }
       Files.writeString(layout.hostsFile(), commands.hostsFile());
+      writePrivate(layout.applyTokenFile(), XdsAuthenticator.newToken());
+      for (Map.Entry<String, String> t : tokens.entrySet()) {
+        // private: no other local user can read it and pose as this pod
+        writePrivate(layout.tokenFile(t.getKey()), t.getValue());
+      }
       // kept across runs: the provider re-issues only what is missing, the CA stays the same
       Files.createDirectories(layout.paymentCertsDir());
+      if (GatewayCredentials.ensureShopCredential(layout.certsRoot())) {
+        out.println(
+            "meshctl: made a certificate for "
+                + GatewayCredentials.SHOP_HOST
+                + " (secret "
+                + GatewayCredentials.SHOP_CREDENTIAL
+                + "); its CA: "
+                + GatewayCredentials.shopCa(layout.certsRoot()));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare " + store.dir() + ": " + e.getMessage(), e);
     }

@@ -38,6 +38,7 @@ class CommandsTest {
     assertThat(flag(s.argv(), "--bind")).isEqualTo("127.0.0.1");
     assertThat(flag(s.argv(), "--xds-port")).isEqualTo("15010");
     assertThat(flag(s.argv(), "--http-port")).isEqualTo("15014");
+    assertThat(flag(s.argv(), "--apply-token-file")).isEqualTo("/repo/.mesh/istiod-apply-token");
   }
 
   @Test
@@ -80,6 +81,8 @@ class CommandsTest {
     assertThat(flag(argv, "--interception")).isEqualTo("none");
     assertThat(flag(argv, "--hosts-file")).isEqualTo("/repo/.mesh/hosts");
     assertThat(flag(argv, "--certs-root")).isEqualTo("/repo/.mesh/certs");
+    assertThat(flag(argv, "--token-file"))
+        .isEqualTo("/repo/.mesh/pods/" + frontend.name() + "/istio-token");
     assertThat(argv).doesNotContain("--listener-bind");
   }
 
@@ -90,7 +93,8 @@ class CommandsTest {
     assertThat(flag(argv, "--namespace")).isEqualTo("istio-system");
     assertThat(flag(argv, "--workload-name")).isEqualTo("istio-ingressgateway");
     assertThat(flag(argv, "--labels")).isEqualTo("app=istio-ingressgateway,istio=ingressgateway");
-    assertThat(flag(argv, "--listener-bind")).isEqualTo("8080=127.0.0.1:8080");
+    // ports 80 and 443 of the ingress Service, published on the host as the walkthrough uses them
+    assertThat(flag(argv, "--listener-bind")).isEqualTo("8080=127.0.0.1:8080,8443=127.0.0.1:8443");
   }
 
   @Test

@@ -8,6 +8,7 @@ import io.grpc.MethodDescriptor;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.MetadataUtils;
+import io.shopmesh.mesh.proxy.xds.IstiodToken;
 import io.shopmesh.mesh.wire.IstioCertificates;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -15,6 +16,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.KeyStore;
@@ -101,6 +103,7 @@ public final class WorkloadSecrets implements AutoCloseable {
   private volatile Secret current;
   private volatile boolean closed;
   private Duration retry = RETRY_MIN;
+  private volatile Path tokenFile;
 
   /**
    * @param caAddress istiod's gRPC address (host:port), where xDS is served
@@ -118,6 +121,12 @@ public final class WorkloadSecrets implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+  }
+
+  /** The pod's token for istiod ({@code --token-file}), sent with every signing request. */
+  public WorkloadSecrets tokenFile(Path file) {
+    this.tokenFile = file;
+    return this;
   }
 
   /** Starts fetching in the background; the secrets are there once {@link #current()} is. */
@@ -209,7 +218,7 @@ public final class WorkloadSecrets implements AutoCloseable {
           "-----BEGIN CERTIFICATE REQUEST-----\n"
               + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(csr.getEncoded())
               + "\n-----END CERTIFICATE REQUEST-----\n";
-      Metadata h = new Metadata();
+      Metadata h = IstiodToken.attach(tokenFile, new Metadata());
       h.put(
           Metadata.Key.of(IstioCertificates.NODE_ID_HEADER, Metadata.ASCII_STRING_MARSHALLER),
           nodeId);

@@ -13,8 +13,11 @@ import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -122,6 +125,28 @@ public final class XdsClient implements AutoCloseable {
   private String connState = ControlPlaneStatus.DISCONNECTED;
   private Instant connSince = Instant.now();
   private volatile ControlPlaneStatus status;
+
+  private volatile Path tokenFile;
+
+  /**
+   * The file holding this pod's token for istiod ({@code authorization: Bearer}), read at each new
+   * stream so a replaced token is picked up; Istio's proxies send the pod's service-account token.
+   */
+  public XdsClient tokenFile(Path file) {
+    this.tokenFile = file;
+    return this;
+  }
+
+  private AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub adsStub() {
+    AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub =
+        AggregatedDiscoveryServiceGrpc.newStub(channel);
+    Path f = tokenFile;
+    if (f == null) {
+      return stub;
+    }
+    Metadata md = IstiodToken.attach(f, new Metadata());
+    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(md));
+  }
 
   public XdsClient(String target, Node node, XdsState state, Runnable onReady) {
     this(target, node, state, onReady, Settings.defaults());
@@ -236,7 +261,7 @@ public final class XdsClient implements AutoCloseable {
     streamStarted = Instant.now();
     setState(ControlPlaneStatus.CONNECTING);
     publish();
-    requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(responses);
+    requests = adsStub().streamAggregatedResources(responses);
     for (TypeState ts : types.values()) {
       ts.lastNonce = "";
     }
