@@ -8,7 +8,9 @@ import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.extensions.path.match.uri_template.v3.UriTemplateMatchConfig;
+import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
 import io.shopmesh.mesh.proxy.router.Matchers;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
@@ -16,6 +18,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -88,15 +91,18 @@ public final class RbacEngine {
   }
 
   private static Predicate<Request> policy(Policy p) {
-    List<Predicate<Request>> perms = new ArrayList<>();
-    for (Permission x : p.getPermissionsList()) {
-      perms.add(permission(x));
-    }
-    List<Predicate<Request>> ids = new ArrayList<>();
-    for (Principal x : p.getPrincipalsList()) {
-      ids.add(principal(x));
-    }
+    List<Predicate<Request>> perms = compile(p.getPermissionsList(), RbacEngine::permission);
+    List<Predicate<Request>> ids = compile(p.getPrincipalsList(), RbacEngine::principal);
     return r -> any(perms, r) && any(ids, r);
+  }
+
+  private static <T> List<Predicate<Request>> compile(
+      List<T> rules, Function<T, Predicate<Request>> rule) {
+    List<Predicate<Request>> ps = new ArrayList<>(rules.size());
+    for (T x : rules) {
+      ps.add(rule.apply(x));
+    }
+    return ps;
   }
 
   private static boolean any(List<Predicate<Request>> ps, Request r) {
@@ -123,29 +129,22 @@ public final class RbacEngine {
         return r -> p.getAny();
       case AND_RULES:
         {
-          List<Predicate<Request>> ps = new ArrayList<>();
-          p.getAndRules().getRulesList().forEach(x -> ps.add(permission(x)));
+          List<Predicate<Request>> ps =
+              compile(p.getAndRules().getRulesList(), RbacEngine::permission);
           return r -> all(ps, r);
         }
       case OR_RULES:
         {
-          List<Predicate<Request>> ps = new ArrayList<>();
-          p.getOrRules().getRulesList().forEach(x -> ps.add(permission(x)));
+          List<Predicate<Request>> ps =
+              compile(p.getOrRules().getRulesList(), RbacEngine::permission);
           return r -> any(ps, r);
         }
       case NOT_RULE:
         return permission(p.getNotRule()).negate();
       case HEADER:
-        {
-          Predicate<Matchers.HeaderLookup> h = Matchers.header(p.getHeader());
-          // on a TCP connection there are no headers: Envoy's header rule does not match
-          return r -> r.urlPath() != null && h.test(r);
-        }
+        return header(p.getHeader());
       case URL_PATH:
-        {
-          Predicate<String> m = Matchers.string(p.getUrlPath().getPath());
-          return r -> r.urlPath() != null && m.test(r.urlPath());
-        }
+        return urlPath(p.getUrlPath());
       case URI_TEMPLATE:
         {
           Predicate<String> m = uriTemplate(p.getUriTemplate().getTypedConfig());
@@ -179,14 +178,12 @@ public final class RbacEngine {
         return r -> p.getAny();
       case AND_IDS:
         {
-          List<Predicate<Request>> ps = new ArrayList<>();
-          p.getAndIds().getIdsList().forEach(x -> ps.add(principal(x)));
+          List<Predicate<Request>> ps = compile(p.getAndIds().getIdsList(), RbacEngine::principal);
           return r -> all(ps, r);
         }
       case OR_IDS:
         {
-          List<Predicate<Request>> ps = new ArrayList<>();
-          p.getOrIds().getIdsList().forEach(x -> ps.add(principal(x)));
+          List<Predicate<Request>> ps = compile(p.getOrIds().getIdsList(), RbacEngine::principal);
           return r -> any(ps, r);
         }
       case NOT_ID:
@@ -216,19 +213,25 @@ public final class RbacEngine {
           return r -> m.test(r.directRemoteIp());
         }
       case HEADER:
-        {
-          Predicate<Matchers.HeaderLookup> h = Matchers.header(p.getHeader());
-          return r -> r.urlPath() != null && h.test(r);
-        }
+        return header(p.getHeader());
       case URL_PATH:
-        {
-          Predicate<String> m = Matchers.string(p.getUrlPath().getPath());
-          return r -> r.urlPath() != null && m.test(r.urlPath());
-        }
+        return urlPath(p.getUrlPath());
       default:
         // metadata and filter state (JWT claims, peer metadata): not available, never matches
         return r -> false;
     }
+  }
+
+  /** A header rule; on a TCP connection there are no headers, so it does not match (Envoy). */
+  private static Predicate<Request> header(HeaderMatcher header) {
+    Predicate<Matchers.HeaderLookup> h = Matchers.header(header);
+    return r -> r.urlPath() != null && h.test(r);
+  }
+
+  /** A path rule; no path on a TCP connection, no match. */
+  private static Predicate<Request> urlPath(PathMatcher path) {
+    Predicate<String> m = Matchers.string(path.getPath());
+    return r -> r.urlPath() != null && m.test(r.urlPath());
   }
 
   /** An address inside a CIDR range (IPv4 or IPv6). */
