@@ -17,7 +17,6 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
-import java.io.FileInputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
@@ -44,30 +43,10 @@ class GatewayTlsTest {
     // credentialName shop-cert -> /etc/certs/shop-cert/tls.crt and tls.key (read from --certs-root)
     Path dir = tmp.resolve("certs/shop-cert");
     Files.createDirectories(dir);
-    Path p12 = tmp.resolve("shop.p12");
-    AdminAndEgressTest.run(
-        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-        "-genkeypair",
-        "-alias",
-        "s",
-        "-keyalg",
-        "EC",
-        "-dname",
-        "CN=shop.example.com",
-        "-ext",
-        "SAN=dns:shop.example.com",
-        "-validity",
-        "2",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit");
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (FileInputStream in = new FileInputStream(p12.toFile())) {
-      ks.load(in, "changeit".toCharArray());
-    }
+    KeyStore ks =
+        TestCertificates.load(
+            TestCertificates.selfSigned(
+                tmp.resolve("shop.p12"), "s", "CN=shop.example.com", "dns:shop.example.com"));
     Base64.Encoder b64 = Base64.getMimeEncoder(64, "\n".getBytes());
     Files.writeString(
         dir.resolve("tls.crt"),

@@ -9,7 +9,6 @@ import io.shopmesh.mesh.config.LoadResult;
 import io.shopmesh.mesh.proxy.rbac.RbacEngine;
 import io.shopmesh.mesh.proxy.rbac.RbacFilter;
 import io.shopmesh.mesh.xds.authz.RbacBuilder;
-import java.io.FileInputStream;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.util.List;
@@ -99,30 +98,10 @@ class RbacPrincipalTest {
 
   @Test
   void thePrincipalIsTheUriSanOfTheClientCertificate() throws Exception {
-    Path p12 = tmp.resolve("client.p12");
-    AdminAndEgressTest.run(
-        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-        "-genkeypair",
-        "-alias",
-        "c",
-        "-keyalg",
-        "EC",
-        "-dname",
-        "O=cluster.local",
-        "-ext",
-        "SAN=uri:" + FRONTEND,
-        "-validity",
-        "2",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit");
-    KeyStore ks = KeyStore.getInstance("PKCS12");
-    try (FileInputStream in = new FileInputStream(p12.toFile())) {
-      ks.load(in, "changeit".toCharArray());
-    }
+    KeyStore ks =
+        TestCertificates.load(
+            TestCertificates.selfSigned(
+                tmp.resolve("client.p12"), "c", "O=cluster.local", "uri:" + FRONTEND));
     assertThat(RbacFilter.uriSan(List.of(ks.getCertificate("c")))).isEqualTo(FRONTEND);
     assertThat(RbacFilter.uriSan(List.of())).isEmpty();
   }

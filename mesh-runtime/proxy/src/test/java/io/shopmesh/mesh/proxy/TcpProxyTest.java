@@ -671,25 +671,7 @@ class TcpProxyTest {
   }
 
   Path cert(String cn) throws Exception {
-    Path p12 = tmp.resolve(cn + ".p12");
-    AdminAndEgressTest.run(
-        Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-        "-genkeypair",
-        "-alias",
-        "s",
-        "-keyalg",
-        "EC",
-        "-dname",
-        "CN=" + cn,
-        "-validity",
-        "2",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit");
-    return p12;
+    return TestCertificates.selfSigned(tmp.resolve(cn + ".p12"), "s", "CN=" + cn, null);
   }
 
   static SSLSocket tls(int port, String sni) throws Exception {

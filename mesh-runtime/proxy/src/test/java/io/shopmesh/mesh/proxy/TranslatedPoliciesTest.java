@@ -179,40 +179,13 @@ class TranslatedPoliciesTest {
 
   /** A self-signed certificate for {@code secure.internal.example}: the keystore and its PEM. */
   Path[] selfSigned() throws Exception {
-    Path p12 = tmp.resolve("server.p12");
-    Path pem = tmp.resolve("server-ca.crt");
-    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    AdminAndEgressTest.run(
-        keytool,
-        "-genkeypair",
-        "-alias",
-        "s",
-        "-keyalg",
-        "EC",
-        "-dname",
-        "CN=secure.internal.example",
-        "-ext",
-        "SAN=dns:secure.internal.example",
-        "-validity",
-        "2",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit");
-    AdminAndEgressTest.run(
-        keytool,
-        "-exportcert",
-        "-rfc",
-        "-alias",
-        "s",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit",
-        "-file",
-        pem.toString());
+    Path p12 =
+        TestCertificates.selfSigned(
+            tmp.resolve("server.p12"),
+            "s",
+            "CN=secure.internal.example",
+            "dns:secure.internal.example");
+    Path pem = TestCertificates.exportPem(p12, "s", tmp.resolve("server-ca.crt"));
     return new Path[] {p12, pem};
   }
 

@@ -249,41 +249,15 @@ class TranslatorIntegrationTest {
 
   @Test
   void orderServiceOriginatesTlsToThePaymentProvider() throws Exception {
-    Path p12 = tmp.resolve("provider.p12");
-    String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-    AdminAndEgressTest.run(
-        keytool,
-        "-genkeypair",
-        "-alias",
-        "p",
-        "-keyalg",
-        "EC",
-        "-dname",
-        "CN=api.payment-provider.com",
-        "-ext",
-        "SAN=dns:api.payment-provider.com",
-        "-validity",
-        "2",
-        "-storetype",
-        "PKCS12",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit");
+    Path p12 =
+        TestCertificates.selfSigned(
+            tmp.resolve("provider.p12"),
+            "p",
+            "CN=api.payment-provider.com",
+            "dns:api.payment-provider.com");
     Path certs = tmp.resolve("certs");
     java.nio.file.Files.createDirectories(certs.resolve("payment-provider"));
-    AdminAndEgressTest.run(
-        keytool,
-        "-exportcert",
-        "-rfc",
-        "-alias",
-        "p",
-        "-keystore",
-        p12.toString(),
-        "-storepass",
-        "changeit",
-        "-file",
-        certs.resolve("payment-provider/ca.crt").toString());
+    TestCertificates.exportPem(p12, "p", certs.resolve("payment-provider/ca.crt"));
     HttpServer tls =
         h.vertx
             .createHttpServer(
